@@ -1,0 +1,1 @@
+"""Code shared by every function: database access, AWS clients, auth helpers, errors."""

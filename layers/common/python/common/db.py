@@ -1,0 +1,104 @@
+"""Database connections read from environment URLs, reused across warm invocations."""
+import os
+import threading
+from contextlib import contextmanager
+from urllib.parse import unquote, urlparse
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/platform"
+DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/broadcast"
+
+_local = threading.local()
+
+
+def pg_url():
+    """The PostgreSQL URL: DATABASE_URL or the local default."""
+    return os.environ.get("DATABASE_URL") or DEFAULT_PG_URL
+
+
+def mysql_url():
+    """The MySQL URL: MYSQL_URL or the local default."""
+    return os.environ.get("MYSQL_URL") or DEFAULT_MYSQL_URL
+
+
+def pg_connect(url=None, **kwargs):
+    """A new psycopg2 connection (autocommit off)."""
+    import psycopg2
+    return psycopg2.connect(url or pg_url(), **kwargs)
+
+
+def mysql_params(url=None):
+    """pymysql.connect keyword arguments parsed from a mysql:// URL."""
+    parts = urlparse(url or mysql_url())
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+        "database": (parts.path or "/").lstrip("/") or None,
+        "charset": "utf8mb4",
+    }
+
+
+def mysql_connect(url=None, **kwargs):
+    """A new pymysql connection (autocommit off, dict rows unless told otherwise)."""
+    import pymysql
+    import pymysql.cursors
+    params = mysql_params(url)
+    params.setdefault("cursorclass", pymysql.cursors.DictCursor)
+    params.update(kwargs)
+    return pymysql.connect(**params)
+
+
+def _cached(name, factory, alive):
+    # One connection per thread, kept across warm invocations as Lambda does.
+    conn = getattr(_local, name, None)
+    if conn is not None and alive(conn):
+        return conn
+    conn = factory()
+    setattr(_local, name, conn)
+    return conn
+
+
+def _pg_alive(conn):
+    if conn.closed:
+        return False
+    try:
+        conn.rollback()
+        return True
+    except Exception:
+        return False
+
+
+def _mysql_alive(conn):
+    try:
+        conn.ping(reconnect=False)
+        conn.rollback()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def pg_transaction():
+    """Yield a cursor in a transaction on the cached connection; commit on success, roll back on error."""
+    conn = _cached("pg", pg_connect, _pg_alive)
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+@contextmanager
+def mysql_transaction():
+    """Yield a dict cursor in a transaction on the cached MySQL connection."""
+    conn = _cached("mysql", mysql_connect, _mysql_alive)
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise

@@ -1,0 +1,94 @@
+"""What the local cloud runs, read out of template.yaml with every intrinsic already resolved."""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+
+class InvocationError(Exception):
+    """A handler raised, timed out or its worker died; carries the remote traceback text."""
+
+    def __init__(self, message: str, error_type: str = "Error", trace: str = ""):
+        super().__init__(message)
+        self.error_type = error_type
+        self.trace = trace
+
+
+# invoke(function_id, event, trigger) -> handler's return value, or raises InvocationError.
+Invoke = Callable[[str, dict, str], Any]
+
+
+@dataclass
+class Function:
+    logical_id: str
+    handler: str                      # "module.attr", e.g. "app.app"
+    code_dir: Path                    # absolute CodeUri
+    layer_dirs: list                  # absolute dirs put on sys.path (a layer's python/)
+    environment: dict                 # Globals + Function variables, resolved to strings
+    timeout: int = 3
+    memory: int = 128
+    reserved_concurrency: Optional[int] = None
+
+
+@dataclass
+class Queue:
+    logical_id: str
+    name: str
+    url: str = ""                     # filled in once the queue exists
+    arn: str = ""
+    attributes: dict = field(default_factory=dict)   # VisibilityTimeout, RedrivePolicy, ...
+    dlq_logical_id: Optional[str] = None
+    max_receive_count: Optional[int] = None
+
+
+@dataclass
+class SqsMapping:
+    function_id: str
+    queue_logical_id: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+    batching_window: int = 0          # MaximumBatchingWindowInSeconds
+    report_batch_item_failures: bool = False
+    enabled: bool = True
+
+
+@dataclass
+class Schedule:
+    function_id: str
+    name: str                         # the event's logical name in the template
+    expression: str                   # "rate(5 minutes)" or "cron(0/5 * * * ? *)"
+    rule_arn: str
+    enabled: bool = True
+    input: Optional[str] = None       # the Input property (a JSON string) if given
+
+
+@dataclass
+class Route:
+    path: str                         # template path, e.g. /letters/{id}
+    method: str                       # GET, POST, ... or ANY
+    function_id: str
+
+
+@dataclass
+class RestApi:
+    logical_id: str
+    stage: str
+    routes: list                      # [Route]
+    local_port: int = 0               # Metadata.LocalPort, 0 = any free port
+    binary_media_types: list = field(default_factory=list)
+
+
+@dataclass
+class WsApi:
+    logical_id: str
+    name: str
+    route_selection_expression: str   # "$request.body.action"
+    stage: str
+    routes: dict                      # route key ($connect, $default, "subscribe") -> function_id
+    local_port: int = 0
+
+
+@dataclass
+class Bucket:
+    logical_id: str
+    name: str
