@@ -1,0 +1,86 @@
+"""`python -m local run`: start the whole platform from template.yaml on this machine.
+
+Starts moto (unless AWS_ENDPOINT_URL names an endpoint, e.g. LocalStack), the emulators of the
+external APIs, then every function, gateway, poller and schedule the template declares, and
+prints the URLs. Ctrl-C stops everything.
+"""
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / "local" / ".state"
+
+
+def secret_key():
+    """The local SecretKey parameter: generated once into local/.state, never committed."""
+    from cryptography.fernet import Fernet
+    path = STATE / "secret.key"
+    if not path.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start everything and wait")
+    run.add_argument("--template", default=str(ROOT / "template.yaml"))
+    run.add_argument("--stack-name", default="local")
+    run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--no-emulators", action="store_true", help="do not start the external API emulators")
+    run.add_argument("--moto-port", type=int, default=4566)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Command line entry point."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from local.cloud import Cloud
+    from local.template import TemplateError
+    params = {"SecretKey": secret_key()}
+    for item in args.parameter:
+        name, _, value = item.partition("=")
+        params[name] = value
+    for env_name, param in (("DATABASE_URL", "DatabaseUrl"), ("MYSQL_URL", "MysqlUrl")):
+        if os.environ.get(env_name):
+            params.setdefault(param, os.environ[env_name])
+    emulators = []
+    if not args.no_emulators:
+        from local import emulators as emu
+        emulators = emu.start_all()
+    cloud = Cloud(args.template, params, stack_name=args.stack_name, fixed_ports=True, moto_port=args.moto_port)
+    try:
+        cloud.start()
+    except (TemplateError, OSError) as exc:
+        print(f"error: cannot start the local cloud: {exc}", file=sys.stderr)
+        return 2
+    print("\nThe platform is running:")
+    for em in emulators:
+        print(f"  emulator {em.name}: {em.url}")
+    for line in cloud.describe():
+        print("  " + line)
+    print("Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    cloud.stop()
+    for em in emulators:
+        em.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

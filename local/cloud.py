@@ -1,0 +1,209 @@
+"""The local cloud: runs template.yaml on this machine as AWS would.
+
+moto (or any endpoint in AWS_ENDPOINT_URL, e.g. LocalStack) answers the AWS APIs; the template's
+queues, buckets, secrets and identities are created there; functions run in worker processes;
+HTTP and WebSocket gateways, SQS pollers and schedules invoke them.
+"""
+import logging
+import os
+import socket
+import uuid
+
+import boto3
+
+from . import template as tpl
+from .http_gateway import HttpGateway
+from .runtime import Runtime
+
+log = logging.getLogger("local.cloud")
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def start_moto(host="127.0.0.1", port=0):
+    """An in-process moto server; returns (server, endpoint URL)."""
+    from moto.server import ThreadedMotoServer
+    port = port or free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server, f"http://{host}:{port}"
+
+
+class Cloud:
+    """One running stack. start() brings everything up; stop() takes it down."""
+
+    def __init__(self, template="template.yaml", parameters=None, stack_name=None, aws_endpoint=None,
+                 host="127.0.0.1", fixed_ports=False, functions=None, rate_scale=1.0, env=None,
+                 region="us-east-1", moto_port=0):
+        self.template_path = template
+        self.parameters = dict(parameters or {})
+        self.stack_name = stack_name or f"t{uuid.uuid4().hex[:8]}"
+        self.aws_endpoint = aws_endpoint or os.environ.get("AWS_ENDPOINT_URL")
+        self.host = host
+        self.fixed_ports = fixed_ports
+        self.only = set(functions) if functions else None
+        self.rate_scale = rate_scale
+        self.extra_env = dict(env or {})
+        self.region = region
+        self.moto_port = moto_port
+        self.moto = None
+        self.stack = None
+        self.runtime = None
+        self.http = {}
+        self.ws = {}
+        self.pollers = []
+        self.scheduler = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self):
+        """Create the resources and start runtime, gateways, pollers and schedules."""
+        if not self.aws_endpoint:
+            self.moto, self.aws_endpoint = start_moto(self.host, self.moto_port)
+            log.info("moto server at %s", self.aws_endpoint)
+        creds = self._credentials()
+        session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
+        self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
+                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses")}
+        account = self.clients["sts"].get_caller_identity()["Account"]
+        raw = tpl.with_globals(tpl.load(self.template_path))
+        ports = {logical: (api_id, self._port(port), kind)
+                 for logical, (api_id, port, kind) in tpl.api_ids(raw).items()}
+        api_urls = {api_id: f"http://{self.host}:{port}" for api_id, port, _k in ports.values()}
+        self.stack = tpl.LocalStack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
+                                    queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account)
+        self._create_resources()
+        functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
+        base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
+        self.runtime = Runtime(functions, base_env, self.region)
+        self._start_gateways(ports)
+        self._start_event_sources()
+        return self
+
+    def stop(self):
+        """Stop everything this cloud started."""
+        for poller in self.pollers:
+            poller.stop()
+        if self.scheduler:
+            self.scheduler.stop()
+        for gateway in list(self.http.values()) + list(self.ws.values()):
+            gateway.stop()
+        if self.runtime:
+            self.runtime.close()
+        if self.moto:
+            self.moto.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- queries ---------------------------------------------------------------------------------
+    def api_url(self, logical_id):
+        """Base URL of a REST/HTTP API."""
+        return self.http[logical_id].url
+
+    def ws_url(self, logical_id):
+        """ws:// URL of a WebSocket API, with its stage."""
+        return self.ws[logical_id].url
+
+    def physical_id(self, logical_id):
+        """What !Ref gives for a resource: queue URL, bucket name, function name, API id."""
+        return self.stack.resolver.refs[logical_id]
+
+    def invoke(self, function_id, event):
+        """Invoke a function directly (as `aws lambda invoke` would)."""
+        return self.runtime.invoke(function_id, event, "invoke")
+
+    def describe(self):
+        """Lines naming every endpoint, for people."""
+        lines = [f"AWS endpoint (moto/LocalStack): {self.aws_endpoint}"]
+        for logical, gw in self.http.items():
+            lines.append(f"HTTP API {logical}: {gw.url}/")
+        for logical, gw in self.ws.items():
+            lines.append(f"WebSocket API {logical}: {gw.url}  (management API: {gw.management_endpoint})")
+        for mapping in self.stack.sqs_mappings():
+            if self._runs(mapping.function_id):
+                lines.append(f"SQS {mapping.queue_logical_id} -> {mapping.function_id}")
+        for sched in self.stack.schedules():
+            if self._runs(sched.function_id):
+                lines.append(f"Schedule {sched.expression} -> {sched.function_id}")
+        return lines
+
+    # -- internals -------------------------------------------------------------------------------
+    def _credentials(self):
+        return {k: os.environ.get(k) or v for k, v in CREDENTIALS.items()}
+
+    def _port(self, template_port):
+        return template_port if (self.fixed_ports and template_port) else free_port(self.host)
+
+    def _runs(self, function_id):
+        return self.only is None or function_id in self.only
+
+    def _create_resources(self):
+        sqs, s3 = self.clients["sqs"], self.clients["s3"]
+        for queue in self.stack.queues():
+            url = sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)["QueueUrl"]
+            self.stack.resolver.refs[queue.logical_id] = url
+            self.stack.resolver.attrs[queue.logical_id]["QueueUrl"] = url
+            log.info("queue %s: %s", queue.logical_id, url)
+        for bucket in self.stack.buckets():
+            try:
+                s3.create_bucket(Bucket=bucket.name)
+            except s3.exceptions.BucketAlreadyOwnedByYou:
+                pass
+            log.info("bucket %s: %s", bucket.logical_id, bucket.name)
+        for name, value in self.stack.secrets():
+            sm = self.clients["secretsmanager"]
+            try:
+                sm.create_secret(Name=name, SecretString=value)
+            except sm.exceptions.ResourceExistsException:
+                sm.put_secret_value(SecretId=name, SecretString=value)
+        for identity in self.stack.email_identities():
+            if "@" in identity:
+                self.clients["ses"].verify_email_identity(EmailAddress=identity)
+            else:
+                self.clients["ses"].verify_domain_identity(Domain=identity)
+
+    def _start_gateways(self, ports):
+        by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}
+        for logical, api in self.stack.rest_apis().items():
+            api.routes = [r for r in api.routes if self._runs(r.function_id)]
+            if not api.routes:
+                continue
+            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region)
+            gateway.start()
+            self.http[logical] = gateway
+        ws_apis = self.stack.ws_apis()
+        if ws_apis:
+            from .ws_gateway import WebSocketGateway
+        for logical, api in ws_apis.items():
+            api.routes = {k: fn for k, fn in api.routes.items() if self._runs(fn)}
+            if not api.routes:
+                continue
+            gateway = WebSocketGateway(api, self.runtime.invoke, host=self.host, port=by_id[logical],
+                                       region=self.region)
+            gateway.start()
+            self.ws[logical] = gateway
+
+    def _start_event_sources(self):
+        mappings = [m for m in self.stack.sqs_mappings() if self._runs(m.function_id) and m.enabled]
+        if mappings:
+            from .sqs_poller import SqsPoller
+        for mapping in mappings:
+            poller = SqsPoller(mapping, self.runtime.invoke, self.clients["sqs"], region=self.region)
+            poller.start()
+            self.pollers.append(poller)
+        schedules = [s for s in self.stack.schedules() if self._runs(s.function_id)]
+        if schedules:
+            from .scheduler import Scheduler
+            self.scheduler = Scheduler(schedules, self.runtime.invoke, region=self.region,
+                                       account=self.stack.account, rate_scale=self.rate_scale)
+            self.scheduler.start()

@@ -1,0 +1,245 @@
+"""The local API Gateway for REST (payload 1.0) and HTTP (payload 2.0) APIs: one port per API.
+
+Builds the same proxy event API Gateway sends, routed by the template's path templates, invokes
+the function and turns its proxy response back into HTTP (base64 bodies included).
+"""
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .model import InvocationError
+
+log = logging.getLogger("local.http")
+
+
+class CompiledRoute:
+    """A template route as a regex; more literal segments sort first, as API Gateway prefers them."""
+
+    def __init__(self, route):
+        self.route = route
+        parts, self.params = [], []
+        for seg in route.path.strip("/").split("/") if route.path not in ("/", "$default") else []:
+            greedy = re.fullmatch(r"\{(\w+)\+\}", seg)
+            plain = re.fullmatch(r"\{(\w+)\}", seg)
+            if greedy:
+                self.params.append(greedy.group(1))
+                parts.append("(.+)")
+            elif plain:
+                self.params.append(plain.group(1))
+                parts.append("([^/]+)")
+            else:
+                parts.append(re.escape(seg))
+        self.default = route.path == "$default"
+        self.regex = re.compile("^/" + "/".join(parts) + "/?$") if not self.default else re.compile(".*")
+        literal = sum(1 for p in parts if not p.startswith("("))
+        self.rank = (self.default, -literal, any(p == "(.+)" for p in parts), route.method == "ANY")
+
+    def match(self, method, path):
+        """Path parameters if this route serves method+path, else None."""
+        if self.route.method not in ("ANY", method):
+            return None
+        m = self.regex.match(path)
+        if not m:
+            return None
+        return {name: unquote(value) for name, value in zip(self.params, m.groups())}
+
+
+class HttpGateway:
+    """Serves one REST/HTTP API of the template on its own port."""
+
+    def __init__(self, api, invoke, host="127.0.0.1", port=0, region="us-east-1"):
+        self.api = api
+        self.invoke = invoke
+        self.region = region
+        self.routes = sorted((CompiledRoute(r) for r in api.routes), key=lambda c: c.rank)
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self.host, self.port = self.server.server_address[:2]
+        self.thread = None
+
+    @property
+    def url(self):
+        """Base URL of this API (stage prefix optional)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self):
+        """Serve in a daemon thread."""
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"http-{self.api.logical_id}",
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler_class(self):
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_ANY(self):
+                gateway.handle(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_ANY
+
+            def log_message(self, fmt, *args):
+                pass  # every request is logged once by handle()
+        return Handler
+
+    # -- one request -------------------------------------------------------------------------------
+    def handle(self, req):
+        """Route, invoke and answer one HTTP request."""
+        started = time.time()
+        split = urlsplit(req.path)
+        path = self._strip_stage(split.path or "/")
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length) if length else b""
+        method = req.command
+        route, params = self._route(method, path)
+        if route is None:
+            status, headers, payload = self._not_found()
+        else:
+            event = (self._event_v2 if self.api.payload_version == "2.0" else self._event_v1)(
+                req, method, path, split.query, body, route, params)
+            status, headers, payload = self._call(route, event)
+        req.send_response(status)
+        for name, value in headers:
+            req.send_header(name, value)
+        req.send_header("Content-Length", str(len(payload)))
+        req.end_headers()
+        if method != "HEAD":
+            req.wfile.write(payload)
+        log.info("%s %s %s -> %s (%.1f ms)", self.api.logical_id, method, req.path[:200], status,
+                 (time.time() - started) * 1000)
+
+    def _strip_stage(self, path):
+        stage = "/" + self.api.stage
+        if self.api.stage not in ("$default", "") and (path == stage or path.startswith(stage + "/")):
+            return path[len(stage):] or "/"
+        return path
+
+    def _route(self, method, path):
+        for compiled in self.routes:
+            params = compiled.match(method, path)
+            if params is not None:
+                return compiled.route, params
+        return None, None
+
+    def _not_found(self):
+        if self.api.payload_version == "2.0":
+            return 404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")]
+        return 403, headers, b'{"message":"Missing Authentication Token"}'
+
+    def _call(self, route, event):
+        try:
+            result = self.invoke(route.function_id, event, f"http:{self.api.logical_id} {route.method} {route.path}")
+        except InvocationError as exc:
+            status = 504 if exc.error_type == "Sandbox.Timedout" else 502
+            message = "Endpoint request timed out" if status == 504 else "Internal server error"
+            return status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode()
+        return self._response(result)
+
+    def _response(self, result):
+        if self.api.payload_version == "2.0" and (not isinstance(result, dict) or "statusCode" not in result):
+            # HTTP APIs treat a bare return value as a 200 JSON body.
+            return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
+        if not isinstance(result, dict) or "statusCode" not in result:
+            log.error("malformed Lambda proxy response: %r", str(result)[:200])
+            return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            if name.lower() != "content-length":
+                headers.extend((name, str(v)) for v in values)
+        for cookie in result.get("cookies") or []:
+            headers.append(("Set-Cookie", cookie))
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        return int(result["statusCode"]), headers, payload
+
+    # -- events ------------------------------------------------------------------------------------
+    def _body(self, req, body):
+        if not body:
+            return None, False
+        ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        binary = ctype in self.api.binary_media_types or "*/*" in self.api.binary_media_types
+        if not binary:
+            try:
+                return body.decode("utf-8"), False
+            except UnicodeDecodeError:
+                pass
+        return base64.b64encode(body).decode("ascii"), True
+
+    def _context(self, req):
+        now = datetime.now(timezone.utc)
+        return {
+            "accountId": "123456789012", "apiId": self.api.logical_id.lower(), "stage": self.api.stage,
+            "requestId": str(uuid.uuid4()), "domainName": f"{self.host}:{self.port}", "domainPrefix": "local",
+            "requestTimeEpoch": int(now.timestamp() * 1000), "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "extendedRequestId": str(uuid.uuid4()),
+        }
+
+    def _event_v1(self, req, method, path, query, body, route, params):
+        headers, multi = {}, {}
+        for name, value in req.headers.items():
+            headers[name] = value
+            multi.setdefault(name, []).append(value)
+        qs, mqs = {}, {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            qs[name] = value
+            mqs.setdefault(name, []).append(value)
+        text, is_b64 = self._body(req, body)
+        context = self._context(req)
+        context.update({
+            "resourceId": "local", "resourcePath": route.path, "httpMethod": method, "protocol": "HTTP/1.1",
+            "path": f"/{self.api.stage}{path}",
+            "identity": {"sourceIp": req.client_address[0], "userAgent": req.headers.get("User-Agent", ""),
+                         "cognitoIdentityPoolId": None, "accountId": None, "caller": None, "user": None,
+                         "apiKey": None, "accessKey": None, "userArn": None, "cognitoIdentityId": None},
+        })
+        return {
+            "resource": route.path, "path": path, "httpMethod": method,
+            "headers": headers or None, "multiValueHeaders": multi or None,
+            "queryStringParameters": qs or None, "multiValueQueryStringParameters": mqs or None,
+            "pathParameters": params or None, "stageVariables": None,
+            "requestContext": context, "body": text, "isBase64Encoded": is_b64,
+        }
+
+    def _event_v2(self, req, method, path, query, body, route, params):
+        headers = {}
+        for name, value in req.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+        cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+        qs = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            qs[name] = f"{qs[name]},{value}" if name in qs else value
+        text, is_b64 = self._body(req, body)
+        route_key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
+        context = self._context(req)
+        context.update({
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": req.client_address[0],
+                     "userAgent": req.headers.get("User-Agent", "")},
+            "routeKey": route_key, "time": context.pop("requestTime"), "timeEpoch": context.pop("requestTimeEpoch"),
+        })
+        event = {
+            "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
+            "headers": headers, "requestContext": context, "isBase64Encoded": is_b64,
+        }
+        for key, value in (("cookies", cookies), ("queryStringParameters", qs), ("pathParameters", params)):
+            if value:
+                event[key] = value
+        if text is not None:
+            event["body"] = text
+        return event

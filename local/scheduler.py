@@ -1,0 +1,210 @@
+"""EventBridge scheduled rules: fire rate() and cron() schedules at a function (moto never fires them)."""
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+from pyawscron import AWSCron
+
+from local.model import InvocationError, Invoke, Schedule
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
+_CRON = re.compile(r"^cron\((.*)\)$", re.IGNORECASE)
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+_TICK = 0.2                 # longest sleep between clock checks, so stop() and fake clocks are honoured
+_MAX_CRON_RETRIES = 12 * 250
+
+
+def rate_period(expression: str) -> Optional[timedelta]:
+    """The period of a rate() expression; None if it is not one."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        return None
+    value, unit = int(match.group(1)), match.group(2).lower().rstrip("s")
+    if value < 1:
+        raise ValueError(f"rate value must be positive: {expression!r}")
+    return timedelta(seconds=value * _UNIT_SECONDS[unit])
+
+
+def cron_fields(expression: str) -> Optional[str]:
+    """The 6 space-separated fields inside cron(...), normalised for pyawscron; None if not a cron()."""
+    match = _CRON.match(expression.strip())
+    if not match:
+        return None
+    fields = match.group(1).split()
+    if len(fields) != 6:
+        raise ValueError(f"cron() needs 6 fields (min hour day-of-month month day-of-week year): {expression!r}")
+    if (fields[2] == "?") == (fields[4] == "?"):
+        raise ValueError(f"exactly one of day-of-month and day-of-week must be '?': {expression!r}")
+    if fields[4].upper() == "L":
+        fields[4] = "7"       # a bare L in day-of-week is the last day of the week: Saturday
+    AWSCron(" ".join(fields))     # raises on unparseable fields now, not at fire time
+    return " ".join(fields)
+
+
+def _next_cron(fields: str, after: datetime) -> Optional[datetime]:
+    cron = AWSCron(fields)
+    for _ in range(_MAX_CRON_RETRIES):
+        try:
+            return cron.occurrence(after).next()
+        except Exception:
+            # pyawscron gives up on months with no matching day (Feb 30, a 5th Monday, ...) or builds
+            # an invalid date; nothing fires in the rest of that month, so resume at the next month.
+            after = _start_of_next_month(after + timedelta(minutes=1)) - timedelta(minutes=1)
+    return None
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _start_of_next_month(when: datetime) -> datetime:
+    first = when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+class Scheduler:
+    """Fires each enabled schedule's function on its rate() or cron() expression."""
+
+    def __init__(self, schedules: list, invoke: Invoke, region="us-east-1", account="123456789012", log=None,
+                 rate_scale=1.0, clock=time.time):
+        self.schedules = list(schedules)
+        self.invoke = invoke
+        self.region = region
+        self.account = account
+        self.log = log or logging.getLogger("local.scheduler")
+        self.rate_scale = rate_scale
+        self.clock = clock
+        self.stats = {"fired": 0, "skipped": 0, "errors": 0}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._due: dict = {}       # schedule index -> next fire (UTC datetime)
+        for schedule in self.schedules:
+            self._validate(schedule)
+
+    # ---- public ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def next_fire(expression: str, after: datetime) -> Optional[datetime]:
+        """The first fire strictly after `after` (UTC); rate() counts one period from `after`.
+
+        None if a cron() never fires again (e.g. its years are all past)."""
+        if after.tzinfo is None:
+            after = after.replace(tzinfo=timezone.utc)
+        after = after.astimezone(timezone.utc)
+        period = rate_period(expression)
+        if period is not None:
+            return after + period
+        fields = cron_fields(expression)
+        if fields is None:
+            raise ValueError(f"not a rate() or cron() expression: {expression!r}")
+        return _next_cron(fields, after)
+
+    def start(self) -> None:
+        """Start the timer thread; rate() schedules first fire one (scaled) period from now."""
+        now = self._now()
+        self._due = {i: self._next(s, now) for i, s in enumerate(self.schedules) if s.enabled}
+        for schedule in self.schedules:
+            if not schedule.enabled:
+                self.log.info("schedule %s (%s) is disabled", schedule.name, schedule.expression)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the timer thread; invocations already running finish on their own threads."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+            self._thread = None
+
+    def event(self, schedule: Schedule, when: datetime):
+        """The payload AWS delivers for one fire: the Input JSON if set, else a Scheduled Event."""
+        if schedule.input is not None:
+            return json.loads(schedule.input)
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.account,
+            "time": _iso(when),
+            "region": self.region,
+            "resources": [schedule.rule_arn],
+            "detail": {},
+        }
+
+    # ---- internals -------------------------------------------------------------------------------------
+
+    def _validate(self, schedule: Schedule) -> None:
+        self.next_fire(schedule.expression, datetime.now(timezone.utc))
+        if schedule.input is not None:
+            json.loads(schedule.input)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+
+    def _next(self, schedule: Schedule, after: datetime) -> Optional[datetime]:
+        period = rate_period(schedule.expression)
+        if period is not None:
+            return after + period * self.rate_scale
+        return self.next_fire(schedule.expression, after)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = self._now()
+            for index, due in list(self._due.items()):
+                if due is not None and due <= now:
+                    self._due[index] = self._fire_and_advance(self.schedules[index], due, now)
+            self._stop.wait(self._sleep_for(now))
+
+    def _sleep_for(self, now: datetime) -> float:
+        pending = [d for d in self._due.values() if d is not None]
+        if not pending:
+            return _TICK
+        return max(0.0, min(_TICK, (min(pending) - now).total_seconds()))
+
+    def _fire_and_advance(self, schedule: Schedule, due: datetime, now: datetime) -> Optional[datetime]:
+        """Fire the latest slot that is due; earlier ones missed while the process was busy are skipped."""
+        slot, nxt, skipped = due, self._next(schedule, due), 0
+        while nxt is not None and nxt <= now:
+            slot, nxt, skipped = nxt, self._next(schedule, nxt), skipped + 1
+        if skipped:
+            self._count("skipped", skipped)
+            self.log.warning("schedule %s: skipped %d missed fire(s) from %s; firing %s", schedule.name, skipped,
+                             _iso(due), _iso(slot))
+        self._fire(schedule, slot)
+        return nxt
+
+    def _fire(self, schedule: Schedule, when: datetime) -> None:
+        self._count("fired")
+        event = self.event(schedule, when)
+        thread = threading.Thread(target=self._invoke, args=(schedule, event), daemon=True,
+                                  name=f"schedule-{schedule.name}")
+        thread.start()
+
+    def _invoke(self, schedule: Schedule, event) -> None:
+        trigger = f"schedule:{schedule.name}"
+        started = time.monotonic()
+        try:
+            self.invoke(schedule.function_id, event, trigger)
+        except InvocationError as exc:
+            self._count("errors")
+            self.log.error("%s <- %s failed: %s: %s\n%s", schedule.function_id, trigger, exc.error_type,
+                           exc, exc.trace)
+            return
+        except Exception:
+            self._count("errors")
+            self.log.exception("%s <- %s failed", schedule.function_id, trigger)
+            return
+        self.log.info("%s <- %s: ok (%.0f ms)", schedule.function_id, trigger,
+                      (time.monotonic() - started) * 1000)
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n

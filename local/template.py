@@ -1,0 +1,422 @@
+"""Read template.yaml (AWS SAM) and resolve it into the local cloud's model.
+
+cfn-lint's decoder parses the YAML with its short-form tags (!Ref, !GetAtt, !Sub ...) into the
+long form; this module applies SAM Globals and resolves the intrinsics the way CloudFormation
+would, with local physical ids (queue URLs from the AWS endpoint, local gateway URLs for
+execute-api hosts).
+"""
+import copy
+import json
+import re
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+from . import model
+
+ACCOUNT = "123456789012"
+EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
+SUB_VAR = re.compile(r"\$\{([^}]+)\}")
+MERGED_GLOBAL_LISTS = ("Layers",)
+
+
+class TemplateError(Exception):
+    """The template cannot be run: says what and where."""
+
+
+def load(path):
+    """Parse a SAM template into plain dicts and lists, intrinsics in long form."""
+    template, matches = decode(str(path))
+    if template is None:
+        raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
+    return json.loads(json.dumps(template))
+
+
+def with_globals(template):
+    """Merge Globals.Function into every AWS::Serverless::Function, as SAM does."""
+    result = copy.deepcopy(template)
+    defaults = result.get("Globals", {}).get("Function", {})
+    for res in result.get("Resources", {}).values():
+        if res.get("Type") == "AWS::Serverless::Function":
+            res["Properties"] = _merge(defaults, res.get("Properties", {}))
+    return result
+
+
+def _merge(glob, local):
+    out = copy.deepcopy(glob)
+    for key, value in local.items():
+        if key in out and isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _merge(out[key], value)
+        elif key in MERGED_GLOBAL_LISTS and isinstance(out.get(key), list) and isinstance(value, list):
+            out[key] = out[key] + value
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+class Resolver:
+    """Evaluates CloudFormation intrinsics against parameters and local physical ids."""
+
+    def __init__(self, template, parameters, stack_name, region, api_urls, account=ACCOUNT):
+        self.template = template
+        self.account = account
+        self.resources = template.get("Resources", {})
+        self.region = region
+        self.stack_name = stack_name
+        self.api_urls = api_urls            # api id -> "http://127.0.0.1:PORT"
+        self.refs = {}                      # logical id -> Ref value
+        self.attrs = {}                     # logical id -> {attribute: value}
+        self.params = self._parameters(parameters)
+        self.conditions = {}
+
+    def _parameters(self, overrides):
+        params = {
+            "AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.stack_name}/local",
+        }
+        for name, spec in self.template.get("Parameters", {}).items():
+            if name in overrides:
+                params[name] = str(overrides[name])
+            elif "Default" in spec:
+                params[name] = spec["Default"]
+            else:
+                raise TemplateError(f"parameter {name} has no Default and no value was given")
+        unknown = set(overrides) - set(self.template.get("Parameters", {}))
+        if unknown:
+            raise TemplateError(f"unknown parameters: {sorted(unknown)}")
+        return params
+
+    def resolve(self, value):
+        """Resolve every intrinsic inside value; strings naming execute-api hosts become local URLs."""
+        if isinstance(value, list):
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
+        if isinstance(value, dict):
+            if len(value) == 1:
+                (key, arg), = value.items()
+                fn = INTRINSICS.get(key)
+                if fn:
+                    return fn(self, arg)
+            out = {}
+            for k, v in value.items():
+                r = self.resolve(v)
+                if r is not NO_VALUE:
+                    out[k] = r
+            return out
+        if isinstance(value, str):
+            return self.localise(value)
+        return value
+
+    def localise(self, text):
+        """Rewrite https://<api>.execute-api.<region>.amazonaws.com to the local gateway serving <api>."""
+        def swap(match):
+            base = self.api_urls.get(match.group(2))
+            if base is None:
+                return match.group(0)
+            return base.replace("http://", "ws://", 1) if match.group(1) == "wss" else base
+        return EXECUTE_API.sub(swap, text)
+
+    def ref(self, name):
+        """The Ref value of a parameter, pseudo parameter or resource."""
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.params:
+            return self.params[name]
+        if name in self.refs:
+            return self.refs[name]
+        if name in self.resources:
+            return name
+        raise TemplateError(f"!Ref to unknown name {name}")
+
+    def get_att(self, arg):
+        """The value of Fn::GetAtt [Resource, Attribute]."""
+        res, attr = arg.split(".", 1) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+        try:
+            return self.attrs[res][attr]
+        except KeyError:
+            raise TemplateError(f"!GetAtt {res}.{attr}: not known to the local cloud") from None
+
+    def sub(self, arg):
+        """Fn::Sub with ${Name}, ${Res.Attr}, ${!Literal} and an optional variable map."""
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def one(match):
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.resources:
+                return str(self.get_att(name))
+            return str(self.ref(name))
+        return self.localise(SUB_VAR.sub(one, text))
+
+    def condition(self, name):
+        """Evaluate a named condition from the Conditions section."""
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.resolve(self.template.get("Conditions", {})[name]))
+        return self.conditions[name]
+
+
+NO_VALUE = object()
+
+
+def _if(r, arg):
+    return r.resolve(arg[1] if r.condition(arg[0]) else arg[2])
+
+
+def _select(r, arg):
+    index, items = r.resolve(arg[0]), r.resolve(arg[1])
+    return items[int(index)]
+
+
+def _find_in_map(r, arg):
+    name, key1, key2 = (r.resolve(a) for a in arg)
+    return r.template["Mappings"][name][key1][key2]
+
+
+INTRINSICS = {
+    "Ref": lambda r, a: r.ref(a),
+    "Fn::GetAtt": lambda r, a: r.get_att(a),
+    "Fn::Sub": lambda r, a: r.sub(a),
+    "Fn::Join": lambda r, a: r.resolve(a[0]).join(str(x) for x in r.resolve(a[1])),
+    "Fn::Split": lambda r, a: r.resolve(a[1]).split(r.resolve(a[0])),
+    "Fn::Select": _select,
+    "Fn::If": _if,
+    "Fn::FindInMap": _find_in_map,
+    "Fn::Equals": lambda r, a: r.resolve(a[0]) == r.resolve(a[1]),
+    "Fn::Not": lambda r, a: not r.resolve(a[0]),
+    "Fn::And": lambda r, a: all(r.resolve(x) for x in a),
+    "Fn::Or": lambda r, a: any(r.resolve(x) for x in a),
+    "Condition": lambda r, a: r.condition(a),
+    "Fn::GetAZs": lambda r, a: [f"{r.region}a", f"{r.region}b", f"{r.region}c"],
+    "Fn::Base64": lambda r, a: __import__("base64").b64encode(str(r.resolve(a)).encode()).decode(),
+}
+
+
+def api_ids(template):
+    """{logical id: (local api id, LocalPort, kind)} for every REST/HTTP/WebSocket API, implicit ones included."""
+    out = {}
+    for logical, res in template.get("Resources", {}).items():
+        kind = {"AWS::Serverless::Api": "rest", "AWS::Serverless::HttpApi": "http",
+                "AWS::ApiGatewayV2::Api": "ws"}.get(res.get("Type"))
+        if kind == "ws" and res.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
+            kind = "http"
+        if kind:
+            out[logical] = (logical.lower(), int(res.get("Metadata", {}).get("LocalPort", 0)), kind)
+    for res in template.get("Resources", {}).values():
+        for event in (res.get("Properties") or {}).get("Events", {}).values():
+            props = event.get("Properties", {})
+            if event.get("Type") == "Api" and "RestApiId" not in props:
+                out.setdefault("ServerlessRestApi", ("serverlessrestapi", 3000, "rest"))
+            if event.get("Type") == "HttpApi" and "ApiId" not in props:
+                out.setdefault("ServerlessHttpApi", ("serverlesshttpapi", 3000, "http"))
+    return out
+
+
+class LocalStack:
+    """The template resolved for the local cloud: functions, queues, buckets, APIs, mappings, schedules."""
+
+    def __init__(self, path, parameters=None, stack_name="local", region="us-east-1", api_urls=None,
+                 queue_url=None, account=ACCOUNT):
+        self.path = Path(path).resolve()
+        self.root = self.path.parent
+        self.raw = load(self.path)
+        self.template = with_globals(self.raw)
+        self.apis = api_ids(self.template)
+        self.account = account
+        self.resolver = Resolver(self.template, parameters or {}, stack_name, region, api_urls or {}, account)
+        self.region = region
+        self.stack_name = stack_name
+        self.queue_url = queue_url or (lambda name: f"https://sqs.{region}.amazonaws.com/{account}/{name}")
+        self.resources = self.template.get("Resources", {})
+        self._assign_physical_ids()
+
+    # -- physical ids -------------------------------------------------------------------------
+    def _of_type(self, *types):
+        return [(k, v) for k, v in self.resources.items() if v.get("Type") in types]
+
+    def _name(self, logical, res, prop):
+        given = res.get("Properties", {}).get(prop)
+        return self.resolver.resolve(given) if given else f"{self.stack_name}-{logical}"
+
+    def _assign_physical_ids(self):
+        r = self.resolver
+        arn = f"arn:aws:{{}}:{self.region}:{self.account}:{{}}"
+        for logical, (api_id, _port, _kind) in self.apis.items():
+            r.refs[logical] = api_id
+            r.attrs[logical] = {"RootResourceId": "root", "ApiEndpoint": r.api_urls.get(api_id, "")}
+        for logical, res in self._of_type("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
+            r.refs[logical] = arn.format("lambda", f"layer:{self.stack_name}-{logical}:1")
+        for logical, res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            name = self._name(logical, res, "FunctionName")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("lambda", f"function:{name}")}
+        for logical, res in self._of_type("AWS::SQS::Queue"):
+            name = self._name(logical, res, "QueueName")
+            r.refs[logical] = self.queue_url(name)
+            r.attrs[logical] = {"Arn": arn.format("sqs", name), "QueueName": name, "QueueUrl": self.queue_url(name)}
+        for logical, res in self._of_type("AWS::S3::Bucket"):
+            name = self._name(logical, res, "BucketName").lower()
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+        for logical, res in self._of_type("AWS::SecretsManager::Secret"):
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = arn.format("secretsmanager", f"secret:{name}")
+        for logical, res in self._of_type("AWS::Events::Rule"):
+            r.attrs[logical] = {"Arn": arn.format("events", f"rule/{self.stack_name}-{logical}")}
+
+    # -- resources ------------------------------------------------------------------------------
+    def queues(self):
+        """Every SQS queue, dead-letter queues first so redrive targets exist before their sources."""
+        out = []
+        for logical, res in self._of_type("AWS::SQS::Queue"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            attrs = {k: (json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v))
+                     for k, v in props.items() if k not in ("QueueName", "Tags")}
+            redrive = props.get("RedrivePolicy") or {}
+            target = redrive.get("deadLetterTargetArn")
+            dlq = next((k for k, v in self.resolver.attrs.items() if target and v.get("Arn") == target), None)
+            out.append(model.Queue(logical, self.resolver.attrs[logical]["QueueName"],
+                                   url=self.resolver.refs[logical], arn=self.resolver.attrs[logical]["Arn"],
+                                   attributes=attrs, dlq_logical_id=dlq,
+                                   max_receive_count=redrive.get("maxReceiveCount")))
+        return sorted(out, key=lambda q: q.dlq_logical_id is not None)
+
+    def buckets(self):
+        """Every S3 bucket."""
+        return [model.Bucket(k, self.resolver.refs[k]) for k, _ in self._of_type("AWS::S3::Bucket")]
+
+    def secrets(self):
+        """(name, secret string) for every Secrets Manager secret with a SecretString."""
+        out = []
+        for logical, res in self._of_type("AWS::SecretsManager::Secret"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            out.append((props.get("Name") or f"{self.stack_name}-{logical}", props.get("SecretString", "")))
+        return out
+
+    def email_identities(self):
+        """SES identities declared in the template."""
+        out = []
+        for _logical, res in self._of_type("AWS::SES::EmailIdentity"):
+            out.append(self.resolver.resolve(res["Properties"]["EmailIdentity"]))
+        return out
+
+    def layer_dirs(self, props):
+        """The python/ folders of the template's own layers referenced by a function."""
+        dirs = []
+        for ref in props.get("Layers", []):
+            name = ref.get("Ref") if isinstance(ref, dict) else None
+            res = self.resources.get(name or "", {})
+            uri = res.get("Properties", {}).get("ContentUri") or res.get("Properties", {}).get("Content")
+            if isinstance(uri, str):
+                base = (self.root / uri).resolve()
+                dirs.append(base / "python" if (base / "python").is_dir() else base)
+        return dirs
+
+    def functions(self):
+        """Every function with its resolved environment, timeout, memory and concurrency."""
+        out = {}
+        for logical, res in self._of_type("AWS::Serverless::Function"):
+            props = res.get("Properties", {})
+            code_uri = props.get("CodeUri", ".")
+            if not isinstance(code_uri, str):
+                raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
+            env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+            out[logical] = model.Function(
+                logical_id=logical, handler=props["Handler"], code_dir=(self.root / code_uri).resolve(),
+                layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
+                timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
+                memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
+                reserved_concurrency=props.get("ReservedConcurrentExecutions"))
+        return out
+
+    def _events(self):
+        for logical, res in self._of_type("AWS::Serverless::Function"):
+            for name, event in res.get("Properties", {}).get("Events", {}).items():
+                yield logical, name, event.get("Type"), event.get("Properties", {})
+
+    def sqs_mappings(self):
+        """Every SQS event source of a function."""
+        out = []
+        for fn, _name, kind, props in self._events():
+            if kind != "SQS":
+                continue
+            arn = self.resolver.resolve(props["Queue"])
+            queue = next((k for k, v in self.resolver.attrs.items() if v.get("Arn") == arn), None)
+            if queue is None:
+                raise TemplateError(f"{fn}: SQS event names a queue the template does not declare: {arn}")
+            out.append(model.SqsMapping(
+                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue], queue_arn=arn,
+                batch_size=int(props.get("BatchSize", 10)),
+                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
+        return out
+
+    def schedules(self):
+        """Every Schedule / ScheduleV2 event of a function."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind not in ("Schedule", "ScheduleV2"):
+                continue
+            expression = self.resolver.resolve(props.get("Schedule") or props.get("ScheduleExpression"))
+            enabled = props.get("Enabled", props.get("State", "ENABLED") != "DISABLED")
+            arn = f"arn:aws:events:{self.region}:{self.account}:rule/{self.stack_name}-{fn}-{name}"
+            inp = props.get("Input")
+            out.append(model.Schedule(fn, name, expression, arn, bool(self.resolver.resolve(enabled)),
+                                      self.resolver.resolve(inp) if inp is not None else None))
+        return out
+
+    def rest_apis(self):
+        """Every REST (v1) and HTTP (v2) API with its routes, keyed by logical id; kind in .payload_version."""
+        apis = {}
+        for logical, (api_id, port, kind) in self.apis.items():
+            if kind == "ws":
+                continue
+            props = self.resources.get(logical, {}).get("Properties", {})
+            stage = self.resolver.resolve(props.get("StageName", "$default" if kind == "http" else "Prod"))
+            api = model.RestApi(logical, stage, [], port, props.get("BinaryMediaTypes", []))
+            api.payload_version = "2.0" if kind == "http" else "1.0"
+            apis[logical] = api
+        for fn, _name, kind, props in self._events():
+            if kind not in ("Api", "HttpApi"):
+                continue
+            ref = props.get("RestApiId") or props.get("ApiId") or {
+                "Ref": "ServerlessRestApi" if kind == "Api" else "ServerlessHttpApi"}
+            api_logical = ref.get("Ref") if isinstance(ref, dict) else ref
+            path = props.get("Path", "$default")
+            method = props.get("Method", "ANY").upper()
+            apis[api_logical].routes.append(model.Route(path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD"
+                                                        else method, fn))
+        return apis
+
+    def ws_apis(self):
+        """Every WebSocket API with its route key -> function map."""
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        integrations = {}
+        for logical, res in self._of_type("AWS::ApiGatewayV2::Integration"):
+            uri = self.resolver.resolve(res["Properties"].get("IntegrationUri", ""))
+            fn = next((name for arn, name in by_arn.items() if arn in uri), None)
+            integrations[logical] = fn
+        stages = {}
+        for _logical, res in self._of_type("AWS::ApiGatewayV2::Stage"):
+            props = self.resolver.resolve(res["Properties"])
+            stages[props["ApiId"]] = props["StageName"]
+        out = {}
+        for logical, (api_id, port, kind) in self.apis.items():
+            if kind != "ws":
+                continue
+            props = self.resources[logical]["Properties"]
+            out[logical] = model.WsApi(logical, self.resolver.resolve(props.get("Name", logical)),
+                                       props.get("RouteSelectionExpression", "$request.body.action"),
+                                       stages.get(api_id, "prod"), {}, port)
+        for _logical, res in self._of_type("AWS::ApiGatewayV2::Route"):
+            props = res["Properties"]
+            api_logical = props["ApiId"].get("Ref")
+            target = self.resolver.resolve(props.get("Target", ""))
+            integration = target.split("/")[-1] if target else None
+            fn = integrations.get(integration)
+            if api_logical in out and fn:
+                out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
+        return out

@@ -1,0 +1,78 @@
+"""One Lambda execution environment: imports a handler once, then serves invocations from stdin.
+
+Protocol: one JSON request per line on stdin, one JSON reply per line on the original stdout;
+the handler's own prints and logs go to stderr, which the runtime forwards to its log.
+"""
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+
+class Context:
+    """The subset of the Lambda context object handlers use."""
+
+    def __init__(self, request):
+        self.function_name = request["function_name"]
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = request["arn"]
+        self.memory_limit_in_mb = request["memory"]
+        self.aws_request_id = request["request_id"]
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = request["deadline"]
+
+    def get_remaining_time_in_millis(self):
+        """Milliseconds left before the runtime kills this invocation."""
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _load(handler):
+    module_name, _, attr = handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr)
+
+
+def _error(exc):
+    return {"ok": False, "error_type": type(exc).__name__, "message": str(exc),
+            "trace": "".join(traceback.format_exception(exc))}
+
+
+def main():
+    """Serve invocations until stdin closes."""
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        sys.path.pop(0)  # the local cloud's own modules must not shadow the function's
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    sys.path[:0] = [os.environ["LAMBDA_TASK_ROOT"]] + [p for p in os.environ.get("LOCAL_LAYER_DIRS", "").split(
+        os.pathsep) if p]
+    os.chdir(os.environ["LAMBDA_TASK_ROOT"])
+    handler, init_error = None, None
+    try:
+        handler = _load(os.environ["_HANDLER"])
+    except Exception as exc:  # reported on every invocation, as Lambda's Runtime.ImportModuleError is
+        init_error = _error(exc)
+        init_error["error_type"] = "Runtime.ImportModuleError"
+    replies.write(json.dumps({"ready": True}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        if init_error:
+            reply = init_error
+        else:
+            try:
+                result = handler(request["event"], Context(request))
+                reply = {"ok": True, "result": result}
+                json.dumps(reply)
+            except Exception as exc:
+                reply = _error(exc)
+            except SystemExit as exc:
+                reply = _error(RuntimeError(f"handler called exit({exc.code})"))
+        sys.stderr.flush()
+        replies.write(json.dumps(reply, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Shared fixtures: migrated test databases, a moto server, and local clouds built from a template."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
+
+from infra import migrate  # noqa: E402
+from local.cloud import Cloud, start_moto  # noqa: E402
+
+PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test")
+MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test")
+TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # 32 bytes of test text, never a real key
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """The migrated PostgreSQL test database."""
+    migrate.migrate_postgres(PG_TEST_URL)
+    os.environ["DATABASE_URL"] = PG_TEST_URL
+    return PG_TEST_URL
+
+
+@pytest.fixture(scope="session")
+def mysql_url():
+    """The migrated MySQL test database."""
+    migrate.migrate_mysql(MYSQL_TEST_URL)
+    os.environ["MYSQL_URL"] = MYSQL_TEST_URL
+    return MYSQL_TEST_URL
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint():
+    """A moto server for the whole session; boto3 in this process is pointed at it."""
+    server, url = start_moto()
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                            "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION="us-east-1")
+    yield url
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def start_cloud(aws_endpoint, pg_url, mysql_url):
+    """Factory: start_cloud(functions=None, parameters=None, template=None, rate_scale=1.0, env=None) -> Cloud."""
+    clouds = []
+    os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
+
+    def start(functions=None, parameters=None, template=None, rate_scale=1.0, env=None):
+        params = {"DatabaseUrl": pg_url, "MysqlUrl": mysql_url, "SecretKey": TEST_SECRET_KEY}
+        params.update(parameters or {})
+        template = str(template or ROOT / "template.yaml")
+        known = _parameter_names(template)
+        cloud = Cloud(template, {k: v for k, v in params.items() if k in known}, aws_endpoint=aws_endpoint,
+                      functions=functions, rate_scale=rate_scale, env=env)
+        clouds.append(cloud)
+        return cloud.start()
+
+    yield start
+    for cloud in clouds:
+        cloud.stop()
+
+
+def _parameter_names(template):
+    from local.template import load
+    return set(load(template).get("Parameters", {}))

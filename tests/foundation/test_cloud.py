@@ -1,0 +1,165 @@
+"""The local cloud end to end: tests/foundation/template.yaml run through the real runtime."""
+import base64
+import glob
+import json
+import time
+
+import boto3
+import pytest
+import requests
+from websockets.sync.client import connect
+from websockets.exceptions import InvalidStatus
+
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    return tmp_path_factory.mktemp("records")
+
+
+@pytest.fixture(scope="module")
+def cloud(start_cloud, records):
+    return start_cloud(template=TEMPLATE, env={"RECORD_DIR": str(records)}, rate_scale=0.05,
+                       parameters={"Greeting": "hi there"})
+
+
+def seen(records, kind):
+    """What handlers of a kind recorded, oldest first."""
+    out = []
+    for path in sorted(glob.glob(str(records / kind / "*.json"))):
+        with open(path) as f:
+            out.append(json.load(f))
+    return out
+
+
+def wait_for(check, timeout=20, step=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in %ss" % timeout)
+
+
+def test_http_request_reaches_handler_and_response_comes_back(cloud):
+    r = requests.post(cloud.api_url("Api") + "/echo/bob?x=1&x=2", data="héllo".encode(),
+                      headers={"Content-Type": "text/plain"})
+    assert r.status_code == 201
+    assert r.headers["X-Fn"] == "EchoFunction"
+    body = r.json()
+    assert body["resource"] == "/echo/{name}" and body["path"] == "/echo/bob" and body["method"] == "POST"
+    assert body["params"] == {"name": "bob"} and body["query"] == {"x": ["1", "2"]}
+    assert body["body"] == "héllo" and body["b64"] is False
+    assert body["env"] == "hi there"  # Globals environment resolved from a parameter override
+    assert 0 < body["remaining"] <= 5000
+
+
+def test_http_stage_prefix_greedy_path_and_binary(cloud):
+    base = cloud.api_url("Api")
+    assert requests.get(base + "/prod/files/a/b/c.txt").json()["params"] == {"path": "a/b/c.txt"}
+    r = requests.post(base + "/echo/raw", data=b"\xff\x00\x01", headers={"Content-Type": "application/octet-stream"})
+    assert r.json()["b64"] is True and r.json()["body"] == "ff0001"
+    r = requests.get(base + "/echo/x/binary")
+    assert r.headers["Content-Type"] == "image/png" and r.content == bytes(range(256))
+
+
+def test_chalice_app_routes_by_resource_path(cloud):
+    r = requests.put(cloud.api_url("Api") + "/items/42", json={"a": 1})
+    assert r.status_code == 200 and r.json() == {"id": "42", "method": "PUT", "json": {"a": 1}}
+
+
+def test_http_errors_look_like_api_gateway(cloud):
+    base = cloud.api_url("Api")
+    assert requests.get(base + "/nope").status_code == 403
+    assert requests.delete(base + "/items/1").status_code == 403
+    r = requests.get(base + "/crash")
+    assert r.status_code == 502 and r.json() == {"message": "Internal server error"}
+    started = time.time()
+    r = requests.get(base + "/slow")
+    assert r.status_code == 504 and time.time() - started < 8
+
+
+def test_http_api_v2_payload(cloud):
+    r = requests.get(cloud.api_url("ServerlessHttpApi") + "/things/7")
+    assert r.json() == {"version": "2.0", "routeKey": "GET /things/{id}", "params": {"id": "7"}}
+
+
+def test_sqs_delay_seconds_is_honoured(cloud, records):
+    sqs = boto3.client("sqs")
+    sent = time.time()
+    sqs.send_message(QueueUrl=cloud.physical_id("WorkQueue"), MessageBody="delayed", DelaySeconds=5)
+    got = wait_for(lambda: [r for r in seen(records, "sqs") if r["payload"]["body"] == "delayed"], timeout=20)
+    delay = got[0]["at"] - sent
+    assert 5.0 <= delay < 9, delay
+    assert {"messageId", "receiptHandle", "body", "attributes", "eventSourceARN"} <= set(got[0]["payload"]["keys"])
+
+
+def test_failing_handler_is_retried_then_dead_lettered(cloud, records):
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=cloud.physical_id("WorkQueue"), MessageBody="fail")
+    dlq = cloud.physical_id("WorkDLQ")
+
+    def in_dlq():
+        msgs = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
+        return [m for m in msgs if m["Body"] == "fail"]
+    assert wait_for(in_dlq, timeout=30)
+    attempts = [r for r in seen(records, "sqs") if r["payload"]["body"] == "fail"]
+    assert [a["payload"]["count"] for a in attempts] == ["1", "2"]  # maxReceiveCount 2
+
+
+def test_partial_batch_failure_redelivers_only_failed_record(cloud, records):
+    sqs = boto3.client("sqs")
+    url = cloud.physical_id("PartialQueue")
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "1", "MessageBody": "ok-1"}, {"Id": "2", "MessageBody": "fail-once"},
+        {"Id": "3", "MessageBody": "ok-3"}])
+
+    def twice():
+        bodies = [r["payload"]["body"] for r in seen(records, "partial")]
+        return bodies.count("fail-once") >= 2 and bodies
+    bodies = wait_for(twice, timeout=30)
+    time.sleep(3)  # longer than the visibility timeout: anything not deleted would be back by now
+    bodies = [r["payload"]["body"] for r in seen(records, "partial")]
+    assert bodies.count("ok-1") == 1 and bodies.count("ok-3") == 1
+    assert bodies.count("fail-once") >= 3
+
+
+def test_rate_schedule_fires_with_scheduled_event(cloud, records):
+    fired = wait_for(lambda: len(seen(records, "schedule")) >= 2 and seen(records, "schedule"), timeout=15)
+    event = fired[0]["payload"]
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["resources"][0].endswith("ScheduledFunction-Tick")
+    assert 1.5 < fired[1]["at"] - fired[0]["at"] < 6  # rate(1 minute) scaled by 0.05 -> every 3 s
+
+
+def test_websocket_connect_action_push_and_gone(cloud, records):
+    url = cloud.ws_url("WsApi")
+    with pytest.raises(InvalidStatus):
+        connect(url + "?token=bad", open_timeout=10)
+    with connect(url + "?token=good", open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "whoami"}))
+        connection_id = json.loads(ws.recv(timeout=10))["connectionId"]
+        ws.send(json.dumps({"action": "unknown", "n": 1}))
+        assert json.loads(ws.recv(timeout=10)) == {"echo": {"action": "unknown", "n": 1}, "route": "$default"}
+        assert cloud.invoke("PushFunction", {"connectionId": connection_id, "data": "from another function"}) == "sent"
+        assert ws.recv(timeout=10) == "from another function"
+    assert [r["payload"]["id"] for r in seen(records, "ws")] == [connection_id]
+    wait_for(lambda: cloud.invoke("PushFunction", {"connectionId": connection_id, "data": "late"}) == "gone")
+
+
+def test_direct_invoke_raises_handler_errors(cloud):
+    from local.model import InvocationError
+    with pytest.raises(InvocationError) as err:
+        cloud.invoke("CrashFunction", {})
+    assert "boom" in str(err.value) and "ValueError" in err.value.trace
+
+
+def test_payload_roundtrip_is_base64_safe(cloud):
+    data = base64.b64encode(b"\x00" * 10).decode()
+    r = requests.post(cloud.api_url("Api") + "/echo/b64", data=data, headers={"Content-Type": "text/plain"})
+    assert r.json()["body"] == data

@@ -1,0 +1,331 @@
+"""SqsPoller against a real moto server: event shape, delete/redrive semantics, batching, delays."""
+import hashlib
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from local.model import InvocationError, SqsMapping
+from local.sqs_poller import SqsPoller
+
+REGION = "us-east-1"
+
+
+def _client(endpoint, **config):
+    return boto3.client("sqs", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing",
+                        aws_secret_access_key="testing", config=Config(**config))
+
+
+@pytest.fixture(scope="module")
+def sqs():
+    werkzeug_log = logging.getLogger("werkzeug")
+    level = werkzeug_log.level
+    werkzeug_log.setLevel(logging.WARNING)     # one line per request drowns the poller's own log
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield _client(f"http://{host}:{port}")
+    server.stop()
+    werkzeug_log.setLevel(level)
+
+
+class Recorder:
+    """Stands in for the runtime: records every invocation; `behaviour(event)` may raise or return."""
+
+    def __init__(self, behaviour=None):
+        self.calls = []
+        self.behaviour = behaviour
+        self.cond = threading.Condition()
+
+    def __call__(self, function_id, event, trigger):
+        with self.cond:
+            self.calls.append((time.monotonic(), function_id, event, trigger))
+            self.cond.notify_all()
+        return self.behaviour(event) if self.behaviour else None
+
+    def wait_for(self, predicate, timeout=10.0):
+        with self.cond:
+            assert self.cond.wait_for(lambda: predicate(self), timeout), f"timed out; calls: {self.bodies()}"
+
+    def records(self):
+        return [r for _, _, event, _ in self.calls for r in event["Records"]]
+
+    def bodies(self):
+        return [r["body"] for r in self.records()]
+
+
+def make_queue(sqs, **attributes):
+    name = f"q-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def counts(sqs, url):
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def run_poller(sqs):
+    """Start a poller on a queue; every poller is stopped at teardown."""
+    pollers = []
+
+    def run(url, arn, invoke, **kwargs):
+        mapping_keys = ("batch_size", "batching_window", "report_batch_item_failures", "enabled")
+        mapping = SqsMapping(function_id="Fn", queue_logical_id="Jobs", queue_url=url, queue_arn=arn,
+                             **{k: kwargs.pop(k) for k in mapping_keys if k in kwargs})
+        poller = SqsPoller(mapping, invoke, kwargs.pop("client", sqs), region=REGION, **kwargs)
+        pollers.append(poller)
+        poller.start()
+        return poller
+
+    yield run
+    for poller in pollers:
+        poller.stop()
+
+
+@pytest.mark.timeout(20)
+def test_event_shape_and_success_deletes(sqs, run_poller):
+    url, arn = make_queue(sqs, VisibilityTimeout=30)
+    sqs.send_message(QueueUrl=url, MessageBody='{"hello": 1}', MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "greeting"},
+        "n": {"DataType": "Number", "StringValue": "42"},
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01hi"},
+    })
+    rec = Recorder()
+    poller = run_poller(url, arn, rec)
+    rec.wait_for(lambda r: len(r.calls) == 1)
+    _, function_id, event, trigger = rec.calls[0]
+    assert (function_id, trigger) == ("Fn", "sqs:Jobs")
+    assert list(event) == ["Records"] and len(event["Records"]) == 1
+    record = event["Records"][0]
+    assert set(record) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
+                           "eventSource", "eventSourceARN", "awsRegion"}
+    assert record["body"] == '{"hello": 1}'
+    assert record["md5OfBody"] == hashlib.md5(b'{"hello": 1}').hexdigest()
+    assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == ("aws:sqs", arn, REGION)
+    attrs = record["attributes"]
+    assert {"ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} <= set(attrs)
+    assert attrs["ApproximateReceiveCount"] == "1" and attrs["SentTimestamp"].isdigit()
+    assert record["messageAttributes"] == {
+        "kind": {"stringValue": "greeting", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
+        "n": {"stringValue": "42", "stringListValues": [], "binaryListValues": [], "dataType": "Number"},
+        "blob": {"binaryValue": "AAFoaQ==", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+    }
+    json.dumps(event)   # what a real runtime receives must be JSON-serialisable
+    _wait(lambda: poller.stats["deleted"] == 1)
+    assert counts(sqs, url) == (0, 0)
+    assert poller.stats["received"] == 1 and poller.stats["failed_batches"] == 0
+
+
+def _fail(event):
+    raise InvocationError("boom", "RuntimeError", "Traceback ...")
+
+
+@pytest.mark.timeout(20)
+def test_error_redelivers_after_visibility_timeout_then_dlq(sqs, run_poller, caplog):
+    dlq_url, dlq_arn = make_queue(sqs)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url, arn = make_queue(sqs, VisibilityTimeout=1, RedrivePolicy=redrive)
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    rec = Recorder(_fail)
+    with caplog.at_level(logging.WARNING):
+        poller = run_poller(url, arn, rec)
+        rec.wait_for(lambda r: len(r.calls) == 2)
+    first, second = rec.calls[0][0], rec.calls[1][0]
+    assert second - first >= 0.9, "redelivered before the visibility timeout"
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in rec.records()] == ["1", "2"]
+    assert "batch failed" in caplog.text and "RuntimeError: boom" in caplog.text
+    _wait(lambda: counts(sqs, dlq_url)[0] == 1, timeout=8)
+    dead = sqs.receive_message(QueueUrl=dlq_url)["Messages"]
+    assert [m["Body"] for m in dead] == ["poison"]
+    assert counts(sqs, url) == (0, 0) and len(rec.calls) == 2
+    assert poller.stats["failed_batches"] == 2 and poller.stats["deleted"] == 0
+
+
+@pytest.mark.timeout(20)
+def test_partial_batch_failure_redelivers_only_failed_record(sqs, run_poller):
+    url, arn = make_queue(sqs, VisibilityTimeout=1)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": b, "MessageBody": b} for b in ("a", "bad", "c")])
+    attempts = []
+
+    def behaviour(event):
+        bad = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+        attempts.append(len(bad))
+        first_time = len([n for n in attempts if n]) == 1
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in bad]} if bad and first_time else None
+
+    rec = Recorder(behaviour)
+    poller = run_poller(url, arn, rec, report_batch_item_failures=True)
+    rec.wait_for(lambda r: sorted(r.bodies()) == ["a", "bad", "bad", "c"])
+    assert rec.calls[0][2]["Records"] and len(rec.calls) == 2
+    redelivered = rec.calls[-1][2]["Records"]
+    assert [(r["body"], r["attributes"]["ApproximateReceiveCount"]) for r in redelivered] == [("bad", "2")]
+    _wait(lambda: poller.stats["deleted"] == 3)
+    assert counts(sqs, url) == (0, 0)
+    assert poller.stats["partial_failures"] == 1 and poller.stats["failed_batches"] == 0
+
+
+@pytest.mark.timeout(20)
+def test_unknown_item_identifier_fails_whole_batch(sqs, run_poller):
+    url, arn = make_queue(sqs, VisibilityTimeout=1)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": b, "MessageBody": b} for b in ("x", "y")])
+
+    def behaviour(event):
+        once = len(rec.calls) == 1
+        return {"batchItemFailures": [{"itemIdentifier": "not-in-batch"}]} if once else {"batchItemFailures": []}
+
+    rec = Recorder(behaviour)
+    poller = run_poller(url, arn, rec, report_batch_item_failures=True)
+    rec.wait_for(lambda r: sorted(r.bodies()) == ["x", "x", "y", "y"])
+    _wait(lambda: poller.stats["deleted"] == 2)
+    assert poller.stats["failed_batches"] == 1 and counts(sqs, url) == (0, 0)
+
+
+@pytest.mark.parametrize("response, expected", [
+    (None, set()),
+    ({}, set()),
+    ({"batchItemFailures": []}, set()),
+    ({"batchItemFailures": None}, set()),
+    ({"batchItemFailures": [{"itemIdentifier": "m1"}]}, {"m1"}),
+    ({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}, {"m1", "m2"}),
+    ({"batchItemFailures": [{"itemIdentifier": "zz"}]}, None),
+    ({"batchItemFailures": [{"itemIdentifier": ""}]}, None),
+    ({"batchItemFailures": [{"itemIdentifier": None}]}, None),
+    ({"batchItemFailures": [{"id": "m1"}]}, None),
+    ({"batchItemFailures": "m1"}, None),
+    ("ok", None),
+    ([], None),
+])
+def test_batch_item_failure_response_parsing(response, expected):
+    assert SqsPoller._failed_ids(response, {"m1", "m2"}) == expected
+
+
+@pytest.mark.timeout(20)
+def test_without_report_batch_item_failures_a_response_is_ignored(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    poller = run_poller(url, arn, Recorder(lambda e: {"batchItemFailures": [{"itemIdentifier": "zz"}]}))
+    _wait(lambda: poller.stats["deleted"] == 1)
+    assert counts(sqs, url) == (0, 0)
+
+
+@pytest.mark.timeout(20)
+def test_batch_size_is_respected(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(7)])
+    rec = Recorder()
+    poller = run_poller(url, arn, rec, batch_size=3)
+    rec.wait_for(lambda r: len(r.bodies()) == 7)
+    assert sorted(rec.bodies(), key=int) == [str(i) for i in range(7)]
+    assert max(len(event["Records"]) for _, _, event, _ in rec.calls) == 3
+    _wait(lambda: poller.stats["deleted"] == 7)
+
+
+@pytest.mark.timeout(20)
+def test_batching_window_gathers_beyond_one_receive(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    rec = Recorder()
+    run_poller(url, arn, rec, batch_size=25, batching_window=2)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)])
+    time.sleep(0.5)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10, 15)])
+    rec.wait_for(lambda r: len(r.bodies()) == 15)
+    assert len(rec.calls) == 1, [len(e["Records"]) for _, _, e, _ in rec.calls]
+
+
+@pytest.mark.timeout(20)
+def test_batching_window_ends_when_batch_is_full(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)])
+    rec = Recorder()
+    started = time.monotonic()
+    run_poller(url, arn, rec, batch_size=10, batching_window=10)
+    rec.wait_for(lambda r: len(r.calls) == 1)
+    assert rec.calls[0][0] - started < 3 and len(rec.records()) == 10
+
+
+@pytest.mark.timeout(20)
+def test_delay_seconds_is_honoured(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    rec = Recorder()
+    run_poller(url, arn, rec)
+    sent = time.monotonic()
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=5)
+    time.sleep(4.5)
+    assert rec.calls == [], "delivered before DelaySeconds elapsed"
+    rec.wait_for(lambda r: len(r.calls) == 1, timeout=5)
+    latency = rec.calls[0][0] - sent
+    assert 5.0 <= latency < 7.0, latency
+
+
+@pytest.mark.timeout(20)
+def test_stop_is_prompt_and_disabled_mapping_never_polls(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    poller = run_poller(url, arn, Recorder(), wait_seconds=1, concurrency=3)
+    time.sleep(0.3)
+    assert poller.running
+    started = time.monotonic()
+    poller.stop()
+    assert time.monotonic() - started < 2.0 and not poller.running
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    rec = Recorder()
+    disabled = run_poller(url, arn, rec, enabled=False)
+    time.sleep(1.5)
+    assert rec.calls == [] and not disabled.running and counts(sqs, url) == (1, 0)
+
+
+@pytest.mark.timeout(20)
+def test_concurrency_runs_batches_in_parallel(sqs, run_poller):
+    url, arn = make_queue(sqs, VisibilityTimeout=30)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(3)])
+    rec = Recorder(lambda event: time.sleep(1.0))
+    poller = run_poller(url, arn, rec, batch_size=1, concurrency=3)
+    _wait(lambda: poller.stats["deleted"] == 3, timeout=10)
+    starts = [t for t, _, _, _ in rec.calls]
+    assert max(starts) - min(starts) < 0.9, "batches were processed one after another"
+
+
+@pytest.mark.timeout(20)
+def test_endpoint_down_is_logged_and_retried(caplog):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    client = _client(f"http://127.0.0.1:{dead_port}", retries={"max_attempts": 1}, connect_timeout=0.5)
+    mapping = SqsMapping("Fn", "Jobs", f"http://127.0.0.1:{dead_port}/123456789012/q", "arn:aws:sqs:x")
+    poller = SqsPoller(mapping, Recorder(), client)
+    with caplog.at_level(logging.WARNING):
+        poller.start()
+        _wait(lambda: caplog.text.count("retry in") >= 2, timeout=5)
+        assert poller.running
+        poller.stop()
+    assert not poller.running and "EndpointConnectionError" in caplog.text
+
+
+@pytest.mark.timeout(30)
+def test_throughput_with_noop_invoke(sqs, run_poller):
+    url, arn = make_queue(sqs)
+    total = 100       # moto's ReceiveMessage costs O(backlog) per message, so keep the backlog small
+    for start in range(0, total, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(10)])
+    started = time.monotonic()
+    poller = run_poller(url, arn, Recorder(), batch_size=10)
+    _wait(lambda: poller.stats["deleted"] == total, timeout=25, interval=0.01)
+    rate = total / (time.monotonic() - started)
+    print(f"\nSqsPoller throughput, no-op invoke, batch 10, 1 thread: {rate:.0f} messages/s")
+    assert rate > 30
+
+
+def _wait(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(interval)

@@ -1,0 +1,352 @@
+"""WebSocketGateway against a real websockets client and a real boto3 apigatewaymanagementapi client."""
+import contextlib
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
+from websockets.sync.client import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from local.model import InvocationError, WsApi  # noqa: E402
+from local.ws_gateway import WebSocketGateway  # noqa: E402
+
+ROUTES = {"$connect": "ConnectFn", "$disconnect": "DisconnectFn", "$default": "DefaultFn",
+          "echo": "EchoFn", "push": "PushFn", "slow": "SlowFn", "fail": "FailFn"}
+WAIT = 10
+
+
+def management_client(endpoint):
+    """A plain boto3 Management API client, as a Lambda would build one."""
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="x",
+                        config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}))
+
+
+class FakeLambdas:
+    """Stands in for the Lambda runtime: records every invocation and acts on the body's action."""
+
+    def __init__(self):
+        self.calls = []
+        self.cond = threading.Condition()
+        self.connect_result = {"statusCode": 200}
+        self.endpoint = None
+
+    def __call__(self, function_id, event, trigger):
+        with self.cond:
+            self.calls.append((function_id, trigger, event))
+            self.cond.notify_all()
+        if trigger == "ws:$connect":
+            if isinstance(self.connect_result, Exception):
+                raise self.connect_result
+            return self.connect_result
+        if trigger == "ws:$disconnect":
+            return {"statusCode": 200}
+        return self._message(trigger, event)
+
+    def _message(self, trigger, event):
+        body = json.loads(event["body"]) if not event["isBase64Encoded"] else {}
+        own_id = event["requestContext"]["connectionId"]
+        if trigger == "ws:echo":
+            return {"statusCode": 200, "body": json.dumps({"echo": body.get("text"), "me": own_id})}
+        if trigger == "ws:push":
+            client = management_client(self.endpoint)
+            client.post_to_connection(ConnectionId=body.get("to", own_id), Data=body["data"].encode())
+            return {"statusCode": 200}
+        if trigger == "ws:slow":
+            time.sleep(2)
+            return {"statusCode": 200, "body": "slow done"}
+        if trigger == "ws:fail":
+            raise InvocationError("boom", "RuntimeError")
+        return {"statusCode": 200}
+
+    def wait_for(self, trigger, count=1, timeout=WAIT):
+        """Block until `count` invocations with `trigger` happened; returns their events."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                events = [event for _, t, event in self.calls if t == trigger]
+                if len(events) >= count:
+                    return events
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"timed out waiting for {count} x {trigger}: {self.triggers()}"
+                self.cond.wait(remaining)
+
+    def triggers(self):
+        with self.cond:
+            return [t for _, t, _ in self.calls]
+
+
+@pytest.fixture
+def lambdas():
+    return FakeLambdas()
+
+
+@pytest.fixture
+def make_gateway(lambdas):
+    started = []
+
+    def make(routes=ROUTES, expression="$request.body.action"):
+        api = WsApi(logical_id="ChatApi", name="chat", route_selection_expression=expression,
+                    stage="prod", routes=dict(routes))
+        gateway = WebSocketGateway(api, lambdas)
+        gateway.start()
+        started.append(gateway)
+        lambdas.endpoint = gateway.management_endpoint
+        return gateway
+
+    yield make
+    for gateway in started:
+        gateway.stop()
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    return make_gateway()
+
+
+@pytest.fixture
+def mgmt(gateway):
+    return management_client(gateway.management_endpoint)
+
+
+@contextlib.contextmanager
+def open_client(gateway, lambdas, suffix="", **kwargs):
+    """Connect; yields (websocket, connectionId taken from the $connect event)."""
+    before = len(lambdas.triggers())
+    with connect(gateway.url + suffix, open_timeout=5, close_timeout=5, **kwargs) as ws:
+        with lambdas.cond:
+            event = [e for _, t, e in lambdas.calls[before:] if t == "ws:$connect"][-1]
+        yield ws, event["requestContext"]["connectionId"]
+
+
+@pytest.mark.timeout(30)
+def test_connect_event_carries_query_string_headers_and_context(gateway, lambdas):
+    with open_client(gateway, lambdas, "?token=abc&tag=a&tag=b",
+                     additional_headers={"X-Client": "tests"}) as (_, connection_id):
+        event = lambdas.wait_for("ws:$connect")[0]
+        assert event["queryStringParameters"] == {"token": "abc", "tag": "b"}
+        assert event["multiValueQueryStringParameters"] == {"token": ["abc"], "tag": ["a", "b"]}
+        assert event["headers"]["X-Client"] == "tests"
+        assert event["multiValueHeaders"]["X-Client"] == ["tests"]
+        context = event["requestContext"]
+        assert context["routeKey"] == "$connect"
+        assert context["eventType"] == "CONNECT"
+        assert context["stage"] == "prod"
+        assert context["domainName"] == f"127.0.0.1:{gateway.port}"
+        assert context["identity"]["sourceIp"] == "127.0.0.1"
+        assert context["connectionId"] == connection_id and len(connection_id) == 16
+        assert event["isBase64Encoded"] is False
+    assert lambdas.wait_for("ws:$disconnect")[0]["requestContext"]["connectionId"] == connection_id
+
+
+@pytest.mark.timeout(30)
+def test_connect_without_query_string_has_none(gateway, lambdas):
+    with open_client(gateway, lambdas):
+        event = lambdas.wait_for("ws:$connect")[0]
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+
+
+@pytest.mark.timeout(30)
+def test_connect_rejected_with_handler_status(gateway, lambdas, mgmt):
+    lambdas.connect_result = {"statusCode": 403, "body": "nope"}
+    with pytest.raises(InvalidStatus) as rejected:
+        connect(gateway.url, open_timeout=5)
+    assert rejected.value.response.status_code == 403
+    connection_id = lambdas.wait_for("ws:$connect")[0]["requestContext"]["connectionId"]
+    with pytest.raises(mgmt.exceptions.GoneException):
+        mgmt.post_to_connection(ConnectionId=connection_id, Data=b"x")
+    assert "ws:$disconnect" not in lambdas.triggers()
+
+
+@pytest.mark.timeout(30)
+def test_connect_rejected_with_500_when_handler_fails(gateway, lambdas):
+    lambdas.connect_result = InvocationError("crash", "KeyError")
+    with pytest.raises(InvalidStatus) as rejected:
+        connect(gateway.url, open_timeout=5)
+    assert rejected.value.response.status_code == 500
+
+
+@pytest.mark.timeout(30)
+def test_action_selects_custom_route_and_reply_body_comes_back(gateway, lambdas):
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        ws.send(json.dumps({"action": "echo", "text": "hi"}))
+        assert json.loads(ws.recv(timeout=WAIT)) == {"echo": "hi", "me": connection_id}
+    event = lambdas.wait_for("ws:echo")[0]
+    context = event["requestContext"]
+    assert (context["routeKey"], context["eventType"]) == ("echo", "MESSAGE")
+    assert context["connectionId"] == connection_id and context["messageId"]
+    assert json.loads(event["body"]) == {"action": "echo", "text": "hi"}
+
+
+@pytest.mark.timeout(30)
+def test_unknown_action_and_non_json_go_to_default(gateway, lambdas):
+    with open_client(gateway, lambdas) as (ws, _):
+        ws.send(json.dumps({"action": "nosuchroute"}))
+        ws.send("plain text, not JSON")
+        events = lambdas.wait_for("ws:$default", count=2)
+    assert [e["requestContext"]["routeKey"] for e in events] == ["$default", "$default"]
+    assert events[1]["body"] == "plain text, not JSON"
+    assert [f for f, t, _ in lambdas.calls if t == "ws:$default"] == ["DefaultFn", "DefaultFn"]
+
+
+@pytest.mark.timeout(30)
+def test_nested_selection_expression(make_gateway, lambdas):
+    gateway = make_gateway(expression="$request.body.meta.kind")
+    with open_client(gateway, lambdas) as (ws, _):
+        ws.send(json.dumps({"meta": {"kind": "echo"}, "text": "deep"}))
+        assert json.loads(ws.recv(timeout=WAIT))["echo"] == "deep"
+
+
+@pytest.mark.timeout(30)
+def test_no_matching_route_and_no_default_sends_forbidden_frame(make_gateway, lambdas):
+    gateway = make_gateway(routes={"echo": "EchoFn"})
+    with connect(gateway.url, open_timeout=5) as ws:     # no $connect route: accepted as is
+        ws.send(json.dumps({"action": "other"}))
+        error = json.loads(ws.recv(timeout=WAIT))
+        assert error["message"] == "Forbidden"
+        assert error["connectionId"] and error["requestId"]
+        ws.send(json.dumps({"action": "echo", "text": "still open"}))
+        assert json.loads(ws.recv(timeout=WAIT))["echo"] == "still open"
+    assert lambdas.triggers() == ["ws:echo"]
+
+
+@pytest.mark.timeout(30)
+def test_failing_route_handler_sends_internal_server_error_frame(gateway, lambdas):
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        ws.send(json.dumps({"action": "fail"}))
+        error = json.loads(ws.recv(timeout=WAIT))
+    assert error["message"] == "Internal server error"
+    assert error["connectionId"] == connection_id
+
+
+@pytest.mark.timeout(30)
+def test_binary_frame_is_base64_encoded(gateway, lambdas):
+    with open_client(gateway, lambdas) as (ws, _):
+        ws.send(b"\x00\xffbin")
+        event = lambdas.wait_for("ws:$default")[0]
+    assert event["isBase64Encoded"] is True
+    assert event["body"] == "AP9iaW4="
+
+
+@pytest.mark.timeout(30)
+def test_messages_in_order_per_connection_without_blocking_others(gateway, lambdas):
+    with open_client(gateway, lambdas) as (slow_ws, _), open_client(gateway, lambdas) as (fast_ws, _):
+        slow_ws.send(json.dumps({"action": "slow"}))
+        slow_ws.send(json.dumps({"action": "echo", "text": "after slow"}))
+        lambdas.wait_for("ws:slow")
+        started = time.monotonic()
+        for n in range(5):
+            fast_ws.send(json.dumps({"action": "echo", "text": n}))
+        assert [json.loads(fast_ws.recv(timeout=WAIT))["echo"] for _ in range(5)] == list(range(5))
+        assert time.monotonic() - started < 1.5, "a slow handler on another connection blocked this one"
+        assert slow_ws.recv(timeout=WAIT) == "slow done"
+        assert json.loads(slow_ws.recv(timeout=WAIT))["echo"] == "after slow"
+
+
+@pytest.mark.timeout(30)
+def test_push_from_lambda_reaches_client(gateway, lambdas):
+    with open_client(gateway, lambdas) as (ws, _):
+        ws.send(json.dumps({"action": "push", "data": "pushed to myself"}))
+        assert ws.recv(timeout=WAIT) == "pushed to myself"
+
+
+@pytest.mark.timeout(30)
+def test_push_text_binary_and_many_in_order(gateway, lambdas, mgmt):
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        mgmt.post_to_connection(ConnectionId=connection_id, Data="héllo".encode())
+        assert ws.recv(timeout=WAIT) == "héllo"
+        mgmt.post_to_connection(ConnectionId=connection_id, Data=b"\xff\x00")
+        assert ws.recv(timeout=WAIT) == b"\xff\x00"
+        for n in range(200):
+            mgmt.post_to_connection(ConnectionId=connection_id, Data=str(n).encode())
+        assert [ws.recv(timeout=WAIT) for _ in range(200)] == [str(n) for n in range(200)]
+
+
+@pytest.mark.timeout(30)
+def test_two_clients_push_to_each_other(gateway, lambdas):
+    with open_client(gateway, lambdas) as (alice, alice_id), open_client(gateway, lambdas) as (bob, bob_id):
+        assert alice_id != bob_id
+        alice.send(json.dumps({"action": "push", "to": bob_id, "data": "hi bob"}))
+        bob.send(json.dumps({"action": "push", "to": alice_id, "data": "hi alice"}))
+        assert bob.recv(timeout=WAIT) == "hi bob"
+        assert alice.recv(timeout=WAIT) == "hi alice"
+
+
+@pytest.mark.timeout(30)
+def test_get_connection_info(gateway, lambdas, mgmt):
+    with open_client(gateway, lambdas, user_agent_header="test-agent/1.0") as (ws, connection_id):
+        info = mgmt.get_connection(ConnectionId=connection_id)
+    assert info["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert info["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": "test-agent/1.0"}
+    assert info["ConnectedAt"].timestamp() == pytest.approx(time.time(), abs=30)
+    assert info["LastActiveAt"] >= info["ConnectedAt"]
+
+
+@pytest.mark.timeout(30)
+def test_delete_closes_connection_and_triggers_disconnect(gateway, lambdas, mgmt):
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        response = mgmt.delete_connection(ConnectionId=connection_id)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
+        with pytest.raises(ConnectionClosedOK):
+            ws.recv(timeout=WAIT)
+    event = lambdas.wait_for("ws:$disconnect")[0]
+    assert event["requestContext"]["connectionId"] == connection_id
+    assert event["requestContext"]["eventType"] == "DISCONNECT"
+    with pytest.raises(mgmt.exceptions.GoneException):
+        mgmt.get_connection(ConnectionId=connection_id)
+
+
+@pytest.mark.timeout(30)
+def test_push_after_client_disconnected_is_gone(gateway, lambdas, mgmt):
+    with open_client(gateway, lambdas) as (_, connection_id):
+        pass
+    event = lambdas.wait_for("ws:$disconnect")[0]
+    assert event["requestContext"]["disconnectStatusCode"] == 1000
+    with pytest.raises(mgmt.exceptions.GoneException):
+        mgmt.post_to_connection(ConnectionId=connection_id, Data=b"too late")
+
+
+@pytest.mark.timeout(30)
+def test_unknown_connection_is_gone(gateway, mgmt):
+    for connection_id in ("NoSuchConn0000=", "weird/+?=id"):
+        with pytest.raises(mgmt.exceptions.GoneException):
+            mgmt.post_to_connection(ConnectionId=connection_id, Data=b"x")
+        with pytest.raises(mgmt.exceptions.GoneException):
+            mgmt.delete_connection(ConnectionId=connection_id)
+
+
+@pytest.mark.timeout(30)
+def test_management_paths_without_stage_and_unknown_paths(gateway, lambdas):
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        stageless = management_client(f"http://127.0.0.1:{gateway.port}")
+        stageless.post_to_connection(ConnectionId=connection_id, Data=b"no stage")
+        assert ws.recv(timeout=WAIT) == "no stage"
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/prod/elsewhere", timeout=5)
+    assert missing.value.code == 404
+    assert "message" in json.loads(missing.value.read())
+
+
+@pytest.mark.timeout(30)
+def test_stop_closes_clients_going_away_and_runs_disconnect(make_gateway, lambdas):
+    gateway = make_gateway()
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        gateway.stop()
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=WAIT)
+    assert closed.value.rcvd.code == 1001
+    assert lambdas.wait_for("ws:$disconnect")[0]["requestContext"]["connectionId"] == connection_id
+    with pytest.raises(OSError):
+        connect(gateway.url, open_timeout=2)
