@@ -135,6 +135,8 @@ class Cloud:
         for sched in self.stack.schedules():
             if self._runs(sched.function_id):
                 lines.append(f"Schedule {sched.expression} -> {sched.function_id}")
+        for name, value in self.stack.outputs().items():
+            lines.append(f"{name}: {value}")
         return lines
 
     # -- internals -------------------------------------------------------------------------------

@@ -302,6 +302,16 @@ class LocalStack:
             out.append(self.resolver.resolve(res["Properties"]["EmailIdentity"]))
         return out
 
+    def outputs(self):
+        """The template's Outputs, resolved (execute-api URLs become local ones)."""
+        out = {}
+        for name, spec in self.template.get("Outputs", {}).items():
+            try:
+                out[name] = self.resolver.resolve(spec.get("Value"))
+            except TemplateError:
+                continue
+        return out
+
     def layer_dirs(self, props):
         """The python/ folders of the template's own layers referenced by a function."""
         dirs = []
