@@ -46,7 +46,7 @@ def main(argv=None):
                         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from local.cloud import Cloud
-    from local.template import TemplateError
+    from local.template import TemplateError, load
     params = {"SecretKey": secret_key()}
     for item in args.parameter:
         name, _, value = item.partition("=")
@@ -54,6 +54,13 @@ def main(argv=None):
     for env_name, param in (("DATABASE_URL", "DatabaseUrl"), ("MYSQL_URL", "MysqlUrl")):
         if os.environ.get(env_name):
             params.setdefault(param, os.environ[env_name])
+    declared = set(load(args.template).get("Parameters", {}))
+    unknown = [name for name in params if name not in declared]
+    for name in unknown:
+        if name != "SecretKey" and name not in ("DatabaseUrl", "MysqlUrl"):
+            print(f"error: the template has no parameter {name}", file=sys.stderr)
+            return 2
+        params.pop(name)
     emulators = []
     if not args.no_emulators:
         from local import emulators as emu

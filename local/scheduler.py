@@ -37,13 +37,27 @@ def cron_fields(expression: str) -> Optional[str]:
         return None
     fields = match.group(1).split()
     if len(fields) != 6:
-        raise ValueError(f"cron() needs 6 fields (min hour day-of-month month day-of-week year): {expression!r}")
+        raise ValueError(f"cron() needs 6 fields (min hour day month weekday year): {expression!r}")
     if (fields[2] == "?") == (fields[4] == "?"):
         raise ValueError(f"exactly one of day-of-month and day-of-week must be '?': {expression!r}")
     if fields[4].upper() == "L":
         fields[4] = "7"       # a bare L in day-of-week is the last day of the week: Saturday
-    AWSCron(" ".join(fields))     # raises on unparseable fields now, not at fire time
+    _check_ranges(" ".join(fields), expression)
     return " ".join(fields)
+
+
+def _check_ranges(fields: str, expression: str) -> None:
+    """Reject what pyawscron parses but would never match (minute 75, month 13), at load time."""
+    try:
+        cron = AWSCron(fields)
+    except Exception as exc:
+        raise ValueError(f"invalid cron() expression {expression!r}: {exc}") from None
+    bounds = {"minutes": (0, 59), "hours": (0, 23), "days_of_month": (1, 31), "months": (1, 12),
+              "days_of_week": (1, 7), "years": (1970, 2199)}
+    for attr, (low, high) in bounds.items():
+        values = getattr(cron, attr)
+        if values and values[0] not in ("L", "W", "#") and not all(low <= v <= high for v in values):
+            raise ValueError(f"{attr} out of range {low}-{high} in {expression!r}")
 
 
 def _next_cron(fields: str, after: datetime) -> Optional[datetime]:
@@ -77,6 +91,8 @@ class Scheduler:
         self.region = region
         self.account = account
         self.log = log or logging.getLogger("local.scheduler")
+        if rate_scale <= 0:
+            raise ValueError("rate_scale must be positive")
         self.rate_scale = rate_scale
         self.clock = clock
         self.stats = {"fired": 0, "skipped": 0, "errors": 0}
@@ -160,8 +176,16 @@ class Scheduler:
             now = self._now()
             for index, due in list(self._due.items()):
                 if due is not None and due <= now:
-                    self._due[index] = self._fire_and_advance(self.schedules[index], due, now)
+                    self._due[index] = self._advance(self.schedules[index], due, now)
             self._stop.wait(self._sleep_for(now))
+
+    def _advance(self, schedule: Schedule, due: datetime, now: datetime) -> Optional[datetime]:
+        try:
+            return self._fire_and_advance(schedule, due, now)
+        except Exception:  # one broken schedule must not stop the others
+            self.log.exception("schedule %s (%s) failed to fire; disabled", schedule.name,
+                               schedule.expression)
+            return None
 
     def _sleep_for(self, now: datetime) -> float:
         pending = [d for d in self._due.values() if d is not None]
@@ -176,8 +200,8 @@ class Scheduler:
             slot, nxt, skipped = nxt, self._next(schedule, nxt), skipped + 1
         if skipped:
             self._count("skipped", skipped)
-            self.log.warning("schedule %s: skipped %d missed fire(s) from %s; firing %s", schedule.name, skipped,
-                             _iso(due), _iso(slot))
+            self.log.warning("schedule %s: skipped %d missed fire(s) from %s; firing %s", schedule.name,
+                             skipped, _iso(due), _iso(slot))
         self._fire(schedule, slot)
         return nxt
 

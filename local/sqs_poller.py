@@ -1,4 +1,4 @@
-"""Lambda's SQS event source mapping: long-poll a queue, invoke the function with a batch, delete on success."""
+"""Lambda's SQS event source mapping: long-poll a queue, invoke the function, delete what succeeded."""
 import base64
 import logging
 import threading
@@ -24,7 +24,8 @@ class SqsPoller:
         self.wait_seconds = max(0, min(20, int(wait_seconds)))
         self.concurrency = max(1, int(concurrency))
         self.trigger = f"sqs:{mapping.queue_logical_id}"
-        self.stats = {"received": 0, "deleted": 0, "failed_batches": 0, "partial_failures": 0, "invocations": 0}
+        self.stats = {"received": 0, "deleted": 0, "failed_batches": 0, "partial_failures": 0,
+                      "invocations": 0}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list = []
@@ -59,7 +60,8 @@ class SqsPoller:
         backoff = 0.0
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                if not self.poll_once() and self.wait_seconds == 0:
+                    self._stop.wait(0.1)    # short polling an empty queue: don't spin on the endpoint
                 backoff = 0.0
             except Exception as exc:  # never let the thread die: SQS down, queue deleted, ...
                 backoff = min(MAX_BACKOFF, backoff * 2 or 0.2)
