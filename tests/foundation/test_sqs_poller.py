@@ -68,6 +68,14 @@ def make_queue(sqs, **attributes):
     return url, arn
 
 
+def send(sqs, url, bodies):
+    """SendMessageBatch each body (up to 10 per call); the entry Id is the body's position."""
+    bodies = list(bodies)
+    for start in range(0, len(bodies), 10):
+        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start:start + 10])]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+
+
 def counts(sqs, url):
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
@@ -107,18 +115,20 @@ def test_event_shape_and_success_deletes(sqs, run_poller):
     assert (function_id, trigger) == ("Fn", "sqs:Jobs")
     assert list(event) == ["Records"] and len(event["Records"]) == 1
     record = event["Records"][0]
-    assert set(record) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
-                           "eventSource", "eventSourceARN", "awsRegion"}
+    assert set(record) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes",
+                           "md5OfBody", "eventSource", "eventSourceARN", "awsRegion"}
     assert record["body"] == '{"hello": 1}'
     assert record["md5OfBody"] == hashlib.md5(b'{"hello": 1}').hexdigest()
     assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == ("aws:sqs", arn, REGION)
     attrs = record["attributes"]
-    assert {"ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} <= set(attrs)
+    assert set(attrs) >= {"ApproximateReceiveCount", "SentTimestamp", "SenderId",
+                          "ApproximateFirstReceiveTimestamp"}
     assert attrs["ApproximateReceiveCount"] == "1" and attrs["SentTimestamp"].isdigit()
+    no_lists = {"stringListValues": [], "binaryListValues": []}
     assert record["messageAttributes"] == {
-        "kind": {"stringValue": "greeting", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
-        "n": {"stringValue": "42", "stringListValues": [], "binaryListValues": [], "dataType": "Number"},
-        "blob": {"binaryValue": "AAFoaQ==", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+        "kind": {"stringValue": "greeting", **no_lists, "dataType": "String"},
+        "n": {"stringValue": "42", **no_lists, "dataType": "Number"},
+        "blob": {"binaryValue": "AAFoaQ==", **no_lists, "dataType": "Binary"},
     }
     json.dumps(event)   # what a real runtime receives must be JSON-serialisable
     _wait(lambda: poller.stats["deleted"] == 1)
@@ -154,7 +164,7 @@ def test_error_redelivers_after_visibility_timeout_then_dlq(sqs, run_poller, cap
 @pytest.mark.timeout(20)
 def test_partial_batch_failure_redelivers_only_failed_record(sqs, run_poller):
     url, arn = make_queue(sqs, VisibilityTimeout=1)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": b, "MessageBody": b} for b in ("a", "bad", "c")])
+    send(sqs, url, ("a", "bad", "c"))
     attempts = []
 
     def behaviour(event):
@@ -177,11 +187,12 @@ def test_partial_batch_failure_redelivers_only_failed_record(sqs, run_poller):
 @pytest.mark.timeout(20)
 def test_unknown_item_identifier_fails_whole_batch(sqs, run_poller):
     url, arn = make_queue(sqs, VisibilityTimeout=1)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": b, "MessageBody": b} for b in ("x", "y")])
+    send(sqs, url, ("x", "y"))
 
     def behaviour(event):
         once = len(rec.calls) == 1
-        return {"batchItemFailures": [{"itemIdentifier": "not-in-batch"}]} if once else {"batchItemFailures": []}
+        failures = [{"itemIdentifier": "not-in-batch"}] if once else []
+        return {"batchItemFailures": failures}
 
     rec = Recorder(behaviour)
     poller = run_poller(url, arn, rec, report_batch_item_failures=True)
@@ -221,7 +232,7 @@ def test_without_report_batch_item_failures_a_response_is_ignored(sqs, run_polle
 @pytest.mark.timeout(20)
 def test_batch_size_is_respected(sqs, run_poller):
     url, arn = make_queue(sqs)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(7)])
+    send(sqs, url, map(str, range(7)))
     rec = Recorder()
     poller = run_poller(url, arn, rec, batch_size=3)
     rec.wait_for(lambda r: len(r.bodies()) == 7)
@@ -235,9 +246,9 @@ def test_batching_window_gathers_beyond_one_receive(sqs, run_poller):
     url, arn = make_queue(sqs)
     rec = Recorder()
     run_poller(url, arn, rec, batch_size=25, batching_window=2)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)])
+    send(sqs, url, map(str, range(10)))
     time.sleep(0.5)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10, 15)])
+    send(sqs, url, map(str, range(10, 15)))
     rec.wait_for(lambda r: len(r.bodies()) == 15)
     assert len(rec.calls) == 1, [len(e["Records"]) for _, _, e, _ in rec.calls]
 
@@ -245,7 +256,7 @@ def test_batching_window_gathers_beyond_one_receive(sqs, run_poller):
 @pytest.mark.timeout(20)
 def test_batching_window_ends_when_batch_is_full(sqs, run_poller):
     url, arn = make_queue(sqs)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)])
+    send(sqs, url, map(str, range(10)))
     rec = Recorder()
     started = time.monotonic()
     run_poller(url, arn, rec, batch_size=10, batching_window=10)
@@ -286,7 +297,7 @@ def test_stop_is_prompt_and_disabled_mapping_never_polls(sqs, run_poller):
 @pytest.mark.timeout(20)
 def test_concurrency_runs_batches_in_parallel(sqs, run_poller):
     url, arn = make_queue(sqs, VisibilityTimeout=30)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(3)])
+    send(sqs, url, map(str, range(3)))
     rec = Recorder(lambda event: time.sleep(1.0))
     poller = run_poller(url, arn, rec, batch_size=1, concurrency=3)
     _wait(lambda: poller.stats["deleted"] == 3, timeout=10)
@@ -314,8 +325,7 @@ def test_endpoint_down_is_logged_and_retried(caplog):
 def test_throughput_with_noop_invoke(sqs, run_poller):
     url, arn = make_queue(sqs)
     total = 100       # moto's ReceiveMessage costs O(backlog) per message, so keep the backlog small
-    for start in range(0, total, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(10)])
+    send(sqs, url, ["x"] * total)
     started = time.monotonic()
     poller = run_poller(url, arn, Recorder(), batch_size=10)
     _wait(lambda: poller.stats["deleted"] == total, timeout=25, interval=0.01)
