@@ -16,15 +16,21 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "local" / ".state"
 
 
-def secret_key():
-    """The local SecretKey parameter: generated once into local/.state, never committed."""
+def generated_secrets(template_params):
+    """Values for the NoEcho parameters whose default is empty (keys, passwords, webhook secrets):
+    generated once into local/.state/parameters.json (mode 600, git-ignored), never in the repo."""
+    import json
+    import secrets
     from cryptography.fernet import Fernet
-    path = STATE / "secret.key"
-    if not path.exists():
-        STATE.mkdir(parents=True, exist_ok=True)
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path = STATE / "parameters.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    for name, spec in template_params.items():
+        if spec.get("NoEcho") and spec.get("Default", "") == "" and name not in saved:
+            saved[name] = Fernet.generate_key().decode() if name == "SecretKey" else secrets.token_urlsafe(18)
+    STATE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2))
+    path.chmod(0o600)
+    return {k: v for k, v in saved.items() if k in template_params}
 
 
 def parse_args(argv):
@@ -47,17 +53,16 @@ def main(argv=None):
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from local.cloud import Cloud
     from local.template import TemplateError, load
-    params = {"SecretKey": secret_key()}
+    declared = load(args.template).get("Parameters", {})
+    params = generated_secrets(declared)
     for item in args.parameter:
         name, _, value = item.partition("=")
         params[name] = value
     for env_name, param in (("DATABASE_URL", "DatabaseUrl"), ("MYSQL_URL", "MysqlUrl")):
         if os.environ.get(env_name):
             params.setdefault(param, os.environ[env_name])
-    declared = set(load(args.template).get("Parameters", {}))
-    unknown = [name for name in params if name not in declared]
-    for name in unknown:
-        if name != "SecretKey" and name not in ("DatabaseUrl", "MysqlUrl"):
+    for name in [n for n in params if n not in declared]:
+        if name not in ("DatabaseUrl", "MysqlUrl"):
             print(f"error: the template has no parameter {name}", file=sys.stderr)
             return 2
         params.pop(name)
@@ -76,6 +81,8 @@ def main(argv=None):
         print(f"  emulator {em.name}: {em.url}")
     for line in cloud.describe():
         print("  " + line)
+    if any(spec.get("NoEcho") for spec in declared.values()):
+        print(f"  Generated local secrets (passwords, keys): {STATE / 'parameters.json'}")
     print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

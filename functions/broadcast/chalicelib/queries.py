@@ -1,0 +1,165 @@
+"""Every SQL statement of the broadcast product (MySQL/MariaDB, pymysql %s parameters only)."""
+
+# Order of statuses: a change only ever moves right (a late 'delivered' never overwrites 'read').
+# Webhook statuses are applied with this order; sender transitions name their source status.
+STATUS_ORDER = ("queued", "sending", "not_sent", "unknown", "sent", "delivered", "failed", "read")
+_RANK = "FIELD(status, " + ", ".join(f"'{s}'" for s in STATUS_ORDER) + ")"
+_NEW_RANK = "FIELD(%(status)s, " + ", ".join(f"'{s}'" for s in STATUS_ORDER) + ")"
+
+# ---- broadcasts --------------------------------------------------------------------------------
+
+INSERT_BROADCAST = """
+INSERT INTO broadcasts (text, recipient_count, duplicates_dropped, created_at)
+VALUES (%s, %s, %s, %s)
+"""
+
+# pymysql's executemany folds this into multi-row INSERTs only while VALUES holds nothing but
+# placeholders (a literal there means one round trip per row), so status comes from its DEFAULT.
+INSERT_RECIPIENT = """
+INSERT INTO broadcast_recipients (broadcast_id, line_no, raw, phone, delay_seconds, queued_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+
+RECIPIENT_ID_RANGE = "SELECT MIN(id) AS low, MAX(id) AS high FROM broadcast_recipients WHERE broadcast_id = %s"
+
+LIST_BROADCASTS = """
+SELECT id, text, recipient_count, duplicates_dropped, created_at
+FROM broadcasts ORDER BY id DESC LIMIT %s OFFSET %s
+"""
+
+COUNT_BROADCASTS = "SELECT COUNT(*) AS n FROM broadcasts"
+
+STATUS_COUNTS = """
+SELECT broadcast_id, status, COUNT(*) AS n FROM broadcast_recipients
+WHERE broadcast_id IN %s GROUP BY broadcast_id, status
+"""
+
+GET_BROADCAST = """
+SELECT id, text, recipient_count, duplicates_dropped, created_at FROM broadcasts WHERE id = %s
+"""
+
+# Pending: work still in flight (queued/sending), or sent recently and awaiting a delivery report.
+PENDING_COUNT = """
+SELECT COUNT(*) AS n FROM broadcast_recipients
+WHERE broadcast_id = %s AND (status IN ('queued', 'sending') OR (status = 'sent' AND sent_at > %s))
+"""
+
+RECIPIENTS_PAGE = """
+SELECT id, line_no, raw, phone, delay_seconds, status, attempts, message_id, error_code, error_message,
+       queued_at, enqueued_at, sending_at, sent_at, not_sent_at, delivered_at, read_at, failed_at
+FROM broadcast_recipients WHERE broadcast_id = %s ORDER BY id LIMIT %s OFFSET %s
+"""
+
+RECIPIENTS_PAGE_BY_STATUS = """
+SELECT id, line_no, raw, phone, delay_seconds, status, attempts, message_id, error_code, error_message,
+       queued_at, enqueued_at, sending_at, sent_at, not_sent_at, delivered_at, read_at, failed_at
+FROM broadcast_recipients WHERE broadcast_id = %s AND status = %s ORDER BY id LIMIT %s OFFSET %s
+"""
+
+# ---- queueing ----------------------------------------------------------------------------------
+
+# Fan-out jobs name a broadcast and an id range (ids of concurrent broadcasts may interleave).
+RECIPIENTS_TO_ENQUEUE = """
+SELECT id, delay_seconds FROM broadcast_recipients
+WHERE broadcast_id = %s AND id BETWEEN %s AND %s AND status = 'queued' AND enqueued_at IS NULL
+"""
+
+MARK_ENQUEUED = "UPDATE broadcast_recipients SET enqueued_at = %s WHERE id IN %s AND enqueued_at IS NULL"
+
+MARK_RANGE_NOT_QUEUED = """
+UPDATE broadcast_recipients
+SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
+WHERE broadcast_id = %s AND id BETWEEN %s AND %s AND status = 'queued' AND enqueued_at IS NULL
+"""
+
+# Recipients whose fan-out job was lost (e.g. the web function died between commit and enqueue).
+STRANDED_RANGES = """
+SELECT broadcast_id, MIN(id) AS low, MAX(id) AS high, COUNT(*) AS n FROM broadcast_recipients
+WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s GROUP BY broadcast_id
+"""
+
+# ---- sending -----------------------------------------------------------------------------------
+
+# The atomic claim: of two deliveries of one SQS message, only one gets rowcount 1.
+CLAIM = """
+UPDATE broadcast_recipients SET status = 'sending', sending_at = %s, attempts = attempts + 1, updated_at = %s
+WHERE id = %s AND status = 'queued'
+"""
+
+RECIPIENT_TO_SEND = """
+SELECT r.id, r.phone, r.status, r.sending_at, r.attempts, b.text
+FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id WHERE r.id = %s
+"""
+
+MARK_SENT = """
+UPDATE broadcast_recipients
+SET status = 'sent', message_id = %s, error_code = NULL, error_message = NULL, sent_at = %s, updated_at = %s
+WHERE id = %s AND status = 'sending'
+"""
+
+# A final outcome of the sender: not_sent (the API said no) or unknown (an attempt was interrupted).
+MARK_FINAL = """
+UPDATE broadcast_recipients
+SET status = %s, error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
+WHERE id = %s AND status = 'sending'
+"""
+
+# A retryable failure: back to queued (so the redelivery can claim it), the error kept for the page.
+RELEASE_FOR_RETRY = """
+UPDATE broadcast_recipients SET status = 'queued', error_code = %s, error_message = %s, updated_at = %s
+WHERE id = %s AND status = 'sending'
+"""
+
+# ---- webhooks ----------------------------------------------------------------------------------
+
+# One statement per status: the status moves only forward; each time column keeps its first value.
+# MySQL applies SET assignments left to right (later ones see earlier results), so status comes last.
+_APPLY = """
+UPDATE broadcast_recipients
+SET error_code = IF({rank} < {new_rank} AND %(status)s = 'failed', %(error_code)s, error_code),
+    error_message = IF({rank} < {new_rank} AND %(status)s = 'failed', %(error_message)s, error_message),
+    {column} = COALESCE({column}, %(time)s),
+    updated_at = %(now)s,
+    status = IF({rank} < {new_rank}, %(status)s, status)
+WHERE message_id = %(message_id)s
+"""
+APPLY_STATUS = {
+    status: _APPLY.format(rank=_RANK, new_rank=_NEW_RANK, column=column)
+    for status, column in (("sent", "sent_at"), ("delivered", "delivered_at"), ("read", "read_at"),
+                           ("failed", "failed_at"))
+}
+
+# ---- tokens ------------------------------------------------------------------------------------
+
+GET_TOKENS = """
+SELECT access_token, access_issued_at, access_expires_at, refresh_token, refresh_expires_at,
+       obtained_at, refreshed_at, callback_digest, callback_registered_at
+FROM chatapp_tokens WHERE id = 1
+"""
+
+LOCK_TOKENS = GET_TOKENS.strip() + " FOR UPDATE"
+
+ENSURE_TOKEN_ROW = "INSERT IGNORE INTO chatapp_tokens (id) VALUES (1)"
+
+STORE_OBTAINED = """
+UPDATE chatapp_tokens
+SET access_token = %s, access_issued_at = %s, access_expires_at = %s, refresh_token = %s, refresh_expires_at = %s,
+    obtained_at = %s, callback_digest = NULL, callback_registered_at = NULL
+WHERE id = 1
+"""
+
+STORE_REFRESHED = """
+UPDATE chatapp_tokens
+SET access_token = %s, access_issued_at = %s, access_expires_at = %s, refresh_token = %s, refresh_expires_at = %s,
+    refreshed_at = %s
+WHERE id = 1
+"""
+
+STORE_CALLBACK = "UPDATE chatapp_tokens SET callback_digest = %s, callback_registered_at = %s WHERE id = 1"
+
+FORGET_TOKENS = """
+UPDATE chatapp_tokens
+SET access_token = NULL, access_issued_at = NULL, access_expires_at = NULL, refresh_token = NULL,
+    refresh_expires_at = NULL, callback_digest = NULL, callback_registered_at = NULL
+WHERE id = 1
+"""

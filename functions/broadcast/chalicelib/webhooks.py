@@ -1,0 +1,86 @@
+"""ChatApp messageStatus callbacks: parse a batch and move each known message's status forward."""
+import hmac
+import json
+
+from common import db
+from common.log import get_logger
+
+from . import queries
+from .clock import from_unix, utcnow
+
+log = get_logger(__name__)
+# ChatApp's event types -> our statuses ("viewed" is what ChatApp calls read).
+TYPES = {"sent": "sent", "delivered": "delivered", "viewed": "read", "read": "read", "failed": "failed",
+         "error": "failed"}
+
+
+class BadPayload(ValueError):
+    """The body is not a messageStatus payload we can read."""
+
+
+def secret_ok(settings, given):
+    """Constant-time check of the ?secret= query value; an unset secret accepts nothing."""
+    if not settings.webhook_secret or not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), settings.webhook_secret.encode("utf-8"))
+
+
+def parse(raw_body):
+    """The list of status events in a raw callback body; BadPayload if it is not one."""
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadPayload("body is not valid JSON") from None
+    events = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(events, list):
+        raise BadPayload('expected {"data": [...], "meta": {...}}')
+    return events
+
+
+def apply(events, now=None):
+    """Apply the events; returns {"updated": n, "ignored": n} (unknown ids and types are ignored)."""
+    now = now or utcnow()
+    updated = ignored = 0
+    with db.mysql_transaction() as cur:
+        for event in events:
+            change = _change(event, now)
+            if change is None:
+                ignored += 1
+                continue
+            if cur.execute(queries.APPLY_STATUS[change["status"]], change):
+                updated += 1
+            else:
+                ignored += 1
+    if ignored:
+        log.info("webhook: %d events applied, %d ignored (unknown message ids or types)", updated, ignored)
+    return {"updated": updated, "ignored": ignored}
+
+
+def _change(event, now):
+    """The parameters of one status update, or None for an event we cannot use."""
+    if not isinstance(event, dict) or not isinstance(event.get("id"), (str, int)):
+        return None
+    error = _error_text(event.get("error"))
+    status = "failed" if error else TYPES.get(str(event.get("type", "")).lower())
+    if status is None:
+        return None
+    code, _, message = error.partition(": ") if error else ("", "", "")
+    return {"status": status, "message_id": str(event["id"]), "time": _event_time(event.get("time"), now),
+            "error_code": (code or "DeliveryFailed")[:100], "error_message": (message or error)[:1000], "now": now}
+
+
+def _error_text(error):
+    """'Code: message' from whatever shape the error has; '' for none."""
+    if not error:
+        return ""
+    if isinstance(error, dict):
+        code, message = error.get("code"), error.get("message") or error.get("description")
+        return ": ".join(str(x) for x in (code, message) if x) or json.dumps(error)[:500]
+    return str(error)
+
+
+def _event_time(value, now):
+    try:
+        return from_unix(value) if value not in (None, "") else now
+    except (TypeError, ValueError, OverflowError, OSError):
+        return now

@@ -1,0 +1,53 @@
+"""Helpers shared by the broadcast tests (credentials, polling, SQS records)."""
+import base64
+import json
+import time
+
+from functions.broadcast.chalicelib import auth, config
+
+USER, PASSWORD, SECRET = "operator", "correct horse battery staple", "hook-secret-123"
+
+
+def basic(user=USER, password=PASSWORD):
+    """An Authorization header value for basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def csrf():
+    """The form token the pages embed for the test credentials."""
+    return auth.csrf_token(config.load({"BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD}))
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
+    """Poll predicate() until it returns something truthy; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def sqs_record(body, message_id="m-1", receive_count=1):
+    """One Records[] entry of an SQS event, as Lambda delivers it."""
+    return {"messageId": message_id, "receiptHandle": f"rh-{message_id}-{receive_count}",
+            "body": json.dumps(body) if not isinstance(body, str) else body,
+            "attributes": {"ApproximateReceiveCount": str(receive_count)}, "messageAttributes": {},
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+            "awsRegion": "us-east-1"}
+
+
+def store_broadcast(numbers, delays=None, text="Hello from the test"):
+    """Store a broadcast directly (no queue message); numbers: phones.Number list or pasted text.
+    Returns (broadcast id, recipient ids in list order)."""
+    from common import db
+    from functions.broadcast.chalicelib import broadcasts, phones
+    if isinstance(numbers, str):
+        numbers = phones.parse_list(numbers, "RU").numbers
+    delays = delays if delays is not None else [5] * len(numbers)
+    broadcast_id, _span = broadcasts.create(text, numbers, 0, delays)
+    with db.mysql_transaction() as cur:
+        cur.execute("SELECT id FROM broadcast_recipients WHERE broadcast_id = %s ORDER BY id", (broadcast_id,))
+        return broadcast_id, [row["id"] for row in cur.fetchall()]

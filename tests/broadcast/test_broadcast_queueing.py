@@ -1,0 +1,165 @@
+"""From stored recipients to SQS: random 5-50 s delays, batches of 10, Failed entries retried, the real queue."""
+import json
+import random
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from functions.broadcast.chalicelib import config, fanout, phones, sqs
+from functions.broadcast.chalicelib.clock import utcnow
+
+from broadcast_helpers import store_broadcast
+
+
+class RecordingSqs:
+    """Stands in for the SQS client: records every SendMessageBatch; can fail chosen bodies a number of times."""
+
+    def __init__(self, fail_times=None, sender_fault=False):
+        self.calls, self.lock = [], threading.Lock()
+        self.fail_times = dict(fail_times or {})    # body -> how many more times to report it Failed
+        self.sender_fault = sender_fault
+
+    def send_message_batch(self, QueueUrl, Entries):
+        assert 1 <= len(Entries) <= 10
+        with self.lock:
+            self.calls.append([dict(e) for e in Entries])
+            failed = [e for e in Entries if self.fail_times.get(e["MessageBody"], 0) > 0]
+            for entry in failed:
+                self.fail_times[entry["MessageBody"]] -= 1
+        return {"Successful": [{"Id": e["Id"], "MessageId": "x"} for e in Entries if e not in failed],
+                "Failed": [{"Id": e["Id"], "Code": "InternalError", "Message": "try again",
+                            "SenderFault": self.sender_fault} for e in failed]}
+
+    def sent_bodies(self):
+        return [e["MessageBody"] for call in self.calls for e in call]
+
+
+def _store(count, delay_range=(5, 50), rng=None):
+    """(broadcast id, recipient ids) of a stored broadcast with count numbers."""
+    numbers = [phones.Number(1, f"+7999{n:07d}", f"7999{n:07d}") for n in range(count)]
+    return store_broadcast(numbers, sqs.choose_delays(count, delay_range, rng or random))
+
+
+def _expand(settings, bid, ids):
+    return fanout.expand(settings, bid, min(ids), max(ids))
+
+
+def test_default_delay_range_is_5_to_50_seconds():
+    assert config.load({}).delay_range == (5, 50)
+    delays = sqs.choose_delays(10000, config.load({}).delay_range)
+    assert min(delays) == 5 and max(delays) == 50
+    counts = Counter(delays)
+    assert set(counts) == set(range(5, 51))            # every value in the range is used...
+    assert max(counts.values()) < 2 * min(counts.values())    # ...about equally often
+
+
+def test_delay_range_setting_is_checked():
+    assert config.parse_delay_range(" 1 - 3 ") == (1, 3)
+    for bad in ("50-5", "x", "0-901", "5"):
+        with pytest.raises(config.ConfigError):
+            config.parse_delay_range(bad)
+
+
+def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, make_settings, sql, monkeypatch):
+    fake = RecordingSqs()
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    bid, ids = _store(1234)
+    assert _expand(make_settings(), bid, ids) == []
+    stored = {r["id"]: r["delay_seconds"] for r in sql("SELECT id, delay_seconds FROM broadcast_recipients")}
+    sent = {json.loads(e["MessageBody"])["recipient"]: e["DelaySeconds"] for call in fake.calls for e in call}
+    assert sent == stored
+    assert all(5 <= d <= 50 for d in sent.values())
+    assert len(fake.calls) == 124                      # ceil(1234 / 10) SendMessageBatch calls
+    assert sql("SELECT COUNT(*) AS n FROM broadcast_recipients WHERE enqueued_at IS NULL")[0]["n"] == 0
+    assert _expand(make_settings(), bid, ids) == []   # a redelivered job queues nothing twice
+    assert len(fake.calls) == 124
+
+
+def test_failed_entries_are_sent_again(clean_db, make_settings, sql, monkeypatch):
+    bid, ids = _store(25)
+    flaky = {json.dumps({"recipient": ids[3]}): 2, json.dumps({"recipient": ids[17]}): 1}
+    fake = RecordingSqs(fail_times=flaky)
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    assert _expand(make_settings(), bid, ids) == []
+    bodies = Counter(fake.sent_bodies())
+    assert bodies[json.dumps({"recipient": ids[3]})] == 3 and bodies[json.dumps({"recipient": ids[17]})] == 2
+    assert sum(bodies.values()) == 25 + 3
+
+
+def test_entries_that_keep_failing_are_reported_and_stay_unqueued(clean_db, make_settings, sql, monkeypatch):
+    bid, ids = _store(12)
+    fake = RecordingSqs(fail_times={json.dumps({"recipient": ids[5]}): 99})
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    assert _expand(make_settings(), bid, ids) == [ids[5]]
+    assert [r["id"] for r in sql("SELECT id FROM broadcast_recipients WHERE enqueued_at IS NULL")] == [ids[5]]
+
+
+def test_sender_fault_entries_are_not_retried(clean_db, make_settings, monkeypatch):
+    bid, ids = _store(3)
+    fake = RecordingSqs(fail_times={json.dumps({"recipient": ids[0]}): 99}, sender_fault=True)
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    assert _expand(make_settings(), bid, ids) == [ids[0]]
+    assert len(fake.calls) == 1
+
+
+def test_jobs_of_500_ids_and_not_sent_when_the_queue_is_down(clean_db, make_settings, sql, monkeypatch):
+    fake = RecordingSqs()
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    bid, ids = _store(1201)
+    assert fanout.enqueue_jobs(make_settings(), bid, min(ids), max(ids)) == 0
+    jobs = [json.loads(b) for b in fake.sent_bodies()]
+    low = min(ids)
+    assert jobs == [{"broadcast": bid, "ids": [low, low + 499]}, {"broadcast": bid, "ids": [low + 500, low + 999]},
+                    {"broadcast": bid, "ids": [low + 1000, low + 1200]}]
+
+    down = make_settings(broadcast_queue_url="http://127.0.0.1:9/000000000000/nowhere")
+    monkeypatch.setattr(sqs, "client", lambda: boto3.client("sqs", endpoint_url="http://127.0.0.1:9",
+                                                            region_name="us-east-1"))
+    bid, ids = _store(3)
+    assert fanout.enqueue_jobs(down, bid, min(ids), max(ids)) == 1
+    rows = sql("SELECT status, error_message FROM broadcast_recipients WHERE broadcast_id = %s", bid)
+    assert {r["status"] for r in rows} == {"not_sent"}
+    assert rows[0]["error_message"].startswith("could not queue the message: queue unavailable")
+
+
+def test_a_job_only_touches_its_own_broadcast(clean_db, make_settings, sql, monkeypatch):
+    fake = RecordingSqs()
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    first, first_ids = _store(3)
+    second, second_ids = _store(3)
+    assert fanout.expand(make_settings(), first, min(first_ids), max(second_ids)) == []
+    assert sorted(json.loads(b)["recipient"] for b in fake.sent_bodies()) == first_ids
+
+
+def test_stranded_recipients_get_a_new_job(clean_db, make_settings, sql, monkeypatch):
+    fake = RecordingSqs()
+    monkeypatch.setattr(sqs, "client", lambda: fake)
+    bid, ids = _store(3)
+    assert fanout.requeue_stranded(make_settings()) == 0          # too young to be stranded
+    sql("UPDATE broadcast_recipients SET queued_at = %s", utcnow() - timedelta(hours=1))
+    assert fanout.requeue_stranded(make_settings()) == 3
+    assert json.loads(fake.sent_bodies()[0]) == {"broadcast": bid, "ids": [min(ids), max(ids)]}
+
+
+def test_the_real_queue_holds_each_message_until_its_delay(clean_db, make_settings, queue, aws_endpoint):
+    """Default 5-50 s delays through moto's SQS: nothing is receivable before its own delay has passed."""
+    bid, ids = _store(40, config.load({}).delay_range, random.Random(1))
+    delays = dict(zip(ids, sqs.choose_delays(40, (5, 50), random.Random(1))))
+    assert min(delays.values()) == 5                  # seed chosen so some are due as early as allowed
+    started = time.time()
+    assert _expand(make_settings(broadcast_queue_url=queue), bid, ids) == []
+    client = boto3.client("sqs", endpoint_url=aws_endpoint, region_name="us-east-1")
+    received = {}
+    while time.time() - started < min(delays.values()) + 2:
+        for message in client.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                              WaitTimeSeconds=0).get("Messages", []):
+            received[json.loads(message["Body"])["recipient"]] = time.time() - started
+        time.sleep(0.1)
+    assert received, "nothing arrived although some delays were due"
+    for recipient_id, after in received.items():
+        assert after >= delays[recipient_id], f"arrived after {after:.1f}s, delay {delays[recipient_id]}s"
+    assert min(received.values()) >= 5
