@@ -95,7 +95,11 @@ class HttpGateway:
             def do_ANY(self):
                 gateway.handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_ANY
+            def __getattr__(self, name):
+                # Any method (TRACE, QUERY, ...) reaches routing, which answers as API Gateway does.
+                if name.startswith("do_"):
+                    return self.do_ANY
+                raise AttributeError(name)
 
             def log_message(self, fmt, *args):
                 pass  # every request is logged once by handle()

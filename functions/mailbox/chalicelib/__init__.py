@@ -1,0 +1,1 @@
+"""Mailbox logic as plain modules: validation, storage, auth, API documentation."""
