@@ -1,7 +1,6 @@
 """Scheduler: next_fire for rate()/cron(), firing on a real and a fake clock, event shape, Input, skips."""
 import json
 import logging
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -10,6 +9,7 @@ import pytest
 
 from local.model import InvocationError, Schedule
 from local.scheduler import Scheduler
+from recorder import Recorder
 
 UTC = timezone.utc
 ARN = "arn:aws:events:us-east-1:123456789012:rule/stack-Tick"
@@ -62,28 +62,6 @@ def test_next_fire_treats_naive_datetimes_as_utc():
 def test_invalid_expressions_raise(expression):
     with pytest.raises(ValueError):
         Scheduler.next_fire(expression, MON)
-
-
-class Recorder:
-    """Stands in for the runtime: records invocations with their real start time."""
-
-    def __init__(self, behaviour=None):
-        self.calls = []
-        self.behaviour = behaviour
-        self.cond = threading.Condition()
-
-    def __call__(self, function_id, event, trigger):
-        with self.cond:
-            self.calls.append((time.monotonic(), function_id, event, trigger))
-            self.cond.notify_all()
-        return self.behaviour(event) if self.behaviour else None
-
-    def wait_for(self, n, timeout=5.0):
-        with self.cond:
-            assert self.cond.wait_for(lambda: len(self.calls) >= n, timeout), f"only {len(self.calls)} calls"
-
-    def events(self):
-        return [event for _, _, event, _ in self.calls]
 
 
 class FakeClock:

@@ -3,7 +3,6 @@ import hashlib
 import json
 import logging
 import socket
-import threading
 import time
 import uuid
 
@@ -14,6 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from local.model import InvocationError, SqsMapping
 from local.sqs_poller import SqsPoller
+from recorder import Recorder
 
 REGION = "us-east-1"
 
@@ -34,31 +34,6 @@ def sqs():
     yield _client(f"http://{host}:{port}")
     server.stop()
     werkzeug_log.setLevel(level)
-
-
-class Recorder:
-    """Stands in for the runtime: records every invocation; `behaviour(event)` may raise or return."""
-
-    def __init__(self, behaviour=None):
-        self.calls = []
-        self.behaviour = behaviour
-        self.cond = threading.Condition()
-
-    def __call__(self, function_id, event, trigger):
-        with self.cond:
-            self.calls.append((time.monotonic(), function_id, event, trigger))
-            self.cond.notify_all()
-        return self.behaviour(event) if self.behaviour else None
-
-    def wait_for(self, predicate, timeout=10.0):
-        with self.cond:
-            assert self.cond.wait_for(lambda: predicate(self), timeout), f"timed out; calls: {self.bodies()}"
-
-    def records(self):
-        return [r for _, _, event, _ in self.calls for r in event["Records"]]
-
-    def bodies(self):
-        return [r["body"] for r in self.records()]
 
 
 def make_queue(sqs, **attributes):

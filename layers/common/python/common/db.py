@@ -79,26 +79,21 @@ def _mysql_alive(conn):
 
 
 @contextmanager
+def _transaction(conn):
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
 def pg_transaction():
-    """Yield a cursor in a transaction on the cached connection; commit on success, roll back on error."""
-    conn = _cached("pg", pg_connect, _pg_alive)
-    try:
-        with conn.cursor() as cur:
-            yield cur
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
+    """A cursor in a transaction on the cached connection; commit on success, roll back on error."""
+    return _transaction(_cached("pg", pg_connect, _pg_alive))
 
 
-@contextmanager
 def mysql_transaction():
-    """Yield a dict cursor in a transaction on the cached MySQL connection."""
-    conn = _cached("mysql", mysql_connect, _mysql_alive)
-    try:
-        with conn.cursor() as cur:
-            yield cur
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
+    """A dict cursor in a transaction on the cached MySQL connection; commit on success, roll back on error."""
+    return _transaction(_cached("mysql", mysql_connect, _mysql_alive))
