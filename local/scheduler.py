@@ -218,13 +218,13 @@ class Scheduler:
         try:
             self.invoke(schedule.function_id, event, trigger)
         except InvocationError as exc:
-            self._count("errors")
             self.log.error("%s <- %s failed: %s: %s\n%s", schedule.function_id, trigger, exc.error_type,
                            exc, exc.trace)
+            self._count("errors")  # after the log line, so whoever watches the counter finds the line written
             return
         except Exception:
-            self._count("errors")
             self.log.exception("%s <- %s failed", schedule.function_id, trigger)
+            self._count("errors")
             return
         self.log.info("%s <- %s: ok (%.0f ms)", schedule.function_id, trigger,
                       (time.monotonic() - started) * 1000)

@@ -1,0 +1,184 @@
+"""mail_import through the local cloud: HTTP gateway, SQS-driven worker chunks, the WebSocket API."""
+import hashlib
+import json
+import time
+
+import boto3
+import pytest
+import requests
+from mail_import_corpus import make_message
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as ws_connect
+
+from chalicelib.parse import parse_message
+from mail_import_support import FUNCTIONS
+
+
+@pytest.fixture(scope="module")
+def cloud(start_cloud):
+    return start_cloud(functions=FUNCTIONS, env={"MAIL_IMPORT_BATCH": "10", "MAIL_IMPORT_PUSH_INTERVAL": "0.1"})
+
+
+@pytest.fixture(scope="module")
+def api(cloud):
+    return cloud.api_url("MailImportApi")
+
+
+def create(api, mailbox, **fields):
+    response = requests.post(f"{api}/api/accounts", json=mailbox.account_input(**fields), timeout=30)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return body["id"], body["token"]
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_finished(api, account_id, token, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = requests.get(f"{api}/api/accounts/{account_id}", headers=bearer(token), timeout=30).json()
+        if status["job"] and status["job"]["state"] not in ("queued", "running"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"import of account {account_id} did not finish: {status}")
+
+
+def ws_url(cloud, account_id, token):
+    return f"{cloud.ws_url('MailImportWsApi')}?account={account_id}&token={token}"
+
+
+def events_until(ws, kinds, timeout=90):
+    """Every event received until one whose type is in kinds (inclusive)."""
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        event = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+        seen.append(event)
+        if event["type"] in kinds:
+            return seen
+    raise AssertionError(f"no {kinds} event; got {seen[-5:]}")
+
+
+def test_page_starts_the_import_and_attachments_download_byte_for_byte(dovecot, cloud, api):
+    mailbox = dovecot.new_mailbox("web")
+    messages = [make_message(6000 + i, i % 5 == 0) for i in range(30)]
+    mailbox.fill("INBOX", messages)
+    account_id, token = create(api, mailbox)
+
+    page = requests.get(f"{api}/accounts/{account_id}?token={token}", timeout=30)
+
+    assert page.status_code == 200 and "Чтение сообщений" in page.text
+    assert f"mail_import_{account_id}={token}" in page.headers["Set-Cookie"]
+    status = wait_finished(api, account_id, token)
+    assert status["job"]["state"] == "done" and status["count"] == 30
+    assert status["account"]["status"] == "ok" and "password" not in json.dumps(status)
+    listed = requests.get(f"{api}/api/accounts/{account_id}/messages?after=0", headers=bearer(token),
+                          timeout=30).json()["messages"]
+    assert [m["uid"] for m in listed] == list(range(1, 31))
+    with_files = [m for m in listed if m["attachments"]]
+    assert len(with_files) == 6
+    cookies = {f"mail_import_{account_id}": token}   # what the browser got from the page
+    for row in with_files:
+        expected = parse_message(messages[row["uid"] - 1]).attachments
+        for got, want in zip(row["attachments"], expected):
+            download = requests.get(f"{api}/accounts/{account_id}/attachments/{got['id']}", cookies=cookies,
+                                    timeout=30)
+            assert download.status_code == 200
+            assert hashlib.sha256(download.content).digest() == hashlib.sha256(want.content).digest()
+            assert got["filename"] == want.filename and got["size"] == len(want.content)
+
+
+def test_another_accounts_token_sees_nothing(dovecot, cloud, api):
+    owner, stranger = dovecot.new_mailbox("own"), dovecot.new_mailbox("other")
+    owner.fill("INBOX", [make_message(7000, True)])
+    owner_id, owner_token = create(api, owner)
+    _stranger_id, stranger_token = create(api, stranger)
+    requests.post(f"{api}/api/accounts/{owner_id}/import", headers=bearer(owner_token), timeout=30)
+    wait_finished(api, owner_id, owner_token)
+    (attachment_id,) = [a["id"] for m in requests.get(f"{api}/api/accounts/{owner_id}/messages",
+                                                      headers=bearer(owner_token), timeout=30).json()["messages"]
+                        for a in m["attachments"]]
+
+    for token in (stranger_token, "", "x" * 43):
+        assert requests.get(f"{api}/accounts/{owner_id}?token={token}", timeout=30).status_code == 404
+        assert requests.get(f"{api}/api/accounts/{owner_id}/messages", headers=bearer(token),
+                            timeout=30).status_code == 404
+        assert requests.get(f"{api}/accounts/{owner_id}/attachments/{attachment_id}",
+                            cookies={f"mail_import_{owner_id}": token}, timeout=30).status_code == 404
+        with pytest.raises(InvalidStatus) as rejected:
+            ws_connect(ws_url(cloud, owner_id, token), open_timeout=10)
+        assert rejected.value.response.status_code == 403
+    assert requests.get(f"{api}/accounts/{owner_id}/attachments/{attachment_id}",
+                        cookies={f"mail_import_{owner_id}": owner_token}, timeout=30).status_code == 200
+
+
+def test_two_pages_see_progress_rows_and_the_end_live(dovecot, cloud, api):
+    mailbox = dovecot.new_mailbox("live")
+    mailbox.fill("INBOX", [make_message(8000 + i, i % 20 == 0) for i in range(120)])
+    account_id, token = create(api, mailbox)
+    tabs = [ws_connect(ws_url(cloud, account_id, token), open_timeout=10) for _ in range(2)]
+    for ws in tabs:
+        ws.send(json.dumps({"action": "subscribe"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+
+    requests.post(f"{api}/api/accounts/{account_id}/import", headers=bearer(token), timeout=30)
+
+    for ws in tabs:
+        events = events_until(ws, {"done", "error"})
+        assert events[-1]["type"] == "done" and events[-1]["imported"] == 120
+        receiving = [e["remaining"] for e in events if e["type"] == "progress" and e["phase"] == "receiving"]
+        assert receiving and receiving == sorted(receiving, reverse=True) and receiving[-1] == 0
+        assert max(receiving) > 0
+        ids = [r["id"] for e in events if e["type"] == "rows" for r in e["rows"]]
+        assert len(ids) == len(set(ids)) == 120
+        ws.close()
+
+
+def test_failures_reach_the_page_as_an_error_event(dovecot, cloud, api):
+    mailbox = dovecot.new_mailbox("bad")
+    account_id, token = create(api, mailbox, password="wrong-password")
+    with ws_connect(ws_url(cloud, account_id, token), open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "subscribe"}))
+        ws.recv(timeout=10)
+        requests.post(f"{api}/api/accounts/{account_id}/import", headers=bearer(token), timeout=30)
+        error = events_until(ws, {"error", "done"}, timeout=30)[-1]
+
+    assert error["type"] == "error" and "Wrong login or password" in error["message"]
+    assert "wrong-password" not in error["message"]
+    status = requests.get(f"{api}/api/accounts/{account_id}", headers=bearer(token), timeout=30).json()
+    assert status["account"]["status"] == "error" and status["account"]["error"] == error["message"]
+    page = requests.get(f"{api}/accounts/{account_id}", cookies={f"mail_import_{account_id}": token}, timeout=30)
+    assert page.status_code == 200 and "Traceback" not in page.text
+
+
+def test_bad_input_and_unknown_pages_get_clear_answers(cloud, api):
+    bad = requests.post(f"{api}/api/accounts", json={"provider": "custom", "host": "", "login": "a",
+                                                     "password": "b"}, timeout=30)
+    assert bad.status_code == 400 and "host" in bad.json()["error"]
+    form = requests.post(f"{api}/accounts", data={"provider": "nope", "login": "a", "password": "secret-pw"},
+                         timeout=30)
+    assert form.status_code == 400 and "Choose a provider" in form.text and "secret-pw" not in form.text
+    assert requests.get(f"{api}/accounts/abc", timeout=30).status_code == 404
+    assert requests.get(f"{api}/", timeout=30).status_code == 200
+
+
+def test_a_crashed_chunk_is_delivered_again_and_resumes(dovecot, start_cloud):
+    crashing = start_cloud(functions=FUNCTIONS, env={"MAIL_IMPORT_BATCH": "10",
+                                                     "MAIL_IMPORT_TEST_CRASH_AFTER_COMMITS": "1"})
+    boto3.client("sqs").set_queue_attributes(QueueUrl=crashing.physical_id("MailImportQueue"),
+                                             Attributes={"VisibilityTimeout": "3"})  # redeliver soon
+    api = crashing.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("redeliver")
+    mailbox.fill("INBOX", [make_message(9000 + i, i % 9 == 0) for i in range(50)])
+    account_id, token = create(api, mailbox)
+
+    requests.post(f"{api}/api/accounts/{account_id}/import", headers=bearer(token), timeout=30)
+    status = wait_finished(api, account_id, token, timeout=60)
+
+    assert status["job"]["state"] == "done" and status["count"] == 50
+    listed = requests.get(f"{api}/api/accounts/{account_id}/messages?after=0", headers=bearer(token),
+                          timeout=30).json()["messages"]
+    assert sorted(m["uid"] for m in listed) == list(range(1, 51))
+    poller = next(p for p in crashing.pollers if p.mapping.function_id == "MailImportWorkerFunction")
+    assert poller.stats["failed_batches"] == 1       # the crash happened, and only once

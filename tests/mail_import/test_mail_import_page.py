@@ -1,0 +1,115 @@
+"""The messages page in headless Chromium: the form, live progress, rows, reload mid-import, a second tab."""
+import re
+import time
+
+import pytest
+from mail_import_corpus import make_message
+from playwright.sync_api import sync_playwright
+
+from mail_import_support import FUNCTIONS
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+MESSAGES = 400
+SCREENSHOT = "/tmp/mail_import_page.png"
+
+# Records every state the progress box shows, from the first paint on, without touching the page's code.
+WATCH_PROGRESS = """
+window.__progress = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const phase = document.getElementById("phase"), counter = document.getElementById("counter");
+  if (!phase) return;
+  const note = () => window.__progress.push([phase.textContent, counter.textContent,
+                                             document.querySelectorAll("#messages tbody tr").length]);
+  note();
+  new MutationObserver(note).observe(document.getElementById("progress"),
+                                     { childList: true, subtree: true, characterData: true });
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_cloud(start_cloud):
+    # Small chunks: the import goes through the queue chunk after chunk, slow enough to watch and reload.
+    return start_cloud(functions=FUNCTIONS, env={"MAIL_IMPORT_CHUNK_MESSAGES": "40", "MAIL_IMPORT_BATCH": "10"})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def remaining_values(log):
+    values = []
+    for phase, counter, _rows in log:
+        match = re.search(r"осталось (\d+) из (\d+)", counter)
+        if phase == "Получение сообщений" and match:
+            values.append(int(match.group(1)))
+    return values
+
+
+def wait_until(predicate, timeout=60, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_cloud, browser):
+    mailbox = dovecot.new_mailbox("browser")
+    mailbox.fill("INBOX", [make_message(20000 + i, i % 10 == 0) for i in range(MESSAGES)])
+    api = slow_cloud.api_url("MailImportApi")
+    context = browser.new_context(viewport={"width": 1500, "height": 900}, locale="ru-RU")
+    context.add_init_script(WATCH_PROGRESS)
+    page = context.new_page()
+    page_errors = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+
+    page.goto(f"{api}/")
+    page.select_option("#provider", "custom")
+    page.fill("#host", mailbox.host)
+    page.fill("#port", str(mailbox.port))
+    page.uncheck("input[name=ssl]")
+    page.fill("#login", mailbox.login)
+    page.fill("#password", mailbox.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/\d+"))
+
+    first = page.evaluate("window.__progress")
+    assert first[0][0] == "Чтение сообщений"                      # the import starts by itself
+    wait_until(lambda: 0 < page.locator("#messages tbody tr").count() < MESSAGES
+               and page.text_content("#phase") == "Получение сообщений", message="rows arriving")
+    before_reload = page.evaluate("window.__progress")
+    page.screenshot(path=SCREENSHOT.replace(".png", "_progress.png"))
+
+    page.reload()                                                   # mid-import
+    after_reload = page.evaluate("window.__progress")[0]
+    assert after_reload[0] in ("Получение сообщений", "Импорт завершён")
+    assert after_reload[2] > 0                                      # the rows so far are drawn at once
+    second = context.new_page()                                     # another tab (same cookie)
+    second.goto(page.url.split("?")[0])
+    assert second.text_content("#phase") in ("Чтение сообщений", "Получение сообщений", "Импорт завершён")
+
+    for tab in (page, second):
+        tab.wait_for_function("document.getElementById('phase').textContent === 'Импорт завершён'", timeout=90_000)
+        tab.wait_for_function(f"document.querySelectorAll('#messages tbody tr').length === {MESSAGES}",
+                              timeout=30_000)
+        assert tab.text_content("#count") == str(MESSAGES)
+    countdown = remaining_values(before_reload) + remaining_values(page.evaluate("window.__progress"))
+    assert len(set(countdown)) >= 3 and countdown == sorted(countdown, reverse=True)
+    assert "Чтение сообщений" in [p for p, _c, _r in first]
+    uids = page.eval_on_selector_all("#messages tbody tr", "rows => rows.map(r => Number(r.dataset.uid))")
+    assert sorted(uids) == list(range(1, MESSAGES + 1))
+    links = page.locator("#messages tbody td.att a")
+    assert links.count() == MESSAGES // 10
+    download = page.request.get(links.first.evaluate("a => a.href"))
+    assert download.status == 200 and len(download.body()) > 50_000
+    assert not page_errors
+    page.screenshot(path=SCREENSHOT)
+    context.close()
