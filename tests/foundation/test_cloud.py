@@ -84,6 +84,17 @@ def test_http_errors_look_like_api_gateway(cloud):
     assert r.status_code == 504 and time.time() - started < 8
 
 
+def test_reserved_concurrency_bounds_parallel_invocations(cloud, records):
+    from concurrent.futures import ThreadPoolExecutor
+    url = cloud.api_url("Api") + "/hold"
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda _: requests.get(url).status_code, range(6)))
+    assert statuses == [200] * 6
+    spans = [(r["payload"]["start"], r["payload"]["end"]) for r in seen(records, "hold")]
+    overlap = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert overlap == 2  # ReservedConcurrentExecutions: 2, though six arrived at once
+
+
 def test_http_api_v2_payload(cloud):
     r = requests.get(cloud.api_url("ServerlessHttpApi") + "/things/7")
     assert r.json() == {"version": "2.0", "routeKey": "GET /things/{id}", "params": {"id": "7"}}

@@ -48,6 +48,14 @@ def slow(event, context):
     time.sleep(30)
 
 
+def hold(event, context):
+    """Holds its execution environment for half a second, recording when it ran."""
+    started = time.time()
+    time.sleep(0.5)
+    _record("hold", {"start": started, "end": time.time()})
+    return {"statusCode": 200, "body": "held"}
+
+
 def on_sqs(event, context):
     """Fails the whole batch if any body is 'fail'; records each message."""
     for record in event["Records"]:
