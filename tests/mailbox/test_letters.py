@@ -29,6 +29,15 @@ def assert_counters_true(cur, *owners):
             assert letters.unread_count(cur, owner.id, folder) == counted, (owner.address, folder)
 
 
+def run_together(target, arg_tuples):
+    """Run target once per argument tuple, all at the same time, and wait for every one."""
+    threads = [threading.Thread(target=target, args=args) for args in arg_tuples]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def stored(cur, subject):
     """(letters, copies) rows stored for a subject."""
     cur.execute("SELECT count(*) FROM mailbox.letters WHERE subject = %s", (subject,))
@@ -281,11 +290,7 @@ def test_concurrent_deletes_of_the_last_copies_remove_the_content(tx, make_mailb
         finally:
             other.close()
 
-    threads = [threading.Thread(target=delete, args=args) for args in ((alice, sent["id"]), (bob, bobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(delete, [(alice, sent["id"]), (bob, bobs)])
     assert errors == []
     with tx() as cur:
         assert stored(cur, letter.subject) == (0, 0)
@@ -364,11 +369,7 @@ def test_concurrent_sends_flags_and_deletes_keep_counters_true(tx, make_mailbox,
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(worker, [(seed,) for seed in range(6)])
     assert errors == []
     with tx() as cur:
         assert_counters_true(cur, *people)
