@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +30,8 @@ class Worker:
         self.ready = False
         self.proc = subprocess.Popen(
             [sys.executable, "-u", WORKER], env=env, cwd=str(fn.code_dir),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            start_new_session=True)
         flog = logging.getLogger(f"fn.{fn.logical_id}")
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._forward_logs, args=(flog,), daemon=True).start()
@@ -44,13 +46,26 @@ class Worker:
             flog.info(line.rstrip("\n"))
 
     def _wait(self, timeout, what):
-        try:
-            line = self.replies.get(timeout=timeout)
-        except queue.Empty:
-            self.kill()
-            raise InvocationError(f"{what} timed out after {timeout:.2f} seconds", "Sandbox.Timedout") from None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.replies.get(timeout=min(0.2, max(deadline - time.monotonic(), 0)))
+                break
+            except queue.Empty:
+                pass
+            # A killed handler may leave forked children holding the pipe open: watch the process itself.
+            if not self.alive():
+                try:  # what it wrote before dying is still on its way through the reader thread
+                    line = self.replies.get(timeout=1.0)
+                except queue.Empty:
+                    line = None
+                break
+            if time.monotonic() >= deadline:
+                self.kill()
+                raise InvocationError(f"{what} timed out after {timeout:.2f} seconds", "Sandbox.Timedout")
         if line is None:
             code = self.proc.wait()
+            self.kill()
             raise InvocationError(f"Runtime exited with error: exit status {code}", "Runtime.ExitError")
         return json.loads(line)
 
@@ -72,9 +87,11 @@ class Worker:
         return self.proc.poll() is None
 
     def kill(self):
-        """Stop the process at once."""
-        if self.alive():
-            self.proc.kill()
+        """Stop the execution environment at once: the process and anything it forked, as Lambda does."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         self.proc.wait()
 
 

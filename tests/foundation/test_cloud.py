@@ -170,6 +170,19 @@ def test_direct_invoke_raises_handler_errors(cloud):
     assert "boom" in str(err.value) and "ValueError" in err.value.trace
 
 
+def test_a_killed_worker_is_noticed_at_once_and_its_children_die_with_it(cloud, records):
+    import os
+    from local.model import InvocationError
+    started = time.time()
+    with pytest.raises(InvocationError) as err:
+        cloud.invoke("DyingFunction", {})
+    assert err.value.error_type == "Runtime.ExitError"
+    assert time.time() - started < 8  # not the 20 s Timeout, although the child still held the pipe
+    child = seen(records, "dying")[0]["payload"]["child"]
+    wait_for(lambda: not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z",
+             timeout=5)
+
+
 def test_payload_roundtrip_is_base64_safe(cloud):
     data = base64.b64encode(b"\x00" * 10).decode()
     r = requests.post(cloud.api_url("Api") + "/echo/b64", data=data, headers={"Content-Type": "text/plain"})

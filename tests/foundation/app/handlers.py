@@ -56,6 +56,16 @@ def hold(event, context):
     return {"statusCode": 200, "body": "held"}
 
 
+def die_leaving_a_child(event, context):
+    """Forks a long-lived child (it inherits the runtime's pipes), records its pid, then is killed."""
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    _record("dying", {"child": child})
+    os.kill(os.getpid(), 9)
+
+
 def on_sqs(event, context):
     """Fails the whole batch if any body is 'fail'; records each message."""
     for record in event["Records"]:
