@@ -43,7 +43,7 @@ class Cloud:
 
     def __init__(self, template="template.yaml", parameters=None, stack_name=None, aws_endpoint=None,
                  host="127.0.0.1", fixed_ports=False, functions=None, rate_scale=1.0, env=None,
-                 region="us-east-1", moto_port=0):
+                 region="us-east-1", moto_port=0, queue_attributes=None):
         self.template_path = template
         self.parameters = dict(parameters or {})
         self.stack_name = stack_name or f"t{uuid.uuid4().hex[:8]}"
@@ -55,6 +55,9 @@ class Cloud:
         self.extra_env = dict(env or {})
         self.region = region
         self.moto_port = moto_port
+        # Local-only knob for tests (like rate_scale): attributes that override the template's per queue,
+        # set before any poller starts so no receive can use the template's value.
+        self.queue_attributes = dict(queue_attributes or {})
         self.moto = None
         self.stack = None
         self.runtime = None
@@ -155,7 +158,10 @@ class Cloud:
     def _create_resources(self):
         sqs, s3 = self.clients["sqs"], self.clients["s3"]
         for queue in self.stack.queues():
-            url = sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)["QueueUrl"]
+            attributes = dict(queue.attributes, **self.queue_attributes.get(queue.logical_id, {}))
+            url = sqs.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
+            if queue.logical_id in self.queue_attributes:  # an existing queue keeps its old attributes otherwise
+                sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
             self.stack.resolver.refs[queue.logical_id] = url
             self.stack.resolver.attrs[queue.logical_id]["QueueUrl"] = url
             log.info("queue %s: %s", queue.logical_id, url)

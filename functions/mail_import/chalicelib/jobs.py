@@ -1,11 +1,16 @@
 """Import jobs: start one for an account, and run one chunk of it per queue message.
 
 A chunk holds the job's lease, works until its time or size budget is spent, checkpoints with
-every batch and queues the next chunk itself. Messages are {"job": id, "seq": n}: a message older
+every batch and queues the next chunk itself. The lease lasts the chunk's budget plus a margin, not
+the whole invocation: when a worker dies hard (killed, out of memory), its redelivered message can
+take the job over soon after. A chunk that outlives its lease cannot do harm: each commit checks the
+lease owner in the same transaction (a taken-over chunk rolls back and stops), rows are unique by UID
+and Message-ID, and folder checkpoints only move forward. Messages are {"job": id, "seq": n}: a message older
 than the job's current chunk is a stale duplicate, one for a finished job a no-op.
 """
 import json
 import os
+import signal
 import time
 import uuid
 
@@ -20,11 +25,27 @@ log = get_logger(__name__)
 SAFETY_SECONDS = 30        # left at the deadline for the batches in flight, the last commit and the enqueue
 UNEXPECTED = "The import stopped because of an internal error. Reload the page to try again."
 _test_hook = {"commits": 0, "crashed": False}
+_kill_hook = {"commits": 0}
 
 
 def chunk_seconds():
     """A chunk's time budget (MAIL_IMPORT_CHUNK_SECONDS, default 60), cut to fit the invocation."""
     return float(os.environ.get("MAIL_IMPORT_CHUNK_SECONDS", "60"))
+
+
+def lease_margin_seconds():
+    """How long the lease outlasts the chunk's budget (MAIL_IMPORT_LEASE_MARGIN_SECONDS, default SAFETY_SECONDS):
+    time for the batches in flight at the deadline, the last commit and the enqueue."""
+    return float(os.environ.get("MAIL_IMPORT_LEASE_MARGIN_SECONDS", str(SAFETY_SECONDS)))
+
+
+def lease_seconds(budget, remaining_ms):
+    """The lease a chunk with this budget takes: budget + margin, never longer than the invocation can run.
+
+    With the defaults (60 s budget, 30 s margin, 120 s Timeout) that is 90 s: within the Lambda Timeout and
+    far below the queue's VisibilityTimeout, so a killed chunk's job is free again before its message returns.
+    """
+    return min(budget + lease_margin_seconds(), remaining_ms / 1000 + 5)
 
 
 def max_attempts():
@@ -60,15 +81,15 @@ def handle(body, attempt, remaining_ms):
         log.warning("dropping a malformed chunk message: %.200s", body)
         return True
     owner = str(uuid.uuid4())
-    job = state.lease(job_id, seq, owner, remaining_ms / 1000 + 5)
+    budget = max(min(chunk_seconds(), remaining_ms / 1000 - SAFETY_SECONDS), 1.0)
+    job = state.lease(job_id, seq, owner, lease_seconds(budget, remaining_ms))
     if job is None:
         current = state.get_job(job_id)
         busy = current is not None and current["state"] in ("queued", "running") and current["chunks"] <= seq
         if busy:
             log.info("job %s is leased by another chunk; chunk %s retries later", job_id, seq)
         return not busy
-    budget = min(chunk_seconds(), remaining_ms / 1000 - SAFETY_SECONDS)
-    Chunk(job, owner, seq, time.monotonic() + max(budget, 1.0), attempt).run()
+    Chunk(job, owner, seq, time.monotonic() + budget, attempt).run()
     return True
 
 
@@ -137,7 +158,7 @@ class Chunk:
                     job = state.get_job(job["id"])
                 notifier.progress(progress.job_event(job))
                 receiver = Receiver(session, server, job, self.owner, info, notifier,
-                                    after_commit=_crash_hook)
+                                    after_commit=_after_commit)
                 try:
                     finished = receiver.run(self.deadline)
                 finally:
@@ -155,6 +176,11 @@ class Chunk:
             self.commands += session.commands
 
 
+def _after_commit():
+    _kill_hook_fire()
+    _crash_hook()
+
+
 def _crash_hook():
     """Test hook: MAIL_IMPORT_TEST_CRASH_AFTER_COMMITS=N makes this process fail once after its Nth commit."""
     limit = int(os.environ.get("MAIL_IMPORT_TEST_CRASH_AFTER_COMMITS", "0") or 0)
@@ -164,3 +190,24 @@ def _crash_hook():
     if _test_hook["commits"] >= limit:
         _test_hook["crashed"] = True
         raise RuntimeError("simulated worker crash (MAIL_IMPORT_TEST_CRASH_AFTER_COMMITS)")
+
+
+def _kill_hook_fire():
+    """Test hook: MAIL_IMPORT_TEST_KILL_AFTER_COMMITS=N with MAIL_IMPORT_TEST_KILL_MARKER=<path> SIGKILLs this
+    process after its Nth commit, once per marker: the marker file (holding the pid) is created first, so the
+    fresh process the runtime starts next never kills itself again."""
+    limit = int(os.environ.get("MAIL_IMPORT_TEST_KILL_AFTER_COMMITS", "0") or 0)
+    marker = os.environ.get("MAIL_IMPORT_TEST_KILL_MARKER", "")
+    if not limit or not marker or os.path.exists(marker):
+        return
+    _kill_hook["commits"] += 1
+    if _kill_hook["commits"] < limit:
+        return
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(str(os.getpid()))
+    log.warning("simulated hard kill of pid %s (MAIL_IMPORT_TEST_KILL_AFTER_COMMITS)", os.getpid())
+    os.kill(os.getpid(), signal.SIGKILL)
