@@ -4,6 +4,8 @@ import binascii
 import hashlib
 import hmac
 
+from common.passwords import same
+
 
 def basic_ok(settings, header):
     """True if the Authorization header carries the configured user and password (constant time)."""
@@ -14,8 +16,8 @@ def basic_ok(settings, header):
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return False
     # Both comparisons always run, so the time taken does not tell which part was wrong.
-    user_ok = hmac.compare_digest(user.encode("utf-8"), settings.user.encode("utf-8"))
-    password_ok = hmac.compare_digest(password.encode("utf-8"), settings.password.encode("utf-8"))
+    user_ok = same(user, settings.user)
+    password_ok = same(password, settings.password)
     return bool(sep) and user_ok and password_ok
 
 
@@ -27,5 +29,4 @@ def csrf_token(settings):
 
 def csrf_ok(settings, given):
     """True if a posted form carries this site's token."""
-    expected = csrf_token(settings).encode("utf-8")
-    return bool(settings.password) and hmac.compare_digest((given or "").encode("utf-8"), expected)
+    return bool(settings.password) and same(given or "", csrf_token(settings))

@@ -1,8 +1,8 @@
 """ChatApp messageStatus callbacks: parse a batch and move each known message's status forward."""
-import hmac
 import json
 
 from common import db
+from common.passwords import same
 from common.log import get_logger
 
 from . import queries
@@ -22,7 +22,7 @@ def secret_ok(settings, given):
     """Constant-time check of the ?secret= query value; an unset secret accepts nothing."""
     if not settings.webhook_secret or not given:
         return False
-    return hmac.compare_digest(given.encode("utf-8"), settings.webhook_secret.encode("utf-8"))
+    return same(given, settings.webhook_secret)
 
 
 def parse(raw_body):
