@@ -1,0 +1,94 @@
+"""SQS partial-batch handling for every product: Powertools' BatchProcessor plus a short, jittered retry.
+
+A record handler returns normally when the record is done with (including "unusable, dropped"), and
+raises to have it delivered again. A failed record is reported in batchItemFailures AND made visible
+again after an exponential backoff with full jitter (ChangeMessageVisibility), so a transient failure
+comes back in seconds; the queue's long visibility timeout stays only as the backstop for a crash.
+"""
+import logging
+import random
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from . import aws
+
+log = logging.getLogger("common.batch")
+
+
+class Retry(Exception):
+    """Raise from a record handler to have the record delivered again; `delay` (seconds) overrides the
+    backoff, e.g. for "busy, come back in 30 s"."""
+
+    def __init__(self, reason="retry later", delay=None):
+        super().__init__(reason)
+        self.delay = delay
+
+
+class Backoff:
+    """Seconds until the next delivery of a record received `attempt` times: full jitter over
+    base * 2^(attempt-1), capped; never below `floor` (an immediate redelivery just fails again)."""
+
+    def __init__(self, base=2.0, cap=300.0, floor=1, rng=random.random):
+        self.base, self.cap, self.floor, self.rng = base, cap, floor, rng
+
+    def __call__(self, attempt):
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return max(self.floor, int(ceiling * self.rng()))
+
+
+DEFAULT_BACKOFF = Backoff()
+SQS_MAX_VISIBILITY = 43200
+
+
+def attempt_of(record):
+    """How many times SQS has delivered this record (1 on the first delivery)."""
+    attributes = record.get("attributes") or {}
+    return int(attributes.get("ApproximateReceiveCount") or 1)
+
+
+def queue_url(arn):
+    """The queue URL of a queue ARN (arn:aws:sqs:region:account:name), asked of SQS so it fits any endpoint."""
+    _, _, _, _, account, name = arn.split(":", 5)
+    return aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+class _Processor(BatchProcessor):
+    def __init__(self, backoff):
+        # Not raising when every record failed: each failure is reported (and backed off) one by one.
+        super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
+        self.backoff = backoff
+
+    def failure_handler(self, record, exception):
+        error = exception[1]
+        raw = record.raw_event
+        attempt = attempt_of(raw)
+        delay = error.delay if isinstance(error, Retry) and error.delay is not None else self.backoff(attempt)
+        if isinstance(error, Retry):
+            log.info("record %s back in %s s: %s", raw.get("messageId"), delay, error)
+        else:
+            log.error("record %s failed (attempt %s), back in %s s", raw.get("messageId"), attempt, delay,
+                      exc_info=exception)
+        _delay_record(raw, min(int(delay), SQS_MAX_VISIBILITY))
+        entry = ("fail", f"{exception[0]}:{exception[1]}", record)
+        self.exceptions.append(exception)
+        self.fail_messages.append(record)
+        return entry
+
+
+def _delay_record(raw, seconds):
+    try:
+        aws.client("sqs").change_message_visibility(QueueUrl=queue_url(raw["eventSourceARN"]),
+                                                    ReceiptHandle=raw["receiptHandle"], VisibilityTimeout=seconds)
+    except Exception:  # noqa: BLE001 - the visibility timeout still brings the record back, only later
+        log.warning("could not shorten the visibility of %s; it returns after the queue's timeout",
+                    raw.get("messageId"), exc_info=True)
+
+
+def process(event, handler, context=None, backoff=DEFAULT_BACKOFF):
+    """Run handler(record: dict) for every record of an SQS event (a dict, or Chalice's SQSEvent);
+    returns the partial-batch response {"batchItemFailures": [...]}."""
+    if hasattr(event, "to_dict"):
+        context = context or getattr(event, "context", None)
+        event = event.to_dict()
+    return process_partial_response(event=event, record_handler=lambda record: handler(record.raw_event),
+                                    processor=_Processor(backoff), context=context)

@@ -1,0 +1,95 @@
+"""common.batch against a real (moto) queue: failures are reported and come back after a short backoff."""
+import json
+import time
+import uuid
+
+import boto3
+import pytest
+
+from common import batch
+
+LONG_VISIBILITY = 600  # the crash backstop: a failed record must come back long before this
+
+
+@pytest.fixture
+def queue(aws_endpoint):
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"batch-{uuid.uuid4().hex[:8]}",
+                           Attributes={"VisibilityTimeout": str(LONG_VISIBILITY)})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    yield sqs, url, arn
+    sqs.delete_queue(QueueUrl=url)
+
+
+def receive_event(sqs, url, arn, count):
+    """Receive `count` messages and shape them as Lambda's SQS event."""
+    messages = []
+    deadline = time.monotonic() + 10
+    while len(messages) < count and time.monotonic() < deadline:
+        messages += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                        AttributeNames=["All"]).get("Messages", [])
+    assert len(messages) == count
+    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "attributes": m["Attributes"], "messageAttributes": {}, "eventSource": "aws:sqs",
+                         "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in messages]}
+
+
+def test_partial_failure_reports_only_the_failed_record_and_it_returns_quickly(queue):
+    sqs, url, arn = queue
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+    event = receive_event(sqs, url, arn, 3)
+    seen = []
+
+    def handler(record):
+        n = json.loads(record["body"])["n"]
+        seen.append(n)
+        if n == 1:
+            raise RuntimeError("transient")
+
+    result = batch.process(event, handler, backoff=batch.Backoff(rng=lambda: 0.0))
+    failed = [r["messageId"] for r in event["Records"] if json.loads(r["body"])["n"] == 1]
+    assert result == {"batchItemFailures": [{"itemIdentifier": failed[0]}]}
+    assert sorted(seen) == [0, 1, 2]
+    # The failed record is visible again after the 1 s floor, not after the queue's 600 s.
+    again = receive_event(sqs, url, arn, 1)["Records"][0]
+    assert again["messageId"] == failed[0]
+    assert again["attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_every_record_failing_is_reported_not_raised(queue):
+    sqs, url, arn = queue
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    event = receive_event(sqs, url, arn, 1)
+
+    def handler(record):
+        raise ValueError("broken")
+    result = batch.process(event, handler, backoff=batch.Backoff(rng=lambda: 0.0))
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_retry_with_its_own_delay_keeps_the_record_away_until_then(queue):
+    sqs, url, arn = queue
+    sqs.send_message(QueueUrl=url, MessageBody="busy")
+    event = receive_event(sqs, url, arn, 1)
+
+    def handler(record):
+        raise batch.Retry("job busy", delay=4)
+    assert len(batch.process(event, handler)["batchItemFailures"]) == 1
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None
+    assert receive_event(sqs, url, arn, 1)["Records"][0]["body"] == "busy"
+
+
+def test_backoff_grows_with_attempts_and_stays_within_bounds():
+    top = batch.Backoff(base=2, cap=60, rng=lambda: 0.999999)
+    assert [top(a) for a in (1, 2, 3, 4, 10)] == [1, 3, 7, 15, 59]
+    assert batch.Backoff(rng=lambda: 0.0)(7) == 1  # never an immediate redelivery
+    import random
+    rng = random.Random(7)
+    draws = [batch.Backoff(base=2, cap=300, rng=rng.random)(5) for _ in range(200)]
+    assert min(draws) >= 1 and max(draws) <= 32 and len(set(draws)) > 10  # jittered, not one fixed value
+
+
+def test_attempt_of_reads_the_receive_count():
+    assert batch.attempt_of({"attributes": {"ApproximateReceiveCount": "3"}}) == 3
+    assert batch.attempt_of({}) == 1
