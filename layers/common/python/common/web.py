@@ -78,8 +78,8 @@ def no_content(headers=None):
 
 def html_response(body, status=200, headers=None):
     """An HTML page with the platform's security headers (override any of them through headers)."""
-    return Response(body=body, status_code=status, headers={"Content-Type": HTML_TYPE, **PAGE_HEADERS,
-                                                             **(headers or {})})
+    all_headers = {"Content-Type": HTML_TYPE, **PAGE_HEADERS, **(headers or {})}
+    return Response(body=body, status_code=status, headers=all_headers)
 
 
 def redirect(location, status=303, headers=None):
