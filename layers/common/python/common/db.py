@@ -1,6 +1,7 @@
 """Database connections read from environment URLs, reused across warm invocations."""
 import os
 import threading
+import time
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
@@ -20,10 +21,19 @@ def mysql_url():
     return os.environ.get("MYSQL_URL") or DEFAULT_MYSQL_URL
 
 
+# A dead server or a half-open TCP connection must not hang a function until its timeout.
+PG_OPTIONS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}
+MYSQL_OPTIONS = {"connect_timeout": 5}
+# A connection idle longer than this is pinged before reuse: after a database restart the first request on
+# every warm worker would otherwise fail. Busy connections skip the round trip.
+PING_AFTER_IDLE = 1.0
+
+
 def pg_connect(url=None, **kwargs):
-    """A new psycopg2 connection (autocommit off)."""
+    """A new psycopg2 connection (autocommit off) with a connect timeout and TCP keepalives."""
     import psycopg2
-    return psycopg2.connect(url or pg_url(), **kwargs)
+    return psycopg2.connect(url or pg_url(), **{**PG_OPTIONS, **kwargs})
 
 
 def mysql_params(url=None):
@@ -45,55 +55,138 @@ def mysql_connect(url=None, **kwargs):
     import pymysql.cursors
     params = mysql_params(url)
     params.setdefault("cursorclass", pymysql.cursors.DictCursor)
+    params.update(MYSQL_OPTIONS)
     params.update(kwargs)
     return pymysql.connect(**params)
 
 
-def _cached(name, factory, alive):
-    # One connection per thread, kept across warm invocations as Lambda does.
-    conn = getattr(_local, name, None)
-    if conn is not None and alive(conn):
+def connection_errors():
+    """The driver exceptions that mean "the connection or the server is gone" (not "your SQL is wrong")."""
+    errors = []
+    try:
+        import psycopg2
+        errors += [psycopg2.OperationalError, psycopg2.InterfaceError]
+    except ImportError:
+        pass
+    try:
+        import pymysql
+        errors += [pymysql.err.OperationalError, pymysql.err.InterfaceError]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+class _Slot:
+    """One cached connection per thread and database, kept across warm invocations as Lambda does."""
+
+    def __init__(self, name, factory, ping):
+        self.name, self.factory, self.ping = name, factory, ping
+
+    def get(self):
+        held = getattr(_local, self.name, None)
+        if held is not None:
+            conn, last_used = held
+            recent = time.monotonic() - last_used <= PING_AFTER_IDLE and not _closed(conn)
+            if recent or self.ping(conn):
+                return conn
+            self.drop(conn)
+        conn = self.factory()
+        setattr(_local, self.name, (conn, time.monotonic()))
         return conn
-    conn = factory()
-    setattr(_local, name, conn)
-    return conn
+
+    def used(self, conn):
+        setattr(_local, self.name, (conn, time.monotonic()))
+
+    def drop(self, conn):
+        """Forget (and close) a connection that failed, so the next transaction opens a new one."""
+        held = getattr(_local, self.name, None)
+        if held is not None and held[0] is conn:
+            setattr(_local, self.name, None)
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - it is already broken; closing is a courtesy
+            pass
 
 
-def _pg_alive(conn):
+def _closed(conn):
+    closed = getattr(conn, "closed", None)  # psycopg2: 0 while open
+    return bool(closed) if closed is not None else not getattr(conn, "open", True)
+
+
+def _pg_ping(conn):
+    # rollback() on an idle connection never reaches the server; a real statement does.
     if conn.closed:
         return False
     try:
         conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.rollback()
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means: open a new one
         return False
 
 
-def _mysql_alive(conn):
+def _mysql_ping(conn):
     try:
         conn.ping(reconnect=False)
         conn.rollback()
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means: open a new one
         return False
 
 
+_PG = _Slot("pg", pg_connect, _pg_ping)
+_MYSQL = _Slot("mysql", mysql_connect, _mysql_ping)
+
+
 @contextmanager
-def _transaction(conn):
+def _transaction(slot):
+    conn = slot.get()
     try:
         with conn.cursor() as cur:
             yield cur
         conn.commit()
+        slot.used(conn)
+    except connection_errors():
+        slot.drop(conn)
+        raise
     except BaseException:
-        conn.rollback()
+        try:
+            conn.rollback()
+            slot.used(conn)
+        except connection_errors():
+            slot.drop(conn)
         raise
 
 
 def pg_transaction():
-    """A cursor in a transaction on the cached connection; commit on success, roll back on error."""
-    return _transaction(_cached("pg", pg_connect, _pg_alive))
+    """A cursor in a transaction on the cached connection; commit on success, roll back on error.
+    A connection that failed is dropped, so the next transaction gets a fresh one."""
+    return _transaction(_PG)
 
 
 def mysql_transaction():
     """A dict cursor in a transaction on the cached MySQL connection; commit on success, roll back on error."""
-    return _transaction(_cached("mysql", mysql_connect, _mysql_alive))
+    return _transaction(_MYSQL)
+
+
+def _run(transaction, work, retries):
+    for attempt in range(retries + 1):
+        try:
+            with transaction() as cur:
+                return work(cur)
+        except connection_errors():
+            if attempt == retries:
+                raise
+
+
+def pg_run(work, retries=1):
+    """work(cur) in a PostgreSQL transaction, run again on a new connection if the connection was lost.
+    Only for idempotent work: a lost connection may have lost the commit's answer, not the commit."""
+    return _run(pg_transaction, work, retries)
+
+
+def mysql_run(work, retries=1):
+    """work(cur) in a MySQL transaction, retried once on a lost connection (idempotent work only)."""
+    return _run(mysql_transaction, work, retries)
