@@ -18,6 +18,66 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .model import InvocationError
 
 log = logging.getLogger("local.http")
+MAX_REQUEST_BODY = 10 * 1024 * 1024   # API Gateway's payload limit
+MAX_LAMBDA_RESPONSE = 6 * 1024 * 1024  # Lambda's synchronous response limit
+READ_TIMEOUT = 30                      # seconds a client may take to send a request or stay idle
+LISTEN_BACKLOG = 512
+
+
+class BadRequest(Exception):
+    """The request cannot be read: answered with its status, the connection closed."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def read_body(headers, stream, limit=None):
+    """The request body by Content-Length or chunked transfer coding, bounded; BadRequest when malformed."""
+    limit = MAX_REQUEST_BODY if limit is None else limit
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return _read_chunked(stream, limit)
+    raw = headers.get("Content-Length")
+    if raw is None or raw.strip() == "":
+        return b""
+    if not raw.strip().isdigit():
+        raise BadRequest(400, f"Invalid Content-Length: {raw[:40]!r}")
+    length = int(raw)
+    if length > limit:
+        raise BadRequest(413, f"HTTP content length exceeded {limit} bytes.")
+    body = stream.read(length)
+    if len(body) < length:
+        raise BadRequest(400, "The request body ended before Content-Length bytes")
+    return body
+
+
+def _read_chunked(stream, limit):
+    parts, total = [], 0
+    while True:
+        line = stream.readline(1024)
+        size_text = line.split(b";")[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise BadRequest(400, "Malformed chunked body") from None
+        if size < 0:
+            raise BadRequest(400, "Malformed chunked body")
+        if size == 0:
+            while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        total += size
+        if total > limit:
+            raise BadRequest(413, f"HTTP content length exceeded {limit} bytes.")
+        chunk = stream.read(size)
+        if len(chunk) < size or stream.read(2) not in (b"\r\n",):
+            raise BadRequest(400, "Malformed chunked body")
+        parts.append(chunk)
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG  # the default 5 drops SYNs when many clients connect at once
+    daemon_threads = True
 
 
 class CompiledRoute:
@@ -60,8 +120,7 @@ class HttpGateway:
         self.invoke = invoke
         self.region = region
         self.routes = sorted((CompiledRoute(r) for r in api.routes), key=lambda c: c.rank)
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), self._handler_class())
         self.host, self.port = self.server.server_address[:2]
         self.thread = None
 
@@ -86,6 +145,7 @@ class HttpGateway:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = READ_TIMEOUT  # a half-open or silent client frees its thread instead of holding it
 
             def setup(self):
                 super().setup()
@@ -111,9 +171,15 @@ class HttpGateway:
         started = time.time()
         split = urlsplit(req.path)
         path = self._strip_stage(split.path or "/")
-        length = int(req.headers.get("Content-Length") or 0)
-        body = req.rfile.read(length) if length else b""
         method = req.command
+        try:
+            body = read_body(req.headers, req.rfile)
+        except BadRequest as exc:
+            self._refuse(req, exc, split.path, started)
+            return
+        except OSError:  # the client went silent past READ_TIMEOUT or hung up
+            req.close_connection = True
+            return
         route, params = self._route(method, path)
         if route is None:
             status, headers, payload = self._not_found()
@@ -128,8 +194,21 @@ class HttpGateway:
         req.end_headers()
         if method != "HEAD":
             req.wfile.write(payload)
-        log.info("%s %s %s -> %s (%.1f ms)", self.api.logical_id, method, req.path[:200], status,
+        # The query string is never logged: tokens and webhook secrets travel there.
+        log.info("%s %s %s -> %s (%.1f ms)", self.api.logical_id, method, split.path[:200], status,
                  (time.time() - started) * 1000)
+
+    def _refuse(self, req, exc, path, started):
+        payload = json.dumps({"message": str(exc)}).encode()
+        req.close_connection = True  # the rest of the body (if any) is not read
+        req.send_response(exc.status)
+        req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(payload)))
+        req.send_header("Connection", "close")
+        req.end_headers()
+        req.wfile.write(payload)
+        log.info("%s %s %s -> %s refused: %s (%.1f ms)", self.api.logical_id, req.command, path[:200],
+                 exc.status, exc, (time.time() - started) * 1000)
 
     def _strip_stage(self, path):
         stage = "/" + self.api.stage
@@ -167,6 +246,9 @@ class HttpGateway:
             log.error("malformed Lambda proxy response: %r", str(result)[:200])
             return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
         body = result.get("body") or ""
+        if len(body) > MAX_LAMBDA_RESPONSE:
+            log.error("the function's response is %d bytes, over Lambda's 6 MB limit", len(body))
+            return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
         payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
         headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"]
         for name, values in (result.get("multiValueHeaders") or {}).items():
