@@ -28,6 +28,7 @@ from local.model import InvocationError, Invoke, WsApi
 
 MAX_MESSAGE_BYTES = 128 * 1024      # AWS: WebSocket message payload and PostToConnection Data limit
 MAX_HEAD_BYTES = 64 * 1024
+MANAGEMENT_READ_TIMEOUT = 30  # seconds a Management API caller may take to send its body
 CLOSE_TIMEOUT = 5.0                 # seconds a peer gets to finish a closing handshake
 STOP_GRACE = 5.0                    # seconds stop() waits for $disconnect handlers
 INVOKE_THREADS = 64
@@ -458,14 +459,22 @@ class WebSocketGateway:
         if _header(headers, "transfer-encoding"):
             _write_http(writer, 411, {"Connection": "close"}, _json({"message": "Length Required"}))
             return False
-        try:
-            length = int(_header(headers, "content-length") or 0)
-        except ValueError:
-            _write_http(writer, 400, {"Connection": "close"}, b"")
+        raw_length = (_header(headers, "content-length") or "0").strip()
+        if not raw_length.isdigit():
+            _write_http(writer, 400, {"Connection": "close"}, _json({"message": "Invalid Content-Length"}))
+            return False
+        length = int(raw_length)
+        if length > MAX_MESSAGE_BYTES:  # PostToConnection's own limit: nothing larger is ever read
+            _write_http(writer, 413, {"Connection": "close"},
+                        _json({"message": f"Payload over {MAX_MESSAGE_BYTES} bytes"}))
             return False
         if _header(headers, "expect").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = await reader.readexactly(length) if length else b""
+        try:
+            body = await asyncio.wait_for(reader.readexactly(length), MANAGEMENT_READ_TIMEOUT) if length else b""
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError):
+            _write_http(writer, 400, {"Connection": "close"}, _json({"message": "Incomplete request body"}))
+            return False
         status, extra, payload = self._management(method, urlsplit(target).path, body)
         _write_http(writer, status, extra, payload)
         await writer.drain()

@@ -350,3 +350,24 @@ def test_stop_closes_clients_going_away_and_runs_disconnect(make_gateway, lambda
     assert lambdas.wait_for("ws:$disconnect")[0]["requestContext"]["connectionId"] == connection_id
     with pytest.raises(OSError):
         connect(gateway.url, open_timeout=2)
+
+
+def _raw_management(gateway, head):
+    import socket
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(head)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("length, status", [(b"abc", b"400"), (b"-1", b"400"), (b"1e14", b"400"),
+                                            (b"99999999999", b"413")])
+def test_management_api_bounds_what_it_reads(gateway, length, status):
+    answer = _raw_management(gateway, b"POST /prod/@connections/x HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                             length + b"\r\n\r\n")
+    assert answer.split(b" ")[1] == status
