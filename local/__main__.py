@@ -70,7 +70,8 @@ def main(argv=None):
     if not args.no_emulators:
         from local import emulators as emu
         emulators = emu.start_all()
-    cloud = Cloud(args.template, params, stack_name=args.stack_name, fixed_ports=True, moto_port=args.moto_port)
+    cloud = Cloud(args.template, params, stack_name=args.stack_name, fixed_ports=True, moto_port=args.moto_port,
+                  state_dir=STATE / "moto")
     try:
         cloud.start()
     except (TemplateError, OSError) as exc:

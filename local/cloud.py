@@ -43,7 +43,7 @@ class Cloud:
 
     def __init__(self, template="template.yaml", parameters=None, stack_name=None, aws_endpoint=None,
                  host="127.0.0.1", fixed_ports=False, functions=None, rate_scale=1.0, env=None,
-                 region="us-east-1", moto_port=0, queue_attributes=None):
+                 region="us-east-1", moto_port=0, queue_attributes=None, state_dir=None):
         self.template_path = template
         self.parameters = dict(parameters or {})
         self.stack_name = stack_name or f"t{uuid.uuid4().hex[:8]}"
@@ -58,6 +58,9 @@ class Cloud:
         # Local-only knob for tests (like rate_scale): attributes that override the template's per queue,
         # set before any poller starts so no receive can use the template's value.
         self.queue_attributes = dict(queue_attributes or {})
+        # Where the embedded moto's state is kept across restarts (None: in memory only, as in tests).
+        self.state_dir = state_dir
+        self.keeper = None
         self.moto = None
         self.stack = None
         self.runtime = None
@@ -72,6 +75,11 @@ class Cloud:
         if not self.aws_endpoint:
             self.moto, self.aws_endpoint = start_moto(self.host, self.moto_port)
             log.info("moto server at %s", self.aws_endpoint)
+            if self.state_dir:
+                from . import persistence
+                loaded = persistence.restore(self.state_dir)
+                if loaded:
+                    log.info("local state restored from %s: %s", self.state_dir, loaded)
         creds = self._credentials()
         session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
@@ -85,6 +93,12 @@ class Cloud:
         self.stack = tpl.LocalStack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
                                     queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account)
         self._create_resources()
+        if self.moto and self.state_dir:
+            from . import persistence
+            refilled = persistence.refill_queues()
+            if refilled:
+                log.info("%d queued messages put back", refilled)
+            self.keeper = persistence.Keeper(self.state_dir).start()
         functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
         base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
         self.runtime = Runtime(functions, base_env, self.region)
@@ -102,6 +116,8 @@ class Cloud:
             gateway.stop()
         if self.runtime:
             self.runtime.close()
+        if self.keeper:
+            self.keeper.stop()
         if self.moto:
             self.moto.stop()
 
