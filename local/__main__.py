@@ -39,7 +39,9 @@ def parse_args(argv):
     run = sub.add_parser("run", help="start everything and wait")
     run.add_argument("--template", default=str(ROOT / "template.yaml"))
     run.add_argument("--stack-name", default="local")
-    run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
+                     help="a template parameter; NAME=@FILE reads the value from FILE, so a secret never "
+                          "shows in the process list")
     run.add_argument("--no-emulators", action="store_true", help="do not start the external API emulators")
     run.add_argument("--moto-port", type=int, default=4566)
     return parser.parse_args(argv)
@@ -57,6 +59,12 @@ def main(argv=None):
     params = generated_secrets(declared)
     for item in args.parameter:
         name, _, value = item.partition("=")
+        if value.startswith("@"):
+            try:
+                value = Path(value[1:]).read_text().strip()
+            except OSError as exc:
+                print(f"error: cannot read the value of {name} from {value[1:]}: {exc.strerror}", file=sys.stderr)
+                return 2
         params[name] = value
     for env_name, param in (("DATABASE_URL", "DatabaseUrl"), ("MYSQL_URL", "MysqlUrl")):
         if os.environ.get(env_name):

@@ -1,7 +1,7 @@
 """Encryption at rest for stored secrets (e.g. IMAP passwords) with a key from the environment."""
-import os
-
 from cryptography.fernet import Fernet, InvalidToken
+
+from . import secrets
 
 
 class SecretKeyMissing(RuntimeError):
@@ -9,9 +9,11 @@ class SecretKeyMissing(RuntimeError):
 
 
 def _fernet(key=None):
-    key = key or os.environ.get("SECRET_KEY")
     if not key:
-        raise SecretKeyMissing("SECRET_KEY is not set")
+        try:
+            key = secrets.get("SECRET_KEY")
+        except secrets.SecretMissing as exc:
+            raise SecretKeyMissing(str(exc)) from None
     return Fernet(key.encode("ascii") if isinstance(key, str) else key)
 
 
