@@ -1,4 +1,6 @@
 """Parsing pasted phone lists: separators of any kind, E.164 digits, invalid ones by line, duplicates dropped."""
+import pytest
+
 from functions.broadcast.chalicelib import forms, phones
 
 
@@ -73,13 +75,11 @@ def test_form_read_decodes_urlencoded_and_crlf():
     assert form.text == "Hello, world\nline 2" and form.ok
 
 
+@pytest.mark.timeout(60)  # a second or two; a quadratic split would not finish
 def test_ten_thousand_numbers_on_one_line_separated_by_spaces_parse_quickly():
-    import time
     text = " ".join(f"+7999{n:07d}" for n in range(10000))
-    started = time.perf_counter()
     parsed = phones.parse_list(text, "RU")
     assert len(parsed.numbers) == 10000 and not parsed.invalid
-    assert time.perf_counter() - started < 5
 
 
 def test_an_oversized_list_is_refused_without_parsing():

@@ -1,6 +1,7 @@
 """Scheduler: next_fire for rate()/cron(), firing on a real and a fake clock, event shape, Input, skips."""
 import json
 import logging
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -102,8 +103,9 @@ def test_scaled_rate_fires_repeatedly_with_scheduled_event_shape(scheduler):
     scheduler([schedule("rate(1 minute)")], rec, region="eu-west-1", account="111122223333", rate_scale=0.02)
     rec.wait_for(3, timeout=6)
     starts = [t - started for t, _, _, _ in rec.calls[:3]]
-    assert 1.1 <= starts[0] < 1.6, starts          # first fire one (scaled) period after start, not at once
-    assert all(1.0 < b - a < 1.4 for a, b in zip(starts, starts[1:])), starts
+    # Lower bounds only: a fire can come late on a busy machine, never early.
+    assert starts[0] >= 1.1, starts                 # first fire one (scaled) period after start, not at once
+    assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:])), starts
     assert {(f, trig) for _, f, _, trig in rec.calls} == {("TickFn", "schedule:Tick")}
     events = rec.events()
     for event in events:
@@ -180,12 +182,16 @@ def test_missed_fires_are_skipped_not_bunched(scheduler, caplog):
 
 @pytest.mark.timeout(15)
 def test_slow_handler_does_not_delay_the_next_fire(scheduler):
-    rec = Recorder(lambda event: time.sleep(2.5))
-    started = time.monotonic()
+    third_started = threading.Event()
+
+    def slow(event):
+        # Every call runs until a third one has started: if fires waited for the handler, none would start.
+        third_started.wait(timeout=20)
+    rec = Recorder(slow)
     scheduler([schedule("rate(1 minute)")], rec, rate_scale=0.015)     # every 0.9 s
-    rec.wait_for(3, timeout=5)
-    starts = [t - started for t, _, _, _ in rec.calls[:3]]
-    assert starts[2] < 3.3, starts
+    rec.wait_for(3, timeout=10)
+    third_started.set()
+    assert len(rec.calls) >= 3
 
 
 @pytest.mark.timeout(15)

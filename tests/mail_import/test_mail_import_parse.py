@@ -5,7 +5,6 @@ import hashlib
 import logging
 import random
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -146,12 +145,11 @@ HOSTILE = {
 }
 
 
+@pytest.mark.timeout(60)  # linear: well under a second each; quadratic behaviour takes many minutes here
 @pytest.mark.parametrize('name', HOSTILE)
 def test_hostile_inputs_take_linear_time(name, no_fallback):
     raw = HOSTILE[name]
-    start = time.perf_counter()
     check_shape(parse_message(raw), raw)
-    assert time.perf_counter() - start < 3.0  # quadratic behaviour would take minutes at this size
 
 
 def test_safety_net_keeps_the_message(monkeypatch, caplog):
