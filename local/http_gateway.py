@@ -200,7 +200,8 @@ class HttpGateway:
         now = datetime.now(timezone.utc)
         return {
             "accountId": "123456789012", "apiId": self.api.logical_id.lower(), "stage": self.api.stage,
-            "requestId": str(uuid.uuid4()), "domainName": f"{public_host(self.host)}:{self.port}", "domainPrefix": "local",
+            "requestId": str(uuid.uuid4()), "domainName": f"{public_host(self.host)}:{self.port}",
+            "domainPrefix": "local",
             "requestTimeEpoch": int(now.timestamp() * 1000), "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "extendedRequestId": str(uuid.uuid4()),
         }
