@@ -44,6 +44,9 @@ def parse_args(argv):
                           "shows in the process list")
     run.add_argument("--no-emulators", action="store_true", help="do not start the external API emulators")
     run.add_argument("--moto-port", type=int, default=4566)
+    # Loopback by default; a container binds every interface so its published ports reach the servers.
+    run.add_argument("--host", default=os.environ.get("LOCAL_BIND_HOST") or "127.0.0.1",
+                     help="address the gateways, emulators and moto bind (default: $LOCAL_BIND_HOST or 127.0.0.1)")
     return parser.parse_args(argv)
 
 
@@ -77,9 +80,9 @@ def main(argv=None):
     emulators = []
     if not args.no_emulators:
         from local import emulators as emu
-        emulators = emu.start_all()
-    cloud = Cloud(args.template, params, stack_name=args.stack_name, fixed_ports=True, moto_port=args.moto_port,
-                  state_dir=STATE / "moto")
+        emulators = emu.start_all(args.host)
+    cloud = Cloud(args.template, params, stack_name=args.stack_name, host=args.host, fixed_ports=True,
+                  moto_port=args.moto_port, state_dir=STATE / "moto")
     try:
         cloud.start()
     except (TemplateError, OSError) as exc:

@@ -12,7 +12,7 @@ import uuid
 import boto3
 
 from . import template as tpl
-from .http_gateway import HttpGateway
+from .http_gateway import HttpGateway, public_host
 from .runtime import Runtime
 
 log = logging.getLogger("local.cloud")
@@ -35,7 +35,7 @@ def start_moto(host="127.0.0.1", port=0):
     port = port or free_port(host)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
-    return server, f"http://{host}:{port}"
+    return server, f"http://{public_host(host)}:{port}"
 
 
 class Cloud:
@@ -89,7 +89,7 @@ class Cloud:
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
                  for logical, (api_id, port, kind) in tpl.api_ids(raw).items()}
-        api_urls = {api_id: f"http://{self.host}:{port}" for api_id, port, _k in ports.values()}
+        api_urls = {api_id: f"http://{public_host(self.host)}:{port}" for api_id, port, _k in ports.values()}
         self.stack = tpl.LocalStack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
                                     queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account)
         self._create_resources()

@@ -112,6 +112,11 @@ class CompiledRoute:
         return {name: unquote(value) for name, value in zip(self.params, m.groups())}
 
 
+def public_host(host):
+    """The address clients use for a server bound to host: a wildcard bind (in a container) is reached on loopback."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
 class HttpGateway:
     """Serves one REST/HTTP API of the template on its own port."""
 
@@ -127,7 +132,7 @@ class HttpGateway:
     @property
     def url(self):
         """Base URL of this API (stage prefix optional)."""
-        return f"http://{self.host}:{self.port}"
+        return f"http://{public_host(self.host)}:{self.port}"
 
     def start(self):
         """Serve in a daemon thread."""
@@ -277,7 +282,8 @@ class HttpGateway:
         now = datetime.now(timezone.utc)
         return {
             "accountId": "123456789012", "apiId": self.api.logical_id.lower(), "stage": self.api.stage,
-            "requestId": str(uuid.uuid4()), "domainName": f"{self.host}:{self.port}", "domainPrefix": "local",
+            "requestId": str(uuid.uuid4()), "domainName": f"{public_host(self.host)}:{self.port}",
+            "domainPrefix": "local",
             "requestTimeEpoch": int(now.timestamp() * 1000), "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "extendedRequestId": str(uuid.uuid4()),
         }

@@ -24,6 +24,7 @@ from websockets.frames import Opcode
 from websockets.protocol import CLOSED, OPEN
 from websockets.server import ServerProtocol
 
+from local.http_gateway import public_host
 from local.model import InvocationError, Invoke, WsApi
 
 MAX_MESSAGE_BYTES = 128 * 1024      # AWS: WebSocket message payload and PostToConnection Data limit
@@ -118,7 +119,7 @@ class WebSocketGateway:
 
     @property
     def _public_host(self) -> str:
-        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return public_host(self.host)
 
     @property
     def url(self) -> str:

@@ -95,7 +95,8 @@ class ChatAppEmulator:
     @property
     def url(self):
         """Base URL, e.g. http://127.0.0.1:4001."""
-        return f"http://{self.host}:{self.port}"
+        from local.http_gateway import public_host
+        return f"http://{public_host(self.host)}:{self.port}"
 
     # ---- controls (also reachable over HTTP under /_emulator/) -------------------------------
 
