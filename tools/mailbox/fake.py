@@ -1,7 +1,7 @@
 """Fill the mailbox tables with realistic fake users and letters, fast (PostgreSQL COPY in batches).
 
 Usage (from the repo root):
-  python -m functions.mailbox.fake --users 1000 --letters 100000 [--max-recipients 3] [--seed 1]
+  python -m tools.mailbox.fake --users 1000 --letters 100000 [--max-recipients 3] [--seed 1]
          [--pg-url URL] [--show 5]
 Prints the API keys of the first --show new users (keys are stored only as digests).
 """
@@ -15,18 +15,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))  # `common`, as the Lambda layer provides it
+import psycopg2
+from faker import Faker
+from psycopg2.extras import execute_values
 
-import psycopg2  # noqa: E402
-from faker import Faker  # noqa: E402
-from psycopg2.extras import execute_values  # noqa: E402
-
-from common import db  # noqa: E402
-from common.passwords import api_key_digest, new_api_key  # noqa: E402
-from functions.mailbox.chalicelib import queries  # noqa: E402
+from common import db
+from common.passwords import api_key_digest, new_api_key
+from common.settings import SettingError
+from functions.mailbox.chalicelib import queries
 
 BATCH_LETTERS = 20_000
 DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com", "corp.example")
@@ -166,13 +163,13 @@ def _recipients(users, sender, count, rng):
 
 def main(argv=None):
     """Command line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m functions.mailbox.fake", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.mailbox.fake", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100, help="new mailboxes (0: use existing ones)")
     parser.add_argument("--letters", type=int, default=1000)
     parser.add_argument("--max-recipients", type=int, default=3)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--show", type=int, default=5, help="print the API keys of this many new users")
-    parser.add_argument("--pg-url", default=db.pg_url(), help="PostgreSQL URL (default: DATABASE_URL)")
+    parser.add_argument("--pg-url", help="PostgreSQL URL (default: DATABASE_URL)")
     args = parser.parse_args(argv)
     if args.users < 0 or args.letters < 0 or args.max_recipients < 1:
         parser.error("--users and --letters must be >= 0, --max-recipients >= 1")
@@ -190,6 +187,9 @@ def main(argv=None):
         return 2
     except psycopg2.errors.UndefinedTable:
         print("error: the mailbox schema is missing; run: python -m infra.migrate --only postgres", file=sys.stderr)
+        return 2
+    except SettingError as exc:
+        print(f"error: {exc} (or pass --pg-url)", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,41 +1,43 @@
-"""Mailbox administration from the repo root.
+"""Mailbox administration from the repo root (with the common layer on the path, see tools/__init__.py).
 
 Usage:
-  python -m functions.mailbox.admin create-mailbox ADDRESS [--pg-url URL]
-  python -m functions.mailbox.admin rotate-key ADDRESS [--pg-url URL]
+  python -m tools.mailbox.admin create-mailbox ADDRESS [--pg-url URL]
+  python -m tools.mailbox.admin rotate-key ADDRESS [--pg-url URL]
 Prints the mailbox's new API key once; only its digest is stored. DATABASE_URL is the default URL.
 """
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))  # `common`, as the Lambda layer provides it
+import psycopg2
 
-import psycopg2  # noqa: E402
-
-from common import db  # noqa: E402
-from functions.mailbox.chalicelib import mailboxes  # noqa: E402
-from functions.mailbox.chalicelib.errors import ApiError  # noqa: E402
+from common import db
+from common.settings import SettingError
+from common.web import AppError
+from functions.mailbox.chalicelib import mailboxes
 
 
 def main(argv=None):
     """Command line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m functions.mailbox.admin", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.mailbox.admin", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["create-mailbox", "rotate-key"])
     parser.add_argument("address")
-    parser.add_argument("--pg-url", default=db.pg_url(), help="PostgreSQL URL (default: DATABASE_URL)")
+    parser.add_argument("--pg-url", help="PostgreSQL URL (default: DATABASE_URL)")
     args = parser.parse_args(argv)
+    try:
+        url = args.pg_url or db.pg_url()
+    except SettingError as exc:
+        print(f"error: {exc} (or pass --pg-url)", file=sys.stderr)
+        return 2
     action = mailboxes.create if args.command == "create-mailbox" else _rotate
     try:
-        conn = db.pg_connect(args.pg_url, connect_timeout=5)
+        conn = db.pg_connect(url, connect_timeout=5)
     except psycopg2.OperationalError as exc:
         print(f"error: cannot connect to PostgreSQL: {str(exc).strip()}", file=sys.stderr)
         return 2
     try:
         with conn, conn.cursor() as cur:
             address, key = action(cur, args.address)
-    except ApiError as exc:
+    except AppError as exc:
         print(f"error: {exc.message}: {args.address}", file=sys.stderr)
         return 1
     except mailboxes.MailboxExists:
