@@ -6,7 +6,7 @@ from datetime import timezone
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from .errors import ImportFailure, connect_failure, login_failure
+from .failures import FOLDER_MISSING, ImportFailure, connect_failure, login_failure
 
 CONNECT_TIMEOUT = 15
 READ_TIMEOUT = 120
@@ -69,7 +69,7 @@ class Session:
         try:
             info = self.client.select_folder(name, readonly=True)
         except IMAPClientError:
-            raise ImportFailure(f"Folder «{name}» was not found on the server (or cannot be opened).") from None
+            raise ImportFailure(FOLDER_MISSING, folder=name) from None
         return FolderInfo(name, int(info[b"UIDVALIDITY"]), int(info.get(b"EXISTS", 0)))
 
     # ---- searching -------------------------------------------------------------------------------

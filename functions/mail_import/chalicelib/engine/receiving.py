@@ -1,64 +1,51 @@
 """Phase 2, "receiving messages": fetch the planned UIDs oldest first, store them, checkpoint every batch."""
-import os
-
 from common import aws
 from common.log import get_logger
 
-from . import fetching, state, store
-from .pool import ProcessPool
+from .. import settings
+from . import fetching, job_records, message_store
+from .fetch_pool import ProcessPool
 
 log = get_logger(__name__)
-
-
-def processes():
-    """Fetch worker processes (MAIL_IMPORT_PROCESSES, default 2; 1 = fetch in the handler's process)."""
-    return max(1, int(os.environ.get("MAIL_IMPORT_PROCESSES", "2")))
-
-
-def chunk_messages():
-    """At most this many messages per chunk (MAIL_IMPORT_CHUNK_MESSAGES, default 20000)."""
-    return max(1, int(os.environ.get("MAIL_IMPORT_CHUNK_MESSAGES", "20000")))
 
 
 class Receiver:
     """Receives one folder's plan for one chunk; .commands counts IMAP commands of child processes' sessions."""
 
-    def __init__(self, session, server, job, owner, info, notifier, after_commit=None):
+    def __init__(self, session, server, job, owner, info, notifier):
         self.session = session
         self.server = server
         self.job = job
         self.owner = owner
         self.info = info
         self.notifier = notifier
-        self.after_commit = after_commit or (lambda: None)
         self.commands = 0
 
     def run(self, deadline):
         """Receive until the plan is done (True) or the chunk's deadline/size is reached (False)."""
         job, info = self.job, self.info
-        _uidvalidity, last_uid = state.folder_state(job["account_id"], info.name)
+        _uidvalidity, last_uid = job_records.folder_state(job["account_id"], info.name)
         plan = job["plan_uids"] or []
         todo = [uid for uid in plan if uid > last_uid]
-        chunk = todo[:chunk_messages()]
+        chunk = todo[:settings.load().chunk_messages]
         sizes = self.session.sizes(chunk) if chunk else {}
-        batches = fetching.make_batches(chunk, sizes, fetching.batch_size(), fetching.batch_bytes())
+        batches = fetching.make_batches(chunk, sizes, settings.load().batch, settings.load().batch_bytes)
         remaining = len(todo)
         for result in self._results(batches, deadline):
             remaining -= len(result.uids)
-            new_rows = store.commit_batch(job, self.owner, info.name, info.uidvalidity, result.records,
-                                          result.uids[-1], remaining)
+            new_rows = message_store.commit_batch(job, self.owner, info.name, info.uidvalidity,
+                                                  result.records, result.uids[-1], remaining)
             self.notifier.rows(new_rows)
             self.notifier.progress({"type": "progress", "state": "running", "phase": "receiving",
                                     "folder": info.name, "checked": job["checked"], "total": len(plan),
                                     "remaining": remaining})
-            self.after_commit()
         if remaining:
             return False
-        state.close_folder(job, info.name, info.uidvalidity, job["plan_top"] or 0)
+        job_records.close_folder(job, info.name, info.uidvalidity, job["plan_top"] or 0)
         return True
 
     def _results(self, batches, deadline):
-        workers = min(processes(), len(batches))
+        workers = min(settings.load().processes, len(batches))
         pool = None
         if workers > 1:
             try:

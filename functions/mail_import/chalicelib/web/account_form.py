@@ -2,6 +2,9 @@
 import re
 from dataclasses import dataclass, field
 
+from common.i18n import N_
+from common.web import bad_request
+
 # (host, port, SSL) of each preset; "custom" takes them from the form.
 PRESETS = {
     "gmail.com": ("imap.gmail.com", 993, True),
@@ -10,10 +13,6 @@ PRESETS = {
 }
 CUSTOM = "custom"
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-
-
-class InvalidInput(ValueError):
-    """The input cannot make an account; str() says what to fix."""
 
 
 @dataclass
@@ -42,30 +41,31 @@ def _folders(value):
 
 
 def parse_account(data):
-    """An AccountInput from form or JSON fields; InvalidInput with a message for people otherwise."""
+    """An AccountInput from form or JSON fields; AppError(400) naming the field to fix otherwise."""
     provider = str(data.get("provider") or "").strip().lower()
     login = str(data.get("login") or "").strip()
     password = str(data.get("password") or "")
     if not login:
-        raise InvalidInput("Enter the mailbox login.")
+        raise bad_request(N_("Enter the mailbox login."), field="login")
     if not password:
-        raise InvalidInput("Enter the mailbox password.")
+        raise bad_request(N_("Enter the mailbox password."), field="password")
     if provider in PRESETS:
         host, port, use_ssl = PRESETS[provider]
     elif provider == CUSTOM:
         host = str(data.get("host") or "").strip()
         if not _HOST.match(host):
-            raise InvalidInput("Enter the IMAP server's host name.")
+            raise bad_request(N_("Enter the IMAP server's host name."), field="host")
         try:
             port = int(str(data.get("port") or "").strip())
         except ValueError:
-            raise InvalidInput("The port must be a number.") from None
+            raise bad_request(N_("The port must be a number."), field="port") from None
         if not 1 <= port <= 65535:
-            raise InvalidInput("The port must be between 1 and 65535.")
+            raise bad_request(N_("The port must be between 1 and 65535."), field="port")
         use_ssl = _flag(data.get("ssl", False))
     else:
-        raise InvalidInput("Choose a provider: " + ", ".join(list(PRESETS) + [CUSTOM]) + ".")
+        raise bad_request(N_("Choose a provider: %(choices)s."), field="provider",
+                          choices=", ".join(list(PRESETS) + [CUSTOM]))
     folders = _folders(data.get("folders"))
     if len(folders) > 20:
-        raise InvalidInput("At most 20 folders.")
+        raise bad_request(N_("At most 20 folders."), field="folders")
     return AccountInput(provider, host, port, use_ssl, login, password, folders)

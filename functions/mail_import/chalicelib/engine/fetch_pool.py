@@ -11,7 +11,7 @@ import time
 from collections import deque
 from multiprocessing.connection import wait
 
-from .errors import FolderChanged, ImportFailure
+from .failures import FolderChanged, ImportFailure
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 2          # batches queued per child: it starts the next while the last one uploads
@@ -30,13 +30,13 @@ class ProcessPool:
     """`processes` children fetching batches of one folder; results(batches, deadline) yields them in order."""
 
     def __init__(self, processes, server, folder, uidvalidity, account_id):
-        from . import child
+        from . import fetch_child
         ctx = context()
         self.children = []
         try:
             for _ in range(processes):
                 parent_end, child_end = ctx.Pipe()
-                proc = ctx.Process(target=child.main, args=(child_end, server, folder, uidvalidity, account_id),
+                proc = ctx.Process(target=fetch_child.main, args=(child_end, server, folder, uidvalidity, account_id),
                                    daemon=True)
                 self.children.append((proc, parent_end))
                 proc.start()
@@ -83,7 +83,8 @@ class ProcessPool:
         if kind == "ok":
             return payload
         if kind == "failure":
-            raise ImportFailure(payload[0])
+            failure = payload[0]   # the child's ImportFailure, message id and values intact
+            raise failure if isinstance(failure, ImportFailure) else ImportFailure(str(failure))
         if kind == "changed":
             raise FolderChanged(payload[0])
         raise RuntimeError(f"fetch worker failed: {payload[0]}")

@@ -5,21 +5,14 @@ progress, then (once) the final done/error event. Connections that are gone are 
 """
 import json
 import logging
-import os
 import threading
 
 from common import aws
-from common.db import pg_transaction
 
-from . import queries
+from .. import connections, settings
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD = 96 * 1024          # under API Gateway's 128 KB per message
-
-
-def interval():
-    """Seconds between pushes (MAIL_IMPORT_PUSH_INTERVAL, default 0.2)."""
-    return float(os.environ.get("MAIL_IMPORT_PUSH_INTERVAL", "0.2"))
 
 
 def job_event(job):
@@ -29,20 +22,7 @@ def job_event(job):
     return {"type": "progress", "state": job["state"], "phase": job["phase"],
             "folder": folders[index] if index < len(folders) else None, "checked": job["checked"],
             "total": job["total"], "remaining": job["remaining"], "imported": job["imported"],
-            "error": job.get("error")}
-
-
-def connections(account_id):
-    """Connection ids of the account's open pages."""
-    with pg_transaction() as cur:
-        cur.execute(queries.CONNECTIONS, (account_id,))
-        return [r[0] for r in cur.fetchall()]
-
-
-def forget(connection_id):
-    """Drop a connection API Gateway says is gone."""
-    with pg_transaction() as cur:
-        cur.execute(queries.DELETE_CONNECTION, (connection_id,))
+            "error": job.get("error"), "error_message": job.get("error_message")}
 
 
 def row_payloads(rows):
@@ -65,7 +45,7 @@ class Notifier:
 
     def __init__(self, account_id, every=None):
         self.account_id = account_id
-        self.every = interval() if every is None else every
+        self.every = settings.load().push_interval if every is None else every
         self._lock = threading.Lock()
         self._progress = None
         self._rows = []
@@ -116,6 +96,6 @@ class Notifier:
             return
         # Looked up after taking the payloads: a page that connects later catches up from the
         # database when it subscribes, so no row falls between the two.
-        for connection_id in connections(self.account_id):
+        for connection_id in connections.of_account(self.account_id):
             if not all(aws.push(connection_id, p) for p in payloads):
-                forget(connection_id)
+                connections.forget(connection_id)

@@ -2,8 +2,8 @@
 from common import passwords, secretbox
 from common.db import pg_transaction
 
-from . import queries
-from .imap import Server
+from .. import queries
+from .imap_session import Server
 
 
 def create(account):
@@ -55,9 +55,3 @@ def server(account):
         (password_enc,) = cur.fetchone()
     return Server(account["host"], account["port"], account["use_ssl"], account["login"],
                   secretbox.decrypt(password_enc))
-
-
-def set_status(account_id, status, error=None):
-    """Mark the account new/importing/ok/error."""
-    with pg_transaction() as cur:
-        cur.execute(queries.SET_ACCOUNT_STATUS, (status, error, account_id))

@@ -3,8 +3,8 @@ import logging
 
 import boto3
 
-from . import imap
-from .errors import ImportFailure
+from . import imap_session
+from .failures import ImportFailure
 from .fetching import BatchWorker
 
 log = logging.getLogger(__name__)
@@ -14,7 +14,7 @@ def main(conn, server, folder, uidvalidity, account_id):
     """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple."""
     session = worker = None
     try:
-        session = imap.connect(server)
+        session = imap_session.connect(server)
         info = session.select(folder)
         if info.uidvalidity != uidvalidity:
             conn.send(("changed", f"UIDVALIDITY of {folder} changed"))
@@ -23,7 +23,7 @@ def main(conn, server, folder, uidvalidity, account_id):
         worker = BatchWorker(session, account_id, boto3.session.Session().client("s3"))
         _serve(conn, worker)
     except ImportFailure as exc:
-        _send(conn, ("failure", str(exc)))
+        _send(conn, ("failure", exc))
     except Exception as exc:
         log.exception("fetch worker failed")
         _send(conn, ("error", f"{type(exc).__name__}: {exc}"))

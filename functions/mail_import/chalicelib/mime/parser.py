@@ -1,6 +1,6 @@
 """Parse raw RFC 5322 messages into plain values for the IMAP import.
 
-Fast path by design (parsing dominated the import, see FACTS "IMAP import throughput"): headers are
+Fast path by design (parsing dominated the import; bench/mail_import_parse_bench.py measures it): headers are
 split and decoded once by hand, MIME parts are cut out with bytes.find on the boundary, and base64
 is decoded with binascii in one call per part instead of the email package's per-line feed parser.
 
@@ -8,7 +8,7 @@ Choices:
 - Body text: every inline text/plain part, in order; HTML likewise. A text part with a filename or
   "Content-Disposition: attachment" is an attachment. In multipart/alternative the first branch with
   plain text and the last with HTML win; other branches only contribute their attachments.
-- Without a (non-blank) text/plain part, text is derived from the HTML (htmltext.html_to_text).
+- Without a (non-blank) text/plain part, text is derived from the HTML (html_text.html_to_text).
 - sender is the first mailbox of From (Sender if there is no From); names with specials are quoted
   like email.policy.default prints them ('"Ivanov, Ivan" <i@x>'); a name equal to the address is dropped.
 - A nested message/rfc822 is kept whole as one attachment (content: its raw bytes; filename: the
@@ -34,7 +34,7 @@ from urllib.parse import unquote
 from .charsets import choose_codec, decode_bytes
 from .headers import (RawDecoder, addresses, b64decode, clean_text, decode_text, header, message_id,
                       param_text, parse_date, split_head, split_params)
-from .htmltext import html_to_text
+from .html_text import html_to_text
 
 log = logging.getLogger(__name__)
 

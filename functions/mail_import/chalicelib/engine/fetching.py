@@ -4,24 +4,14 @@ One BatchWorker per IMAP connection. With several processes each child logs in o
 takes every other batch, so fetching, parsing and uploading run in parallel; the parent only
 writes to the database, in UID order. Batch N's uploads overlap batch N+1's fetch and parse.
 """
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from . import rows, storage
-from .parse import parse_message
+from ..mime import message_rows
+from ..mime.parser import parse_message
+from . import attachment_store
 
 UPLOAD_THREADS = 4
-
-
-def batch_size():
-    """At most this many messages per UID FETCH (MAIL_IMPORT_BATCH, default 100)."""
-    return max(1, int(os.environ.get("MAIL_IMPORT_BATCH", "100")))
-
-
-def batch_bytes():
-    """At most this many bytes per UID FETCH, unless one message is bigger (MAIL_IMPORT_BATCH_BYTES, 24 MB)."""
-    return max(1, int(os.environ.get("MAIL_IMPORT_BATCH_BYTES", str(24 * 1024 * 1024))))
 
 
 def make_batches(uids, sizes, max_count, max_bytes):
@@ -77,13 +67,13 @@ class BatchWorker:
             parsed = parse_message(raw)
             keys = []
             for attachment in parsed.attachments:
-                key = storage.key_for(self.account_id, attachment.content)
+                key = attachment_store.key_for(self.account_id, attachment.content)
                 keys.append(key)
                 if key not in seen:
                     seen.add(key)
-                    uploads.append(self.uploader.submit(storage.put, self.s3, key, attachment.content,
+                    uploads.append(self.uploader.submit(attachment_store.put, self.s3, key, attachment.content,
                                                         attachment.content_type))
-            records.append(rows.record(uid, parsed, received_at, size, keys))
+            records.append(message_rows.record(uid, parsed, received_at, size, keys))
         return Pending(uids, records, uploads, self.session.commands - before)
 
     def finish(self, pending):

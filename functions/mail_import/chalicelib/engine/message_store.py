@@ -3,8 +3,9 @@ from psycopg2.extras import execute_values
 
 from common.db import pg_transaction
 
-from . import queries, rows
-from .errors import FolderChanged, LeaseLost
+from .. import queries
+from ..mime import message_rows
+from .failures import FolderChanged, LeaseLost
 
 
 def commit_batch(job, owner, folder, uidvalidity, records, last_uid, remaining):
@@ -15,11 +16,11 @@ def commit_batch(job, owner, folder, uidvalidity, records, last_uid, remaining):
     account_id = job["account_id"]
     with pg_transaction() as cur:
         # Losing the last commits in a database crash only means fetching them again: the checkpoint
-        # is lost with the rows. So don't wait for the WAL flush on every batch.
+        # is lost with the message_rows. So don't wait for the WAL flush on every batch.
         cur.execute(queries.SYNCHRONOUS_COMMIT_OFF)
         inserted = {}
         if records:
-            values = [rows.message_values(account_id, folder, uidvalidity, rec) for rec in records]
+            values = [message_rows.message_values(account_id, folder, uidvalidity, rec) for rec in records]
             for pk, uid in execute_values(cur, queries.INSERT_MESSAGES, values,
                                           template=queries.INSERT_MESSAGES_TEMPLATE, page_size=len(values),
                                           fetch=True):
@@ -34,12 +35,12 @@ def commit_batch(job, owner, folder, uidvalidity, records, last_uid, remaining):
                                                "owner": owner})
         if cur.rowcount != 1:
             raise LeaseLost(f"job {job['id']} was taken over")
-    return [rows.record_row(inserted[rec["uid"]], folder, uidvalidity, rec,
-                            attachment_ids.get(inserted[rec["uid"]], {})) for rec in new]
+    return [message_rows.record_row(inserted[rec["uid"]], folder, uidvalidity, rec,
+                                    attachment_ids.get(inserted[rec["uid"]], {})) for rec in new]
 
 
 def _insert_attachments(cur, records, inserted):
-    values = [v for rec in records for v in rows.attachment_values(inserted[rec["uid"]], rec)]
+    values = [v for rec in records for v in message_rows.attachment_values(inserted[rec["uid"]], rec)]
     ids = {}
     if values:
         for pk, message_pk, position in execute_values(cur, queries.INSERT_ATTACHMENTS, values,

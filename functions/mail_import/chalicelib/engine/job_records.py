@@ -1,8 +1,10 @@
 """Import jobs and folder sync state in the database: create, lease, plan, finish."""
+from psycopg2.extras import Json
+
 from common.db import pg_transaction
 
-from . import queries
-from .errors import LeaseLost
+from .. import queries
+from .failures import LeaseLost
 
 STALE_SECONDS = 900    # an active job untouched this long, unleased, lost its queue message
 
@@ -24,7 +26,7 @@ def create_job(account_id):
         cur.execute(queries.CREATE_JOB, (account_id,))
         created = cur.fetchone() is not None
         if created:
-            cur.execute(queries.SET_ACCOUNT_STATUS, ("importing", None, account_id))
+            cur.execute(queries.SET_ACCOUNT_STATUS, ("importing", None, None, account_id))
         cur.execute(queries.ACTIVE_JOB, (account_id,))
         return _dict(cur), created
 
@@ -41,6 +43,14 @@ def get_job(job_id):
     with pg_transaction() as cur:
         cur.execute(queries.JOB, (job_id,))
         return _dict(cur)
+
+
+def lease_left(job_id):
+    """Seconds until the job's lease ends (0 if none)."""
+    with pg_transaction() as cur:
+        cur.execute(queries.LEASE_LEFT, (job_id,))
+        row = cur.fetchone()
+    return row[0] if row else 0
 
 
 def lease(job_id, seq, owner, seconds):
@@ -76,14 +86,17 @@ def add_commands(job_id, commands):
             cur.execute(queries.SET_JOB_COMMANDS, {"job": job_id, "commands": commands})
 
 
-def finish(job_id, state, error=None):
-    """Mark the job done or failed, and its account ok or in error; False if it was not active."""
+def finish(job_id, state, failure=None):
+    """Mark the job done or failed (failure: an ImportFailure), and its account ok or in error; False if it
+    was not active. The English text goes to `error`, the message id and values to `error_message`."""
+    error = str(failure) if failure else None
+    message = Json(failure.message) if failure else None
     with pg_transaction() as cur:
-        cur.execute(queries.FINISH_JOB, {"job": job_id, "state": state, "error": error})
+        cur.execute(queries.FINISH_JOB, {"job": job_id, "state": state, "error": error, "error_message": message})
         row = cur.fetchone()
         if row is None:
             return False
-        cur.execute(queries.SET_ACCOUNT_STATUS, ("ok" if state == "done" else "error", error, row[0]))
+        cur.execute(queries.SET_ACCOUNT_STATUS, ("ok" if state == "done" else "error", error, message, row[0]))
         return True
 
 

@@ -1,13 +1,14 @@
 """Attachment bytes in S3 (ATTACHMENTS_BUCKET) under content-addressed keys: uploads are idempotent."""
 import hashlib
-import os
 
 from common import aws
+
+from .. import settings
 
 
 def bucket():
     """The attachments bucket name."""
-    return os.environ["ATTACHMENTS_BUCKET"]
+    return settings.load().attachments_bucket
 
 
 def key_for(account_id, content):

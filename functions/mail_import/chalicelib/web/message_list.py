@@ -1,7 +1,9 @@
 """Reading imported messages for pages and the JSON API, and attachment downloads."""
 from common.db import pg_transaction
 
-from . import queries, rows, storage
+from .. import queries
+from ..engine import attachment_store
+from ..mime import message_rows
 
 MAX_PAGE = 1000
 BIG = 2 ** 62
@@ -16,16 +18,16 @@ def newest(account_id, before=None, limit=MAX_PAGE):
     """Page rows, newest first, with ids below `before`."""
     with pg_transaction() as cur:
         cur.execute(queries.MESSAGES_BEFORE, {"account": account_id, "before": before or BIG,
-                                              "limit": min(limit, MAX_PAGE), "snippet": rows.SNIPPET})
-        return [rows.page_row(r) for r in _dicts(cur)]
+                                              "limit": min(limit, MAX_PAGE), "snippet": message_rows.SNIPPET})
+        return [message_rows.page_row(r) for r in _dicts(cur)]
 
 
 def after(account_id, after_id, limit=MAX_PAGE):
     """Page rows, oldest first, with ids above `after_id` (catching up)."""
     with pg_transaction() as cur:
         cur.execute(queries.MESSAGES_AFTER, {"account": account_id, "after": after_id,
-                                             "limit": min(limit, MAX_PAGE), "snippet": rows.SNIPPET})
-        return [rows.page_row(r) for r in _dicts(cur)]
+                                             "limit": min(limit, MAX_PAGE), "snippet": message_rows.SNIPPET})
+        return [message_rows.page_row(r) for r in _dicts(cur)]
 
 
 def stats(account_id):
@@ -44,4 +46,4 @@ def attachment(account_id, attachment_id):
     if row is None:
         return None
     filename, content_type, _size, key = row
-    return filename, content_type, storage.get(key)
+    return filename, content_type, attachment_store.get(key)

@@ -1,10 +1,11 @@
 """The WebSocket API's routes: $connect checks the account token, subscribe answers with a snapshot."""
 import json
 
-from common.db import pg_transaction
 from common.log import get_logger
 
-from . import accounts, messages, progress, queries, state
+from .. import connections
+from ..engine import accounts, failures, job_records, progress
+from . import message_list
 
 log = get_logger(__name__)
 
@@ -40,26 +41,23 @@ def connect(connection_id, query):
     account = accounts.authorized(account_id, query.get("token"))
     if account is None:
         return {"statusCode": 403, "body": "Forbidden"}
-    with pg_transaction() as cur:
-        cur.execute(queries.ADD_CONNECTION, (connection_id, account_id))
+    connections.add(connection_id, account_id)
     return {"statusCode": 200}
 
 
 def disconnect(connection_id):
     """Forget a closed connection."""
-    progress.forget(connection_id)
+    connections.forget(connection_id)
 
 
 def subscribe(connection_id):
     """The current state for a page that just (re)connected: job progress and how far the rows go."""
-    with pg_transaction() as cur:
-        cur.execute(queries.CONNECTION_ACCOUNT, (connection_id,))
-        row = cur.fetchone()
-    if row is None:
-        return {"type": "error", "message": "Not connected to an account."}
-    account_id = row[0]
-    job = state.latest_job(account_id)
-    count, latest_id = messages.stats(account_id)
+    account_id = connections.account_of(connection_id)
+    if account_id is None:
+        return {"type": "error", "message": failures.NOT_CONNECTED,
+                "error_message": {"msgid": failures.NOT_CONNECTED, "params": {}}}
+    job = job_records.latest_job(account_id)
+    count, latest_id = message_list.stats(account_id)
     account = accounts.get(account_id)
     return {"type": "snapshot", "job": progress.job_event(job) if job else None, "count": count,
             "latest_id": latest_id, "account": {"status": account["status"], "error": account["error"]}}

@@ -6,8 +6,9 @@ message comparing Message-IDs with what is stored, and stop at the first batch t
 """
 import time
 
-from . import rows, state
-from .parse import parse_message
+from ..mime import message_rows
+from ..mime.parser import parse_message
+from . import job_records
 
 SCAN_BATCH = 500
 
@@ -17,17 +18,17 @@ def plan_folder(session, job, owner, info, deadline, notifier):
     account_id = job["account_id"]
     if job["scan_below"] is not None and job["plan_uidvalidity"] == info.uidvalidity:
         return _scan(session, job, owner, info, deadline, notifier)
-    checkpoint = state.folder_state(account_id, info.name)
+    checkpoint = job_records.folder_state(account_id, info.name)
     if checkpoint is not None and checkpoint[0] == info.uidvalidity:
         last_uid = checkpoint[1]
         uids = session.uids_after(last_uid)
-        state.save_plan(job, owner, info.name, info.uidvalidity, uids, max(uids, default=last_uid), None,
-                        checked=len(uids))
+        job_records.save_plan(job, owner, info.name, info.uidvalidity, uids, max(uids, default=last_uid), None,
+                              checked=len(uids))
         return True
-    if not state.has_messages(account_id):
+    if not job_records.has_messages(account_id):
         uids = session.all_uids()  # nothing to compare with: everything is new
-        state.save_plan(job, owner, info.name, info.uidvalidity, uids, max(uids, default=0), 0,
-                        checked=len(uids))
+        job_records.save_plan(job, owner, info.name, info.uidvalidity, uids, max(uids, default=0), 0,
+                              checked=len(uids))
         return True
     job = dict(job, scan_below=None, plan_uids=[], checked=0)
     return _scan(session, job, owner, info, deadline, notifier)
@@ -37,7 +38,7 @@ def message_id_of(header_block):
     """The Message-ID in a fetched header block, normalised as stored messages' are."""
     if not header_block:
         return None
-    return rows.normalize_message_id(parse_message(header_block.rstrip(b"\r\n") + b"\r\n\r\n").message_id)
+    return message_rows.normalize_message_id(parse_message(header_block.rstrip(b"\r\n") + b"\r\n\r\n").message_id)
 
 
 def _scan(session, job, owner, info, deadline, notifier):
@@ -50,7 +51,7 @@ def _scan(session, job, owner, info, deadline, notifier):
     for start in range(0, len(candidates), SCAN_BATCH):
         batch = candidates[start:start + SCAN_BATCH]
         ids = {uid: message_id_of(block) for uid, block in session.message_id_headers(batch).items()}
-        known = state.known_message_ids(job["account_id"], {m for m in ids.values() if m})
+        known = job_records.known_message_ids(job["account_id"], {m for m in ids.values() if m})
         found.extend(uid for uid in batch if uid in ids and (ids[uid] is None or ids[uid] not in known))
         checked += len(batch)
         below = batch[-1]
@@ -60,11 +61,11 @@ def _scan(session, job, owner, info, deadline, notifier):
                            "total": info.exists, "remaining": 0})
         if stop:
             break
-        state.save_scan(job, owner, info.uidvalidity, found, below, checked, info.exists)
+        job_records.save_scan(job, owner, info.uidvalidity, found, below, checked, info.exists)
         if time.monotonic() >= deadline and start + SCAN_BATCH < len(candidates):
             return False
     plan = sorted(found)
     top = all_uids[-1] if all_uids else 0
     checkpoint = plan[0] - 1 if plan else top
-    state.save_plan(job, owner, info.name, info.uidvalidity, plan, top, checkpoint, checked=checked)
+    job_records.save_plan(job, owner, info.name, info.uidvalidity, plan, top, checkpoint, checked=checked)
     return True
