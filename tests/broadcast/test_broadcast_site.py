@@ -5,6 +5,8 @@ import time
 import pytest
 import requests
 
+from functions.broadcast.chalicelib import sender
+
 from broadcast_helpers import PASSWORD, SECRET, USER, basic, csrf
 from broadcast_site import broadcast_id, statuses, text_of
 
@@ -155,6 +157,14 @@ def test_pages_are_russian_by_default_and_english_on_request(site, emulator, sql
         assert "Рассылки" in russian.text and "Broadcasts" in english.text and "Рассылки" not in english.text
     assert "1 получатель · 1 повторный номер убран" in text_of(russian.text)
     assert "1 recipient · 1 duplicate number dropped" in text_of(english.text)
+    sql("UPDATE broadcast_recipients SET status = 'unknown', error_code = %s, error_message = %s "
+        "WHERE broadcast_id = %s", sender.INTERRUPTED, sender.EXPLANATIONS[sender.INTERRUPTED], bid)
+    russian = requests.get(f"{site}/broadcasts/{bid}", headers={"Authorization": basic()}, timeout=30)
+    english = requests.get(f"{site}/broadcasts/{bid}", headers={"Authorization": basic(), "Accept-Language": "en"},
+                           timeout=30)
+    assert "Interrupted: предыдущая попытка прервалась" in text_of(russian.text)
+    assert "неизвестно" in text_of(russian.text) and "unknown" in text_of(english.text)
+    assert "Interrupted: an earlier attempt stopped while calling ChatApp; not resent" in text_of(english.text)
     refused = requests.post(site + "/broadcasts", headers=dict(FORM, Authorization=basic()), timeout=30,
                             data={"text": "", "numbers": "+79991234567", "csrf": csrf()})
     assert refused.status_code == 422 and "Текст сообщения пуст." in text_of(refused.text)

@@ -4,6 +4,8 @@ from pathlib import Path
 from common import i18n
 from common.i18n import N_
 
+from . import sender
+
 HERE = Path(__file__).resolve().parent
 STATUS_LABELS = {"queued": N_("queued"), "sending": N_("sending"), "not_sent": N_("not sent"),
                  "unknown": N_("unknown"), "sent": N_("sent"), "delivered": N_("delivered"), "failed": N_("failed"),
@@ -17,9 +19,10 @@ FORGED_FORM = N_("The form did not come from this site or has expired: reload th
 TITLES = {400: N_("Bad form"), 401: N_("Sign in required"), 403: N_("Form expired"), 404: N_("Not found"),
           500: N_("Something went wrong"), 503: N_("Temporarily unavailable")}
 
-_pages = i18n.Pages(HERE / "templates", globals={"STATUS_LABELS": STATUS_LABELS}, filters={
-    "when": lambda value: value.strftime("%Y-%m-%d %H:%M:%S") if value else "",
-    "clock": lambda value: value.strftime("%H:%M:%S") if value else ""})
+_pages = i18n.Pages(HERE / "templates", globals={"STATUS_LABELS": STATUS_LABELS, "EXPLANATIONS": sender.EXPLANATIONS},
+                    filters={
+                        "when": lambda value: value.strftime("%Y-%m-%d %H:%M:%S") if value else "",
+                        "clock": lambda value: value.strftime("%H:%M:%S") if value else ""})
 
 
 def render(name, language, **context):

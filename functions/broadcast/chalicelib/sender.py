@@ -13,6 +13,7 @@ A redelivery that finds the row still 'sending':
 from datetime import timedelta
 
 from common import db
+from common.i18n import N_
 from common.log import get_logger
 
 from . import queries
@@ -25,6 +26,10 @@ STALE_AFTER = timedelta(seconds=60)    # 2x the sender's Timeout: no live attemp
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
 WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
+INTERRUPTED = "Interrupted"
+# The details of our own codes, stored in English and shown in the reader's language (pages).
+EXPLANATIONS = {INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate "
+                                "message - check the chat before sending again")}
 
 
 def send(client, recipient_id, receive_count=1, max_receives=5, now=None):
@@ -73,9 +78,7 @@ def _not_claimed(row, recipient_id, now):
     if row["sending_at"] and now - row["sending_at"] < STALE_AFTER:
         return WAIT
     log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
-    _record(queries.MARK_FINAL, (UNKNOWN, "Interrupted",
-                                 "an earlier attempt stopped while calling ChatApp; not resent to avoid a "
-                                 "duplicate message - check the chat before sending again", now, now, recipient_id))
+    _record(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
     return UNKNOWN
 
 
