@@ -167,6 +167,11 @@ class FunctionPool:
                         self.fn.logical_id, worker.proc.returncode)
             worker.kill()
 
+    def _new_worker(self):
+        with self.lock:
+            fn, env, generation = self.fn, self.env, self.generation
+        return Worker(fn, env, self.isolated, generation)
+
     def _invoke(self, event, trigger):
         request_id = str(uuid.uuid4())
         started = time.time()
@@ -176,11 +181,11 @@ class FunctionPool:
         cold = worker is None
         try:
             try:
-                worker = worker or Worker(self.fn, self.env, self.isolated, self.generation)
+                worker = worker or self._new_worker()
                 reply = worker.call(dict(request), self.fn.timeout)
             except WorkerGone:
                 cold = True  # died between the check and the hand-over: the request never reached it
-                worker = Worker(self.fn, self.env, self.isolated, self.generation)
+                worker = self._new_worker()
                 reply = worker.call(dict(request), self.fn.timeout)
         except WorkerGone:
             exc = InvocationError("execution environment is gone", "Runtime.ExitError")
@@ -220,9 +225,11 @@ class FunctionPool:
         with self.lock:
             if fn is not None:
                 self.fn = fn
+        env = self._environment(self.base_env, self.region)  # may install a changed requirements set
+        with self.lock:
+            self.env = env
             self.generation += 1
             workers, self.idle = self.idle, []
-        self.env = self._environment(self.base_env, self.region)
         for worker in workers:
             worker.kill()
         return len(workers)
