@@ -105,10 +105,10 @@ class Watcher:
         affected = [fid for fid, pool in self.cloud.runtime.pools.items()
                     if folder == Path(pool.fn.code_dir) or folder in [Path(d) for d in pool.fn.layer_dirs]]
         shown = ", ".join(os.path.relpath(f, folder) for f in files[:5]) + (" ..." if len(files) > 5 else "")
-        for fid in affected:
-            stopped = self.cloud.runtime.pools[fid].replace_workers()
-            log.info("hot reload: %s changed (%s): %s runs the new code from its next invocation "
-                     "(%d warm worker(s) replaced)", folder, shown, fid, stopped)
+        stopped = sum(self.cloud.runtime.pools[fid].replace_workers() for fid in affected)
+        log.info("hot reload: %s changed (%s): %s run%s the new code from the next invocation "
+                 "(%d warm worker(s) replaced)", folder, shown, ", ".join(affected),
+                 "s" if len(affected) == 1 else "", stopped)
 
     def _template_changed(self):
         try:
