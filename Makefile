@@ -1,10 +1,12 @@
 # The two commands of the README: `make run` starts everything, `make test` runs every test.
+# Each installs what the machine lacks (Debian packages, database servers, venvs) before it starts.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test install system services migrate lint bench clean
+.PHONY: run test install sam system system-run services migrate lint bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,8 +15,19 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed  ## Python packages into .venv
 
+# aws-sam-cli pins boto3, jinja2, requests... differently from the project: it gets its own venv.
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q -r requirements-sam.txt
+	touch $@
+
+sam: $(SAM_VENV)/.installed  ## the SAM CLI into .venv-sam (sam build / validate; the deploy tests use it)
+
 system:  ## Debian packages the tests use (Dovecot, mbsync, Chromium) and the database servers
 	bash infra/system.sh
+
+system-run:  ## only the database servers, for make run
+	bash infra/system.sh run
 
 services:  ## start PostgreSQL and MariaDB if they are down
 	bash infra/services.sh
@@ -22,18 +35,19 @@ services:  ## start PostgreSQL and MariaDB if they are down
 migrate: install  ## apply SQL migrations to the run databases
 	$(BIN)/python -m infra.migrate
 
-run: install services migrate  ## start the whole platform locally; prints every URL
+run: install system-run services migrate  ## start the whole platform locally; prints every URL
 	$(BIN)/python -m local run
 
-test: install  ## the whole test suite
+test: install sam system services  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
-lint: install
+lint: install sam
 	$(BIN)/flake8 .
 	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) local/.state
+	rm -rf $(VENV) $(SAM_VENV) local/.state .aws-sam

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the platform's tests and benchmarks need; installs only what is missing.
+# Debian packages the platform needs; installs only what is missing.
+#   bash infra/system.sh       everything the tests and benchmarks use (make test)
+#   bash infra/system.sh run   only the database servers (make run)
 set -euo pipefail
 need=()
-command -v dovecot >/dev/null || need+=(dovecot-imapd)
-command -v mbsync >/dev/null || need+=(isync)
-command -v chromium >/dev/null || need+=(chromium)
+if [ "${1:-all}" != run ]; then
+  command -v dovecot >/dev/null || need+=(dovecot-imapd)
+  command -v mbsync >/dev/null || need+=(isync)
+  command -v chromium >/dev/null || need+=(chromium)
+fi
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 if [ ${#need[@]} -gt 0 ]; then

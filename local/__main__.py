@@ -2,7 +2,10 @@
 
 Starts moto (unless AWS_ENDPOINT_URL names an endpoint, e.g. LocalStack), the emulators of the
 external APIs, then every function, gateway, poller and schedule the template declares, and
-prints the URLs. Ctrl-C stops everything.
+prints the URLs. Ctrl-C stops everything. Code, layer and template changes are hot-reloaded.
+
+`python -m local invoke FUNCTION [--event FILE|-]` runs one function once (local/invoke.py);
+`python -m local generate-event sqs|schedule|apigw|ws-connect|ws-message` prints an event for it.
 """
 import argparse
 import logging
@@ -33,32 +36,39 @@ def generated_secrets(template_params):
     return {k: v for k, v in saved.items() if k in template_params}
 
 
+def _common_options(parser):
+    parser.add_argument("--template", default=str(ROOT / "template.yaml"))
+    parser.add_argument("--stack-name", default="local")
+    parser.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter; NAME=@FILE reads the value from FILE, so a secret never "
+                             "shows in the process list")
+    parser.add_argument("--moto-port", type=int, default=4566)
+    parser.add_argument("--shared-venv", action="store_true",
+                        help="run functions on this venv instead of isolated like Lambda (also LOCAL_SHARED_VENV=1)")
+
+
 def parse_args(argv):
+    from local import generate_event, invoke
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start everything and wait")
-    run.add_argument("--template", default=str(ROOT / "template.yaml"))
-    run.add_argument("--stack-name", default="local")
-    run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
-                     help="a template parameter; NAME=@FILE reads the value from FILE, so a secret never "
-                          "shows in the process list")
+    _common_options(run)
     run.add_argument("--no-emulators", action="store_true", help="do not start the external API emulators")
-    run.add_argument("--moto-port", type=int, default=4566)
+    run.add_argument("--no-reload", action="store_true", help="do not watch code, layers and template for changes")
+    run.add_argument("--idle-timeout", type=float, default=None,
+                     help="seconds before an idle worker is retired (default 600, or LOCAL_IDLE_TIMEOUT)")
     # Loopback by default; a container binds every interface so its published ports reach the servers.
     run.add_argument("--host", default=os.environ.get("LOCAL_BIND_HOST") or "127.0.0.1",
                      help="address the gateways, emulators and moto bind (default: $LOCAL_BIND_HOST or 127.0.0.1)")
-    return parser.parse_args(argv)
+    invoke.add_arguments(sub, _common_options)
+    generate_event.add_arguments(sub)
+    args = parser.parse_args(argv)
+    args.shared_venv = getattr(args, "shared_venv", False) or os.environ.get("LOCAL_SHARED_VENV", "") not in ("", "0")
+    return args
 
 
-def main(argv=None):
-    """Command line entry point."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from local.cloud import Cloud
-    from local.template import TemplateError, load
-    declared = load(args.template).get("Parameters", {})
+def parameters(args, declared):
+    """Template parameter values: generated secrets, database URLs from the environment, then -p."""
     params = generated_secrets(declared)
     for item in args.parameter:
         name, _, value = item.partition("=")
@@ -66,23 +76,45 @@ def main(argv=None):
             try:
                 value = Path(value[1:]).read_text().strip()
             except OSError as exc:
-                print(f"error: cannot read the value of {name} from {value[1:]}: {exc.strerror}", file=sys.stderr)
-                return 2
+                raise SystemExit(f"error: cannot read the value of {name} from {value[1:]}: {exc.strerror}")
         params[name] = value
     for env_name, param in (("DATABASE_URL", "DatabaseUrl"), ("MYSQL_URL", "MysqlUrl")):
         if os.environ.get(env_name):
             params.setdefault(param, os.environ[env_name])
     for name in [n for n in params if n not in declared]:
         if name not in ("DatabaseUrl", "MysqlUrl"):
-            print(f"error: the template has no parameter {name}", file=sys.stderr)
-            return 2
+            raise SystemExit(f"error: the template has no parameter {name}")
         params.pop(name)
+    return params
+
+
+def main(argv=None):
+    """Command line entry point."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "generate-event":
+        from local import generate_event
+        return generate_event.main(args)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from local.cloud import Cloud
+    from local.template import TemplateError, load
+    template = load(args.template)
+    declared = template.get("Parameters", {})
+    params = parameters(args, declared)
+    if args.command == "invoke":
+        from local import invoke
+        logging.getLogger("local.cloud").setLevel(logging.WARNING)
+        functions = [k for k, v in template.get("Resources", {}).items()
+                     if v.get("Type") == "AWS::Serverless::Function"]
+        return invoke.main(args, params, functions)
     emulators = []
     if not args.no_emulators:
         from local import emulators as emu
         emulators = emu.start_all(args.host)
     cloud = Cloud(args.template, params, stack_name=args.stack_name, host=args.host, fixed_ports=True,
-                  moto_port=args.moto_port, state_dir=STATE / "moto")
+                  moto_port=args.moto_port, isolated=not args.shared_venv, idle_timeout=args.idle_timeout,
+                  watch=not args.no_reload, state_dir=STATE / "moto")
     try:
         cloud.start()
     except (TemplateError, OSError) as exc:

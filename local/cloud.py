@@ -13,7 +13,7 @@ import boto3
 
 from . import template as tpl
 from .http_gateway import HttpGateway, public_host
-from .runtime import Runtime
+from .runtime import DEFAULT_IDLE_TIMEOUT, Runtime
 
 log = logging.getLogger("local.cloud")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -43,7 +43,8 @@ class Cloud:
 
     def __init__(self, template="template.yaml", parameters=None, stack_name=None, aws_endpoint=None,
                  host="127.0.0.1", fixed_ports=False, functions=None, rate_scale=1.0, env=None,
-                 region="us-east-1", moto_port=0, queue_attributes=None, state_dir=None):
+                 region="us-east-1", moto_port=0, queue_attributes=None, isolated=None, idle_timeout=None,
+                 serve=True, watch=False, watch_interval=1.0, state_dir=None):
         self.template_path = template
         self.parameters = dict(parameters or {})
         self.stack_name = stack_name or f"t{uuid.uuid4().hex[:8]}"
@@ -61,6 +62,13 @@ class Cloud:
         # Where the embedded moto's state is kept across restarts (None: in memory only, as in tests).
         self.state_dir = state_dir
         self.keeper = None
+        # Functions run isolated like Lambda unless LOCAL_SHARED_VENV=1 (faster, but hides missing requirements).
+        self.isolated = isolated if isolated is not None else os.environ.get("LOCAL_SHARED_VENV", "") in ("", "0")
+        self.idle_timeout = idle_timeout or float(os.environ.get("LOCAL_IDLE_TIMEOUT") or DEFAULT_IDLE_TIMEOUT)
+        self.serve = serve            # False: only the functions (python -m local invoke), no gateways or pollers
+        self.watch = watch            # hot reload of code, layers and template
+        self.watch_interval = watch_interval
+        self.watcher = None
         self.moto = None
         self.stack = None
         self.runtime = None
@@ -90,8 +98,8 @@ class Cloud:
         ports = {logical: (api_id, self._port(port), kind)
                  for logical, (api_id, port, kind) in tpl.api_ids(raw).items()}
         api_urls = {api_id: f"http://{public_host(self.host)}:{port}" for api_id, port, _k in ports.values()}
-        self.stack = tpl.LocalStack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
-                                    queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account)
+        self._stack_args = (api_urls, account)
+        self.stack = self.load_stack()
         self._create_resources()
         if self.moto and self.state_dir:
             from . import persistence
@@ -101,13 +109,28 @@ class Cloud:
             self.keeper = persistence.Keeper(self.state_dir).start()
         functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
         base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
-        self.runtime = Runtime(functions, base_env, self.region)
+        self.runtime = Runtime(functions, base_env, self.region, isolated=self.isolated,
+                               idle_timeout=self.idle_timeout)
+        if not self.serve:
+            return self
         self._start_gateways(ports)
         self._start_event_sources()
+        if self.watch:
+            from .reload import Watcher
+            self.watcher = Watcher(self, interval=self.watch_interval)
+            self.watcher.start()
         return self
+
+    def load_stack(self):
+        """The template resolved as this cloud runs it (same ports, queue URLs and account)."""
+        api_urls, account = self._stack_args
+        return tpl.LocalStack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
+                              queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account)
 
     def stop(self):
         """Stop everything this cloud started."""
+        if self.watcher:
+            self.watcher.stop()
         for poller in self.pollers:
             poller.stop()
         if self.scheduler:

@@ -10,11 +10,10 @@ import re
 import socket
 import threading
 import time
-import uuid
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
+from . import events
 from .model import InvocationError
 
 log = logging.getLogger("local.http")
@@ -266,78 +265,16 @@ class HttpGateway:
         return int(result["statusCode"]), headers, payload
 
     # -- events ------------------------------------------------------------------------------------
-    def _body(self, req, body):
-        if not body:
-            return None, False
-        ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        binary = ctype in self.api.binary_media_types or "*/*" in self.api.binary_media_types
-        if not binary:
-            try:
-                return body.decode("utf-8"), False
-            except UnicodeDecodeError:
-                pass
-        return base64.b64encode(body).decode("ascii"), True
-
-    def _context(self, req):
-        now = datetime.now(timezone.utc)
-        return {
-            "accountId": "123456789012", "apiId": self.api.logical_id.lower(), "stage": self.api.stage,
-            "requestId": str(uuid.uuid4()), "domainName": f"{public_host(self.host)}:{self.port}",
-            "domainPrefix": "local",
-            "requestTimeEpoch": int(now.timestamp() * 1000), "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "extendedRequestId": str(uuid.uuid4()),
-        }
-
     def _event_v1(self, req, method, path, query, body, route, params):
-        headers, multi = {}, {}
-        for name, value in req.headers.items():
-            headers[name] = value
-            multi.setdefault(name, []).append(value)
-        qs, mqs = {}, {}
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            qs[name] = value
-            mqs.setdefault(name, []).append(value)
-        text, is_b64 = self._body(req, body)
-        context = self._context(req)
-        context.update({
-            "resourceId": "local", "resourcePath": route.path, "httpMethod": method, "protocol": "HTTP/1.1",
-            "path": f"/{self.api.stage}{path}",
-            "identity": {"sourceIp": req.client_address[0], "userAgent": req.headers.get("User-Agent", ""),
-                         "cognitoIdentityPoolId": None, "accountId": None, "caller": None, "user": None,
-                         "apiKey": None, "accessKey": None, "userArn": None, "cognitoIdentityId": None},
-        })
-        return {
-            "resource": route.path, "path": path, "httpMethod": method,
-            "headers": headers or None, "multiValueHeaders": multi or None,
-            "queryStringParameters": qs or None, "multiValueQueryStringParameters": mqs or None,
-            "pathParameters": params or None, "stageVariables": None,
-            "requestContext": context, "body": text, "isBase64Encoded": is_b64,
-        }
+        return events.http_event_v1(method, path, query, list(req.headers.items()), body, route.path, params,
+                                    **self._event_args(req))
 
     def _event_v2(self, req, method, path, query, body, route, params):
-        headers = {}
-        for name, value in req.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]},{value}" if key in headers else value
-        cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
-        qs = {}
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            qs[name] = f"{qs[name]},{value}" if name in qs else value
-        text, is_b64 = self._body(req, body)
         route_key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
-        context = self._context(req)
-        context.update({
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": req.client_address[0],
-                     "userAgent": req.headers.get("User-Agent", "")},
-            "routeKey": route_key, "time": context.pop("requestTime"), "timeEpoch": context.pop("requestTimeEpoch"),
-        })
-        event = {
-            "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
-            "headers": headers, "requestContext": context, "isBase64Encoded": is_b64,
-        }
-        for key, value in (("cookies", cookies), ("queryStringParameters", qs), ("pathParameters", params)):
-            if value:
-                event[key] = value
-        if text is not None:
-            event["body"] = text
-        return event
+        return events.http_event_v2(method, path, query, list(req.headers.items()), body, route_key, params,
+                                    **self._event_args(req))
+
+    def _event_args(self, req):
+        return {"stage": self.api.stage, "api_id": self.api.logical_id.lower(),
+                "domain": f"{public_host(self.host)}:{self.port}",
+                "source_ip": req.client_address[0], "binary_media_types": self.api.binary_media_types}

@@ -1,5 +1,10 @@
 """Runs functions the way Lambda does: a pool of warm worker processes per function, bounded
-concurrency, the Timeout enforced by killing the worker, every invocation logged."""
+concurrency, the Timeout enforced by killing the worker, every invocation logged.
+
+Workers are isolated by default (`python -I -S`, sys.path = code folder, layers, the function's
+own requirements and the runtime's boto3: see local/sites.py); idle ones are checked before use and
+retired after `idle_timeout` seconds, and a pool's warm workers can be replaced (hot reload)."""
+import itertools
 import json
 import logging
 import os
@@ -11,9 +16,11 @@ import threading
 import time
 import uuid
 
+from . import sites
 from .model import InvocationError
 
 DEFAULT_CONCURRENCY = 10
+DEFAULT_IDLE_TIMEOUT = 600  # seconds an unused execution environment is kept warm (Lambda: minutes)
 INIT_TIMEOUT = 10  # Lambda's limit for the init phase (imports) of an execution environment
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "VIRTUAL_ENV")
@@ -23,12 +30,16 @@ log = logging.getLogger("local.runtime")
 class Worker:
     """One execution environment (a python process running local.worker)."""
 
-    def __init__(self, fn, env):
+    def __init__(self, fn, env, isolated=True, generation=0):
         self.fn = fn
         self.replies = queue.Queue()
         self.ready = False
+        self.generation = generation
+        self.last_used = time.monotonic()
+        # -I -S: no site-packages, no PYTHON* variables, no script folder; the worker builds sys.path itself.
+        flags = ["-I", "-S", "-u"] if isolated else ["-u"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", WORKER], env=env, cwd=str(fn.code_dir),
+            [sys.executable, *flags, WORKER], env=env, cwd=str(fn.code_dir),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             start_new_session=True)
         flog = logging.getLogger(f"fn.{fn.logical_id}")
@@ -69,7 +80,8 @@ class Worker:
         return json.loads(line)
 
     def call(self, request, timeout):
-        """Send one invocation and wait for its reply; raises InvocationError on timeout or death."""
+        """Send one invocation and wait for its reply; raises InvocationError on timeout or death,
+        WorkerGone if the request could not even be handed over (the worker died while idle)."""
         if not self.ready:
             self._wait(INIT_TIMEOUT, "Init")
             self.ready = True
@@ -78,7 +90,8 @@ class Worker:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise InvocationError("execution environment is gone", "Runtime.ExitError") from None
+            self.kill()
+            raise WorkerGone() from None
         return self._wait(timeout, "Task")
 
     def alive(self):
@@ -94,17 +107,31 @@ class Worker:
         self.proc.wait()
 
 
+class WorkerGone(Exception):
+    """An idle worker died before it was handed the request: the request can go to a new one."""
+
+
 class FunctionPool:
     """Warm workers for one function; at most `concurrency` invocations at once."""
 
-    def __init__(self, fn, base_env, region):
+    def __init__(self, fn, base_env, region, isolated=True):
         self.fn = fn
         self.concurrency = fn.reserved_concurrency or DEFAULT_CONCURRENCY
         self.slots = threading.BoundedSemaphore(self.concurrency)
         self.idle = []
         self.lock = threading.Lock()
+        self.isolated = isolated
+        self.base_env, self.region = base_env, region
+        self.generation = 0
         self.env = self._environment(base_env, region)
         self.arn = f"arn:aws:lambda:{region}:123456789012:function:{fn.logical_id}"
+
+    def _sys_path(self):
+        dirs = [str(self.fn.code_dir)] + [str(d) for d in self.fn.layer_dirs]
+        if self.isolated:
+            site = sites.function_site(self.fn.code_dir, self.fn.layer_dirs, self.fn.logical_id)
+            dirs += ([str(site)] if site else []) + [str(sites.runtime_site())]
+        return os.pathsep.join(dirs)
 
     def _environment(self, base_env, region):
         env = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
@@ -114,7 +141,7 @@ class FunctionPool:
             "AWS_LAMBDA_FUNCTION_NAME": self.fn.logical_id, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.fn.memory),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "LAMBDA_TASK_ROOT": str(self.fn.code_dir),
             "_HANDLER": self.fn.handler, "PYTHONUNBUFFERED": "1",
-            "LOCAL_LAYER_DIRS": os.pathsep.join(str(d) for d in self.fn.layer_dirs),
+            "LOCAL_SYS_PATH": self._sys_path(),
         })
         env.update(self.fn.environment)
         return env
@@ -129,24 +156,45 @@ class FunctionPool:
         finally:
             self.slots.release()
 
-    def _invoke(self, event, trigger):
+    def _warm_worker(self):
+        """A live idle worker of the current code, or None; dead ones (killed while idle) are dropped."""
+        while True:
+            with self.lock:
+                worker = self.idle.pop() if self.idle else None
+            if worker is None or worker.alive():
+                return worker
+            log.warning("%s: an idle execution environment died (exit %s); starting a new one",
+                        self.fn.logical_id, worker.proc.returncode)
+            worker.kill()
+
+    def _new_worker(self):
         with self.lock:
-            worker = self.idle.pop() if self.idle else None
-        cold = worker is None
-        if cold:
-            worker = Worker(self.fn, self.env)
+            fn, env, generation = self.fn, self.env, self.generation
+        return Worker(fn, env, self.isolated, generation)
+
+    def _invoke(self, event, trigger):
         request_id = str(uuid.uuid4())
         started = time.time()
         request = {"event": event, "request_id": request_id, "function_name": self.fn.logical_id, "arn": self.arn,
                    "memory": self.fn.memory, "deadline": started + self.fn.timeout}
+        worker = self._warm_worker()
+        cold = worker is None
         try:
-            reply = worker.call(request, self.fn.timeout)
+            try:
+                worker = worker or self._new_worker()
+                reply = worker.call(dict(request), self.fn.timeout)
+            except WorkerGone:
+                cold = True  # died between the check and the hand-over: the request never reached it
+                worker = self._new_worker()
+                reply = worker.call(dict(request), self.fn.timeout)
+        except WorkerGone:
+            exc = InvocationError("execution environment is gone", "Runtime.ExitError")
+            self._report(trigger, request_id, started, cold, exc.error_type, str(exc))
+            raise exc from None
         except InvocationError as exc:
             self._report(trigger, request_id, started, cold, exc.error_type, str(exc))
             raise
-        if worker.alive():
-            with self.lock:
-                self.idle.append(worker)
+        self._release(worker)
         if not reply["ok"]:
             self._report(trigger, request_id, started, cold, reply["error_type"], reply["message"], reply["trace"])
             raise InvocationError(reply["message"], reply["error_type"], reply["trace"])
@@ -162,6 +210,42 @@ class FunctionPool:
         else:
             log.info(line)
 
+    def _release(self, worker):
+        worker.last_used = time.monotonic()
+        with self.lock:
+            keep = worker.alive() and worker.generation == self.generation
+            if keep:
+                self.idle.append(worker)
+        if not keep:
+            worker.kill()
+
+    def replace_workers(self, fn=None):
+        """New code or settings: idle workers stop now, busy ones when they finish; the next invocation
+        starts a new execution environment (with a new Function definition if given)."""
+        with self.lock:
+            if fn is not None:
+                self.fn = fn
+        env = self._environment(self.base_env, self.region)  # may install a changed requirements set
+        with self.lock:
+            self.env = env
+            self.generation += 1
+            workers, self.idle = self.idle, []
+        for worker in workers:
+            worker.kill()
+        return len(workers)
+
+    def retire_idle(self, idle_timeout):
+        """Stop workers unused for idle_timeout seconds, as Lambda reclaims idle environments."""
+        cutoff = time.monotonic() - idle_timeout
+        with self.lock:
+            old = [w for w in self.idle if w.last_used <= cutoff]
+            self.idle = [w for w in self.idle if w.last_used > cutoff]
+        for worker in old:
+            worker.kill()
+        if old:
+            log.info("%s: retired %d idle execution environment(s)", self.fn.logical_id, len(old))
+        return len(old)
+
     def close(self):
         """Stop every idle worker."""
         with self.lock:
@@ -173,8 +257,18 @@ class FunctionPool:
 class Runtime:
     """All functions of a stack; invoke(function_id, event, trigger) is what gateways and pollers call."""
 
-    def __init__(self, functions, base_env, region="us-east-1"):
-        self.pools = {fid: FunctionPool(fn, base_env, region) for fid, fn in functions.items()}
+    def __init__(self, functions, base_env, region="us-east-1", isolated=True, idle_timeout=DEFAULT_IDLE_TIMEOUT):
+        self.pools = {fid: FunctionPool(fn, base_env, region, isolated) for fid, fn in functions.items()}
+        self.counter = itertools.count()
+        self.idle_timeout = idle_timeout
+        self._stop = threading.Event()
+        self._reaper = threading.Thread(target=self._retire_loop, name="runtime-reaper", daemon=True)
+        self._reaper.start()
+
+    def _retire_loop(self):
+        while not self._stop.wait(min(max(self.idle_timeout / 4, 0.05), 30)):
+            for pool in list(self.pools.values()):
+                pool.retire_idle(self.idle_timeout)
 
     def invoke(self, function_id, event, trigger="invoke"):
         """Invoke a function synchronously; raises InvocationError if it failed."""
@@ -186,5 +280,6 @@ class Runtime:
 
     def close(self):
         """Stop all workers."""
+        self._stop.set()
         for pool in self.pools.values():
             pool.close()

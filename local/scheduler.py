@@ -4,12 +4,12 @@ import logging
 import re
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from pyawscron import AWSCron
 
+from local import events
 from local.model import InvocationError, Invoke, Schedule
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
@@ -143,17 +143,7 @@ class Scheduler:
         """The payload AWS delivers for one fire: the Input JSON if set, else a Scheduled Event."""
         if schedule.input is not None:
             return json.loads(schedule.input)
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": self.account,
-            "time": _iso(when),
-            "region": self.region,
-            "resources": [schedule.rule_arn],
-            "detail": {},
-        }
+        return events.scheduled_event(schedule.rule_arn, when, self.account, self.region)
 
     # ---- internals -------------------------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 """Lambda's SQS event source mapping: long-poll a queue, invoke the function, delete what succeeded."""
-import base64
 import logging
 import threading
 import time
 from typing import Optional
 
+from local import events
 from local.model import InvocationError, Invoke, SqsMapping
 
 MAX_RECEIVE = 10            # SQS ReceiveMessage cap per call
@@ -182,41 +182,11 @@ class SqsPoller:
 
     def _record(self, message: dict) -> dict:
         """One Records[] entry of the AWS SQS event, from a ReceiveMessage message."""
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message.get("Body", ""),
-            "attributes": dict(message.get("Attributes", {})),
-            "messageAttributes": {name: _message_attribute(value)
-                                  for name, value in message.get("MessageAttributes", {}).items()},
-            "md5OfBody": message.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.mapping.queue_arn,
-            "awsRegion": self.region,
-        }
+        return events.sqs_record(message, self.mapping.queue_arn, self.region)
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.stats[key] += n
-
-
-def _message_attribute(value: dict) -> dict:
-    """A ReceiveMessage MessageAttributeValue in Lambda's camelCase form; binary values base64-encoded."""
-    out = {}
-    if "StringValue" in value:
-        out["stringValue"] = value["StringValue"]
-    if "BinaryValue" in value:
-        out["binaryValue"] = _b64(value["BinaryValue"])
-    out["stringListValues"] = list(value.get("StringListValues", []))
-    out["binaryListValues"] = [_b64(b) for b in value.get("BinaryListValues", [])]
-    out["dataType"] = value.get("DataType", "String")
-    return out
-
-
-def _b64(data) -> str:
-    if isinstance(data, str):
-        data = data.encode()
-    return base64.b64encode(data).decode("ascii")
 
 
 def _ms(started: float) -> float:

@@ -58,8 +58,8 @@ def main():
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    sys.path[:0] = [os.environ["LAMBDA_TASK_ROOT"]] + [p for p in os.environ.get("LOCAL_LAYER_DIRS", "").split(
-        os.pathsep) if p]
+    # Code folder, layers, then (isolated) the function's requirements and the runtime's boto3, as on Lambda.
+    sys.path[:0] = [p for p in os.environ.get("LOCAL_SYS_PATH", os.environ["LAMBDA_TASK_ROOT"]).split(os.pathsep) if p]
     os.chdir(os.environ["LAMBDA_TASK_ROOT"])
     handler, init_error = None, None
     try:

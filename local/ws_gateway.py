@@ -10,7 +10,6 @@ import hashlib
 import http
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -18,13 +17,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Optional
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from websockets.frames import Opcode
 from websockets.protocol import CLOSED, OPEN
 from websockets.server import ServerProtocol
 
 from local.http_gateway import public_host
+from local import events as aws_events
 from local.model import InvocationError, Invoke, WsApi
 
 MAX_MESSAGE_BYTES = 128 * 1024      # AWS: WebSocket message payload and PostToConnection Data limit
@@ -246,7 +246,7 @@ class WebSocketGateway:
             _flush_raw(protocol, writer)
             return
         peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
-        client = _Client(_aws_id(), protocol, writer, request, peer[0])
+        client = _Client(aws_events.aws_id(), protocol, writer, request, peer[0])
         status, text = await self._connect(client)
         if status is not None:
             protocol.send_response(_reject(protocol, status, text))
@@ -341,7 +341,7 @@ class WebSocketGateway:
     async def _on_message(self, client: _Client, data: bytes, is_text: bool) -> None:
         body = data.decode() if is_text else base64.b64encode(data).decode()
         route = self._select_route(body if is_text else None)
-        request_id = _aws_id()
+        request_id = aws_events.aws_id()
         self.log.info("ws %s message %s route=%s %d bytes: %s", self.api.logical_id, client.id,
                       route, len(data), _preview(body))
         if route is None:
@@ -403,46 +403,17 @@ class WebSocketGateway:
     # ---- events ------------------------------------------------------------------------------
 
     def _request_context(self, client: _Client, route: str, event_type: str) -> dict:
-        now = time.time()
-        request_id = _aws_id()
-        return {
-            "routeKey": route,
-            "eventType": event_type,
-            "extendedRequestId": request_id,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "messageDirection": "IN",
-            "stage": self.api.stage,
-            "connectedAt": int(client.connected_at * 1000),
-            "requestTimeEpoch": int(now * 1000),
-            "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent},
-            "requestId": request_id,
-            "domainName": f"{self._public_host}:{self.port}",
-            "connectionId": client.id,
-            "apiId": self.api_id,
-        }
+        return aws_events.ws_request_context(
+            route, event_type, client.id, client.connected_at, self.api.stage, self.api_id,
+            f"{self._public_host}:{self.port}", client.source_ip, client.user_agent)
 
     def _connect_event(self, client: _Client) -> dict:
-        headers = client.headers + [
-            ("X-Amzn-Trace-Id", _trace_id()),
-            ("X-Forwarded-For", client.source_ip),
-            ("X-Forwarded-Port", str(self.port)),
-            ("X-Forwarded-Proto", "http"),
-        ]
-        query = parse_qsl(urlsplit(client.path).query, keep_blank_values=True)
-        return {
-            "headers": dict(headers),
-            "multiValueHeaders": _multi(headers),
-            "queryStringParameters": dict(query) or None,
-            "multiValueQueryStringParameters": _multi(query) or None,
-            "requestContext": self._request_context(client, "$connect", "CONNECT"),
-            "isBase64Encoded": False,
-        }
+        return aws_events.ws_connect_event(self._request_context(client, "$connect", "CONNECT"), client.headers,
+                                           client.path, client.source_ip, self.port)
 
     def _message_event(self, client, route, body, is_base64, request_id) -> dict:
         context = self._request_context(client, route, "MESSAGE")
-        context["messageId"] = _aws_id()
-        context["requestId"] = context["extendedRequestId"] = request_id
-        return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}
+        return aws_events.ws_message_event(context, body, is_base64, request_id)
 
     def _disconnect_event(self, client, code: int, reason: str) -> dict:
         headers = [("Host", f"{self._public_host}:{self.port}"), ("x-api-key", ""),
@@ -450,7 +421,7 @@ class WebSocketGateway:
         context = self._request_context(client, "$disconnect", "DISCONNECT")
         context["disconnectStatusCode"] = code
         context["disconnectReason"] = reason
-        return {"headers": dict(headers), "multiValueHeaders": _multi(headers),
+        return {"headers": dict(headers), "multiValueHeaders": aws_events.multi(headers),
                 "requestContext": context, "isBase64Encoded": False}
 
     # ---- Management API ----------------------------------------------------------------------
@@ -515,30 +486,14 @@ class WebSocketGateway:
 
 # ---- helpers -----------------------------------------------------------------------------------
 
-def _aws_id() -> str:
-    """A 16-character id shaped like API Gateway's connection/request ids, e.g. 'Lw1JpdTkoAMCJAQ='."""
-    return base64.b64encode(os.urandom(11)).decode().translate(str.maketrans("+/", "Az"))
-
-
 def _api_id(logical_id: str) -> str:
     digits = int(hashlib.sha1(logical_id.encode()).hexdigest(), 16)
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
     return "".join(alphabet[(digits >> (6 * i)) % 36] for i in range(10))
 
 
-def _trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
-
-
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _multi(pairs) -> dict:
-    result: dict = {}
-    for key, value in pairs:
-        result.setdefault(key, []).append(value)
-    return result
 
 
 def _json(value) -> bytes:

@@ -49,17 +49,21 @@ def aws_endpoint():
 
 @pytest.fixture(scope="session")
 def start_cloud(aws_endpoint, pg_url, mysql_url):
-    """Factory: start_cloud(functions, parameters, template, rate_scale, env, queue_attributes) -> a started Cloud."""
+    """Factory: start_cloud(functions, parameters, template, rate_scale, env, queue_attributes, **cloud_options)
+    -> a started Cloud. Functions run isolated like Lambda (their own requirements only) unless
+    LOCAL_SHARED_VENV=1; cloud_options go to local.cloud.Cloud (isolated, idle_timeout, watch, ...)."""
     clouds = []
     os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
 
-    def start(functions=None, parameters=None, template=None, rate_scale=1.0, env=None, queue_attributes=None):
+    def start(functions=None, parameters=None, template=None, rate_scale=1.0, env=None, queue_attributes=None,
+              **cloud_options):
         params = {"DatabaseUrl": pg_url, "MysqlUrl": mysql_url, "SecretKey": TEST_SECRET_KEY}
         params.update(parameters or {})
         template = str(template or ROOT / "template.yaml")
         known = _parameter_names(template)
         cloud = Cloud(template, {k: v for k, v in params.items() if k in known}, aws_endpoint=aws_endpoint,
-                      functions=functions, rate_scale=rate_scale, env=env, queue_attributes=queue_attributes)
+                      functions=functions, rate_scale=rate_scale, env=env, queue_attributes=queue_attributes,
+                      **cloud_options)
         clouds.append(cloud)
         return cloud.start()
 

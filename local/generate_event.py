@@ -1,0 +1,97 @@
+"""`python -m local generate-event KIND [options]`: print the event AWS would send a function, built
+by the same code the local gateways, SQS poller and scheduler use (local/events.py)."""
+import json
+import time
+from datetime import datetime, timezone
+
+from . import events
+
+KINDS = ("sqs", "schedule", "apigw", "ws-connect", "ws-message")
+
+
+def add_arguments(sub):
+    """The generate-event subcommand and its per-kind options."""
+    parser = sub.add_parser("generate-event", help="print an AWS event for `invoke --event -`")
+    kinds = parser.add_subparsers(dest="kind", required=True)
+    common = {"--region": {"default": "us-east-1"}, "--account": {"default": events.ACCOUNT}}
+
+    sqs = kinds.add_parser("sqs", help="an SQS event source batch")
+    sqs.add_argument("--body", action="append", help="a message body (repeat for several records)")
+    sqs.add_argument("--queue", default="local-queue", help="queue name (for eventSourceARN)")
+    sqs.add_argument("--receive-count", type=int, default=1, help="ApproximateReceiveCount")
+    sqs.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE", help="a message attribute")
+
+    schedule = kinds.add_parser("schedule", help="an EventBridge Scheduled Event")
+    schedule.add_argument("--rule", default="local-schedule", help="rule name (for resources[])")
+
+    apigw = kinds.add_parser("apigw", help="an API Gateway proxy event (REST payload 1.0, or 2.0 with --v2)")
+    apigw.add_argument("--method", default="GET")
+    apigw.add_argument("--path", default="/", help="the request path, e.g. /letters/42")
+    apigw.add_argument("--resource", help="the route's template, e.g. /letters/{id} (default: the path)")
+    apigw.add_argument("--path-param", action="append", default=[], metavar="NAME=VALUE")
+    apigw.add_argument("--query", default="", help="query string, e.g. 'a=1&b=2'")
+    apigw.add_argument("--header", action="append", default=[], metavar="'Name: value'")
+    apigw.add_argument("--body", default="")
+    apigw.add_argument("--stage", default="prod")
+    apigw.add_argument("--v2", action="store_true", help="HTTP API payload 2.0")
+
+    for name, what in (("ws-connect", "a WebSocket $connect event"), ("ws-message", "a WebSocket message event")):
+        ws = kinds.add_parser(name, help=what)
+        ws.add_argument("--connection-id", default=None)
+        ws.add_argument("--stage", default="prod")
+        if name == "ws-connect":
+            ws.add_argument("--query", default="", help="the connect URL's query string, e.g. 'token=abc'")
+            ws.add_argument("--header", action="append", default=[], metavar="'Name: value'")
+        else:
+            ws.add_argument("--body", default='{"action": "subscribe"}')
+            ws.add_argument("--route", default="$default", help="the route key selected for the body")
+    for p in (sqs, schedule, apigw, *[kinds.choices[k] for k in ("ws-connect", "ws-message")]):
+        for flag, opts in common.items():
+            p.add_argument(flag, **opts)
+    return parser
+
+
+def _pairs(items, sep):
+    out = []
+    for item in items:
+        name, found, value = item.partition(sep)
+        if not found:
+            raise SystemExit(f"error: expected NAME{sep}VALUE, got {item!r}")
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+def build(args):
+    """The event for parsed arguments."""
+    if args.kind == "sqs":
+        arn = f"arn:aws:sqs:{args.region}:{args.account}:{args.queue}"
+        attributes = dict(_pairs(args.attribute, "="))
+        bodies = args.body or ['{"hello": "world"}']
+        return {"Records": [events.sqs_record(events.received_message(b, args.receive_count, attributes), arn,
+                                              args.region) for b in bodies]}
+    if args.kind == "schedule":
+        arn = f"arn:aws:events:{args.region}:{args.account}:rule/{args.rule}"
+        return events.scheduled_event(arn, datetime.now(timezone.utc), args.account, args.region)
+    if args.kind == "apigw":
+        headers = _pairs(args.header, ":")
+        params = dict(_pairs(args.path_param, "="))
+        body = args.body.encode()
+        if args.v2:
+            route_key = f"{args.method} {args.resource or args.path}"
+            return events.http_event_v2(args.method, args.path, args.query, headers, body, route_key, params,
+                                        stage=args.stage)
+        return events.http_event_v1(args.method, args.path, args.query, headers, body, args.resource or args.path,
+                                    params, stage=args.stage)
+    connection_id = args.connection_id or events.aws_id()
+    if args.kind == "ws-connect":
+        context = events.ws_request_context("$connect", "CONNECT", connection_id, time.time(), args.stage)
+        path = f"/{args.stage}" + (f"?{args.query}" if args.query else "")
+        return events.ws_connect_event(context, _pairs(args.header, ":"), path)
+    context = events.ws_request_context(args.route, "MESSAGE", connection_id, time.time(), args.stage)
+    return events.ws_message_event(context, args.body, False, events.aws_id())
+
+
+def main(args):
+    """Print the event as JSON."""
+    print(json.dumps(build(args), indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,115 @@
+"""Site folders for isolated workers: what Lambda would give a function, and nothing more.
+
+A function's worker sees its code folder, its layers' python/ folders, one site folder with its
+requirements (the function's requirements.txt plus its layers') and one with the runtime's boto3.
+Each distinct requirements set is installed once with pip into local/.state/sites/ and reused
+while the set is unchanged, so a function that forgot a dependency fails here as it would on AWS.
+"""
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SITES = ROOT / "local" / ".state" / "sites"
+PIP_TIMEOUT = 900
+log = logging.getLogger("local.sites")
+
+
+class SiteError(Exception):
+    """pip could not install a requirements set."""
+
+
+def requirement_files(code_dir, layer_dirs):
+    """The requirements.txt files that `sam build` would install for a function: its own, then its layers'."""
+    files = [Path(code_dir) / "requirements.txt"]
+    for layer in layer_dirs:
+        layer = Path(layer)
+        # A layer built with BuildMethod keeps requirements.txt beside its packages; a prebuilt one one level up.
+        files.append(layer / "requirements.txt" if (layer / "requirements.txt").exists()
+                     else layer.parent / "requirements.txt")
+    return [f for f in files if f.is_file()]
+
+
+def requirement_lines(files):
+    """The requirement specifiers of files, without comments, sorted and unique."""
+    lines = set()
+    for path in files:
+        for raw in Path(path).read_text().splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if line:
+                lines.add(line)
+    return sorted(lines, key=str.lower)
+
+
+def runtime_pins():
+    """What the Lambda runtime provides: boto3 at the project's pinned version (botocore comes with it)."""
+    text = (ROOT / "requirements.txt").read_text()
+    match = re.search(r"^boto3==(\S+)", text, re.M)
+    return [f"boto3=={match.group(1)}"] if match else ["boto3"]
+
+
+def runtime_site():
+    """The folder holding the runtime's boto3/botocore (installed once)."""
+    return ensure(runtime_pins(), what="the Lambda runtime's boto3")
+
+
+def function_site(code_dir, layer_dirs, name=""):
+    """The site folder with a function's (and its layers') requirements; None if it has none."""
+    lines = requirement_lines(requirement_files(code_dir, layer_dirs))
+    if not lines:
+        return None
+    return ensure(lines, constraints=_installed(runtime_site()), what=name or str(code_dir))
+
+
+def ensure(lines, constraints=(), what=""):
+    """The folder where `lines` are installed, installing them the first time (one pip run per distinct set)."""
+    key = hashlib.sha256("\n".join([sys.version.split()[0], *lines, "--", *constraints]).encode()).hexdigest()[:16]
+    target = SITES / key
+    if (target / ".complete").exists():
+        return target
+    SITES.mkdir(parents=True, exist_ok=True)
+    with open(SITES / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # tests and the hot reloader may ask for the same set at once
+        if (target / ".complete").exists():
+            return target
+        log.warning("installing requirements for %s into %s (first time for this set; reused while it is "
+                    "unchanged): %s", what, target.relative_to(ROOT), ", ".join(lines))
+        _install(lines, constraints, target)
+    return target
+
+
+def _install(lines, constraints, target):
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=SITES))
+    try:
+        (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
+        (tmp / "constraints.txt").write_text("\n".join(constraints) + "\n")
+        cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               "--no-warn-script-location", "--target", str(tmp / "site"),
+               "-r", str(tmp / "requirements.txt"), "-c", str(tmp / "constraints.txt")]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT,
+                              env=dict(os.environ, PIP_NO_INPUT="1"))
+        if done.returncode != 0:
+            errors = [ln for ln in done.stderr.splitlines() if "is ignored" not in ln]
+            raise SiteError(f"pip could not install {', '.join(lines)}:\n" + "\n".join(errors[-20:]))
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(tmp / "site", target)
+        (target / ".requirements.txt").write_text("\n".join(lines) + "\n")
+        (target / ".complete").touch()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _installed(site):
+    """name==version of every distribution in a site folder (used as constraints: one botocore everywhere)."""
+    pins = []
+    for info in sorted(Path(site).glob("*.dist-info")):
+        name, _, version = info.name[:-len(".dist-info")].partition("-")
+        pins.append(f"{name}=={version}")
+    return pins

@@ -1,0 +1,108 @@
+"""Deployability: `sam build` output imports with only what Lambda gives each function, the SAM
+linter passes, and every requirements.txt pins exactly what its code imports.
+
+Every function and layer is read from the template, so functions added later are covered as they are."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local import sites
+from local.template import LocalStack, load, with_globals
+
+import importgraph
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM = ROOT / ".venv-sam" / "bin" / "sam"   # its own venv: aws-sam-cli's pins conflict with the project's
+pytestmark = pytest.mark.timeout(900)
+
+
+def sam(*args, cwd=ROOT):
+    assert SAM.exists(), f"{SAM} is missing: `make test` creates it from requirements-sam.txt"
+    env = dict(os.environ, SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION="us-east-1")
+    # The builder runs pip with the python3.11 it finds on PATH: the project venv's, whatever shell runs this.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run([str(SAM), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=840)
+
+
+def built_functions(build_dir):
+    """(logical id, handler, built code folder, built layers' python/ folders) of every built function."""
+    template = with_globals(load(build_dir / "template.yaml"))
+    resources = template["Resources"]
+    out = []
+    for logical, res in resources.items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        layers = []
+        for ref in props.get("Layers", []):
+            layer = resources[ref["Ref"]]["Properties"]
+            layers.append(build_dir / layer["ContentUri"] / "python")
+        out.append((logical, props["Handler"], build_dir / props["CodeUri"], layers))
+    return out
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sam") / "build"
+    done = sam("build", "--template", "template.yaml", "--build-dir", str(out))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
+def test_sam_validate_lint_passes():
+    done = sam("validate", "--lint", "--template", "template.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "is a valid SAM Template" in done.stdout + done.stderr
+
+
+def test_every_built_function_imports_with_only_what_lambda_gives_it(build_dir):
+    functions = built_functions(build_dir)
+    declared = [k for k, v in load(ROOT / "template.yaml")["Resources"].items()
+                if v.get("Type") == "AWS::Serverless::Function"]
+    assert sorted(f[0] for f in functions) == sorted(declared)
+    runtime = str(sites.runtime_site())  # boto3/botocore as the Lambda runtime provides them
+    failures = []
+    for logical, handler, code, layers in functions:
+        assert code.is_dir() and all(layer.is_dir() for layer in layers), (logical, code, layers)
+        module, _, attr = handler.rpartition(".")
+        path = [str(code)] + [str(layer) for layer in layers] + [runtime]
+        script = ("import importlib, sys\n"
+                  f"sys.path[:0] = {path!r}\n"
+                  "assert not [p for p in sys.path if 'site-packages' in p], sys.path\n"
+                  f"handler = getattr(importlib.import_module({module!r}), {attr!r})\n"
+                  "assert callable(handler)\n")
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", script], cwd=code, capture_output=True, text=True,
+                              env={"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"},
+                              timeout=120)
+        if done.returncode != 0:
+            failures.append(f"{logical} ({handler}):\n{done.stderr[-1500:]}")
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_layer_lands_where_lambda_imports_it(build_dir):
+    for _logical, _handler, _code, layers in built_functions(build_dir):
+        for layer in layers:
+            assert (layer / "common" / "__init__.py").is_file()
+            assert not (layer / "python").exists()   # /opt/python/python/... is never imported
+
+
+def test_requirements_pin_exactly_what_the_code_imports():
+    stack = LocalStack(ROOT / "template.yaml")
+    problems = []
+    for logical, fn in stack.functions().items():
+        needs = importgraph.third_party(fn.handler.rpartition(".")[0], fn.code_dir, fn.layer_dirs)
+        pins = importgraph.pinned(fn.code_dir / "requirements.txt")
+        own = needs[fn.code_dir]
+        if own != pins:
+            problems.append(f"{logical}: {fn.code_dir.name}/requirements.txt pins {sorted(pins)}, "
+                            f"its code imports {sorted(own)}")
+    for layer in {d for fn in stack.functions().values() for d in fn.layer_dirs}:
+        pins = importgraph.pinned(layer / "requirements.txt")
+        imports = importgraph.layer_imports(layer)
+        if imports != pins:
+            problems.append(f"layer {layer}: requirements.txt pins {sorted(pins)}, its code imports {sorted(imports)}")
+    assert not problems, "\n".join(problems)
