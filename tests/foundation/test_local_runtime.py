@@ -74,7 +74,7 @@ def get_version(cloud):
     return r.status_code, r.text
 
 
-def wait_for(check, timeout=30, step=0.1):
+def wait_for(check, timeout=90, step=0.1):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = check()
