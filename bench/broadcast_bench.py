@@ -110,8 +110,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import logging
     logging.basicConfig(level=logging.WARNING)
-    from local.moto_patches import make_sqs_sends_linear
-    make_sqs_sends_linear()
+    from local import moto_patches
+    moto_patches.apply()
 
     import boto3
     import pymysql.cursors

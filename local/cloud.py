@@ -29,8 +29,8 @@ def free_port(host="127.0.0.1"):
 def start_moto(host="127.0.0.1", port=0):
     """An in-process moto server; returns (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
-    from .moto_patches import make_sqs_sends_linear
-    make_sqs_sends_linear()
+    from . import moto_patches
+    moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the useful logs
     port = port or free_port(host)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
