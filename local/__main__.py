@@ -42,14 +42,19 @@ def parse_args(argv):
     run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE")
     run.add_argument("--no-emulators", action="store_true", help="do not start the external API emulators")
     run.add_argument("--moto-port", type=int, default=4566)
+    run.add_argument("--console-port", type=int, default=4000, help="the console's port (0: none)")
+    run.add_argument("--console-remote", action="store_true",
+                     help="let other machines act in the console too (it is read-only for them otherwise)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     """Command line entry point."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
+    from local.logs import JsonFormatter, TerminalFormatter
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if os.environ.get("LOG_FORMAT") == "json" else TerminalFormatter())
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from local.cloud import Cloud
     from local.template import TemplateError, load
@@ -71,12 +76,21 @@ def main(argv=None):
         from local import emulators as emu
         emulators = emu.start_all()
     cloud = Cloud(args.template, params, stack_name=args.stack_name, fixed_ports=True, moto_port=args.moto_port)
+    console = None
+    if args.console_port:
+        from local.console import Console
+        console = Console(cloud, port=args.console_port, allow_remote=args.console_remote)  # before start: logs
     try:
         cloud.start()
+        if console:
+            console.start()
     except (TemplateError, OSError) as exc:
         print(f"error: cannot start the local cloud: {exc}", file=sys.stderr)
+        cloud.stop()
         return 2
     print("\nThe platform is running:")
+    if console:
+        print(f"  Console (functions, queues, schedules, WebSockets, mail, logs): {console.url}/")
     for em in emulators:
         print(f"  emulator {em.name}: {em.url}")
     for line in cloud.describe():
@@ -90,6 +104,8 @@ def main(argv=None):
         stop.wait()
     except KeyboardInterrupt:
         pass
+    if console:
+        console.stop()
     cloud.stop()
     for em in emulators:
         em.stop()
