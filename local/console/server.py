@@ -39,6 +39,9 @@ class Console:
         self.invocations = Invocations(self.changes)
         self.logs = LogStore(self.changes)
         logging.getLogger().addHandler(self.logs)
+        for name in ("fn", "local"):    # functions' and the cloud's INFO lines are what the log view is for
+            if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+                logging.getLogger(name).setLevel(logging.INFO)
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
         self.env.filters["when"] = _when
         self.env.filters["ago"] = _ago
