@@ -73,6 +73,7 @@ class MessageStore:
         self._heap = []             # (ready_at ms, seq, message id); stale entries skipped lazily
         self._seq = itertools.count()
         for message in messages:
+            message._ready_key = None       # filed in this store's heap, whatever an older store had
             self.append(message)
 
     def __iter__(self):
