@@ -133,6 +133,8 @@ def main(argv=None):
     parser.add_argument("--numbers", type=int, default=10000)
     parser.add_argument("--naive-sample", type=int, default=0,
                         help="time only this many naive SendMessage calls and extrapolate (default: all)")
+    parser.add_argument("--sender-concurrency", type=int, default=0,
+                        help="sender poller threads instead of the template's ScalingConfig (to find the limit)")
     args = parser.parse_args(argv)
     import logging
     logging.basicConfig(level=logging.WARNING)
@@ -166,6 +168,11 @@ def main(argv=None):
         "BroadcastWebhookSecret": "bench", "ChatAppBaseUrl": emulator.url,
     }, aws_endpoint=endpoint, functions=["BroadcastWebFunction", "BroadcastSenderFunction"]).start()
     senders = [p for p in cloud.pollers if p.mapping.function_id == "BroadcastSenderFunction"]
+    if args.sender_concurrency:
+        for poller in senders:
+            poller.stop()
+            poller.concurrency = args.sender_concurrency
+            poller.start()
     from local.console.observe import Changes, Invocations
     invocations = Invocations(Changes())      # the console's record of every invocation, for the figures
     cloud.runtime.observers.append(invocations)

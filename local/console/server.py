@@ -39,8 +39,10 @@ class Console:
         self.invocations = Invocations(self.changes)
         self.logs = LogStore(self.changes)
         logging.getLogger().addHandler(self.logs)
+        self._levels = {}
         for name in ("fn", "local"):    # functions' and the cloud's INFO lines are what the log view is for
             if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+                self._levels[name] = logging.getLogger(name).level
                 logging.getLogger(name).setLevel(logging.INFO)
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
         self.env.filters["when"] = _when
@@ -78,6 +80,8 @@ class Console:
             self._server.shutdown()
             self._server.server_close()
         logging.getLogger().removeHandler(self.logs)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
         if self.cloud.runtime and self.invocations in self.cloud.runtime.observers:
             self.cloud.runtime.observers.remove(self.invocations)
 
