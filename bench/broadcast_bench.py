@@ -204,7 +204,8 @@ def main(argv=None):
           f"{final:6.2f} s after the form post  (target <= {TARGET_FINAL:.0f} s: "
           f"{'PASS' if final <= TARGET_FINAL else 'FAIL'}; delays {DELAYS} s)")
     print(f"      sent at most {late:.2f} s after its own delay ended, never before it (earliest {early:+.2f} s); "
-          f"statuses {statuses}; {senders[0].concurrency} sender poller threads (ScalingConfig)")
+          f"statuses {statuses}; {senders[0].concurrency} sender poller threads "
+          f"({'--sender-concurrency' if args.sender_concurrency else 'the template ScalingConfig'})")
     for fn, (s, seconds) in sorted(busy.items()):
         print(f"      {fn}: {s['invocations']} invocations, p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms, "
               f"{seconds:.0f} s busy in total, {s['errors']} errors")
