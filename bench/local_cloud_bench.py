@@ -1,8 +1,9 @@
 """Throughput of the local cloud itself, on tests/foundation/template.yaml.
 
 Prints: HTTP requests/s through the gateway + worker runtime against the same handler called in
-this process (baseline); SQS messages/s through poller + runtime against receive+delete with no
-function at all (baseline). Ratios are measured in the same run.
+this process (baseline); SQS messages/s through poller + runtime + function with 0, 1,000 and 10,000
+messages waiting, against a bare receive+delete loop with no function on the same moto (baseline).
+Ratios are measured in the same run; completion is counted through the runtime's observer hook.
 """
 import os
 import statistics
@@ -10,10 +11,10 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,35 +59,101 @@ def direct_rate(n):
     return n / (time.perf_counter() - started)
 
 
-def sqs_rate(cloud, records, n):
-    """Messages/s from SendMessageBatch to the handler having recorded all of them."""
-    sqs = boto3.client("sqs")
+class Finished:
+    """Counts the SQS records SqsFunction finished, told by the runtime's observer hook (no polling)."""
+
+    def __init__(self, runtime, function_id):
+        self.function_id = function_id
+        self.count = 0
+        self.changed = threading.Condition()
+        runtime.observers.append(self)
+
+    def __call__(self, record):
+        if record["function"] == self.function_id and not record["error_type"]:
+            with self.changed:
+                self.count += len(record["event"]["Records"])
+                self.changed.notify_all()
+
+    def wait_for(self, total, timeout):
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.count >= total, timeout):
+                raise RuntimeError(f"only {self.count} of {total} records processed in {timeout} s")
+
+
+def fill(sqs, url, n):
+    """n messages waiting in the queue (SendMessageBatch from 4 threads, so filling stays quick)."""
+    def batch(i):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"m{i + j}"}
+                                                      for j in range(min(10, n - i))])
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(batch, range(0, n, 10)))
+
+
+def through_runtime(cloud, poller, finished, waiting, n, threads=1):
+    """Messages/s SqsFunction gets through the poller + runtime while `waiting` more wait behind them,
+    with `threads` polling threads (Lambda itself runs at least 5 concurrent batches per queue)."""
+    poller.concurrency = threads
+    sqs = cloud.clients["sqs"]
     url = cloud.physical_id("WorkQueue")
-    folder = Path(records) / "sqs"
-    before = len(list(folder.glob("*.json"))) if folder.exists() else 0
+    fill(sqs, url, waiting + n)
+    target = finished.count + n
     started = time.perf_counter()
-    for i in range(0, n, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"m{i + j}"} for j in range(10)])
-    while len(list(folder.glob("*.json"))) - before < n:
-        time.sleep(0.05)
-    return n / (time.perf_counter() - started)
+    poller.start()
+    finished.wait_for(target, 600)
+    rate = n / (time.perf_counter() - started)
+    finished.wait_for(target + waiting, 600)     # the rest drains unmeasured (PurgeQueue: once a minute)
+    poller.stop()
+    return rate
 
 
-def raw_sqs_rate(n):
-    """Messages/s for send batch + receive + delete batch with no function: moto's own floor."""
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"bench-raw-{int(time.time())}")["QueueUrl"]
+def bare_loop(sqs, waiting, n):
+    """Messages/s of receive(10) + delete_message_batch in one thread, no function, same endpoint."""
+    url = sqs.create_queue(QueueName=f"bench-bare-{uuid.uuid4().hex[:8]}",
+                           Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    fill(sqs, url, waiting + n)
     started = time.perf_counter()
-    for i in range(0, n, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"m{i + j}"} for j in range(10)])
     done = 0
     while done < n:
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                   MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+                                   ).get("Messages", [])
         if msgs:
             sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]}
                                                             for k, m in enumerate(msgs)])
         done += len(msgs)
-    return n / (time.perf_counter() - started)
+    rate = n / (time.perf_counter() - started)
+    sqs.delete_queue(QueueUrl=url)
+    return rate
+
+
+def sqs_backlog(cloud, measured=2000, repeats=3, backlogs=(0, 1000, 10000)):
+    """Print both rates per backlog, medians of alternating repeats, and their ratio."""
+    poller = next(p for p in cloud.pollers if p.mapping.queue_logical_id == "WorkQueue")
+    poller.stop()
+    finished = Finished(cloud.runtime, "SqsFunction")
+    sqs = cloud.clients["sqs"]
+    through_runtime(cloud, poller, finished, 0, 200)        # warm the worker
+    print(f"SQS, {measured} messages taken off a queue with N more waiting behind them; "
+          f"median of {repeats} alternating runs:")
+    for waiting in backlogs:
+        runs = {1: [], 2: [], "bare": []}
+        for _ in range(repeats):
+            for threads in (1, 2):
+                runs[threads].append(through_runtime(cloud, poller, finished, waiting, measured, threads))
+            runs["bare"].append(bare_loop(sqs, waiting, measured))
+        bare = statistics.median(runs["bare"])
+        print(f"  N={waiting:,} waiting: bare receive(10)+delete_batch loop, 1 thread, no function, same moto: "
+              f"{bare:.0f} msg/s (runs {_runs(runs['bare'])})")
+        for threads in (1, 2):
+            ours = statistics.median(runs[threads])
+            print(f"      poller ({threads} thread{'s' if threads > 1 else ''}) + runtime + SqsFunction "
+                  f"(batches of 10): {ours:.0f} msg/s = {ours / bare:.2f}x the bare loop (runs {_runs(runs[threads])})")
+    poller.concurrency = 1
+    poller.start()
+
+
+def _runs(values):
+    return ", ".join(f"{x:.0f}" for x in values)
 
 
 def main():
@@ -107,11 +174,8 @@ def main():
               f"p99 {sorted(lat4)[int(len(lat4) * .99)]:.2f} ms")
         print(f"same handler called in-process     : {direct:8.0f} calls/s (baseline; gateway overhead "
               f"{1000 / rate1 - 1000 / direct:.2f} ms/request)")
-        for n in (100, 300):
-            through = sqs_rate(cloud, records, n)
-            raw = raw_sqs_rate(n)
-            print(f"SQS {n} msgs via poller+runtime    : {through:8.0f} msg/s; raw send+receive+delete "
-                  f"{raw:.0f} msg/s; ratio {through / raw:.2f}x")
+        sqs_backlog(cloud)
+        print("targets: >= 300 msg/s through the runtime with 10,000 waiting, and >= 0.8x the bare loop")
     finally:
         cloud.stop()
         server.stop()

@@ -60,6 +60,9 @@ def parse_args(argv):
     # Loopback by default; a container binds every interface so its published ports reach the servers.
     run.add_argument("--host", default=os.environ.get("LOCAL_BIND_HOST") or "127.0.0.1",
                      help="address the gateways, emulators and moto bind (default: $LOCAL_BIND_HOST or 127.0.0.1)")
+    run.add_argument("--console-port", type=int, default=4000, help="the console's port (0: none)")
+    run.add_argument("--console-remote", action="store_true",
+                     help="let other machines act in the console too (it is read-only for them otherwise)")
     invoke.add_arguments(sub, _common_options)
     generate_event.add_arguments(sub)
     args = parser.parse_args(argv)
@@ -94,8 +97,10 @@ def main(argv=None):
     if args.command == "generate-event":
         from local import generate_event
         return generate_event.main(args)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
+    from local.logs import JsonFormatter, TerminalFormatter
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if os.environ.get("LOG_FORMAT") == "json" else TerminalFormatter())
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from local.cloud import Cloud
     from local.template import TemplateError, load
@@ -115,12 +120,21 @@ def main(argv=None):
     cloud = Cloud(args.template, params, stack_name=args.stack_name, host=args.host, fixed_ports=True,
                   moto_port=args.moto_port, isolated=not args.shared_venv, idle_timeout=args.idle_timeout,
                   watch=not args.no_reload, state_dir=STATE / "moto")
+    console = None
+    if args.console_port:
+        from local.console import Console
+        console = Console(cloud, port=args.console_port, allow_remote=args.console_remote)  # before start: logs
     try:
         cloud.start()
+        if console:
+            console.start()
     except (TemplateError, OSError) as exc:
         print(f"error: cannot start the local cloud: {exc}", file=sys.stderr)
+        cloud.stop()
         return 2
     print("\nThe platform is running:")
+    if console:
+        print(f"  Console (functions, queues, schedules, WebSockets, mail, logs): {console.url}/")
     for em in emulators:
         print(f"  emulator {em.name}: {em.url}")
     for line in cloud.describe():
@@ -134,6 +148,8 @@ def main(argv=None):
         stop.wait()
     except KeyboardInterrupt:
         pass
+    if console:
+        console.stop()
     cloud.stop()
     for em in emulators:
         em.stop()

@@ -29,8 +29,8 @@ def free_port(host="127.0.0.1"):
 def start_moto(host="127.0.0.1", port=0):
     """An in-process moto server; returns (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
-    from .moto_patches import make_sqs_sends_linear
-    make_sqs_sends_linear()
+    from . import moto_patches
+    moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the useful logs
     port = port or free_port(host)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -248,7 +248,8 @@ class Cloud:
         if mappings:
             from .sqs_poller import SqsPoller
         for mapping in mappings:
-            poller = SqsPoller(mapping, self.runtime.invoke, self.clients["sqs"], region=self.region)
+            poller = SqsPoller(mapping, self.runtime.invoke, self.clients["sqs"], region=self.region,
+                               concurrency=mapping.max_concurrency)
             poller.start()
             self.pollers.append(poller)
         schedules = [s for s in self.stack.schedules() if self._runs(s.function_id)]

@@ -50,6 +50,7 @@ class SqsMapping:
     batching_window: int = 0          # MaximumBatchingWindowInSeconds
     report_batch_item_failures: bool = False
     enabled: bool = True
+    max_concurrency: int = 1          # ScalingConfig.MaximumConcurrency: batches in flight at once
 
 
 @dataclass

@@ -38,6 +38,7 @@ class Worker:
         self.last_used = time.monotonic()
         # -I -S: no site-packages, no PYTHON* variables, no script folder; the worker builds sys.path itself.
         flags = ["-I", "-S", "-u"] if isolated else ["-u"]
+        self.request_id = None      # the invocation its log lines belong to
         self.proc = subprocess.Popen(
             [sys.executable, *flags, WORKER], env=env, cwd=str(fn.code_dir),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
@@ -53,7 +54,7 @@ class Worker:
 
     def _forward_logs(self, flog):
         for line in self.proc.stderr:
-            flog.info(line.rstrip("\n"))
+            flog.info(line.rstrip("\n"), extra={"function": self.fn.logical_id, "request_id": self.request_id})
 
     def _wait(self, timeout, what):
         deadline = time.monotonic() + timeout
@@ -82,6 +83,7 @@ class Worker:
     def call(self, request, timeout):
         """Send one invocation and wait for its reply; raises InvocationError on timeout or death,
         WorkerGone if the request could not even be handed over (the worker died while idle)."""
+        self.request_id = request["request_id"]
         if not self.ready:
             self._wait(INIT_TIMEOUT, "Init")
             self.ready = True
@@ -113,6 +115,8 @@ class WorkerGone(Exception):
 
 class FunctionPool:
     """Warm workers for one function; at most `concurrency` invocations at once."""
+
+    observers = ()      # set by Runtime: callables told about every finished invocation
 
     def __init__(self, fn, base_env, region, isolated=True):
         self.fn = fn
@@ -192,23 +196,34 @@ class FunctionPool:
             self._report(trigger, request_id, started, cold, exc.error_type, str(exc))
             raise exc from None
         except InvocationError as exc:
-            self._report(trigger, request_id, started, cold, exc.error_type, str(exc))
+            self._report(trigger, request_id, started, cold, exc.error_type, str(exc), event=event)
             raise
         self._release(worker)
         if not reply["ok"]:
-            self._report(trigger, request_id, started, cold, reply["error_type"], reply["message"], reply["trace"])
+            self._report(trigger, request_id, started, cold, reply["error_type"], reply["message"], reply["trace"],
+                         event=event)
             raise InvocationError(reply["message"], reply["error_type"], reply["trace"])
-        self._report(trigger, request_id, started, cold)
+        self._report(trigger, request_id, started, cold, event=event)
         return reply["result"]
 
-    def _report(self, trigger, request_id, started, cold, error_type=None, message="", trace=""):
+    def _report(self, trigger, request_id, started, cold, error_type=None, message="", trace="", event=None):
         ms = (time.time() - started) * 1000
         line = "REPORT %s trigger=%s request=%s duration=%.1fms%s" % (
             self.fn.logical_id, trigger, request_id[:8], ms, " cold" if cold else "")
+        fields = {"function": self.fn.logical_id, "request_id": request_id, "trigger": trigger,
+                  "duration_ms": round(ms, 1), "cold": cold, "error_type": error_type}
         if error_type:
-            log.error("%s error=%s: %s\n%s", line, error_type, message, trace.rstrip())
+            log.error("%s error=%s: %s\n%s", line, error_type, message, trace.rstrip(), extra=fields)
         else:
-            log.info(line)
+            log.info(line, extra=fields)
+        self._notify(dict(fields, started=started, message=message, trace=trace, event=event))
+
+    def _notify(self, record):
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # a broken observer (console, bench) must never fail an invocation
+                log.exception("invocation observer %r failed", observer)
 
     def _release(self, worker):
         worker.last_used = time.monotonic()
@@ -259,6 +274,9 @@ class Runtime:
 
     def __init__(self, functions, base_env, region="us-east-1", isolated=True, idle_timeout=DEFAULT_IDLE_TIMEOUT):
         self.pools = {fid: FunctionPool(fn, base_env, region, isolated) for fid, fn in functions.items()}
+        self.observers = []     # observer(record) after every invocation: function, request_id, trigger,
+        for pool in self.pools.values():    # duration_ms, cold, error_type, message, trace, started, event
+            pool.observers = self.observers
         self.counter = itertools.count()
         self.idle_timeout = idle_timeout
         self._stop = threading.Event()

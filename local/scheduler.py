@@ -139,6 +139,19 @@ class Scheduler:
             self._thread.join(5)
             self._thread = None
 
+    def next_fires(self) -> list:
+        """[(schedule, next fire as a UTC datetime or None)] in template order (for the console)."""
+        due = dict(self._due)
+        return [(s, due.get(i)) for i, s in enumerate(self.schedules)]
+
+    def run_now(self, name: str) -> bool:
+        """Fire the named schedule once now, outside its timetable; False if there is no such schedule."""
+        schedule = next((s for s in self.schedules if s.name == name), None)
+        if schedule is None:
+            return False
+        self._fire(schedule, self._now())
+        return True
+
     def event(self, schedule: Schedule, when: datetime):
         """The payload AWS delivers for one fire: the Input JSON if set, else a Scheduled Event."""
         if schedule.input is not None:

@@ -131,6 +131,13 @@ class WebSocketGateway:
         """endpoint_url for a boto3 apigatewaymanagementapi client."""
         return f"http://{self._public_host}:{self.port}/{self.api.stage}"
 
+    def connections(self) -> list:
+        """The open connections, oldest first: id, connected_at (epoch), path (with query), source_ip."""
+        clients = [c for c in list(self._clients.values()) if c.is_open]
+        return [{"id": c.id, "connected_at": c.connected_at, "last_active_at": c.last_active_at, "path": c.path,
+                 "source_ip": c.source_ip, "user_agent": c.user_agent}
+                for c in sorted(clients, key=lambda c: c.connected_at)]
+
     # ---- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -1,0 +1,196 @@
+"""The console in headless Chromium against a running local cloud (tests/console/template.yaml): what it
+shows is checked against SQS, moto's SES record and the database the functions write to."""
+import json
+import shutil
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import boto3
+import psycopg2
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from local.console import Console
+from local.console.server import Request
+
+TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+WAIT_MS = 20000
+
+
+@pytest.fixture(scope="module")
+def db(pg_url):
+    conn = psycopg2.connect(pg_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS console_test")
+        cur.execute("DROP TABLE IF EXISTS console_test.switch, console_test.jobs, console_test.fires")
+        cur.execute("CREATE TABLE console_test.switch (failing boolean NOT NULL)")
+        cur.execute("INSERT INTO console_test.switch VALUES (false)")
+        cur.execute("CREATE TABLE console_test.jobs (body text, request_id text)")
+        cur.execute("CREATE TABLE console_test.fires (rule text)")
+    yield conn
+    conn.close()
+
+
+def query(db, sql, *params):
+    with db.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+@pytest.fixture(scope="module")
+def stack(start_cloud, db):
+    before = datetime.now(timezone.utc)
+    cloud = start_cloud(template=TEMPLATE)
+    after = datetime.now(timezone.utc)
+    console = Console(cloud).start()
+    yield cloud, console, (before, after)
+    console.stop()
+
+
+@pytest.fixture(scope="module")
+def page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+        yield browser.new_page()
+        browser.close()
+
+
+def sqs_counts(cloud, logical_id):
+    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=cloud.physical_id(logical_id),
+                                                     AttributeNames=["All"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def wait_until(check, timeout=20, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_dead_letter_message_shown_live_then_redriven_and_processed(stack, page, db):
+    cloud, console, _ = stack
+    query(db, "UPDATE console_test.switch SET failing = true RETURNING failing")
+    page.goto(console.url + "/queues")
+    expect(page.locator("#live")).to_contain_text("live", timeout=WAIT_MS)
+    dlq_cell = page.locator("tr[data-queue=JobsQueue] .dlq-depth")
+    expect(dlq_cell).to_have_text("0")
+
+    boto3.client("sqs").send_message(QueueUrl=cloud.physical_id("JobsQueue"), MessageBody="job-A")
+    # no reload: the page updates itself when the message lands in the DLQ
+    expect(dlq_cell).to_have_text("1", timeout=WAIT_MS)
+    assert sqs_counts(cloud, "JobsDlq") == (1, 0)
+    assert sqs_counts(cloud, "JobsQueue") == (0, 0)
+    expect(page.locator("tr[data-queue=JobsDlq] .visible")).to_have_text("1")
+
+    page.click("text=JobsDlq >> nth=0")
+    expect(page.locator("h1")).to_have_text("JobsDlq")
+    expect(page.locator("tr.message .body")).to_have_text("job-A")
+    assert sqs_counts(cloud, "JobsDlq") == (1, 0), "peeking must not receive the message"
+
+    query(db, "UPDATE console_test.switch SET failing = false RETURNING failing")
+    page.click("#redrive")
+    expect(page.locator(".flash")).to_contain_text("1 message(s) moved back")
+    rows = wait_until(lambda: query(db, "SELECT request_id FROM console_test.jobs WHERE body = 'job-A'"),
+                      what="the redriven job in the database")
+    assert sqs_counts(cloud, "JobsDlq") == (0, 0)
+    wait_until(lambda: sqs_counts(cloud, "JobsQueue") == (0, 0), what="the job deleted from JobsQueue")
+
+    page.goto(console.url + "/functions/JobFunction")
+    expect(page.locator("p .invocations")).to_have_text("2")
+    expect(page.locator("p .errors")).to_have_text("1")
+    failed = page.locator("tr.invocation", has_text="RuntimeError")
+    expect(failed).to_have_count(1)
+    failed.locator("summary").click()
+    expect(failed.locator("pre")).to_contain_text("job job-A failed on purpose")
+    ok = page.locator("tr.invocation", has_text="ok")
+    expect(ok).to_have_count(1)
+    expect(ok.locator("code")).to_have_text(rows[0][0])    # the request id the function stored
+
+    page.goto(console.url + "/logs?q=" + requests.utils.quote("job=job-A failing=false"))
+    lines = page.locator("tr.log")
+    expect(lines).to_have_count(1)
+    expect(lines.first).to_contain_text("job received")
+    expect(lines.first).to_contain_text(rows[0][0][:8])
+
+
+def test_schedule_next_fire_and_run_now(stack, page, db):
+    cloud, console, (before, after) = stack
+    page.goto(console.url + "/schedules")
+    now = datetime.now(timezone.utc)
+    nightly = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    if nightly <= now:
+        nightly += timedelta(days=1)
+    row = page.locator("tr[data-schedule=Nightly]")
+    expect(row.locator(".next")).to_have_text(nightly.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    shown = page.locator("tr[data-schedule=Every5] .next").inner_text()
+    every5 = datetime.strptime(shown, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=timezone.utc)
+    assert before + timedelta(minutes=5) - timedelta(seconds=1) <= every5 <= after + timedelta(minutes=5)
+
+    fired_before = len(query(db, "SELECT rule FROM console_test.fires"))
+    expect(row.locator(".last")).to_have_text("not fired yet")
+    row.locator("button").click()
+    expect(page.locator(".flash")).to_contain_text("Nightly fired")
+    rules = wait_until(lambda: query(db, "SELECT rule FROM console_test.fires")[fired_before:],
+                       what="the schedule's row in the database")
+    assert rules[0][0].endswith("Nightly") or "Nightly" in rules[0][0]
+    expect(page.locator("tr[data-schedule=Nightly] .last")).to_contain_text("ok", timeout=WAIT_MS)
+
+
+def test_ses_mail_appears_and_opens(stack, page, aws_endpoint):
+    cloud, console, _ = stack
+    page.goto(console.url + "/mail")
+    expect(page.locator("#live")).to_contain_text("live", timeout=WAIT_MS)
+    count = int(page.locator(".mail-count").inner_text())
+    message_id = cloud.invoke("MailFunction", {"to": "anna@example.org", "subject": "Счёт №42", "text": "Оплатите",
+                                               "html": "<p>Оплатите <b>до</b> пятницы</p>"})
+    expect(page.locator(".mail-count")).to_have_text(str(count + 1), timeout=WAIT_MS)
+    recorded = requests.get(f"{aws_endpoint}/moto-api/data.json", timeout=30).json()["ses"]["Message"]
+    assert len(recorded) == count + 1
+    assert recorded[-1]["id"] == message_id
+
+    page.click("text=Счёт №42")
+    expect(page.locator("h1.subject")).to_have_text("Счёт №42")
+    # moto records one body per email: the HTML part when both are sent
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("b")).to_have_text("до")
+
+
+def test_websocket_connection_listed_and_disconnected(stack, page):
+    cloud, console, _ = stack
+    with connect(cloud.ws_url("WsApi") + "?user=alice") as ws:
+        page.goto(console.url + "/connections")
+        row = page.locator("tr.connection")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("user=alice")
+        assert len(cloud.ws["WsApi"].connections()) == 1
+        row.locator("button").click()
+        expect(page.locator(".flash")).to_contain_text("disconnected")
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    expect(page.locator("tr.connection")).to_have_count(0)
+
+
+def test_actions_only_from_this_machine_and_with_the_page_token(stack):
+    cloud, console, _ = stack
+    remote = console.dispatch(Request("POST", "/schedules/Nightly/run", {}, {"token": console.token}, "10.1.2.3"))
+    assert remote[0] == 403
+    status, _, body = console.dispatch(Request("GET", "/schedules", {}, {}, "10.1.2.3"))
+    assert status == 200 and b"Run now" not in body and b"read-only" in body
+    forged = requests.post(console.url + "/queues/JobsQueue/purge", data={"confirm": "JobsQueue"},
+                           allow_redirects=False, timeout=10)
+    assert forged.status_code == 403
+    wrong = requests.post(console.url + "/queues/JobsQueue/purge", data={"token": console.token, "confirm": "x"},
+                          allow_redirects=False, timeout=10)
+    assert wrong.status_code == 303 and "/purge" in wrong.headers["Location"]
+    state = json.loads(requests.get(console.url + "/api/state", timeout=10).text)
+    assert {q["id"] for q in state["queues"]} == {"JobsQueue", "JobsDlq"}
