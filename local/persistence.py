@@ -128,6 +128,9 @@ def refill_queues():
             known = {m.id for m in queue._messages}
             for message in messages:
                 if message.id not in known:
+                    # The local SQS index files a message under its ready time and remembers that on the
+                    # message; a restored message must be filed again in this process's index.
+                    vars(message).pop("_ready_key", None)
                     queue._messages.append(message)
                     refilled += 1
             for message in pending:

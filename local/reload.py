@@ -6,6 +6,7 @@ running function's handler, environment, timeout or memory are applied live (its
 replaced); anything else (APIs, routes, queues, schedules, new or removed functions) is reported
 as needing a restart.
 """
+import importlib.util
 import logging
 import os
 import threading
@@ -105,6 +106,8 @@ class Watcher:
         affected = [fid for fid, pool in self.cloud.runtime.pools.items()
                     if folder == Path(pool.fn.code_dir) or folder in [Path(d) for d in pool.fn.layer_dirs]]
         shown = ", ".join(os.path.relpath(f, folder) for f in files[:5]) + (" ..." if len(files) > 5 else "")
+        for path in files:
+            _forget_bytecode(path)
         stopped = sum(self.cloud.runtime.pools[fid].replace_workers() for fid in affected)
         log.info("hot reload: %s changed (%s): %s run%s the new code from the next invocation "
                  "(%d warm worker(s) replaced)", folder, shown, ", ".join(affected),
@@ -145,3 +148,14 @@ class Watcher:
             log.warning("hot reload: template.yaml changed: restart the local cloud (make run) to apply: %s",
                         "; ".join(restart))
         self.cloud.stack = new if not restart else old
+
+
+def _forget_bytecode(path):
+    """A .pyc records its source's mtime in whole seconds and its size: an edit within the same second that
+    keeps the size would otherwise run the old bytecode. Drop the cached file so the new source is compiled."""
+    if not str(path).endswith(".py"):
+        return
+    try:
+        os.remove(importlib.util.cache_from_source(str(path)))
+    except (FileNotFoundError, NotImplementedError, ValueError):
+        pass
