@@ -92,3 +92,4 @@ class WsApi:
 class Bucket:
     logical_id: str
     name: str
+    versioned: bool = False
