@@ -51,7 +51,7 @@ def _form(expected_csrf):
     request = app.current_request
     fields, files = forms.parse(request.headers, request.raw_body)
     if not sessions.csrf_ok(expected_csrf, fields.get("csrf")):
-        raise web.AppError(403, N_("The form has expired or came from another site. Reload the page and try again."))
+        raise web.AppError(403, forms.FORM_EXPIRED)
     return fields, files
 
 
@@ -154,7 +154,7 @@ def upload_files():
         _, files = _form(me["csrf"])
     results = [_upload_one(settings, me["id"], name, data) for name, data in files]
     if not results:
-        results = [{"ok": False, "message": pages.translate(app.current_request, N_("Choose one or more .py files."))}]
+        results = [{"ok": False, "message": pages.translate(app.current_request, forms.NO_FILES)}]
     with db.pg_transaction() as cur:
         status = 200 if any(r["ok"] for r in results) else 400
         return pages.render(app.current_request, "files.html", status=status, user=me,

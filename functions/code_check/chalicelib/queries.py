@@ -17,7 +17,8 @@ COUNT_FAILURES = """
 SELECT count(*) FROM code_check.login_failures
 WHERE key = %s AND failed_at > now() - make_interval(secs => %s)"""
 INSERT_FAILURE = "INSERT INTO code_check.login_failures (key) VALUES (%s)"
-PRUNE_FAILURES = "DELETE FROM code_check.login_failures WHERE key = %s AND failed_at <= now() - make_interval(secs => %s)"
+PRUNE_FAILURES = """
+DELETE FROM code_check.login_failures WHERE key = %s AND failed_at <= now() - make_interval(secs => %s)"""
 CLEAR_FAILURES = "DELETE FROM code_check.login_failures WHERE key = %s"
 
 # ---- API tokens --------------------------------------------------------------------------------
@@ -62,7 +63,8 @@ _FILE_JOINS = """
 FROM code_check.files f
 LEFT JOIN LATERAL (SELECT * FROM code_check.versions WHERE file_id = f.id ORDER BY number DESC LIMIT 1) v ON true
 LEFT JOIN LATERAL (SELECT * FROM code_check.checks WHERE version_id = v.id ORDER BY id DESC LIMIT 1) c ON true"""
-LIST_FILES = "SELECT" + _FILE_COLUMNS + _FILE_JOINS + " WHERE f.user_id = %s ORDER BY f.status = 'deleted', f.name, f.id"
+LIST_FILES = ("SELECT" + _FILE_COLUMNS + _FILE_JOINS
+              + " WHERE f.user_id = %s ORDER BY f.status = 'deleted', f.name, f.id")
 OWN_FILE = "SELECT" + _FILE_COLUMNS + _FILE_JOINS + " WHERE f.id = %s AND f.user_id = %s"
 FILE_BY_BADGE = "SELECT" + _FILE_COLUMNS + _FILE_JOINS + " WHERE f.badge_key = %s"
 FILE_VERSIONS = """

@@ -100,4 +100,3 @@ def _record_failure(cur, keys):
     for key in keys:
         cur.execute(queries.PRUNE_FAILURES, (key, WINDOW_SECONDS))
         cur.execute(queries.INSERT_FAILURE, (key,))
-

@@ -12,7 +12,7 @@ import logging
 
 from botocore.config import Config
 
-from common import aws, batch, db
+from common import batch, db
 
 from .. import queries
 from ..checks import report

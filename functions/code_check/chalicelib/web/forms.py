@@ -7,6 +7,8 @@ from common import web
 from common.i18n import N_
 
 MAX_BODY = 8 * 1024 * 1024
+FORM_EXPIRED = N_("The form has expired or came from another site. Reload the page and try again.")
+NO_FILES = N_("Choose one or more .py files.")
 
 
 def parse(headers, body):
