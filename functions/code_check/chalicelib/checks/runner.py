@@ -1,8 +1,11 @@
 """One flake8 run over many sources through flake8's Python API, results as plain values.
 
 flake8's start-up (plugin loading, option parsing) costs more than checking a small file, so a
-batch is written to a temporary folder and checked by one run. Results are collected by a
-formatter that keeps flake8's Violation objects (never printed, never scraped): the same
+batch is written to a temporary folder and checked by one run. The run is flake8's own
+Application given the same arguments as the command line (options.command_line()), so plugins
+such as mccabe see their options exactly as `flake8` would (the legacy get_style_guide(**kwargs)
+sets options after plugins read them: --max-complexity would be ignored). Results are collected by
+a formatter that keeps flake8's Violation objects (never printed, never scraped): the same
 findings, E999 (syntax) and E902 (unreadable) included, as `flake8` on the same bytes.
 """
 import io
@@ -11,11 +14,17 @@ import tempfile
 import tokenize
 from dataclasses import dataclass
 
-from flake8.api import legacy
-from flake8.formatting.base import BaseFormatter
-from flake8.main.options import JobsArgument
+from contextlib import redirect_stdout
 
-from .options import FLAKE8_OPTIONS
+from flake8.formatting.base import BaseFormatter
+from flake8.main.application import Application
+from flake8.options.parse_args import parse_args
+
+from .options import FLAKE8_OPTIONS, command_line
+
+
+class CheckerError(RuntimeError):
+    """flake8 itself failed (a plugin crashed): the whole batch is a failed check."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +81,19 @@ def check_sources(sources, options=FLAKE8_OPTIONS, jobs=1, workdir=None):
 
 def run_flake8(paths, options=FLAKE8_OPTIONS, jobs=1):
     """{path: [Violation...]} for files on disk, one flake8 run (parallel over `jobs` processes)."""
-    style = legacy.get_style_guide(isolated=True, jobs=JobsArgument(str(jobs)), **options)
-    style.init_report(_Collector)
-    style.check_files(paths)
-    collected = style._application.formatter.found
+    application = Application()
+    application.plugins, application.options = parse_args([*command_line(options), f"--jobs={jobs}"])
+    application.formatter = _Collector(application.options)
+    application.make_guide()
+    application.make_file_checker_manager([])
+    application.options.filenames = list(paths)
+    # flake8 prints a plugin failure; stdout may be the runtime's channel, so it is kept and raised instead.
+    with redirect_stdout(io.StringIO()) as printed:
+        application.run_checks()
+        application.report_errors()
+    if application.catastrophic_failure:
+        raise CheckerError(printed.getvalue().strip()[:500] or "flake8 failed")
+    collected = application.formatter.found
     lines = {}
     out = {path: [] for path in paths}
     for error in collected:

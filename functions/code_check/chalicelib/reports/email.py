@@ -2,9 +2,12 @@
 
 E-mails are in English and Russian in one message: the owner's language is not known to the notifier.
 """
-from jinja2 import Environment, PackageLoader, select_autoescape
+from pathlib import Path
 
-_env = Environment(loader=PackageLoader("chalicelib", "templates"), autoescape=select_autoescape(["html"]),
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True)
 MAX_LISTED = 50
 
