@@ -121,3 +121,39 @@ def sent_mail(endpoint):
     for message in data.get("ses", {}).get("Message", []):
         out.append(message)
     return out
+
+
+@pytest.fixture(scope="session")
+def cc_settings(aws_endpoint, pg_url):
+    """Settings for the logic tests: a versioned bucket, a queue and a verified sender in the session's moto."""
+    import boto3
+
+    from functions.code_check.chalicelib import config
+    name = f"cc-logic-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    queue_url = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    boto3.client("ses").verify_email_identity(EmailAddress="logic-sender@example.com")
+    return config.Settings(bucket=name, queue_url=queue_url, sender="logic-sender@example.com",
+                           public_url="https://code-check.example.com/prod", batch_size=500, flake8_jobs=2,
+                           session_days=14, claim_seconds=60)
+
+
+@pytest.fixture
+def make_user(tx):
+    """make_user() -> user id of a fresh registered user."""
+    from functions.code_check.chalicelib.accounts import users
+
+    def make():
+        with tx() as cur:
+            return users.register(cur, f"u{uuid.uuid4().hex[:10]}@test.example", PASSWORD)
+    return make
+
+
+@pytest.fixture(autouse=True)
+def quiet_schedule(conn):
+    """Every code_check test ticks by hand: versions left unchecked by earlier tests (whose bytes may be in
+    another test's bucket) are marked checked first, so a test's tick sees only its own uploads."""
+    with conn, conn.cursor() as cur:
+        cur.execute("UPDATE code_check.versions SET checked_at = now() WHERE checked_at IS NULL")

@@ -99,7 +99,7 @@ FOR UPDATE OF v SKIP LOCKED"""
 INSERT_CHECK = """
 INSERT INTO code_check.checks (version_id, started_at, finished_at, outcome, problem_count, error, options,
                                email_state)
-VALUES (%s, %s, now(), %s, %s, %s, %s, %s) RETURNING id"""
+VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s, %s) RETURNING id"""
 INSERT_VIOLATIONS = """
 INSERT INTO code_check.violations (check_id, code, line, col, message, source_line) VALUES %s"""
 MARK_CHECKED = "UPDATE code_check.versions SET checked_at = now() WHERE id = ANY(%s)"

@@ -44,9 +44,12 @@ def check_content(name, data):
         raise Refused(N_("%(name)s: the file is larger than 1 MB."), name=name)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
-        raise Refused(N_("%(name)s: its coding line names an unknown encoding, or it is not text."),
-                      name=name) from None
+    except SyntaxError as exc:
+        if "unknown encoding" in str(exc):
+            raise Refused(N_("%(name)s: its coding line names an unknown encoding."), name=name) from None
+        encoding = "utf-8"
+    else:
+        encoding = encoding.removesuffix("-sig")
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
