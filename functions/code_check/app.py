@@ -16,6 +16,8 @@ from common import batch, db, web
 from common.i18n import N_
 
 app = Chalice(app_name="code_check")
+# Downloads are the stored bytes in the file's own encoding: sent base64-encoded, never re-encoded.
+app.api.binary_types.append("text/x-python")
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
 JSON_TYPES = ["application/json"]
 

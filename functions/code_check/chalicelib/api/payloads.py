@@ -53,8 +53,10 @@ def parse_upload(raw):
         raise web.bad_request(f"at most {MAX_FILES} files per request", field="files")
     out = []
     for index, item in enumerate(files):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise web.bad_request(f"files[{index}] must be an object with a string name", field=f"files[{index}].name")
+        if not isinstance(item, dict):
+            raise web.bad_request(f"files[{index}] must be an object {{name, content}}", field=f"files[{index}]")
+        if not isinstance(item.get("name"), str):
+            raise web.bad_request(f"files[{index}].name must be a string", field=f"files[{index}].name")
         out.append((item["name"], _content(item.get("content"), f"files[{index}].content")))
     return out
 
