@@ -35,14 +35,20 @@ def _function(rng, index):
     return lines
 
 
-def source(rng, target_lines):
-    """One file of about target_lines lines."""
+def _count(lines):
+    return sum(line.count("\n") + 1 for line in lines)
+
+
+def source(rng, target_lines, high=2000):
+    """One file of about target_lines lines (never more than high)."""
     imports = rng.sample(IMPORTS, rng.randint(1, 4))
     lines = ['"""Generated module."""'] + imports + ["", ""]
     index = 0
-    while len(lines) < target_lines:
-        lines += _function(rng, index)
-        lines += ["", ""] if rng.random() > 0.05 else [""]                     # sometimes E302
+    while _count(lines) < target_lines:
+        block = _function(rng, index) + (["", ""] if rng.random() > 0.05 else [""])   # sometimes E302
+        if _count(lines) + _count(block) > high:
+            break
+        lines += block
         index += 1
     if rng.random() < 0.03:
         lines.append("def broken(:\n    pass")                                  # E999
@@ -58,5 +64,5 @@ def corpus(count, seed=7, low=50, high=2000):
     out = []
     for index in range(count):
         target = int(min(high, max(low, rng.lognormvariate(5.4, 0.8))))
-        out.append((f"module_{index:04d}.py", source(rng, target)))
+        out.append((f"module_{index:04d}.py", source(rng, target, high - 4)))
     return out

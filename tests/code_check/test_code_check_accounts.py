@@ -62,7 +62,8 @@ def test_login_failures_say_nothing_about_which_part_was_wrong(base_url, browser
 def test_repeated_failures_lock_the_account_even_for_the_right_password(base_url, browser):
     known = browser()
     for _ in range(users.MAX_PER_ACCOUNT):
-        assert Browser(base_url).post("/login", {"email": known.email, "password": "wrong password 1"}).status_code == 401
+        failed = Browser(base_url).post("/login", {"email": known.email, "password": "wrong password 1"})
+        assert failed.status_code == 401
     locked = Browser(base_url).post("/login", {"email": known.email, "password": PASSWORD},
                                     headers={"Accept-Language": "en"})
     assert locked.status_code == 429 and "Too many failed attempts" in locked.text
@@ -103,7 +104,8 @@ def test_session_cookie_flags(base_url, browser):
     https.http.cookies.set("cc_form", re.search(r"cc_form=([^;]+)", login_page.headers["Set-Cookie"]).group(1))
     answer = https.post("/login", {"email": me.email, "password": PASSWORD, "csrf": csrf_of(login_page.text)})
     assert answer.status_code == 303
-    assert re.search(r"cc_session=[^;]+; Path=/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure", answer.headers["Set-Cookie"])
+    assert re.search(r"cc_session=[^;]+; Path=/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure",
+                     answer.headers["Set-Cookie"])
 
 
 def test_logout_ends_the_session(base_url, browser):

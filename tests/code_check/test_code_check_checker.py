@@ -99,7 +99,8 @@ def test_unreadable_bytes_fail_only_their_own_check(tx, cc_settings, make_user):
     good = upload(tx, cc_settings, user, "good.py", b"x = 1\n")
     bad = upload(tx, cc_settings, user, "bad.py", b"y = 1\n")
     with tx() as cur:
-        cur.execute("UPDATE code_check.versions SET s3_version_id = 'no-such-version' WHERE file_id = %s", (bad.file_id,))
+        cur.execute("UPDATE code_check.versions SET s3_version_id = 'no-such-version' WHERE file_id = %s",
+                    (bad.file_id,))
     result = tick.tick(cc_settings)
     assert (result["checked"], result["failed"]) == (1, 1)
     assert checks_of(tx, good.file_id)[0][1] == "ok"

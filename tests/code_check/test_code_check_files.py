@@ -19,7 +19,8 @@ def test_names_are_reduced_to_a_base_name(raw, expected):
     ("", "without a name"), ("..", "without a name"), ("dir/", "without a name"),
     ("x.txt", "only Python files"), ("x.py.exe", "only Python files"), (".py", "only Python files"),
     ("x.pyc", "only Python files"), ("bad\x00name.py", "control characters"), ("new\nline.py", "control characters"),
-    ("tab\tname.py", "control characters"), ("rtl\u202e.py", "control characters"), ("a" * 300 + ".py", "longer than 255"),
+    ("tab\tname.py", "control characters"), ("rtl\u202e.py", "control characters"),
+    ("a" * 300 + ".py", "longer than 255"),
 ])
 def test_bad_names_are_refused_with_the_reason(raw, reason):
     with pytest.raises(names.Refused) as refused:
@@ -44,7 +45,7 @@ def test_accepted_content():
     latin = "# -*- coding: latin-1 -*-\nname = 'café'\n".encode("latin-1")
     assert names.accept("l.py", latin) == ("l.py", 2)
     assert names.accept("b.py", b"\xef\xbb\xbfx = 1\n")[0] == "b.py"
-    assert names.accept("s.py", b"def f(:\n")[0] == "s.py"                    # a syntax error is a finding, not a refusal
+    assert names.accept("s.py", b"def f(:\n")[0] == "s.py"      # a syntax error is a finding, not a refusal
 
 
 def _versions(cur, file_id):

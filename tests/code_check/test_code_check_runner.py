@@ -118,8 +118,8 @@ def test_violations_match_by_code_and_line_content_not_line_number():
     # Two lines were added on top: every line number moved; E501 fixed; a new E225 on a different line.
     after = [v("F401", 1, "import os"), v("E225", 5, "    x=1  "), v("E225", 7, "y=2")]
     marked, fixed = compare.compare(before, after)
-    assert [(m["code"], m["line"], m["new"]) for m in marked] == [("F401", 1, False), ("E225", 5, False),
-                                                                   ("E225", 7, True)]
+    assert [(m["code"], m["line"], m["new"]) for m in marked] == [
+        ("F401", 1, False), ("E225", 5, False), ("E225", 7, True)]
     assert [(f["code"], f["line"]) for f in fixed] == [("E501", 9)]
 
 
