@@ -184,7 +184,7 @@ def file_page(file_id):
             return _to_login()
         number = (request.query_params or {}).get("version")
         found, selected, found_report = views.file_page(cur, me["id"], _page_id(file_id),
-                                                        None if number is None else _page_id(number))
+                                                        None if number is None else _page_id(number, store.NO_VERSION))
         return pages.render(request, "file.html", user=me, file=found, selected=selected, report=found_report)
 
 
@@ -196,7 +196,7 @@ def download(file_id, version):
         me = _session(cur)
         if me is None:
             return _to_login()
-        found = store.get_version(cur, me["id"], _page_id(file_id), _page_id(version))
+        found = store.get_version(cur, me["id"], _page_id(file_id), _page_id(version, store.NO_VERSION))
     return _source_response(settings, found)
 
 
@@ -222,13 +222,14 @@ def file_badge(badge_name):
                              "X-Content-Type-Options": "nosniff"})
 
 
-def _page_id(value):
+def _page_id(value, missing=None):
+    """A page's id from its URL; anything that is not one is simply absent (404)."""
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise web.not_found(N_("No such file")) from None
+        number = 0
     if not 0 < number < 2 ** 62:
-        raise web.not_found(N_("No such file"))
+        raise web.not_found(missing or N_("No such file"))
     return number
 
 

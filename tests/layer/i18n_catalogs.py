@@ -28,7 +28,16 @@ def problems(chalicelib, language="ru"):
         return [f"{po_path} is missing"]
     with po_path.open("rb") as f:
         catalog = read_po(f, locale=language)
-    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    # Plural messages (ngettext) are keyed by their singular, as source_messages() names them.
+    translated = {}
+    for m in catalog:
+        if not m.id or m.fuzzy:
+            continue
+        if isinstance(m.id, (list, tuple)):
+            if m.string and all(m.string):
+                translated[m.id[0]] = tuple(m.string)
+        elif m.string:
+            translated[m.id] = m.string
     found = []
     for msgid in sorted(source_messages(chalicelib)):
         if msgid not in translated:
@@ -37,9 +46,11 @@ def problems(chalicelib, language="ru"):
         return found + [f"{mo_path} is missing (pybabel compile)"]
     with mo_path.open("rb") as f:
         compiled = gettext.GNUTranslations(f)._catalog
-    for msgid, text in translated.items():
-        key = msgid if isinstance(msgid, str) else msgid[0]
-        value = text if isinstance(text, str) else text[0]
-        if isinstance(msgid, str) and compiled.get(key) != value:
+    for key, text in translated.items():
+        if isinstance(text, tuple):
+            stale = any(compiled.get((key, index)) != form for index, form in enumerate(text))
+        else:
+            stale = compiled.get(key) != text
+        if stale:
             found.append(f"{mo_path.name} is stale for {key!r}: run pybabel compile")
     return found

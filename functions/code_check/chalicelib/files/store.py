@@ -14,6 +14,9 @@ from ..rows import every, one
 from . import names
 
 
+NO_VERSION = N_("No such version")
+
+
 @dataclass(frozen=True)
 class Stored:
     file_id: int
@@ -102,7 +105,7 @@ def get_version(cur, user_id, file_id, number):
     cur.execute(queries.VERSION_OF_FILE, (file_id, user_id, number))
     found = one(cur)
     if found is None:
-        raise web.not_found(N_("No such version"))
+        raise web.not_found(NO_VERSION)
     return found
 
 
