@@ -257,3 +257,16 @@ def test_openapi_and_offline_swagger_ui(base_url):
     assert requests.get(base_url + "/api/doc/..%2F..%2Fapp.py", timeout=10).status_code == 404
     options = requests.get(base_url + "/api/options", timeout=10).json()
     assert options["flake8"]["max_line_length"] == 100
+
+
+def test_file_page_counts_in_russian_plural_and_missing_versions_are_404(browser, cc_cloud):
+    me = browser()
+    me.upload(("one.py", b"import os\n"))
+    file_id = me.file_id("one.py")
+    tick(cc_cloud)
+    assert "проверен: 1 проблема" in me.get("/").text
+    assert "checked: 1 problem<" in me.get("/", headers={"Accept-Language": "en"}).text
+    for version in ("9", "abc", "0"):
+        missing = me.get(f"/files/{file_id}?version={version}")
+        assert missing.status_code == 404 and "Такой версии нет" in missing.text
+    assert me.get(f"/files/{file_id}/versions/2/source").status_code == 404
