@@ -1,6 +1,7 @@
 """code_check's wiring in template.yaml and its deployability (requirements cover what it imports)."""
 import ast
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from local.template import load
@@ -71,3 +72,5 @@ def test_requirements_pin_every_third_party_import():
         assert IMPORT_NAMES.get(name, name) in pins, f"{name} is imported but not pinned"
     dev = (ROOT / "requirements-dev.txt").read_text()
     assert f"flake8=={pins['flake8']}" in dev          # the checker runs the flake8 the project lints with
+    for checker in ("flake8", "pycodestyle", "pyflakes", "mccabe"):
+        assert metadata.version(checker) == pins[checker], checker
