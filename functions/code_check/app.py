@@ -59,13 +59,13 @@ def _form(expected_csrf):
 
 # ---- accounts ----------------------------------------------------------------------------------
 
-def _anonymous_form(template, status=200, **values):
+def _anonymous_form(template, status=200, headers=None, **values):
     """Login/register page with a double-submit CSRF cookie (there is no session yet)."""
-    request, headers, base = _request()
-    token = sessions.cookies(headers).get(sessions.PRE_COOKIE) or secrets.token_urlsafe(24)
-    cookie = sessions.cookie_header(sessions.PRE_COOKIE, token, headers)
-    return pages.render(request, template, status=status, headers={"Set-Cookie": cookie}, csrf=token, user=None,
-                        **values)
+    request = app.current_request
+    token = sessions.cookies(request.headers).get(sessions.PRE_COOKIE) or secrets.token_urlsafe(24)
+    cookie = sessions.cookie_header(sessions.PRE_COOKIE, token, request.headers)
+    return pages.render(request, template, status=status, headers={**(headers or {}), "Set-Cookie": cookie},
+                        csrf=token, user=None, **values)
 
 
 def _anonymous_csrf():
@@ -115,7 +115,8 @@ def login():
         if user_id is not None:
             return _signed_in_response(cur, user_id)
     message = pages.translate(app.current_request, error.message)
-    return _anonymous_form("login.html", status=error.status, error=message, email=fields.get("email", ""))
+    return _anonymous_form("login.html", status=error.status, headers=error.headers, error=message,
+                           email=fields.get("email", ""))
 
 
 @app.route("/logout", methods=["POST"], content_types=FORM_TYPES)

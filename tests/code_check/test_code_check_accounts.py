@@ -67,6 +67,7 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(base_url
     locked = Browser(base_url).post("/login", {"email": known.email, "password": PASSWORD},
                                     headers={"Accept-Language": "en"})
     assert locked.status_code == 429 and "Too many failed attempts" in locked.text
+    assert int(locked.headers["Retry-After"]) == users.WINDOW_SECONDS
     assert "cc_session" not in locked.headers.get("Set-Cookie", "")
     assert "Wrong e-mail" not in locked.text and "password" not in locked.text.split("role=\"alert\">")[1][:80]
 
