@@ -125,3 +125,19 @@ def _check_of(tx, check_id):
                        WHERE c.id = %s""", (check_id,))
         row = cur.fetchone()
         return row and row[0]
+
+
+def test_swagger_ui_renders_offline_under_the_page_policy(cc_cloud, chromium):
+    base = cc_cloud.api_url("CodeCheckApi")
+    page = chromium.new_page()
+    outside = []
+    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(base)
+            and not request.url.startswith("data:") else None)
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(base + "/api/doc")
+    page.wait_for_selector(".opblock-summary-path", timeout=30000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/files" in paths and "/api/files/{file_id}/versions/{version}" in paths
+    assert outside == [] and not [e for e in errors if "Content Security Policy" in e]
+    page.close()
