@@ -18,15 +18,26 @@ def resources():
     return load(str(ROOT / "template.yaml"))["Resources"]
 
 
+def _chalice_routes():
+    """(path, method) of every @app.route in app.py, read from its source: importing it would clash with the
+    other products' `app` / `chalicelib` modules in this test process."""
+    routes = set()
+    tree = ast.parse((FUNCTION / "app.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", None) == "route":
+                path = ast.literal_eval(decorator.args[0])
+                keywords = {k.arg: k.value for k in decorator.keywords}
+                methods = ast.literal_eval(keywords["methods"]) if "methods" in keywords else ["GET"]
+                routes |= {(path, method) for method in methods}
+    return routes
+
+
 def test_every_chalice_route_has_its_api_event():
-    sys.path.insert(0, str(FUNCTION))
-    try:
-        import app as code_check_app
-    finally:
-        sys.path.remove(str(FUNCTION))
-        for name in [n for n in sys.modules if n == "app" or n == "chalicelib" or n.startswith("chalicelib.")]:
-            del sys.modules[name]
-    routes = {(path, method) for path, entries in code_check_app.app.routes.items() for method in entries}
+    routes = _chalice_routes()
+    assert len(routes) >= 25
     events = resources()["CodeCheckWebFunction"]["Properties"]["Events"].values()
     wired = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events if e["Type"] == "Api"}
     assert routes == wired
