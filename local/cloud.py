@@ -209,6 +209,8 @@ class Cloud:
                 s3.create_bucket(Bucket=bucket.name)
             except s3.exceptions.BucketAlreadyOwnedByYou:
                 pass
+            if bucket.versioned:
+                s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"})
             log.info("bucket %s: %s", bucket.logical_id, bucket.name)
         for name, value in self.stack.secrets():
             sm = self.clients["secretsmanager"]

@@ -93,3 +93,4 @@ class WsApi:
 class Bucket:
     logical_id: str
     name: str
+    versioned: bool = False

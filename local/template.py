@@ -285,7 +285,7 @@ class LocalStack:
 
     def buckets(self):
         """Every S3 bucket."""
-        return [model.Bucket(k, self.resolver.refs[k]) for k, _ in self._of_type("AWS::S3::Bucket")]
+        return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
 
     def secrets(self):
         """(name, secret string) for every Secrets Manager secret with a SecretString."""
@@ -431,3 +431,9 @@ class LocalStack:
             if api_logical in out and fn:
                 out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
         return out
+
+
+def _versioned(resource):
+    """True when a bucket declares VersioningConfiguration Status Enabled."""
+    config = (resource.get("Properties") or {}).get("VersioningConfiguration") or {}
+    return config.get("Status") == "Enabled"

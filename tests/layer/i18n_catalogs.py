@@ -28,9 +28,16 @@ def problems(chalicelib, language="ru"):
         return [f"{po_path} is missing"]
     with po_path.open("rb") as f:
         catalog = read_po(f, locale=language)
-    # Plural entries are keyed by their singular msgid (what extraction reports) and need every form.
-    translated = {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog
-                  if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, (tuple, list)) else m.string)}
+    # Plural messages (ngettext) are keyed by their singular, as source_messages() names them.
+    translated = {}
+    for m in catalog:
+        if not m.id or m.fuzzy:
+            continue
+        if isinstance(m.id, (list, tuple)):
+            if m.string and all(m.string):
+                translated[m.id[0]] = tuple(m.string)
+        elif m.string:
+            translated[m.id] = m.string
     found = []
     for msgid in sorted(source_messages(chalicelib)):
         if msgid not in translated:
@@ -40,7 +47,10 @@ def problems(chalicelib, language="ru"):
     with mo_path.open("rb") as f:
         compiled = gettext.GNUTranslations(f)._catalog
     for key, text in translated.items():
-        forms = {key: text} if isinstance(text, str) else {(key, n): form for n, form in enumerate(text)}
-        if any(compiled.get(k) != v for k, v in forms.items()):
+        if isinstance(text, tuple):
+            stale = any(compiled.get((key, index)) != form for index, form in enumerate(text))
+        else:
+            stale = compiled.get(key) != text
+        if stale:
             found.append(f"{mo_path.name} is stale for {key!r}: run pybabel compile")
     return found

@@ -1,0 +1,102 @@
+"""Registration and login. Login failures never say which part was wrong, and are throttled per
+account and per client address."""
+import re
+
+from common import passwords, web
+from common.i18n import N_
+
+from .. import queries
+
+EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+# A real argon2 hash checked for unknown e-mails, so "no such account" costs the same time as "wrong password".
+_DUMMY_HASH = None
+
+WINDOW_SECONDS = 15 * 60
+MAX_PER_ACCOUNT = 5
+MAX_PER_ADDRESS = 20
+LOGIN_FAILED = N_("Wrong e-mail or password.")
+THROTTLED = N_("Too many failed attempts. Wait 15 minutes and try again.")
+
+
+class FormErrors(Exception):
+    """{field: msgid} of a form that must be shown again."""
+
+    def __init__(self, errors):
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def validate(email, password):
+    """The normalised e-mail, or FormErrors naming each bad field."""
+    email = (email or "").strip()
+    errors = {}
+    if not email:
+        errors["email"] = N_("Enter your e-mail address.")
+    elif len(email) > 254 or not EMAIL.match(email):
+        errors["email"] = N_("This is not an e-mail address (like name@example.com).")
+    if not password:
+        errors["password"] = N_("Enter a password.")
+    elif len(password) < MIN_PASSWORD:
+        errors["password"] = N_("The password is too short: use at least 10 characters.")
+    elif len(password) > MAX_PASSWORD:
+        errors["password"] = N_("The password is too long.")
+    elif len(set(password)) < 4 or password.isdigit() or password.lower() in _COMMON:
+        errors["password"] = N_("The password is too easy to guess: mix letters, digits and other characters.")
+    if errors:
+        raise FormErrors(errors)
+    return email
+
+
+_COMMON = {"password12", "password123", "qwertyuiop", "1234567890", "qwerty1234", "1q2w3e4r5t", "iloveyou12",
+           "passw0rd12", "adminadmin", "letmein123", "0987654321", "abcdefghij"}
+
+
+def register(cur, email, password):
+    """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored)."""
+    email = validate(email, password)
+    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password)))
+    row = cur.fetchone()
+    if row is None:
+        raise FormErrors({"email": N_("This e-mail is already registered: log in instead.")})
+    return row[0]
+
+
+def _dummy_hash():
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = passwords.hash_password("not a password of anyone")
+    return _DUMMY_HASH
+
+
+def throttle_keys(email, address):
+    return [f"account:{(email or '').strip().lower()}", f"address:{address or 'unknown'}"]
+
+
+def login(cur, email, password, address):
+    """(user id, None) for a correct e-mail and password, else (None, AppError): 401 with the same text
+    for every mistake, 429 after too many failures for this account or this address. Not raised, so
+    that the caller commits the recorded failure."""
+    keys = throttle_keys(email, address)
+    for key, limit in zip(keys, (MAX_PER_ACCOUNT, MAX_PER_ADDRESS)):
+        cur.execute(queries.COUNT_FAILURES, (key, WINDOW_SECONDS))
+        if cur.fetchone()[0] >= limit:
+            return None, web.AppError(429, THROTTLED, headers={"Retry-After": str(WINDOW_SECONDS)})
+    cur.execute(queries.USER_BY_EMAIL, ((email or "").strip(),))
+    row = cur.fetchone()
+    stored = row[2] if row else _dummy_hash()
+    if row is not None and password and passwords.verify_password(stored, password):
+        cur.execute(queries.CLEAR_FAILURES, (keys[0],))
+        return row[0], None
+    if row is None or not password:
+        passwords.verify_password(stored, password or "-")
+    _record_failure(cur, keys)
+    return None, web.AppError(401, LOGIN_FAILED)
+
+
+def _record_failure(cur, keys):
+    for key in keys:
+        cur.execute(queries.PRUNE_FAILURES, (key, WINDOW_SECONDS))
+        cur.execute(queries.INSERT_FAILURE, (key,))

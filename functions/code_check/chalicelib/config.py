@@ -1,0 +1,32 @@
+"""code_check's settings, read and checked once per cold start (the template gives every value)."""
+from dataclasses import dataclass
+
+from common.settings import Reader, once
+
+
+@dataclass(frozen=True)
+class Settings:
+    bucket: str
+    queue_url: str
+    sender: str
+    public_url: str
+    batch_size: int
+    flake8_jobs: int
+    session_days: int
+    claim_seconds: int
+
+
+@once
+def settings():
+    env = Reader()
+    return Settings(
+        bucket=env.text("CODE_CHECK_BUCKET"),
+        queue_url=env.url("CODE_CHECK_QUEUE_URL"),
+        sender=env.text("CODE_CHECK_SENDER"),
+        public_url=env.url("CODE_CHECK_PUBLIC_URL"),
+        batch_size=env.integer("CODE_CHECK_BATCH_SIZE", 200, 1, 5000),
+        flake8_jobs=env.integer("CODE_CHECK_FLAKE8_JOBS", 2, 1, 64),
+        session_days=env.integer("CODE_CHECK_SESSION_DAYS", 14, 1, 365),
+        # Longer than the notifier's timeout: an older claim belongs to an invocation that is over.
+        claim_seconds=env.integer("CODE_CHECK_EMAIL_CLAIM_SECONDS", 120, 5, 3600),
+    )

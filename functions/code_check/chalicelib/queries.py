@@ -1,0 +1,131 @@
+"""Every SQL statement of code_check (parameters only, never formatted values)."""
+
+# ---- users, sessions, login throttling -------------------------------------------------------
+INSERT_USER = """
+INSERT INTO code_check.users (email, password_hash) VALUES (%s, %s)
+ON CONFLICT DO NOTHING RETURNING id"""
+USER_BY_EMAIL = "SELECT id, email, password_hash FROM code_check.users WHERE lower(email) = lower(%s)"
+INSERT_SESSION = """
+INSERT INTO code_check.sessions (digest, user_id, csrf, expires_at)
+VALUES (%s, %s, %s, now() + make_interval(days => %s))"""
+SESSION_USER = """
+SELECT u.id, u.email, s.csrf FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
+WHERE s.digest = %s AND s.expires_at > now()"""
+DELETE_SESSION = "DELETE FROM code_check.sessions WHERE digest = %s"
+DELETE_EXPIRED_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND expires_at <= now()"
+COUNT_FAILURES = """
+SELECT count(*) FROM code_check.login_failures
+WHERE key = %s AND failed_at > now() - make_interval(secs => %s)"""
+INSERT_FAILURE = "INSERT INTO code_check.login_failures (key) VALUES (%s)"
+PRUNE_FAILURES = """
+DELETE FROM code_check.login_failures WHERE key = %s AND failed_at <= now() - make_interval(secs => %s)"""
+CLEAR_FAILURES = "DELETE FROM code_check.login_failures WHERE key = %s"
+
+# ---- API tokens --------------------------------------------------------------------------------
+INSERT_TOKEN = """
+INSERT INTO code_check.api_tokens (user_id, name, digest, hint) VALUES (%s, %s, %s, %s)
+RETURNING id, name, hint, created_at"""
+LIST_TOKENS = """
+SELECT id, name, hint, created_at, used_at FROM code_check.api_tokens
+WHERE user_id = %s AND revoked_at IS NULL ORDER BY id"""
+REVOKE_TOKEN = """
+UPDATE code_check.api_tokens SET revoked_at = now()
+WHERE id = %s AND user_id = %s AND revoked_at IS NULL RETURNING id"""
+TOKEN_USER = """
+UPDATE code_check.api_tokens t SET used_at = now()
+FROM code_check.users u
+WHERE t.digest = %s AND t.revoked_at IS NULL AND u.id = t.user_id
+RETURNING u.id, u.email"""
+
+# ---- files and versions ------------------------------------------------------------------------
+LIVE_FILE_BY_NAME = """
+SELECT id FROM code_check.files WHERE user_id = %s AND name = %s AND status <> 'deleted' FOR UPDATE"""
+INSERT_FILE = """
+INSERT INTO code_check.files (user_id, name, badge_key) VALUES (%s, %s, %s)
+ON CONFLICT DO NOTHING RETURNING id"""
+OWN_FILE_FOR_UPDATE = "SELECT id, name, status FROM code_check.files WHERE id = %s AND user_id = %s FOR UPDATE"
+LATEST_VERSION = """
+SELECT id, number, sha256 FROM code_check.versions WHERE file_id = %s ORDER BY number DESC LIMIT 1"""
+INSERT_VERSION = """
+INSERT INTO code_check.versions (file_id, number, s3_key, s3_version_id, sha256, size, line_count)
+VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, number"""
+MARK_OVERWRITTEN = "UPDATE code_check.files SET status = 'overwritten', updated_at = now() WHERE id = %s"
+MARK_DELETED = """
+UPDATE code_check.files SET status = 'deleted', deleted_at = now(), updated_at = now()
+WHERE id = %s AND user_id = %s AND status <> 'deleted' RETURNING id"""
+
+# The file list and one file: each with its current (latest) version and that version's latest check.
+_FILE_COLUMNS = """
+f.id, f.name, f.status, f.badge_key, f.created_at, f.updated_at, f.deleted_at,
+v.id AS version_id, v.number, v.size, v.line_count, v.uploaded_at, v.checked_at,
+c.id AS check_id, c.outcome, c.problem_count, c.finished_at, c.email_state, c.email_sent_at"""
+_FILE_JOINS = """
+FROM code_check.files f
+LEFT JOIN LATERAL (SELECT * FROM code_check.versions WHERE file_id = f.id ORDER BY number DESC LIMIT 1) v ON true
+LEFT JOIN LATERAL (SELECT * FROM code_check.checks WHERE version_id = v.id ORDER BY id DESC LIMIT 1) c ON true"""
+LIST_FILES = ("SELECT" + _FILE_COLUMNS + _FILE_JOINS
+              + " WHERE f.user_id = %s ORDER BY f.status = 'deleted', f.name, f.id")
+OWN_FILE = "SELECT" + _FILE_COLUMNS + _FILE_JOINS + " WHERE f.id = %s AND f.user_id = %s"
+FILE_BY_BADGE = "SELECT" + _FILE_COLUMNS + _FILE_JOINS + " WHERE f.badge_key = %s"
+FILE_VERSIONS = """
+SELECT id, number, size, line_count, sha256, uploaded_at, checked_at
+FROM code_check.versions WHERE file_id = %s ORDER BY number DESC"""
+VERSION_OF_FILE = """
+SELECT v.id, v.number, v.s3_key, v.s3_version_id, v.size, v.line_count, v.sha256, v.uploaded_at, v.checked_at,
+       f.name
+FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
+WHERE f.id = %s AND f.user_id = %s AND v.number = %s"""
+VERSION_CHECKS = """
+SELECT id, started_at, finished_at, outcome, problem_count, error, options, email_state,
+       email_sent_at, email_attempts, email_error
+FROM code_check.checks WHERE version_id = %s ORDER BY id"""
+CHECK_VIOLATIONS = """
+SELECT code, line, col, message, source_line FROM code_check.violations WHERE check_id = %s ORDER BY line, col, code"""
+# The latest successful check of the nearest earlier version: what "new" and "fixed" are measured against.
+PREVIOUS_CHECK = """
+SELECT c.id, v.number FROM code_check.versions v
+JOIN LATERAL (SELECT id FROM code_check.checks WHERE version_id = v.id AND outcome <> 'error'
+              ORDER BY id DESC LIMIT 1) c ON true
+WHERE v.file_id = %s AND v.number < %s ORDER BY v.number DESC LIMIT 1"""
+
+# ---- the checker -------------------------------------------------------------------------------
+# Row locks held until the results are committed: an overlapping tick skips these versions.
+CLAIM_VERSIONS = """
+SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name
+FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
+WHERE v.checked_at IS NULL AND f.status <> 'deleted'
+ORDER BY v.id LIMIT %s
+FOR UPDATE OF v SKIP LOCKED"""
+INSERT_CHECK = """
+INSERT INTO code_check.checks (version_id, started_at, finished_at, outcome, problem_count, error, options,
+                               email_state)
+VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s, %s) RETURNING id"""
+INSERT_VIOLATIONS = """
+INSERT INTO code_check.violations (check_id, code, line, col, message, source_line) VALUES %s"""
+MARK_CHECKED = "UPDATE code_check.versions SET checked_at = now() WHERE id = ANY(%s)"
+# Checks whose e-mail message never reached the queue (the enqueue after the commit failed).
+UNQUEUED_CHECKS = """
+SELECT id FROM code_check.checks
+WHERE email_state = 'pending' AND email_enqueued_at IS NULL AND finished_at < now() - make_interval(secs => %s)
+ORDER BY id LIMIT 500"""
+MARK_ENQUEUED = "UPDATE code_check.checks SET email_enqueued_at = now() WHERE id = ANY(%s)"
+
+# ---- the notifier ------------------------------------------------------------------------------
+CHECK_FOR_EMAIL = """
+SELECT c.id, c.email_state, c.email_claimed_at, c.outcome, c.problem_count, c.finished_at, c.options,
+       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email,
+       c.email_claimed_at < now() - make_interval(secs => %s) AS claim_stale
+FROM code_check.checks c
+JOIN code_check.versions v ON v.id = c.version_id
+JOIN code_check.files f ON f.id = v.file_id
+JOIN code_check.users u ON u.id = f.user_id
+WHERE c.id = %s FOR UPDATE OF c"""
+CLAIM_EMAIL = """
+UPDATE code_check.checks SET email_state = 'claimed', email_claimed_at = now(), email_attempts = email_attempts + 1
+WHERE id = %s"""
+EMAIL_SENT = """
+UPDATE code_check.checks SET email_state = 'sent', email_sent_at = now(), email_message_id = %s, email_error = NULL
+WHERE id = %s AND email_state = 'claimed'"""
+EMAIL_FAILED = """
+UPDATE code_check.checks SET email_state = 'pending', email_claimed_at = NULL, email_error = %s
+WHERE id = %s AND email_state = 'claimed'"""

@@ -1,0 +1,75 @@
+"""Sending a check's e-mail report exactly once per check, whatever SQS redelivers.
+
+The check row is claimed (committed) before SES is called and marked sent after. A redelivery of
+a sent check does nothing; one that finds a fresh claim comes back later (the first attempt may
+still be running). A claim older than the longest possible attempt means the sender died between
+claiming and recording: the outcome is unknown, so it is resolved by sending once more and counted
+in email_attempts (shown on the page), rather than dropped or resent while the first could still succeed.
+A refused or failed SES call releases the claim and raises batch.Retry: backoff, then the DLQ.
+"""
+import json
+import logging
+
+from botocore.config import Config
+
+from common import batch, db
+
+from .. import queries
+from ..checks import report
+from ..rows import one
+from . import email
+
+log = logging.getLogger("code_check.notifier")
+SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 1})
+_ses = None
+
+
+def ses():
+    global _ses
+    if _ses is None:
+        import boto3
+        _ses = boto3.session.Session().client("ses", config=SES_CONFIG)
+    return _ses
+
+
+def handle_record(settings, record):
+    """The SQS record handler (common.batch): returns when done, raises to be delivered again."""
+    try:
+        check_id = int(json.loads(record["body"])["check_id"])
+    except (KeyError, TypeError, ValueError):
+        log.error("dropping unusable message %s", record.get("messageId"))
+        return
+    notify(settings, check_id)
+
+
+def notify(settings, check_id):
+    """Send the report of one check unless it was sent; returns "sent", "already sent" or "gone"."""
+    with db.pg_transaction() as cur:
+        cur.execute(queries.CHECK_FOR_EMAIL, (settings.claim_seconds, check_id))
+        check = one(cur)
+        if check is None:
+            return "gone"
+        if check["email_state"] in ("sent", "none"):
+            return "already sent"
+        if check["email_state"] == "claimed" and not check["claim_stale"]:
+            raise batch.Retry(f"check {check_id}: e-mail being sent by another attempt",
+                              delay=settings.claim_seconds)
+        if check["email_state"] == "claimed":
+            log.warning("check %s: a send attempt was interrupted; sending again", check_id)
+        cur.execute(queries.CLAIM_EMAIL, (check_id,))
+        version = {"id": check["version_id"], "number": check["number"]}
+        found = report.version_report(cur, check["file_id"], version)
+    link = f"{settings.public_url}/files/{check['file_id']}?version={check['number']}"
+    subject, text, html = email.compose(check, found, link)
+    try:
+        answer = ses().send_email(
+            Source=settings.sender, Destination={"ToAddresses": [check["email"]]},
+            Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
+                     "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}}})
+    except Exception as exc:
+        with db.pg_transaction() as cur:
+            cur.execute(queries.EMAIL_FAILED, (f"{type(exc).__name__}: {exc}"[:500], check_id))
+        raise batch.Retry(f"check {check_id}: SES refused or failed: {type(exc).__name__}") from exc
+    with db.pg_transaction() as cur:
+        cur.execute(queries.EMAIL_SENT, (answer.get("MessageId"), check_id))
+    return "sent"

@@ -1,0 +1,44 @@
+"""Form bodies: application/x-www-form-urlencoded and multipart/form-data (several files)."""
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qsl
+
+from common import web
+from common.i18n import N_
+
+MAX_BODY = 8 * 1024 * 1024
+FORM_EXPIRED = N_("The form has expired or came from another site. Reload the page and try again.")
+NO_FILES = N_("Choose one or more .py files.")
+
+
+def parse(headers, body):
+    """(fields {name: text}, files [(file name, bytes)]) of a form post."""
+    body = body or b""
+    if len(body) > MAX_BODY:
+        raise web.AppError(413, N_("The upload is larger than 8 MB in total; send fewer files at once."))
+    content_type = (headers or {}).get("content-type") or ""
+    if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+        return _multipart(content_type, body)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.bad_request(N_("The form could not be read; reload the page and try again.")) from None
+    return dict(parse_qsl(text, keep_blank_values=True)), []
+
+
+def _multipart(content_type, body):
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise web.bad_request(N_("The form could not be read; reload the page and try again."))
+    fields, files = {}, []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_param("filename", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if filename is not None:
+            if filename or data:  # an empty file input sends a part with no name and no bytes
+                files.append((filename, data))
+        elif name:
+            fields[name] = data.decode(part.get_content_charset() or "utf-8", "replace")
+    return fields, files
