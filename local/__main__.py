@@ -26,7 +26,13 @@ def generated_secrets(template_params):
     saved = json.loads(path.read_text()) if path.exists() else {}
     for name, spec in template_params.items():
         if spec.get("NoEcho") and spec.get("Default", "") == "" and name not in saved:
-            saved[name] = Fernet.generate_key().decode() if name == "SecretKey" else secrets.token_urlsafe(18)
+            if name == "SecretKey":
+                saved[name] = Fernet.generate_key().decode()
+            elif name.endswith("Jwt"):   # a provider's token: a real JWT, as the emulator checks its form
+                from local.emulators.provider import issue_token
+                saved[name] = issue_token(secrets.token_bytes(32))
+            else:
+                saved[name] = secrets.token_urlsafe(18)
     STATE.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(saved, indent=2))
     path.chmod(0o600)
@@ -69,7 +75,8 @@ def main(argv=None):
     emulators = []
     if not args.no_emulators:
         from local import emulators as emu
-        emulators = emu.start_all()
+        defaults = {name: spec.get("Default") for name, spec in declared.items() if spec.get("Default")}
+        emulators = emu.start_all(parameters=dict(defaults, **params))
     cloud = Cloud(args.template, params, stack_name=args.stack_name, fixed_ports=True, moto_port=args.moto_port)
     try:
         cloud.start()
