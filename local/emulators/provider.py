@@ -144,7 +144,10 @@ class ProviderEmulator:
 
     def send(self, msg_id, authorization, raw):
         """(status, body) of a send; records the request."""
+        # Logged on arrival (status None until answered), so a hung call shows while it hangs.
         entry = {"msg_id": int(msg_id), "at": time.time(), "status": None, "body": None}
+        with self.lock:
+            self.requests.append(entry)
         if not self.authorized(authorization):
             return self._log(entry, 401, {"code": 401, "message": "Invalid or missing JWT"})
         try:
@@ -173,9 +176,8 @@ class ProviderEmulator:
             time.sleep(0.05)
 
     def _log(self, entry, status, answer):
-        entry["status"] = status
         with self.lock:
-            self.requests.append(entry)
+            entry["status"] = status
         return status, answer
 
 

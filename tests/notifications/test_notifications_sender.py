@@ -10,7 +10,7 @@ import pytest
 from common import batch
 from functions.notifications.chalicelib.sending import sender
 
-from notifications_helpers import JWT, add_clients, add_mailing, messages
+from notifications_helpers import JWT, add_clients, add_mailing
 
 UTC = timezone.utc
 
@@ -53,8 +53,7 @@ def test_redelivery_never_sends_twice(sql, one, sender_settings, provider, emula
     assert emulator.deliveries(message_id) == 1 and len(emulator.requests) == 1
 
 
-def test_a_fresh_claim_of_another_sender_is_waited_for_not_sent_again(sql, one, sender_settings, provider,
-                                                                     emulator):
+def test_a_fresh_claim_of_another_sender_is_waited_for_not_sent_again(sql, one, sender_settings, provider, emulator):
     message_id = one[0]
     now = datetime.now(UTC)
     sql("UPDATE notifications.messages SET claimed_at = %s, claim_id = gen_random_uuid(), attempts = 1 "
@@ -65,8 +64,8 @@ def test_a_fresh_claim_of_another_sender_is_waited_for_not_sent_again(sql, one, 
     assert emulator.requests == [] and status(sql, message_id)[0] == "processing"
 
 
-def test_a_claim_left_by_a_crashed_sender_is_closed_as_unknown_not_resent(sql, one, sender_settings, provider,
-                                                                         emulator):
+def test_a_claim_left_by_a_crashed_sender_is_closed_as_unknown_not_resent(
+        sql, one, sender_settings, provider, emulator):
     message_id = one[0]
     now = datetime.now(UTC)
     sql("UPDATE notifications.messages SET claimed_at = %s, claim_id = gen_random_uuid(), attempts = 1 "
@@ -143,8 +142,8 @@ def test_a_hanging_provider_times_out_and_is_retried(sql, one, sender_settings, 
     assert sender.handle(sender_settings, provider, message_id, Clock(datetime.now(UTC))) == "sent"
 
 
-def test_after_the_last_attempt_the_message_is_an_error_with_the_reason(sql, one, sender_settings, provider,
-                                                                         emulator):
+def test_after_the_last_attempt_the_message_is_an_error_with_the_reason(
+        sql, one, sender_settings, provider, emulator):
     message_id = one[0]
     emulator.configure(failure_rate=1.0)
     for _ in range(sender_settings.max_attempts - 1):
@@ -164,8 +163,7 @@ def test_a_refusal_is_final_at_once(sql, one, sender_settings, provider, emulato
     assert len(emulator.requests) == 1
 
 
-def test_a_wrong_jwt_is_refused_by_the_provider_and_never_logged(sql, one, sender_settings, emulator, capsys,
-                                                                caplog):
+def test_a_wrong_jwt_is_refused_by_the_provider_and_never_logged(sql, one, sender_settings, emulator, capsys, caplog):
     from functions.notifications.chalicelib.sending.provider import Provider
     message_id = one[0]
     wrong = Provider(emulator.url, JWT + "x", 1, 1)
