@@ -25,6 +25,7 @@ def test_every_call_needs_a_valid_token(cloud, clean):
     unknown = anonymous.post("/auth", {"username": "nobody", "password": PASSWORD})
     assert wrong.status_code == unknown.status_code == 401 and wrong.json() == unknown.json()
     assert anonymous.post("/auth", {"username": OPERATOR}).json()["field"] == "password"
+    assert anonymous.post("/auth", {"username": "a\x00", "password": "x"}).json()["field"] == "username"
 
 
 def test_an_expired_token_is_refused(api, sql):
@@ -83,17 +84,19 @@ def schedule(cloud, mailing_id):
 def test_mailing_validation_names_the_field(api):
     now = datetime.now(UTC)
     good = {"start": iso(now + timedelta(hours=1)), "end": iso(now + timedelta(hours=2)), "text": "Hi"}
-    cases = {
-        "start": dict(good, start="2030-01-01T10:00:00"),                  # no offset
-        "end": dict(good, end=iso(now)),                                   # before the start
-        "text": dict(good, text="   "),
-        "filter.operator_codes": dict(good, filter={"operator_codes": ["91"]}),
-        "filter.tags": dict(good, filter={"tags": "vip"}),
-        "window": dict(good, window={"start": "09:00", "end": "09:00"}),
-        "window.end": dict(good, window={"start": "09:00", "end": "25:00"}),
-        "colour": dict(good, colour="red"),
-    }
-    for field, body in cases.items():
+    cases = [
+        ("start", dict(good, start="2030-01-01T10:00:00")),                  # no offset
+        ("start", dict(good, start="20300101T100000+0300")),                 # not RFC 3339
+        ("end", dict(good, end=iso(now))),                                   # before the start
+        ("text", dict(good, text="   ")),
+        ("filter.operator_codes", dict(good, filter={"operator_codes": ["91"]})),
+        ("filter.tags", dict(good, filter={"tags": "vip"})),
+        ("window", dict(good, window={"start": "09:00", "end": "09:00"})),
+        ("window.end", dict(good, window={"start": "09:00", "end": "25:00"})),
+        ("colour", dict(good, colour="red")),
+        ("filter.tags", dict(good, filter={"tags": ["a\x00b"]})),
+    ]
+    for field, body in cases:
         answer = api.post("/mailings", body)
         assert answer.status_code == 400 and answer.json()["field"] == field, (field, answer.text)
     assert api.post("/mailings", {k: v for k, v in good.items() if k != "text"}).json()["field"] == "text"

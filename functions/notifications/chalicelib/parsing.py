@@ -19,7 +19,22 @@ def json_object(raw_body):
         raise bad_request("the request body is not valid JSON", field="body") from None
     if not isinstance(value, dict):
         raise bad_request("the request body must be a JSON object", field="body")
+    no_nul(value)
     return value
+
+
+def no_nul(value, field="body"):
+    """PostgreSQL text cannot hold U+0000: refuse it up front, naming the field, instead of failing later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise bad_request("%(name)s must not contain the NUL character", field=field, name=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            no_nul(key, field)
+            no_nul(item, key if field == "body" else f"{field}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            no_nul(item, field)
 
 
 def unknown_fields(body, allowed):

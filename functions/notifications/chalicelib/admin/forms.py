@@ -20,7 +20,10 @@ def fields(raw_body):
         parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise bad_request(N_("The form could not be read; send it again.")) from None
-    return {name: values[-1].strip() for name, values in parsed.items()}
+    form = {name: values[-1].strip() for name, values in parsed.items()}
+    if any("\x00" in name or "\x00" in value for name, value in form.items()):
+        raise bad_request(N_("The form could not be read; send it again."))
+    return form
 
 
 def client_body(form):

@@ -10,7 +10,9 @@ COLUMNS = ("id", "phone", "operator_code", "tag", "timezone", "created_at")
 
 
 def _row(row):
-    return dict(zip(COLUMNS, row))
+    client = dict(zip(COLUMNS, row))
+    client["created_at"] = client["created_at"].isoformat()
+    return client
 
 
 def create(cur, body):

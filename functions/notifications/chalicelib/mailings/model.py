@@ -7,6 +7,8 @@ from common.web import AppError, bad_request
 FIELDS = ("start", "end", "text", "filter", "window")
 MAX_TEXT = 2000
 MAX_FILTER_ITEMS = 100
+# RFC 3339 (what OpenAPI's date-time means); Python alone would also take "20300101T1000+0300" and friends.
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # Once a mailing has started its messages exist: only its end (extend, or stop it early) and the text of
 # messages not sent yet may change. Its start, audience and window are fixed.
@@ -15,10 +17,14 @@ CHANGEABLE_AFTER_START = ("end", "text")
 
 def moment(value, field):
     """A timezone-aware datetime from ISO 8601 text with an offset."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise bad_request("%(name)s must be an ISO 8601 date-time with a time zone offset", field=field, name=field)
+    if not isinstance(value, str) or len(value) > 40 or not _MOMENT.fullmatch(value):
+        raise bad_request("%(name)s must be an ISO 8601 date-time with a time zone offset (2030-01-01T09:00:00+03:00)",
+                          field=field, name=field)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        fraction = re.search(r"\.([0-9]+)", value)
+        if fraction and len(fraction.group(1)) > 6:       # Python reads microseconds at most
+            value = value.replace(fraction.group(0), "." + fraction.group(1)[:6])
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00").replace("t", "T"))
     except ValueError:
         raise bad_request("%(name)s must be an ISO 8601 date-time with a time zone offset", field=field,
                           name=field) from None
@@ -42,19 +48,17 @@ def client_filter(value):
     for name in value:
         if name not in ("operator_codes", "tags"):
             raise bad_request("unknown field filter.%(name)s", field="filter." + str(name)[:40], name=str(name)[:40])
-    codes = _items(value.get("operator_codes"), "filter.operator_codes")
+    codes = _items(value.get("operator_codes", []), "filter.operator_codes")
     for code in codes:
         if not re.fullmatch(r"[0-9]{3}", code):
             raise bad_request("filter.operator_codes must be 3-digit codes", field="filter.operator_codes")
-    tags = _items(value.get("tags"), "filter.tags")
+    tags = _items(value.get("tags", []), "filter.tags")
     if any(len(tag) > 64 for tag in tags):
         raise bad_request("filter.tags must be texts of at most 64 characters", field="filter.tags")
     return sorted(set(codes)), sorted(set(tags))
 
 
 def _items(value, field):
-    if value is None:
-        return []
     if not isinstance(value, list) or len(value) > MAX_FILTER_ITEMS or not all(isinstance(v, str) for v in value):
         raise bad_request("%(name)s must be a list of at most 100 texts", field=field, name=field)
     return value
