@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from chalice import Chalice
 
 from chalicelib import config, observability, parsing
-from chalicelib.admin import forms, pages
+from chalicelib.admin import forms, messages, pages
 from chalicelib.api import auth, docs
 from chalicelib.clients import store as clients
 from chalicelib.dispatch import dispatcher
@@ -241,14 +241,9 @@ def _render(template, status=200, headers=None, **values):
     gettext = pages.PAGES.gettext(language)
     values.setdefault("signed_in", True)
     text = pages.render(template, language, base=web.base_path(app.current_request),
-                        states={k: gettext(v) for k, v in _STATE_NAMES.items()},
-                        statuses={k: gettext(v) for k, v in _STATUS_NAMES.items()}, **values)
+                        states={k: gettext(v) for k, v in messages.STATES.items()},
+                        statuses={k: gettext(v) for k, v in messages.STATUSES.items()}, **values)
     return web.html_response(text, status=status, headers=dict(web.NO_STORE, **(headers or {})))
-
-
-_STATE_NAMES = {"scheduled": i18n.N_("scheduled"), "starting": i18n.N_("starting"), "started": i18n.N_("started")}
-_STATUS_NAMES = {"processing": i18n.N_("processing"), "sent": i18n.N_("sent"), "error": i18n.N_("error"),
-                 "expired": i18n.N_("expired")}
 
 
 def _error_page(error):
@@ -263,16 +258,26 @@ def _admin_operator(cur):
     _same_origin(request)
     found = auth.operator(cur, auth.cookie_token(request.headers), now())
     if found is None:
-        raise web.AppError(401, i18n.N_("Sign in to continue."))
+        raise web.AppError(401, messages.SIGN_IN)
     return found
 
 
 def _same_origin(request):
-    """Cookies are SameSite=Strict; a form posted from another site is refused as well."""
+    """Cookies are SameSite=Strict; a form posted from another site is refused as well. Browsers say where
+    a request comes from in Sec-Fetch-Site; the pages' no-referrer policy makes their Origin "null", so
+    Origin is only compared when it names a site."""
+    if request.method != "POST":
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
-    host = request.headers.get("host")
-    if request.method == "POST" and origin and host and origin.split("://", 1)[-1] != host:
-        raise web.AppError(403, i18n.N_("This form was sent from another site and was refused."))
+    if fetch_site is not None:
+        allowed = fetch_site in ("same-origin", "none")
+    elif origin and origin != "null":
+        allowed = origin.split("://", 1)[-1] == request.headers.get("host")
+    else:
+        allowed = True
+    if not allowed:
+        raise web.AppError(403, messages.FOREIGN_FORM)
 
 
 def _back(path=""):
@@ -304,10 +309,11 @@ def admin_login():
             token, expires = auth.sign_in(cur, form.get("username", ""), form.get("password", ""), now(),
                                           config.api().token_hours)
         except web.AppError:
-            raise web.AppError(401, i18n.N_("Wrong user name or password.")) from None
+            raise web.AppError(401, messages.WRONG_CREDENTIALS) from None
     cookie = (f"{auth.COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; "
               f"Max-Age={int((expires - now()).total_seconds())}")
-    if app.current_request.headers.get("x-forwarded-proto", "https") == "https":
+    # API Gateway always says https; the local gateway (plain http on 127.0.0.1) says nothing.
+    if app.current_request.headers.get("x-forwarded-proto") == "https":
         cookie += "; Secure"
     return web.redirect(f"{web.base_path(app.current_request)}/admin",
                         headers=dict(web.NO_STORE, **{"Set-Cookie": cookie}))

@@ -1,6 +1,7 @@
 """Client rows in and out of PostgreSQL."""
 import psycopg2.errors
 
+from common.i18n import N_
 from common.web import AppError, not_found
 
 from .. import queries
@@ -28,7 +29,7 @@ def get(cur, client_id):
     cur.execute(queries.CLIENT_BY_ID, (client_id,))
     row = cur.fetchone()
     if row is None:
-        raise not_found("no such client")
+        raise not_found(N_("no such client"))
     return _row(row)
 
 
@@ -56,8 +57,8 @@ def update(cur, client_id, body):
 def delete(cur, client_id):
     cur.execute(queries.DELETE_CLIENT, (client_id,))
     if cur.rowcount == 0:
-        raise not_found("no such client")
+        raise not_found(N_("no such client"))
 
 
 def _phone_taken(phone):
-    return AppError(409, "a client with phone %(phone)s already exists", params={"phone": phone}, field="phone")
+    return AppError(409, N_("a client with phone %(phone)s already exists"), params={"phone": phone}, field="phone")

@@ -1,4 +1,5 @@
 """Mailing rows in and out of PostgreSQL, and the rules for changing or deleting them."""
+from common.i18n import N_
 from common.web import AppError, not_found
 
 from .. import queries
@@ -45,7 +46,7 @@ def get(cur, mailing_id, lock=False):
     cur.execute(queries.MAILING_FOR_UPDATE if lock else queries.MAILING_BY_ID, (mailing_id,))
     found = cur.fetchone()
     if found is None:
-        raise not_found("no such mailing")
+        raise not_found(N_("no such mailing"))
     return row(found)
 
 
@@ -67,7 +68,8 @@ def delete(cur, mailing_id, now):
     """A mailing can go before it starts or after it ended; while it runs, move its end to stop it."""
     current = get(cur, mailing_id, lock=True)
     if started(current, now) and current["end_at"] > now:
-        raise AppError(409, "the mailing is running: set its end to now to stop it, then delete it", field="id")
+        raise AppError(409, N_("the mailing is running: set its end to now to stop it, then delete it"),
+                       field="id")
     cur.execute(queries.DELETE_MAILING, (mailing_id,))
     return current
 
