@@ -64,6 +64,8 @@ CREATE TABLE notifications.messages (
     UNIQUE (mailing_id, client_id)
 );
 CREATE INDEX messages_client_idx ON notifications.messages (client_id);
+-- A mailing's messages page by page (keyset on id), however many other mailings there are.
+CREATE INDEX messages_mailing_page_idx ON notifications.messages (mailing_id, id);
 
 -- Counts by status per mailing, kept by statement-level triggers: the stats read a few rows, not
 -- millions, and a bulk insert of 100,000 messages updates them once.
