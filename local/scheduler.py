@@ -294,6 +294,9 @@ class SchedulerSchedules:
         for summary in self._summaries():
             if summary.get("State", "ENABLED") != "ENABLED":
                 continue
+            target = (summary.get("Target") or {}).get("Arn")
+            if target is not None and target not in self.functions_by_arn:
+                continue                 # another stack's (or an outside) target: not ours to read or fire
             group, name = summary.get("GroupName") or "default", summary["Name"]
             try:
                 schedule = self.client.get_schedule(Name=name, GroupName=group)
