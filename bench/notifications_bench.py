@@ -104,6 +104,34 @@ def bench_dispatch(conn, sqs, repeats, clients):
     return statistics.median(mine), statistics.median(bare)
 
 
+def bench_database_part(conn, repeats):
+    """The message creation alone (no SQS): the product's statement against a bare INSERT ... SELECT."""
+    from common import db
+    from functions.notifications.chalicelib.dispatch import dispatcher
+    from functions.notifications.chalicelib.mailings.store import get
+    mine, bare = [], []
+    for repeat in range(repeats):
+        for side in ("product", "bare") if repeat % 2 == 0 else ("bare", "product"):
+            mailing_id = new_mailing(conn, datetime.now(timezone.utc) - timedelta(seconds=1))
+            started = time.perf_counter()
+            if side == "product":
+                with db.pg_transaction() as cur:
+                    rows = dispatcher._create_messages(cur, get(cur, mailing_id), datetime.now(timezone.utc))
+                mine.append(time.perf_counter() - started)
+            else:
+                with conn.cursor() as cur:
+                    cur.execute("INSERT INTO notifications.messages (mailing_id, client_id) SELECT %s, id "
+                                "FROM notifications.clients RETURNING id, client_id", (mailing_id,))
+                    rows = cur.fetchall()
+                conn.commit()
+                bare.append(time.perf_counter() - started)
+            assert rows
+            with conn.cursor() as cur:
+                cur.execute("DELETE FROM notifications.mailings WHERE id = %s", (mailing_id,))
+            conn.commit()
+    return statistics.median(mine), statistics.median(bare)
+
+
 def fill_messages(conn, total, clients):
     """Mailings of `clients` messages each until the table holds `total`, with mixed statuses."""
     with conn.cursor() as cur:
@@ -173,6 +201,10 @@ def main(argv=None):
         ratio = mine / bare
         print(f"dispatch median {mine:.2f} s, bare INSERT ... SELECT + SendMessageBatch loop {bare:.2f} s: "
               f"{ratio:.2f}x (target <= {DISPATCH_RATIO_TARGET}x and < {DISPATCH_SECONDS_TARGET:.0f} s)")
+
+        db_mine, db_bare = bench_database_part(conn, args.repeats)
+        print(f"database part alone (messages created and committed, no SQS): {db_mine:.2f} s vs bare "
+              f"INSERT ... SELECT {db_bare:.2f} s: {db_mine / db_bare:.2f}x")
 
         from functions.notifications.chalicelib import queries
         fill_messages(conn, args.stats_messages, args.clients)

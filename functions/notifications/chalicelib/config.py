@@ -45,8 +45,9 @@ def api():
         dispatcher_arn=env.text("NOTIFICATIONS_DISPATCHER_ARN"),
         scheduler_role_arn=env.text("NOTIFICATIONS_SCHEDULER_ROLE_ARN"),
         schedule_group=env.text("NOTIFICATIONS_SCHEDULE_GROUP", "default"),
-        # Schedule names are unique per account and group: the stack name keeps two stacks apart.
-        schedule_prefix=env.text("NOTIFICATIONS_SCHEDULE_PREFIX", max_length=40),
+        # Schedule names (64 characters at most, with "-mailing-<id>") are unique per account and group:
+        # the stack name keeps two stacks apart.
+        schedule_prefix=env.text("NOTIFICATIONS_SCHEDULE_PREFIX", max_length=36),
         token_hours=env.integer("NOTIFICATIONS_TOKEN_HOURS", 12, 1, 24 * 30))
 
 
