@@ -180,3 +180,27 @@ def test_gone_and_unusable_records(sql, clean, sender_settings, provider, emulat
     assert sender.handle(sender_settings, provider, 987654, Clock(datetime.now(UTC))) == "gone"
     assert sender.parse("not json") is None and sender.parse(json.dumps({"message_id": -1})) is None
     assert sender.parse(json.dumps({"message_id": 5})) == 5
+
+
+def test_two_deliveries_at_once_send_once(sql, one, sender_settings, emulator):
+    """SQS may hand the same message to two senders at the same moment: only the one holding the claim calls."""
+    import threading
+    from functions.notifications.chalicelib.sending.provider import Provider
+    message_id = one[0]
+    emulator.configure(latency=0.5)
+    outcomes, barrier = [], threading.Barrier(4)
+
+    def deliver():
+        provider = Provider(emulator.url, JWT, 2, 2)
+        barrier.wait()
+        try:
+            outcomes.append(sender.handle(sender_settings, provider, message_id, lambda: datetime.now(UTC)))
+        except batch.Retry:
+            outcomes.append("retry")
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("sent") == 1 and len(outcomes) == 4
+    assert emulator.deliveries(message_id) == 1 and len(emulator.requests) == 1
