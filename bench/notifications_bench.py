@@ -4,7 +4,7 @@ SendMessageBatch loop in the same run, and the stats queries over 1,000,000 mess
 Usage (from the repo root):
   .venv/bin/python bench/notifications_bench.py [--pg-url URL] [--clients 100000] [--repeats 3]
          [--stats-messages 1000000] [--stats-runs 300]
-Uses its own database (default notifications_bench; created and migrated here) and an in-process moto.
+Uses its own database (default notifications_bench; created and migrated here) and moto in a child process.
 Both sides commit the messages (same durability) and send them with the same 8 parallel SendMessageBatch
 callers, so the ratio is the product's own overhead (lease, window grouping, bookkeeping). Alternating
 repeats, medians. Targets: dispatch <= 1.5x the bare loop and < 10 s; stats p99 < 50 ms.
@@ -172,6 +172,27 @@ def time_query(conn, statement, params, runs):
     return statistics.median(samples), percentile(samples, 0.99)
 
 
+def moto_process():
+    """moto in its own process (as the local cloud's is, seen from a function): the dispatcher's threads and
+    moto's do not share one interpreter lock."""
+    import subprocess
+    from local.cloud import free_port
+    port = free_port()
+    code = ("import sys, time; sys.path[:0] = [%r]; from local.cloud import start_moto; "
+            "start_moto(port=%d); time.sleep(10 ** 6)" % (str(ROOT), port))
+    process = subprocess.Popen([sys.executable, "-c", code])
+    endpoint = f"http://127.0.0.1:{port}"
+    import urllib.request
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            return process, endpoint
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("moto did not start")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/notifications_bench")
@@ -183,10 +204,9 @@ def main(argv=None):
 
     import os
     from infra import migrate
-    from local.cloud import start_moto
     migrate.migrate_postgres(args.pg_url)
     os.environ["DATABASE_URL"] = args.pg_url
-    server, endpoint = start_moto()
+    server, endpoint = moto_process()
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                       AWS_DEFAULT_REGION="us-east-1")
     sqs = boto3.client("sqs")
@@ -232,7 +252,8 @@ def main(argv=None):
         return 0
     finally:
         conn.close()
-        server.stop()
+        server.terminate()
+        server.wait(10)
 
 
 if __name__ == "__main__":
