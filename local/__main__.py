@@ -29,7 +29,13 @@ def generated_secrets(template_params):
     saved = json.loads(path.read_text()) if path.exists() else {}
     for name, spec in template_params.items():
         if spec.get("NoEcho") and spec.get("Default", "") == "" and name not in saved:
-            saved[name] = Fernet.generate_key().decode() if name == "SecretKey" else secrets.token_urlsafe(18)
+            if name == "SecretKey":
+                saved[name] = Fernet.generate_key().decode()
+            elif name.endswith("Jwt"):   # a provider's token: a real JWT, as the emulator checks its form
+                from local.emulators.provider import issue_token
+                saved[name] = issue_token(secrets.token_bytes(32))
+            else:
+                saved[name] = secrets.token_urlsafe(18)
     STATE.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(saved, indent=2))
     path.chmod(0o600)
@@ -116,7 +122,8 @@ def main(argv=None):
     emulators = []
     if not args.no_emulators:
         from local import emulators as emu
-        emulators = emu.start_all(args.host)
+        defaults = {name: spec.get("Default") for name, spec in declared.items() if spec.get("Default")}
+        emulators = emu.start_all(args.host, parameters=dict(defaults, **params))
     cloud = Cloud(args.template, params, stack_name=args.stack_name, host=args.host, fixed_ports=True,
                   moto_port=args.moto_port, isolated=not args.shared_venv, idle_timeout=args.idle_timeout,
                   watch=not args.no_reload, state_dir=STATE / "moto")

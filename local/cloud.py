@@ -76,6 +76,7 @@ class Cloud:
         self.ws = {}
         self.pollers = []
         self.scheduler = None
+        self.scheduler_schedules = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
@@ -92,7 +93,7 @@ class Cloud:
         session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
-                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses")}
+                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -135,6 +136,8 @@ class Cloud:
             poller.stop()
         if self.scheduler:
             self.scheduler.stop()
+        if self.scheduler_schedules:
+            self.scheduler_schedules.stop()
         for gateway in list(self.http.values()) + list(self.ws.values()):
             gateway.stop()
         if self.runtime:
@@ -260,3 +263,13 @@ class Cloud:
             self.scheduler = Scheduler(schedules, self.runtime.invoke, region=self.region,
                                        account=self.stack.account, rate_scale=self.rate_scale)
             self.scheduler.start()
+        self._start_scheduler_schedules()
+
+    def _start_scheduler_schedules(self):
+        """EventBridge Scheduler schedules the functions create at run time (moto never fires them)."""
+        arns = {self.stack.resolver.attrs[fn]["Arn"]: fn for fn in self.runtime.pools if self._runs(fn)}
+        if not arns:
+            return
+        from .scheduler import SchedulerSchedules
+        self.scheduler_schedules = SchedulerSchedules(self.clients["scheduler"], arns, self.runtime.invoke)
+        self.scheduler_schedules.start()

@@ -235,3 +235,136 @@ class Scheduler:
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.stats[key] += n
+
+
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+
+
+def at_moment(expression: str, timezone_name: Optional[str] = None) -> Optional[datetime]:
+    """The UTC moment of an at(yyyy-mm-ddThh:mm:ss) expression (read in its schedule's time zone); None if
+    it is not one."""
+    match = _AT.match(expression.strip())
+    if not match:
+        return None
+    from zoneinfo import ZoneInfo
+    local = datetime.fromisoformat(match.group(1))
+    return local.replace(tzinfo=ZoneInfo(timezone_name or "UTC")).astimezone(timezone.utc)
+
+
+class SchedulerSchedules:
+    """EventBridge Scheduler schedules (created at run time through the `scheduler` API; moto stores them
+    but never fires them): at() schedules fire once at their moment, rate()/cron() ones on their
+    expression (cron read in UTC), each invoking the template function its target names with the target's
+    Input. After an at() fire a schedule with ActionAfterCompletion DELETE is deleted, as on AWS."""
+
+    def __init__(self, client, functions_by_arn: dict, invoke: Invoke, log=None, clock=time.time, poll=1.0):
+        self.client = client
+        self.functions_by_arn = dict(functions_by_arn)
+        self.invoke = invoke
+        self.log = log or logging.getLogger("local.scheduler")
+        self.clock = clock
+        self.poll = poll
+        self.stats = {"fired": 0, "errors": 0}
+        self._fired: set = set()        # (group, name, expression) of at() schedules already fired
+        self._due: dict = {}            # (group, name, expression) -> next fire of rate()/cron() schedules
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="scheduler-schedules", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # the AWS endpoint may be down for a moment; try again next round
+                self.log.warning("could not read Scheduler schedules", exc_info=True)
+            self._stop.wait(self.poll)
+
+    def poll_once(self) -> list:
+        """Fire whatever is due now; returns the names fired."""
+        now = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+        fired = []
+        for summary in self._summaries():
+            if summary.get("State", "ENABLED") != "ENABLED":
+                continue
+            target = (summary.get("Target") or {}).get("Arn")
+            if target is not None and target not in self.functions_by_arn:
+                continue                 # another stack's (or an outside) target: not ours to read or fire
+            group, name = summary.get("GroupName") or "default", summary["Name"]
+            try:
+                schedule = self.client.get_schedule(Name=name, GroupName=group)
+            except self.client.exceptions.ResourceNotFoundException:
+                continue                 # deleted between the list and the read
+            if self._due_now(schedule, group, now):
+                fired.append(name)
+                self._fire(schedule, group)
+        return fired
+
+    def _summaries(self):
+        token = None
+        while True:
+            page = self.client.list_schedules(**({"NextToken": token} if token else {}))
+            yield from page.get("Schedules", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def _due_now(self, schedule: dict, group: str, now: datetime) -> bool:
+        expression = schedule["ScheduleExpression"]
+        key = (group, schedule["Name"], expression)
+        start, end = schedule.get("StartDate"), schedule.get("EndDate")
+        if (start and now < start) or (end and now > end):
+            return False
+        moment = at_moment(expression, schedule.get("ScheduleExpressionTimezone"))
+        if moment is not None:
+            return moment <= now and key not in self._fired
+        due = self._due.get(key)
+        if due is None:
+            self._due[key] = Scheduler.next_fire(expression, now)
+            return False
+        if due <= now:
+            self._due[key] = Scheduler.next_fire(expression, now)
+            return True
+        return False
+
+    def _fire(self, schedule: dict, group: str) -> None:
+        target = schedule.get("Target") or {}
+        function_id = self.functions_by_arn.get(target.get("Arn"))
+        name, expression = schedule["Name"], schedule["ScheduleExpression"]
+        is_at = at_moment(expression) is not None
+        if is_at:
+            self._fired.add((group, name, expression))
+        if function_id is None:
+            self.log.warning("Scheduler schedule %s targets %s, not a function of this stack: not fired", name,
+                             target.get("Arn"))
+            return
+        event = json.loads(target["Input"]) if target.get("Input") else {}
+        with self._lock:
+            self.stats["fired"] += 1
+        threading.Thread(target=self._invoke, args=(function_id, event, name), daemon=True,
+                         name=f"scheduler-{name}").start()
+        if is_at and schedule.get("ActionAfterCompletion") == "DELETE":
+            try:
+                self.client.delete_schedule(Name=name, GroupName=group)
+            except self.client.exceptions.ResourceNotFoundException:
+                pass
+
+    def _invoke(self, function_id: str, event, name: str) -> None:
+        trigger = f"scheduler:{name}"
+        try:
+            self.invoke(function_id, event, trigger)
+            self.log.info("%s <- %s: ok", function_id, trigger)
+        except Exception as exc:
+            self.log.error("%s <- %s failed: %s", function_id, trigger, exc)
+            with self._lock:
+                self.stats["errors"] += 1

@@ -263,6 +263,10 @@ class LocalStack:
         for logical, res in self._of_type("AWS::SecretsManager::Secret"):
             name = self._name(logical, res, "Name")
             r.refs[logical] = arn.format("secretsmanager", f"secret:{name}")
+        for logical, res in self._of_type("AWS::IAM::Role"):
+            name = self._name(logical, res, "RoleName")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": f"arn:aws:iam::{self.account}:role/{name}", "RoleId": name}
         for logical, res in self._of_type("AWS::Events::Rule"):
             r.attrs[logical] = {"Arn": arn.format("events", f"rule/{self.stack_name}-{logical}")}
 

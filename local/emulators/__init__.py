@@ -11,10 +11,13 @@ from urllib.parse import urlparse
 log = logging.getLogger("local.emulators")
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-# (name, module, class, the template parameter whose default URL is the emulator's address)
+# (name, module, class, the template parameter whose URL is the emulator's address). PARAMETER_ARGS hands
+# template parameters (generated secrets) to an emulator's constructor.
 EMULATORS = [
     ("chatapp", "local.emulators.chatapp", "ChatAppEmulator", "ChatAppBaseUrl"),
+    ("provider", "local.emulators.provider", "ProviderEmulator", "NotificationsProviderBaseUrl"),
 ]
+PARAMETER_ARGS = {"provider": {"token": "NotificationsProviderJwt"}}
 
 
 def default_port(parameter, template=TEMPLATE):
@@ -23,16 +26,20 @@ def default_port(parameter, template=TEMPLATE):
     return urlparse(load(str(template))["Parameters"][parameter]["Default"]).port
 
 
-def start_all(host="127.0.0.1"):
-    """Start every emulator; returns the started ones (each has .name, .url, .stop())."""
+def start_all(host="127.0.0.1", parameters=None):
+    """Start every emulator; returns the started ones (each has .name, .url, .stop()). `parameters`: the
+    stack's parameter values, for emulators configured from them (the template's defaults otherwise)."""
+    parameters = parameters or {}
     started = []
     for name, module_name, class_name, parameter in EMULATORS:
+        kwargs = {arg: parameters[param] for arg, param in PARAMETER_ARGS.get(name, {}).items() if param in parameters}
+        port = urlparse(parameters[parameter]).port if parameters.get(parameter) else default_port(parameter)
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as exc:
             log.warning("emulator %s not available: %s", name, exc)
             continue
-        emulator = cls(host=host, port=default_port(parameter))
+        emulator = cls(host=host, port=port, **kwargs)
         emulator.start()
         emulator.name = name
         started.append(emulator)

@@ -1,0 +1,1 @@
+"""The server-rendered admin page: clients, mailings, a mailing's live progress; same operators and tokens."""

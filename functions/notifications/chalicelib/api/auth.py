@@ -1,0 +1,80 @@
+"""Operators sign in at /auth with a user name and password (argon2) and get a bearer token; only the
+token's SHA-256 is stored. The admin pages carry the same token in an HttpOnly cookie."""
+import secrets
+from datetime import timedelta
+from http.cookies import CookieError, SimpleCookie
+
+from common import passwords
+from common.web import AppError
+
+from .. import queries
+
+COOKIE = "notifications_token"
+MAX_TOKEN = 256
+# Verifying against a real hash when the user is unknown keeps both answers equally slow.
+_DUMMY_HASH = passwords.hash_password(secrets.token_urlsafe(16))
+
+
+def sign_in(cur, username, password, now, hours):
+    """A new token for valid credentials; 401 otherwise (the same answer for a wrong name or password)."""
+    if not isinstance(username, str) or not isinstance(password, str) or not username or len(username) > 64 \
+            or len(password) > 1024:
+        raise unauthorized("wrong user name or password")
+    cur.execute(queries.OPERATOR_BY_NAME, (username,))
+    found = cur.fetchone()
+    if not passwords.verify_password(found[1] if found else _DUMMY_HASH, password) or found is None:
+        raise unauthorized("wrong user name or password")
+    token = secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=hours)
+    cur.execute(queries.DELETE_EXPIRED_TOKENS, (now,))
+    cur.execute(queries.CREATE_TOKEN, (passwords.api_key_digest(token), found[0], expires))
+    return token, expires
+
+
+def create_operator(cur, username, password):
+    cur.execute(queries.CREATE_OPERATOR, (username, passwords.hash_password(password)))
+    return cur.fetchone()[0]
+
+
+def bearer(headers):
+    authorization = (headers.get("authorization") or "").strip()
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def cookie_token(headers):
+    raw = headers.get("cookie") or ""
+    try:
+        jar = SimpleCookie(raw)
+    except CookieError:
+        return None
+    return jar[COOKIE].value if COOKIE in jar and jar[COOKIE].value else None
+
+
+def operator(cur, token, now):
+    """(id, username) of a valid token, else None."""
+    if not token or len(token) > MAX_TOKEN or not token.isascii():
+        return None
+    cur.execute(queries.OPERATOR_BY_TOKEN, (passwords.api_key_digest(token), now))
+    return cur.fetchone()
+
+
+def require(cur, headers, now):
+    """The operator of the request's bearer token; 401 without a valid one."""
+    token = bearer(headers)
+    if token is None:
+        raise unauthorized("missing token: POST /auth with username and password, then send "
+                           "`Authorization: Bearer <token>`")
+    found = operator(cur, token, now)
+    if found is None:
+        raise unauthorized("invalid or expired token: sign in again at /auth")
+    return found
+
+
+def sign_out(cur, token):
+    if token and len(token) <= MAX_TOKEN and token.isascii():
+        cur.execute(queries.DELETE_TOKEN, (passwords.api_key_digest(token),))
+
+
+def unauthorized(message):
+    return AppError(401, message, headers={"WWW-Authenticate": 'Bearer realm="notifications"'})

@@ -1,0 +1,1 @@
+"""Dispatch: a mailing's start creates its messages and queues them, each at its client's window."""

@@ -1,0 +1,20 @@
+"""One JSON log line per event (with mailing_id / message_id / client_id when known) and per-mailing
+metrics as CloudWatch Embedded Metric Format lines: what CloudWatch reads on AWS, plain lines locally."""
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+NAMESPACE = "Notifications"
+logger = Logger(service="notifications")
+
+
+def count(name, mailing_id, value=1):
+    """A per-mailing counter: Sent, Error, Expired, Retried, Deferred."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="mailing_id", value=str(mailing_id))
+
+
+def latency(milliseconds, mailing_id):
+    """How long the provider took to answer one send."""
+    with single_metric(name="SendLatency", unit=MetricUnit.Milliseconds, value=milliseconds,
+                       namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="mailing_id", value=str(mailing_id))

@@ -1,0 +1,1 @@
+"""Sending one message through the provider's HTTP API, once."""

@@ -1,0 +1,132 @@
+"""One queued message: checks, claim, provider call, outcome. Safe to deliver any number of times.
+
+- Finished messages (sent, error, expired) are left alone: a redelivery sends nothing.
+- The claim (claimed_at + claim_id, committed) is taken right before the call, only while the mailing
+  has not ended; no other sender calls for the message while it stands.
+- A claim older than the longest call belongs to a sender that died mid-call: the provider may or may
+  not have the message, so it is closed as an error saying so, not sent again blindly.
+- Outside the client's window the message goes back to the queue, delayed to the opening (15 minutes
+  at most per hop), or expires if the window does not open before the end.
+- Timeouts, 5xx and network errors release the claim and retry with backoff (common.batch); after the
+  last attempt the message is an error with the reason.
+"""
+import json
+import uuid
+from datetime import timedelta
+
+from common import aws, batch, db
+
+from .. import observability, queries
+from ..dispatch import windows
+from ..dispatch.dispatcher import CLOSED_REASON, SQS_MAX_DELAY
+
+log = observability.logger
+UNKNOWN_OUTCOME = ("outcome unknown: a sender stopped during the provider call; not sent again to avoid a "
+                   "duplicate")
+ENDED = "the mailing ended before the message could be sent"
+COLUMNS = ("id", "status", "mailing_id", "client_id", "attempts", "claimed_at", "phone", "timezone", "text",
+           "start_at", "end_at", "window_start", "window_end")
+
+
+def parse(body):
+    """The message id of a queue record body; None if the record is unusable."""
+    try:
+        value = json.loads(body)
+        message_id = int(value["message_id"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    return message_id if message_id > 0 else None
+
+
+def handle(settings, provider, message_id, now):
+    """Process one delivery; returns what happened. Raises batch.Retry to be delivered again later.
+    `now` is a callable giving the current UTC time (injected by tests)."""
+    with db.pg_transaction() as cur:
+        cur.execute(queries.MESSAGE_FOR_SEND, (message_id,))
+        found = cur.fetchone()
+    if found is None:
+        log.info("message gone (its mailing or client was deleted)", extra={"message_id": message_id})
+        return "gone"
+    message = dict(zip(COLUMNS, found))
+    ids = {"message_id": message_id, "mailing_id": message["mailing_id"], "client_id": message["client_id"]}
+    if message["status"] != "processing":
+        log.info("already %s: nothing to do", message["status"], extra=ids)
+        return "done"
+    moment = now()
+    if message["claimed_at"] is not None:
+        return _claimed_elsewhere(settings, message, ids, moment)
+    if message["end_at"] <= moment:
+        return _expire(message, ids, ENDED)
+    verdict, seconds = windows.delay_until(message["timezone"], message["window_start"], message["window_end"],
+                                           moment, message["end_at"])
+    if verdict == "closed":
+        return _expire(message, ids, CLOSED_REASON)
+    if verdict == "wait":
+        _defer(settings, message, min(SQS_MAX_DELAY, seconds))
+        log.info("outside the send window: back in %s s", min(SQS_MAX_DELAY, seconds), extra=ids)
+        observability.count("Deferred", message["mailing_id"])
+        return "deferred"
+    claim = uuid.uuid4()
+    moment = now()
+    with db.pg_transaction() as cur:
+        cur.execute(queries.CLAIM_MESSAGE, {"id": message_id, "claim": str(claim), "now": moment})
+        claimed = cur.fetchone()
+    if claimed is None:
+        # Between the read and the claim the mailing ended or another sender claimed it: look again.
+        raise batch.Retry("message changed while claiming", delay=1)
+    attempts = claimed[0]
+    outcome = provider.send(message_id, message["phone"], message["text"])
+    observability.latency(outcome.milliseconds, message["mailing_id"])
+    if outcome.ok:
+        _finish(queries.MARK_SENT, (now(), message_id, str(claim)))
+        log.info("sent", extra=dict(ids, attempts=attempts, ms=round(outcome.milliseconds)))
+        observability.count("Sent", message["mailing_id"])
+        return "sent"
+    if outcome.retry and attempts < settings.max_attempts:
+        _finish(queries.RELEASE_CLAIM, (outcome.reason, message_id, str(claim)))
+        log.warning("attempt %s failed, retrying: %s", attempts, outcome.reason, extra=ids)
+        observability.count("Retried", message["mailing_id"])
+        raise batch.Retry(outcome.reason)
+    reason = f"{outcome.reason} (attempt {attempts} of {settings.max_attempts})"
+    _finish(queries.MARK_ERROR, (reason, message_id, str(claim)))
+    log.error("not sent: %s", reason, extra=ids)
+    observability.count("Error", message["mailing_id"])
+    return "error"
+
+
+def _claimed_elsewhere(settings, message, ids, moment):
+    stale_before = moment - timedelta(seconds=settings.claim_seconds)
+    if message["claimed_at"] >= stale_before:
+        wait = int((message["claimed_at"] - stale_before).total_seconds()) + 1
+        log.info("another sender holds the claim: back in %s s", wait, extra=ids)
+        raise batch.Retry("claimed by another sender", delay=wait)
+    with db.pg_transaction() as cur:
+        cur.execute(queries.RESOLVE_STALE_CLAIM, (UNKNOWN_OUTCOME, message["id"], stale_before))
+        resolved = cur.rowcount
+    if resolved:
+        log.error(UNKNOWN_OUTCOME, extra=ids)
+        observability.count("Error", message["mailing_id"])
+        return "unknown"
+    raise batch.Retry("claim changed meanwhile", delay=1)
+
+
+def _expire(message, ids, reason):
+    with db.pg_transaction() as cur:
+        cur.execute(queries.EXPIRE_MESSAGE, (reason, message["id"]))
+        changed = cur.rowcount
+    if changed:
+        log.info("expired: %s", reason, extra=ids)
+        observability.count("Expired", message["mailing_id"])
+    return "expired"
+
+
+def _defer(settings, message, seconds):
+    aws.client("sqs").send_message(
+        QueueUrl=settings.send_queue_url, DelaySeconds=int(seconds),
+        MessageBody=json.dumps({"message_id": message["id"], "mailing_id": message["mailing_id"],
+                                "client_id": message["client_id"]}))
+
+
+def _finish(statement, params):
+    with db.pg_transaction() as cur:
+        cur.execute(statement, params)
