@@ -2,7 +2,7 @@
 from chalice import Chalice, Response
 
 from chalicelib import auth, docs, letters, validation
-from common import db, web
+from common import db, swagger, web
 from common.web import AppError, json_errors, json_response
 
 app = Chalice(app_name="mailbox")
@@ -82,15 +82,15 @@ def openapi():
 @app.route("/api/doc", methods=["GET"])
 @json_errors
 def swagger_ui():
-    return web.html_response(docs.PAGE)
+    return web.html_response(swagger.page("Mailbox API", spec_url="openapi.json", assets_url="doc"))
 
 
 @app.route("/api/doc/{asset}", methods=["GET"])
 @json_errors
 def swagger_ui_asset(asset):
     try:
-        found = docs.asset(asset)
-    except docs.AssetsMissing as exc:
+        found = swagger.asset(asset)
+    except swagger.AssetsMissing as exc:
         raise AppError(503, f"{exc}; the API itself works, see /api/openapi.json") from None
     if found is None:
         raise AppError(404, "no such documentation file")

@@ -13,7 +13,7 @@ from chalicelib.dispatch import dispatcher
 from chalicelib.mailings import schedules, store as mailings
 from chalicelib.sending import provider as provider_api, sender
 from chalicelib.stats import reports
-from common import apidocs, aws, batch, db, i18n, web
+from common import aws, batch, db, i18n, swagger, web
 
 app = Chalice(app_name="notifications")
 JSON = ["application/json"]
@@ -213,15 +213,15 @@ def openapi():
 @app.route("/docs", methods=["GET"])
 @web.json_errors
 def swagger_ui():
-    return web.html_response(apidocs.page("Notifications API", assets="docs/", spec_url="openapi.json"))
+    return web.html_response(swagger.page("Notifications API", spec_url="openapi.json", assets_url="docs"))
 
 
 @app.route("/docs/{asset}", methods=["GET"])
 @web.json_errors
 def swagger_asset(asset):
     try:
-        found = apidocs.asset(asset)
-    except apidocs.AssetsMissing as exc:
+        found = swagger.asset(asset)
+    except swagger.AssetsMissing as exc:
         raise web.unavailable(f"{exc}; the API works, see /openapi.json") from None
     if found is None:
         raise web.not_found("no such documentation file")
