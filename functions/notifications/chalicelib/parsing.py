@@ -57,9 +57,9 @@ def page_params(query, default_limit=100, max_limit=1000):
     """(after_id, limit) from ?after=&limit= (keyset pagination by id)."""
     query = query or {}
     after = query.get("after")
-    after = 0 if after in (None, "") else _bounded(after, "after", 0, MAX_ID)
+    after = 0 if after is None else _bounded(after, "after", 0, MAX_ID)
     limit = query.get("limit")
-    limit = default_limit if limit in (None, "") else _bounded(limit, "limit", 1, max_limit)
+    limit = default_limit if limit is None else _bounded(limit, "limit", 1, max_limit)
     return after, limit
 
 
