@@ -1,20 +1,11 @@
-"""The API's OpenAPI document (its Swagger UI is common.swagger's, served offline by the function)."""
-import copy
-import functools
+"""The API's OpenAPI document (openapi.yaml beside this file); its Swagger UI is common.swagger's."""
 from pathlib import Path
 
-import yaml
+from common import swagger
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 
-@functools.lru_cache(maxsize=1)
-def _spec():
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-
-
 def spec(base_url="/"):
     """The OpenAPI document as a dict, its server set to base_url (where this API is mounted)."""
-    document = copy.deepcopy(_spec())
-    document["servers"] = [{"url": base_url or "/"}]
-    return document
+    return swagger.openapi(SPEC_PATH, base_url)

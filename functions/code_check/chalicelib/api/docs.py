@@ -1,25 +1,14 @@
 """The partner API's OpenAPI document and its Swagger UI (served offline through common.swagger)."""
-import copy
-import functools
 from pathlib import Path
-
-import yaml
 
 from common import swagger, web
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 
-@functools.lru_cache(maxsize=1)
-def _spec():
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-
-
 def spec(server_url):
     """The document with its server set to where the API is mounted ("/" or "/prod")."""
-    document = copy.deepcopy(_spec())
-    document["servers"] = [{"url": server_url}]
-    return document
+    return swagger.openapi(SPEC_PATH, server_url)
 
 
 def page():

@@ -1,19 +1,11 @@
 """The API's OpenAPI document (openapi.yaml beside this file), its server set to where it is served."""
-import copy
-import functools
 from pathlib import Path
 
-import yaml
+from common import swagger
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 
-@functools.lru_cache(maxsize=1)
-def _spec():
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-
-
 def spec(base_url="/"):
-    document = copy.deepcopy(_spec())
-    document["servers"] = [{"url": base_url or "/"}]
-    return document
+    """The OpenAPI document as a dict, its server set to base_url (where this API is mounted)."""
+    return swagger.openapi(SPEC_PATH, base_url)

@@ -3,6 +3,7 @@
 The files come from the `swagger-ui-bundle` package, which a product that serves docs pins in its own
 requirements.txt; it is imported only when an asset is asked for.
 """
+import copy
 import functools
 import html
 from pathlib import Path
@@ -64,3 +65,17 @@ def _read_asset(name):
     except ImportError:
         raise AssetsMissing("swagger-ui-bundle is not installed") from None
     return (Path(swagger_ui_path) / name).read_text(encoding="utf-8")
+
+
+def openapi(path, base_url="/"):
+    """An OpenAPI document kept as YAML beside a product's code, as a dict whose server is base_url (where
+    the API is mounted: "/" or "/prod/" behind a stage prefix)."""
+    document = copy.deepcopy(_load_yaml(str(path)))
+    document["servers"] = [{"url": base_url or "/"}]
+    return document
+
+
+@functools.lru_cache(maxsize=8)
+def _load_yaml(path):
+    import yaml
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

@@ -10,6 +10,8 @@ import logging
 
 from chalice import Response
 
+from . import db
+
 log = logging.getLogger("common.web")
 
 JSON_TYPE = "application/json"
@@ -103,27 +105,11 @@ def base_path(request):
 
 # ---- error mapping -----------------------------------------------------------------------------
 
-def _database_errors():
-    # Imported lazily: a product uses one database driver and ships only that one.
-    errors = []
-    try:
-        import psycopg2
-        errors += [psycopg2.OperationalError, psycopg2.InterfaceError]
-    except ImportError:
-        pass
-    try:
-        import pymysql
-        errors += [pymysql.err.OperationalError, pymysql.err.InterfaceError]
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
 def classify(exc):
     """(status, AppError) for any exception: ours as it is, a lost database as 503, the rest as 500."""
     if isinstance(exc, AppError):
         return exc
-    if isinstance(exc, _database_errors()):
+    if isinstance(exc, db.connection_errors()):
         log.exception("database unavailable")
         return unavailable(DATABASE_UNAVAILABLE)
     log.exception("unhandled error")
