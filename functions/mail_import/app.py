@@ -45,8 +45,9 @@ def new_account_page():
 def create_account_from_form():
     """Create the account, remember its token in a cookie and open its messages page."""
     request = app.current_request
-    values = access.form_values(request)
+    values = {}
     try:
+        values = access.form_values(request, account_form.MAX_BODY_BYTES)
         account_id, token = accounts.create(account_form.parse_account(values))
     except web.AppError as exc:
         return web.html_response(pages.new_account(_base(), _language(), exc, values), status=exc.status)
@@ -94,7 +95,8 @@ def attachment(account_id, attachment_id):
 @web.json_errors
 def create_account():
     """Create an account: {"id", "token" (shown once), "url"}."""
-    account_id, token = accounts.create(account_form.parse_account(access.form_values(app.current_request)))
+    values = access.form_values(app.current_request, account_form.MAX_BODY_BYTES)
+    account_id, token = accounts.create(account_form.parse_account(values))
     return web.json_response({"id": account_id, "token": token, "url": access.page_url(_base(), account_id, token)},
                              status=201)
 

@@ -2,7 +2,7 @@
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs, quote
 
-from common import web
+from common import validate, web
 from common.i18n import N_
 
 from ..engine import accounts
@@ -60,9 +60,16 @@ def absolute_page_url(request, base, account_id, value):
     return f"{scheme}://{host}{page_url(base, account_id, value)}" if host else None
 
 
-def form_values(request):
-    """The fields of a form or JSON object body (last value wins)."""
+def form_values(request, max_bytes=64 * 1024):
+    """The fields of a form or JSON object body (last value wins); 413/400 naming the body when it is too
+    large, not UTF-8, too deep or not an object."""
+    raw = request.raw_body or b""
     if request.headers.get("content-type", "").startswith(JSON):
-        return request.json_body if isinstance(request.json_body, dict) else {}
-    body = request.raw_body.decode("utf-8", "replace")
-    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        return validate.json_object(raw, max_bytes)
+    if len(raw) > max_bytes:
+        raise validate.too_large(max_bytes)
+    try:
+        pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50)
+    except ValueError:          # not UTF-8 (UnicodeDecodeError), or too many fields
+        raise validate.refuse(validate.NOT_TEXT, validate.BODY) from None
+    return {k: v[-1] for k, v in pairs.items()}
