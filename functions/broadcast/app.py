@@ -98,10 +98,13 @@ def send_messages(event):
     return batch.process(event, _handle_record)
 
 
+# The template's BroadcastSweepSchedule parameter sets how often this runs (hourly by default).
 @app.schedule("rate(1 hour)")
 def maintain(event):
-    """Hourly: renew tokens well before they end; queue again recipients whose fan-out job was lost."""
+    """On the sweep schedule: renew tokens well before they end (encrypting any stored in plaintext); queue
+    again recipients whose fan-out job was lost."""
     result = {"tokens_renewed": False, "requeued": 0}
+    tokens.encrypt_plaintext()
     try:
         result["tokens_renewed"] = _chatapp().keep_fresh()
     except ChatAppError as exc:

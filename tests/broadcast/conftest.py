@@ -1,4 +1,6 @@
 """Broadcast fixtures: clean MySQL tables, the ChatApp emulator, settings, a moto queue, the running cloud."""
+import os
+
 import pymysql
 import pymysql.cursors
 import pytest
@@ -12,6 +14,16 @@ from local.emulators.chatapp import ChatAppEmulator
 from broadcast_helpers import PASSWORD, SECRET, UNUSED_QUEUE, USER, basic
 
 TABLES = ("broadcast_recipients", "broadcasts")
+
+
+TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # the root conftest's test key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_key():
+    """The key the ChatApp tokens are encrypted with, for the product code these tests call directly."""
+    os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
+    return os.environ["SECRET_KEY"]
 
 
 @pytest.fixture(scope="session")

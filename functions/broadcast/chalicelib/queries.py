@@ -155,6 +155,8 @@ SET access_token = %s, access_issued_at = %s, access_expires_at = %s, refresh_to
 WHERE id = 1
 """
 
+REWRITE_TOKENS = "UPDATE chatapp_tokens SET access_token = %s, refresh_token = %s WHERE id = 1"
+
 STORE_CALLBACK = "UPDATE chatapp_tokens SET callback_digest = %s, callback_registered_at = %s WHERE id = 1"
 
 FORGET_TOKENS = """
