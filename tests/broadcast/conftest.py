@@ -11,12 +11,9 @@ from functions.broadcast.chalicelib import settings
 from functions.broadcast.chalicelib.chatapp import ChatApp
 from local.emulators.chatapp import ChatAppEmulator
 
-from broadcast_helpers import PASSWORD, SECRET, UNUSED_QUEUE, USER, basic
+from broadcast_helpers import PASSWORD, SECRET, TEST_SECRET_KEY, UNUSED_QUEUE, USER, basic
 
 TABLES = ("broadcast_recipients", "broadcasts")
-
-
-TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # the root conftest's test key
 
 
 @pytest.fixture(scope="session", autouse=True)
