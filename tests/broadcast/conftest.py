@@ -46,6 +46,7 @@ def clean_db(sql):
     """Empty broadcast tables and no ChatApp tokens, so each test starts from nothing."""
     for table in TABLES:
         sql(f"DELETE FROM {table}")
+    sql("DELETE FROM login_failures")
     sql("DELETE FROM chatapp_tokens")
     sql("INSERT INTO chatapp_tokens (id) VALUES (1)")
 
