@@ -1,6 +1,6 @@
 """Who may see an account: its access token, from the Authorization header, ?token= or the account's cookie."""
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from common import validate, web
 from common.i18n import N_
@@ -47,6 +47,29 @@ def set_cookie(request, account_id, value):
     """The Set-Cookie header that keeps the token for the account's page (Secure behind HTTPS)."""
     secure = "; Secure" if request.headers.get("x-forwarded-proto") == "https" else ""
     return f"{cookie_name(account_id)}={value}; Path=/; Max-Age={COOKIE_AGE}; HttpOnly; SameSite=Lax{secure}"
+
+
+def link_cookie(request, account_id, show=True):
+    """Set-Cookie for "show the page's link once": set when a link with its token is opened (the token then
+    leaves the address bar by a redirect), cleared by the page that shows it."""
+    secure = "; Secure" if request.headers.get("x-forwarded-proto") == "https" else ""
+    age = 600 if show else 0
+    return f"{cookie_name(account_id)}_link={1 if show else ''}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def shows_link(request, account_id):
+    """Whether this page view should show the link with the token (the first one after it was opened)."""
+    try:
+        cookie = SimpleCookie(request.headers.get("cookie", "")).get(f"{cookie_name(account_id)}_link")
+    except CookieError:
+        return False
+    return bool(cookie and cookie.value == "1")
+
+
+def without_token(request, path):
+    """path with the request's query string minus the token, so the token leaves the address bar and history."""
+    rest = [(k, v) for k, v in (request.query_params or {}).items() if k != "token"]
+    return path + ("?" + urlencode(rest) if rest else "")
 
 
 def page_url(base, account_id, value):
