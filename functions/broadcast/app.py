@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from chalice import Chalice
-from common import batch, i18n, web
+from common import batch, i18n, validate, web
 from common.i18n import Message
 from common.log import get_logger
 from common.settings import SettingError, once
@@ -93,7 +93,7 @@ def create_broadcast():
         return _page(403, pages.FORGED_FORM)
     form = forms.validate(fields, config.default_region)
     if not form.ok:
-        return web.html_response(_index_page(config, form=form), status=422)
+        return web.html_response(_index_page(config, form=form), status=form.status)
     numbers = form.parsed.numbers
     delays = sqs.choose_delays(len(numbers), config.delay_range)
     broadcast_id, (low, high) = broadcasts.create(form.text, numbers, form.parsed.duplicates, delays)
@@ -186,8 +186,7 @@ def _param(name):
 
 
 def _page_number():
-    value = _param("page") or "1"
-    return min(int(value), 100000) if _is_number(value) and int(value) > 0 else 1
+    return validate.integer(_param("page") or "1", "page", 1, 100000)
 
 
 def _is_number(text):
