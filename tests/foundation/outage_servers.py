@@ -66,6 +66,7 @@ class ThrowawayMariaDB:
 
     def __init__(self):
         self.root = tempfile.mkdtemp(prefix="outage-my-")
+        os.chmod(self.root, 0o755)          # mariadbd runs as mysql and must reach its data directory
         self.data = os.path.join(self.root, "data")
         os.mkdir(self.data)
         shutil.chown(self.data, "mysql", "mysql")
