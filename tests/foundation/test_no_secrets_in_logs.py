@@ -2,6 +2,7 @@
 API and failing import, a broadcast sent through ChatApp with its status callbacks, a throttled sign-in), no
 secret or token used anywhere appears in what the local cloud logged (its own lines and every function's)."""
 import logging
+import re
 import time
 
 import requests
@@ -92,8 +93,15 @@ def test_no_secret_or_token_in_the_logs_of_an_end_to_end_run(start_cloud, pg_url
         root.removeHandler(captured)
         root.setLevel(saved_level)
         emulator.stop()
+        conn = db.mysql_connect(mysql_url, autocommit=True)
+        with conn.cursor() as cur:     # the wrong sign-ins above must not lock out later tests
+            cur.execute("DELETE FROM login_failures")
+        conn.close()
     text = "\n".join(captured.lines)
     assert len(captured.lines) > 50 and "REPORT BroadcastSenderFunction" in text and "REPORT MailboxFunction" in text
+    # The requests that carried secrets in their URLs were logged, without them.
+    assert re.search(r"POST (/prod)?/webhooks/chatapp -> 200", text)
+    assert re.search(rf"GET (/prod)?/accounts/{account_id} -> 303", text)
     found = {name for name, value in secrets.items() if value in text}
     print(f"\nLOGS: {len(captured.lines)} lines captured, {len(secrets)} secrets and tokens looked for, found: "
           f"{sorted(found) or 'none'}")
