@@ -51,6 +51,8 @@ def test_unreadable_forms_and_page_numbers_are_refused(site, emulator, name, met
     print(f"\nBADINPUT broadcast | {method} {path[:30]} | {name} | {response.status_code} | field={field}")
     assert response.status_code == status and "Traceback" not in response.text, response.text[:300]
     assert response.headers["Content-Type"].startswith("text/html")
+    if field == "page":
+        assert "page must be a whole number from 1 to 100000." in response.text
 
 
 HOOK_CASES = [
