@@ -2,14 +2,15 @@
 from datetime import timedelta
 
 from chalice import Chalice
-from common import batch, i18n, web
+from common import batch, i18n, validate, web
 from common.i18n import Message
 from common.log import get_logger
 from common.settings import SettingError, once
 
-from chalicelib import (auth, broadcasts, fanout, forms, pages, queue_messages, sender, settings, sqs, tokens,
-                        webhooks)
+from chalicelib import (auth, broadcasts, fanout, forms, login_throttle, pages, queue_messages, sender, settings,
+                        sqs, tokens, webhooks)
 from chalicelib.chatapp import ChatApp, ChatAppError
+from chalicelib.clock import utcnow
 
 app = Chalice(app_name="broadcast")
 log = get_logger("broadcast")
@@ -32,16 +33,49 @@ page_errors = web.html_errors(lambda error: pages.message(error.status, _languag
 
 @app.middleware("http")
 def guard(event, get_response):
-    """Basic auth on everything but the webhook (which has its own secret); a page naming a bad setting."""
+    """Basic auth on everything but the webhook (which has its own secret), throttled per client address
+    after failures; a page naming a bad setting."""
     try:
         config = settings.load()
     except SettingError as exc:
         log.error("bad configuration: %s", exc)
         return _page(503, Message(pages.MISCONFIGURED, problem=str(exc)))
-    if event.path != WEBHOOK_PATH and not auth.basic_ok(config, event.headers.get("authorization")):
-        return _page(401, pages.SIGN_IN if config.password else pages.NO_PASSWORD,
-                     headers={"WWW-Authenticate": 'Basic realm="broadcast", charset="UTF-8"'})
+    if event.path != WEBHOOK_PATH:
+        try:
+            refused = _sign_in(config, event)
+        except Exception as exc:  # noqa: BLE001 - a lost database is a 503 page, never a traceback
+            error = web.classify(exc)
+            return _page(error.status, error, headers=error.headers)
+        if refused is not None:
+            return refused
     return get_response(event)
+
+
+def _sign_in(config, event):
+    """None if the request may go on; else the 401 or 429 page. While a client is locked out nothing it sends
+    is checked (a right password then would tell a guesser it was right)."""
+    client = login_throttle.client_of(event.context)
+    wait, known = login_throttle.check(client)
+    if wait:
+        return _locked_out(wait)
+    header = event.headers.get("authorization")
+    if auth.basic_ok(config, header):
+        if known:
+            login_throttle.succeeded(client)
+        return None
+    if header and config.password:     # a browser's first request carries no credentials: not a failure
+        wait = login_throttle.failed(client)
+        if wait:
+            log.warning("sign-in locked for %s s after repeated failures", wait)
+            return _locked_out(wait)
+    return _page(401, pages.SIGN_IN if config.password else pages.NO_PASSWORD,
+                 headers={"WWW-Authenticate": 'Basic realm="broadcast", charset="UTF-8"'})
+
+
+def _locked_out(seconds):
+    until = (utcnow() + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+    return _page(429, Message(pages.LOCKED_OUT, seconds=seconds, time=until),
+                 headers={"Retry-After": str(seconds), "Cache-Control": "no-store"})
 
 
 @app.route("/", methods=["GET"])
@@ -59,7 +93,7 @@ def create_broadcast():
         return _page(403, pages.FORGED_FORM)
     form = forms.validate(fields, config.default_region)
     if not form.ok:
-        return web.html_response(_index_page(config, form=form), status=422)
+        return web.html_response(_index_page(config, form=form), status=form.status)
     numbers = form.parsed.numbers
     delays = sqs.choose_delays(len(numbers), config.delay_range)
     broadcast_id, (low, high) = broadcasts.create(form.text, numbers, form.parsed.duplicates, delays)
@@ -98,15 +132,19 @@ def send_messages(event):
     return batch.process(event, _handle_record)
 
 
+# The template's BroadcastSweepSchedule parameter sets how often this runs (hourly by default).
 @app.schedule("rate(1 hour)")
 def maintain(event):
-    """Hourly: renew tokens well before they end; queue again recipients whose fan-out job was lost."""
+    """On the sweep schedule: renew tokens well before they end (encrypting any stored in plaintext); queue
+    again recipients whose fan-out job was lost."""
     result = {"tokens_renewed": False, "requeued": 0}
+    tokens.encrypt_plaintext()
     try:
         result["tokens_renewed"] = _chatapp().keep_fresh()
     except ChatAppError as exc:
         log.error("keeping ChatApp tokens fresh failed: %s", exc)
     result["requeued"] = fanout.requeue_stranded(settings.load())
+    result["login_records_purged"] = login_throttle.purge()
     return result
 
 
@@ -148,8 +186,7 @@ def _param(name):
 
 
 def _page_number():
-    value = _param("page") or "1"
-    return min(int(value), 100000) if _is_number(value) and int(value) > 0 else 1
+    return validate.integer(_param("page") or "1", "page", 1, 100000)
 
 
 def _is_number(text):

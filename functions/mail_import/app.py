@@ -45,13 +45,15 @@ def new_account_page():
 def create_account_from_form():
     """Create the account, remember its token in a cookie and open its messages page."""
     request = app.current_request
-    values = access.form_values(request)
+    values = {}
     try:
+        values = access.form_values(request, account_form.MAX_BODY_BYTES)
         account_id, token = accounts.create(account_form.parse_account(values))
     except web.AppError as exc:
         return web.html_response(pages.new_account(_base(), _language(), exc, values), status=exc.status)
-    return web.redirect(access.page_url(_base(), account_id, token),
-                        headers={"Set-Cookie": access.set_cookie(request, account_id, token)})
+    # The token travels in the cookie, not in the URL: it never lands in the address bar or the history.
+    return web.redirect(f"{_base()}/accounts/{account_id}", headers=dict(web.NO_STORE, **{"Set-Cookie": [
+        access.set_cookie(request, account_id, token), access.link_cookie(request, account_id)]}))
 
 
 @app.route("/accounts/{account_id}", methods=["GET"])
@@ -61,12 +63,18 @@ def account_page(account_id):
     request = app.current_request
     account = access.account(request, account_id, access.PAGE_GONE)
     token = access.token(request, account["id"])
+    if (request.query_params or {}).get("token"):
+        # A link with ?token=: keep the token in the cookie and load the page again without it in the URL.
+        return web.redirect(access.without_token(request, f"{_base()}/accounts/{account['id']}"),
+                            headers=dict(web.NO_STORE, **{"Set-Cookie": [
+                                access.set_cookie(request, account["id"], token),
+                                access.link_cookie(request, account["id"])]}))
     job = jobs.start(account["id"])
     count, latest_id = message_list.stats(account["id"])
     link, headers = None, dict(web.NO_STORE)
-    if (request.query_params or {}).get("token"):
+    if access.shows_link(request, account["id"]):
         link = access.absolute_page_url(request, _base(), account["id"], token)
-        headers["Set-Cookie"] = access.set_cookie(request, account["id"], token)
+        headers["Set-Cookie"] = access.link_cookie(request, account["id"], show=False)
     page = pages.account(_base(), _language(), account, token, settings.ws_public_url(), progress.job_event(job),
                          message_list.newest(account["id"]), count, latest_id, link)
     return web.html_response(page, headers=headers)
@@ -94,7 +102,8 @@ def attachment(account_id, attachment_id):
 @web.json_errors
 def create_account():
     """Create an account: {"id", "token" (shown once), "url"}."""
-    account_id, token = accounts.create(account_form.parse_account(access.form_values(app.current_request)))
+    values = access.form_values(app.current_request, account_form.MAX_BODY_BYTES)
+    account_id, token = accounts.create(account_form.parse_account(values))
     return web.json_response({"id": account_id, "token": token, "url": access.page_url(_base(), account_id, token)},
                              status=201)
 

@@ -2,11 +2,14 @@
 import base64
 import json
 import time
+from pathlib import Path
 
 from functions.broadcast.chalicelib import auth, settings
 
 USER, PASSWORD, SECRET = "operator", "correct horse battery staple", "hook-secret-123"
 UNUSED_QUEUE = "http://127.0.0.1:9/000000000000/not-used-by-this-test"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # the root conftest's test key
 
 
 def basic(user=USER, password=PASSWORD):

@@ -1,4 +1,6 @@
 """Broadcast fixtures: clean MySQL tables, the ChatApp emulator, settings, a moto queue, the running cloud."""
+import os
+
 import pymysql
 import pymysql.cursors
 import pytest
@@ -9,9 +11,16 @@ from functions.broadcast.chalicelib import settings
 from functions.broadcast.chalicelib.chatapp import ChatApp
 from local.emulators.chatapp import ChatAppEmulator
 
-from broadcast_helpers import PASSWORD, SECRET, UNUSED_QUEUE, USER, basic
+from broadcast_helpers import PASSWORD, SECRET, TEST_SECRET_KEY, UNUSED_QUEUE, USER, basic
 
 TABLES = ("broadcast_recipients", "broadcasts")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_key():
+    """The key the ChatApp tokens are encrypted with, for the product code these tests call directly."""
+    os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
+    return os.environ["SECRET_KEY"]
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +46,7 @@ def clean_db(sql):
     """Empty broadcast tables and no ChatApp tokens, so each test starts from nothing."""
     for table in TABLES:
         sql(f"DELETE FROM {table}")
+    sql("DELETE FROM login_failures")
     sql("DELETE FROM chatapp_tokens")
     sql("INSERT INTO chatapp_tokens (id) VALUES (1)")
 

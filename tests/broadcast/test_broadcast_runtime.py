@@ -113,10 +113,11 @@ def test_the_hourly_run_gets_tokens_ahead_and_requeues_stranded_recipients(cloud
     bid, [rid] = store_broadcast("+79991234567", delays=[1])
     sql("UPDATE broadcast_recipients SET queued_at = queued_at - INTERVAL 2 HOUR WHERE id = %s", rid)
     result = cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT)
-    assert result == {"tokens_renewed": True, "requeued": 1}
+    assert result == {"tokens_renewed": True, "requeued": 1, "login_records_purged": 0}
     assert len(emulator.calls("POST", "/v1/tokens")) == 1
     assert emulator.callbacks["100001"]["url"].startswith(live_site + "/prod/webhooks/chatapp")
     wait_for(lambda: sql("SELECT status FROM broadcast_recipients WHERE id = %s", rid)[0]["status"] == "read",
              20, what="the stranded recipient to be sent and read")
-    assert cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT) == {"tokens_renewed": False, "requeued": 0}
+    assert cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT) == \
+        {"tokens_renewed": False, "requeued": 0, "login_records_purged": 0}
     assert len(emulator.calls("POST", "/v1/tokens")) == 1 and len(emulator.calls("POST", "/v1/tokens/refresh")) == 0

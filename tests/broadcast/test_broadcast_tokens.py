@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from common import secretbox
 from functions.broadcast.chalicelib import chatapp, tokens
 
 TOKENS, REFRESH = "/v1/tokens", "/v1/tokens/refresh"
@@ -13,11 +14,15 @@ def _count(emulator, path):
     return len(emulator.calls("POST", path))
 
 
-def test_first_use_obtains_tokens_stores_them_and_registers_the_callback(emulator, make_chatapp, sql):
+def test_first_use_obtains_tokens_stores_them_and_registers_the_callback(emulator, make_chatapp, sql, secret_key):
     client = make_chatapp()
     token = client.access_token()
     row = sql("SELECT * FROM chatapp_tokens WHERE id = 1")[0]
-    assert row["access_token"] == token and row["refresh_token"].startswith("rt_")
+    # Stored encrypted: the column is not the token, and the platform's key turns it back into the token.
+    assert row["access_token"] != token and token not in row["access_token"]
+    assert secretbox.decrypt(row["access_token"], secret_key) == token
+    assert secretbox.decrypt(row["refresh_token"], secret_key).startswith("rt_")
+    assert "rt_" not in row["refresh_token"]
     assert row["access_expires_at"] > time.time() + 23 * 3600
     assert row["refresh_expires_at"] > time.time() + 13 * 24 * 3600
     assert row["callback_digest"] == client.callback_digest()

@@ -73,7 +73,7 @@ def test_page_starts_the_import_and_attachments_download_byte_for_byte(dovecot, 
     page = requests.get(f"{api}/accounts/{account_id}?token={token}", timeout=30)
 
     assert page.status_code == 200 and "Чтение сообщений" in page.text
-    assert f"mail_import_{account_id}={token}" in page.headers["Set-Cookie"]
+    assert f"mail_import_{account_id}={token}" in page.history[0].headers["Set-Cookie"]   # then the URL loses it
     status = wait_finished(api, account_id, token)
     assert status["job"]["state"] == "done" and status["count"] == 30
     assert status["account"]["status"] == "ok" and "password" not in json.dumps(status)

@@ -16,7 +16,6 @@ from .clock import utcnow
 
 log = get_logger(__name__)
 CHUNK = 500              # recipient ids per fan-out job
-STRANDED_AFTER = timedelta(minutes=30)   # longer than a job's retries (5 receives x 3 min visibility)
 
 
 def job_ranges(low, high, chunk=CHUNK):
@@ -63,7 +62,7 @@ def requeue_stranded(settings, now=None):
     """Queue fan-out jobs again for recipients that never got their own message; returns how many."""
     now = now or utcnow()
     with db.mysql_transaction() as cur:
-        cur.execute(queries.STRANDED_RANGES, (now - STRANDED_AFTER,))
+        cur.execute(queries.STRANDED_RANGES, (now - timedelta(minutes=settings.stranded_after),))
         stranded = cur.fetchall()
     for row in stranded:
         log.warning("broadcast %s: re-queueing %d stranded recipients", row["broadcast_id"], row["n"])

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
+from common.validate import BAD_CHARACTER
 from common.i18n import N_, Message
 from common.web import bad_request
 
@@ -21,9 +22,17 @@ class BroadcastForm:
     errors: list = field(default_factory=list)
     invalid: list = field(default_factory=list)
 
+    status: int = 400          # of the page that shows the errors: 413 when the list is over its size
+
     @property
     def ok(self):
         return not self.errors
+
+    def fail(self, name, msgid, **params):
+        """Record an error about the field `name` (the page marks the field it names)."""
+        error = Message(msgid, **params)
+        error.field = name
+        self.errors.append(error)
 
 
 def read(raw_body):
@@ -32,12 +41,12 @@ def read(raw_body):
         try:
             raw_body = raw_body.decode("utf-8")
         except UnicodeDecodeError:
-            raise bad_request(N_("The form is not UTF-8 encoded: send it again from the page.")) from None
+            raise bad_request(N_("The form is not UTF-8 encoded: send it again from the page."), field="form") from None
     try:
         fields = parse_qs(raw_body or "", keep_blank_values=True, strict_parsing=False, errors="strict",
                           max_num_fields=20)
     except (ValueError, UnicodeDecodeError):
-        raise bad_request(N_("The form cannot be read: send it again from the page.")) from None
+        raise bad_request(N_("The form cannot be read: send it again from the page."), field="form") from None
     return {name: values[-1] for name, values in fields.items()}
 
 
@@ -46,15 +55,18 @@ def validate(fields, region):
     form = BroadcastForm(text=fields.get("text", "").replace("\r\n", "\n"),
                          numbers_text=fields.get("numbers", "").replace("\r\n", "\n"))
     if not form.text.strip():
-        form.errors.append(Message(N_("The message text is empty.")))
+        form.fail("text", N_("The message text is empty."))
     elif len(form.text) > MAX_TEXT:
-        form.errors.append(Message(N_("The message text has %(length)s characters; the limit is %(limit)s."),
-                                   length=f"{len(form.text):,}", limit=f"{MAX_TEXT:,}"))
+        form.fail("text", N_("The message text has %(length)s characters; the limit is %(limit)s."),
+                  length=f"{len(form.text):,}", limit=f"{MAX_TEXT:,}")
+    elif "\x00" in form.text:
+        form.fail("text", BAD_CHARACTER, field="text")
     if len(form.numbers_text) > MAX_LIST_CHARS:
         form.parsed = phones.Parsed()
-        form.errors.append(Message(N_("The list of numbers is too long (%(length)s characters); a broadcast takes "
-                                      "at most %(limit)s numbers."),
-                                   length=f"{len(form.numbers_text):,}", limit=f"{MAX_RECIPIENTS:,}"))
+        form.status = 413
+        form.fail("numbers", N_("The list of numbers is too long (%(length)s characters); a broadcast takes "
+                                "at most %(limit)s numbers."),
+                  length=f"{len(form.numbers_text):,}", limit=f"{MAX_RECIPIENTS:,}")
         return form
     form.parsed = phones.parse_list(form.numbers_text, region)
     form.invalid = form.parsed.invalid
@@ -62,11 +74,11 @@ def validate(fields, region):
         count = len(form.invalid)
         one = N_("%(count)s of the numbers is not valid (listed below by line); fix or remove it and send again.")
         many = N_("%(count)s of the numbers are not valid (listed below by line); fix or remove them and send again.")
-        form.errors.append(Message(one if count == 1 else many, count=count))
+        form.fail("numbers", one if count == 1 else many, count=count)
     elif not form.parsed.numbers:
-        form.errors.append(Message(N_("Enter at least one phone number.")))
+        form.fail("numbers", N_("Enter at least one phone number."))
     if len(form.parsed.numbers) > MAX_RECIPIENTS:
-        form.errors.append(Message(N_("%(count)s numbers is more than the %(limit)s allowed in one broadcast; "
-                                      "split the list."),
-                                   count=f"{len(form.parsed.numbers):,}", limit=f"{MAX_RECIPIENTS:,}"))
+        form.fail("numbers", N_("%(count)s numbers is more than the %(limit)s allowed in one broadcast; "
+                                "split the list."),
+                  count=f"{len(form.parsed.numbers):,}", limit=f"{MAX_RECIPIENTS:,}")
     return form

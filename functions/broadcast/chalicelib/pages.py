@@ -14,9 +14,11 @@ SIGN_IN = N_("Sign in with the broadcast user name and password.")
 NO_PASSWORD = N_("The site password is not configured (template parameter BroadcastPassword); nobody can sign in.")
 MISCONFIGURED = N_("The site is misconfigured: %(problem)s")
 NO_BROADCAST = N_("There is no such broadcast.")
+LOCKED_OUT = N_("Too many failed sign-ins from your address. Wait %(seconds)s s and try again after %(time)s UTC.")
 FORGED_FORM = N_("The form did not come from this site or has expired: reload the page and submit it again.")
 # The heading of an error page, by status.
 TITLES = {400: N_("Bad form"), 401: N_("Sign in required"), 403: N_("Form expired"), 404: N_("Not found"),
+          429: N_("Too many attempts"),
           500: N_("Something went wrong"), 503: N_("Temporarily unavailable")}
 
 _pages = i18n.Pages(HERE / "templates", globals={"STATUS_LABELS": STATUS_LABELS, "EXPLANATIONS": sender.EXPLANATIONS},

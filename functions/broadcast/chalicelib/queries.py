@@ -155,6 +155,8 @@ SET access_token = %s, access_issued_at = %s, access_expires_at = %s, refresh_to
 WHERE id = 1
 """
 
+REWRITE_TOKENS = "UPDATE chatapp_tokens SET access_token = %s, refresh_token = %s WHERE id = 1"
+
 STORE_CALLBACK = "UPDATE chatapp_tokens SET callback_digest = %s, callback_registered_at = %s WHERE id = 1"
 
 FORGET_TOKENS = """
@@ -162,4 +164,23 @@ UPDATE chatapp_tokens
 SET access_token = NULL, access_issued_at = NULL, access_expires_at = NULL, refresh_token = NULL,
     refresh_expires_at = NULL, callback_digest = NULL, callback_registered_at = NULL
 WHERE id = 1
+"""
+
+# ---- sign-in throttling --------------------------------------------------------------------------
+
+LOGIN_FAILURES = "SELECT failures, locked_until FROM login_failures WHERE client = %s"
+
+# A failure older than the forgetting window starts the count again at 1.
+COUNT_LOGIN_FAILURE = """
+INSERT INTO login_failures (client, failures, last_failure_at) VALUES (%(client)s, 1, %(now)s)
+ON DUPLICATE KEY UPDATE failures = IF(last_failure_at < %(forget_before)s, 1, failures + 1),
+                        last_failure_at = %(now)s
+"""
+
+LOCK_LOGIN = "UPDATE login_failures SET locked_until = %s WHERE client = %s"
+
+FORGET_LOGIN_FAILURES = "DELETE FROM login_failures WHERE client = %s"
+
+PURGE_LOGIN_FAILURES = """
+DELETE FROM login_failures WHERE last_failure_at < %s AND (locked_until IS NULL OR locked_until < %s)
 """

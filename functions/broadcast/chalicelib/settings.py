@@ -3,10 +3,13 @@
 Two parts, each loaded where it is used: `load()` for every function (the site, the queue, retries) and
 `chatapp()` for the functions that call ChatApp (the web function gets no ChatApp credentials). A missing
 or malformed value raises SettingError naming the variable; nothing defaults to a local address.
+The secret ones (BROADCAST_PASSWORD, BROADCAST_WEBHOOK_SECRET, CHATAPP_PASSWORD) come from the platform's
+Secrets Manager secret (common.secrets), never from the function's environment.
 """
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from common import secrets
 from common.settings import Reader, SettingError, once
 
 DEFAULT_DELAY_RANGE = "5-50"
@@ -21,6 +24,7 @@ class Settings:
     default_region: str       # numbers without a country code are read as this region
     delay_range: tuple        # (low, high) seconds of random delay per message
     max_receives: int         # the queue's maxReceiveCount: the last receive records "not sent"
+    stranded_after: int       # BROADCAST_STRANDED_AFTER_MINUTES: unqueued recipients this old are queued again
 
 
 @dataclass(frozen=True)
@@ -50,17 +54,25 @@ def parse_delay_range(text, name="BROADCAST_DELAY_RANGE"):
     return low, high
 
 
+def _secret(environ, name, required=False):
+    try:
+        return secrets.get(name, required=required, environ=environ) or ""
+    except secrets.SecretMissing as exc:
+        raise SettingError(str(exc)) from None
+
+
 def read(environ=None):
     """The product's settings from a mapping (default os.environ), checked."""
     env = Reader(environ)
     return Settings(
         user=env.text("BROADCAST_USER", "admin"),
-        password=env.text("BROADCAST_PASSWORD", ""),
-        webhook_secret=env.text("BROADCAST_WEBHOOK_SECRET", ""),
+        password=_secret(env.environ, "BROADCAST_PASSWORD"),
+        webhook_secret=_secret(env.environ, "BROADCAST_WEBHOOK_SECRET"),
         queue_url=env.text("BROADCAST_QUEUE_URL"),
         default_region=env.text("BROADCAST_DEFAULT_REGION", "RU").upper(),
         delay_range=parse_delay_range(env.text("BROADCAST_DELAY_RANGE", DEFAULT_DELAY_RANGE)),
         max_receives=env.integer("BROADCAST_MAX_RECEIVES", 5, minimum=1),
+        stranded_after=env.integer("BROADCAST_STRANDED_AFTER_MINUTES", 30, minimum=1, maximum=10080),
     )
 
 
@@ -70,11 +82,11 @@ def read_chatapp(environ=None):
     return ChatAppSettings(
         base_url=env.url("CHATAPP_BASE_URL"),
         email=env.text("CHATAPP_EMAIL"),
-        password=env.text("CHATAPP_PASSWORD"),
+        password=_secret(env.environ, "CHATAPP_PASSWORD", required=True),
         app_id=env.text("CHATAPP_APP_ID"),
         license_id=env.text("CHATAPP_LICENSE_ID"),
         public_url=env.url("BROADCAST_PUBLIC_URL", ""),
-        webhook_secret=env.text("BROADCAST_WEBHOOK_SECRET", ""),
+        webhook_secret=_secret(env.environ, "BROADCAST_WEBHOOK_SECRET"),
     )
 
 

@@ -22,7 +22,7 @@ def encode(created_at, letter_id):
 
 def decode(cursor):
     """(created_at, letter_id) from a cursor made by encode(); AppError(400) if it is not one."""
-    invalid = AppError(400, "invalid cursor: pass back next_cursor from a previous page unchanged")
+    invalid = AppError(400, "invalid cursor: pass back next_cursor from a previous page unchanged", field="cursor")
     if not isinstance(cursor, str) or len(cursor) > _MAX_LENGTH or not _ALPHABET.fullmatch(cursor):
         raise invalid
     try:

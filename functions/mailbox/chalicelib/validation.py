@@ -1,9 +1,9 @@
 """Turn raw request parts into checked plain values, or raise AppError(4xx) saying what is wrong."""
-import json
 import re
 from dataclasses import dataclass
 from typing import Optional
 
+from common import validate
 from common.web import AppError
 
 from . import pagination
@@ -12,6 +12,7 @@ FOLDERS = ("inbox", "sent")
 MAX_SUBJECT_CHARS = 998                 # RFC 5322 line length limit for a header
 MAX_BODY_BYTES = 1024 * 1024            # 1 MiB of UTF-8
 MAX_REQUEST_BYTES = 8 * 1024 * 1024     # JSON escapes can inflate a 1 MiB body several times
+MAX_DEPTH = 4                           # {"to": [...]} is 2 levels deep
 MAX_RECIPIENTS = 100
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -38,28 +39,16 @@ class PageRequest:
 
 
 def parse_json_object(raw_body):
-    """The request body parsed as a JSON object."""
-    if raw_body is None or len(raw_body) == 0:
-        raise AppError(400, "request body must be a JSON object")
-    if len(raw_body) > MAX_REQUEST_BYTES:
-        raise AppError(413, f"request body exceeds {MAX_REQUEST_BYTES} bytes")
-    try:
-        value = json.loads(raw_body)
-    except ValueError as exc:       # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise AppError(400, f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise AppError(400, "request body is nested too deeply") from None
-    if not isinstance(value, dict):
-        raise AppError(400, "request body must be a JSON object")
-    return value
+    """The request body parsed as a JSON object (bounded in size and depth; errors name the field "body")."""
+    return validate.json_object(raw_body, MAX_REQUEST_BYTES, max_depth=MAX_DEPTH)
 
 
 def normalize_address(value, field="address"):
     """A valid address, lower-cased (addresses are compared case-insensitively)."""
     if not isinstance(value, str):
-        raise AppError(400, f"{field} must be a string")
+        raise AppError(400, f"{field} must be a string", field=field)
     if len(value) > MAX_ADDRESS_CHARS or not _ADDRESS.fullmatch(value):
-        raise AppError(400, f"{field} is not a valid email address", value=value[:MAX_ADDRESS_CHARS])
+        raise AppError(400, f"{field} is not a valid email address", value=value[:MAX_ADDRESS_CHARS], field=field)
     return value.lower()
 
 
@@ -67,24 +56,24 @@ def parse_new_letter(payload):
     """A NewLetter from a decoded JSON object {to: [addresses], subject, body}."""
     unknown = sorted(set(payload) - _LETTER_FIELDS)
     if unknown:
-        raise AppError(400, f"unknown fields: {', '.join(unknown)}")
+        raise AppError(400, f"unknown fields: {', '.join(unknown)}", field=unknown[0])
     missing = sorted(_LETTER_FIELDS - set(payload))
     if missing:
-        raise AppError(400, f"missing fields: {', '.join(missing)}")
+        raise AppError(400, f"missing fields: {', '.join(missing)}", field=missing[0])
     to = payload["to"]
     if not isinstance(to, list) or not to:
-        raise AppError(400, "to must be a non-empty array of addresses")
+        raise AppError(400, "to must be a non-empty array of addresses", field="to")
     if len(to) > MAX_RECIPIENTS:
-        raise AppError(400, f"to has more than {MAX_RECIPIENTS} addresses")
+        raise AppError(400, f"to has more than {MAX_RECIPIENTS} addresses", field="to")
     addresses = tuple(dict.fromkeys(normalize_address(a, "to[]") for a in to))
     subject = _text(payload["subject"], "subject")
     if len(subject) > MAX_SUBJECT_CHARS:
-        raise AppError(400, f"subject is longer than {MAX_SUBJECT_CHARS} characters")
+        raise AppError(400, f"subject is longer than {MAX_SUBJECT_CHARS} characters", field="subject")
     if "\r" in subject or "\n" in subject:
-        raise AppError(400, "subject must be a single line")
+        raise AppError(400, "subject must be a single line", field="subject")
     body = _text(payload["body"], "body")
     if len(body) > MAX_BODY_BYTES or len(body.encode("utf-8")) > MAX_BODY_BYTES:
-        raise AppError(413, f"body exceeds {MAX_BODY_BYTES} bytes of UTF-8")
+        raise AppError(413, f"body exceeds {MAX_BODY_BYTES} bytes of UTF-8", field="body")
     return NewLetter(addresses, subject, body)
 
 
@@ -92,11 +81,11 @@ def parse_read_flag(payload):
     """The new read flag from a decoded JSON object {read: bool}."""
     unknown = sorted(set(payload) - {"read"})
     if unknown:
-        raise AppError(400, f"unknown fields: {', '.join(unknown)}")
+        raise AppError(400, f"unknown fields: {', '.join(unknown)}", field=unknown[0])
     if "read" not in payload:
-        raise AppError(400, "missing fields: read")
+        raise AppError(400, "missing fields: read", field="read")
     if not isinstance(payload["read"], bool):
-        raise AppError(400, "read must be true or false")
+        raise AppError(400, "read must be true or false", field="read")
     return payload["read"]
 
 
@@ -110,10 +99,10 @@ def parse_folder(value):
 def parse_letter_id(value):
     """A letter id from the URL path: a positive 64-bit integer."""
     if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
-        raise AppError(400, "letter id must be a positive integer")
+        raise AppError(400, "letter id must be a positive integer", field="id")
     number = int(value)
     if not 1 <= number <= MAX_ID:
-        raise AppError(400, "letter id must be a positive integer")
+        raise AppError(400, "letter id must be a positive integer", field="id")
     return number
 
 
@@ -129,7 +118,7 @@ def _limit(value):
     if value is None:
         return DEFAULT_LIMIT
     if not value.isascii() or not value.isdigit() or len(value) > 4 or not 1 <= int(value) <= MAX_LIMIT:
-        raise AppError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+        raise AppError(400, f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
     return int(value)
 
 
@@ -138,18 +127,18 @@ def _boolean(value, field):
         return False
     if value == "true":
         return True
-    raise AppError(400, f"{field} must be true or false")
+    raise AppError(400, f"{field} must be true or false", field=field)
 
 
 def _text(value, field):
     # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8: both are
     # the client's mistake, not a reason for a 500.
     if not isinstance(value, str):
-        raise AppError(400, f"{field} must be a string")
+        raise AppError(400, f"{field} must be a string", field=field)
     if "\x00" in value:
-        raise AppError(400, f"{field} must not contain NUL characters")
+        raise AppError(400, f"{field} must not contain NUL characters", field=field)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise AppError(400, f"{field} is not valid Unicode text") from None
+        raise AppError(400, f"{field} is not valid Unicode text", field=field) from None
     return value

@@ -1,8 +1,8 @@
 """Who may see an account: its access token, from the Authorization header, ?token= or the account's cookie."""
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
-from common import web
+from common import validate, web
 from common.i18n import N_
 
 from ..engine import accounts
@@ -49,6 +49,29 @@ def set_cookie(request, account_id, value):
     return f"{cookie_name(account_id)}={value}; Path=/; Max-Age={COOKIE_AGE}; HttpOnly; SameSite=Lax{secure}"
 
 
+def link_cookie(request, account_id, show=True):
+    """Set-Cookie for "show the page's link once": set when a link with its token is opened (the token then
+    leaves the address bar by a redirect), cleared by the page that shows it."""
+    secure = "; Secure" if request.headers.get("x-forwarded-proto") == "https" else ""
+    age = 600 if show else 0
+    return f"{cookie_name(account_id)}_link={1 if show else ''}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def shows_link(request, account_id):
+    """Whether this page view should show the link with the token (the first one after it was opened)."""
+    try:
+        cookie = SimpleCookie(request.headers.get("cookie", "")).get(f"{cookie_name(account_id)}_link")
+    except CookieError:
+        return False
+    return bool(cookie and cookie.value == "1")
+
+
+def without_token(request, path):
+    """path with the request's query string minus the token, so the token leaves the address bar and history."""
+    rest = [(k, v) for k, v in (request.query_params or {}).items() if k != "token"]
+    return path + ("?" + urlencode(rest) if rest else "")
+
+
 def page_url(base, account_id, value):
     """The account page's path with its token."""
     return f"{base}/accounts/{account_id}?token={quote(value)}"
@@ -60,9 +83,16 @@ def absolute_page_url(request, base, account_id, value):
     return f"{scheme}://{host}{page_url(base, account_id, value)}" if host else None
 
 
-def form_values(request):
-    """The fields of a form or JSON object body (last value wins)."""
+def form_values(request, max_bytes=64 * 1024):
+    """The fields of a form or JSON object body (last value wins); 413/400 naming the body when it is too
+    large, not UTF-8, too deep or not an object."""
+    raw = request.raw_body or b""
     if request.headers.get("content-type", "").startswith(JSON):
-        return request.json_body if isinstance(request.json_body, dict) else {}
-    body = request.raw_body.decode("utf-8", "replace")
-    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        return validate.json_object(raw, max_bytes)
+    if len(raw) > max_bytes:
+        raise validate.too_large(max_bytes)
+    try:
+        pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50)
+    except ValueError:          # not UTF-8 (UnicodeDecodeError), or too many fields
+        raise validate.refuse(validate.NOT_TEXT, validate.BODY) from None
+    return {k: v[-1] for k, v in pairs.items()}

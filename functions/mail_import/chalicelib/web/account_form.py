@@ -1,8 +1,10 @@
 """Provider presets and validation of the "add a mailbox" form/API input."""
+import json
 import re
 from dataclasses import dataclass, field
 
 from common.i18n import N_
+from common import validate
 from common.web import bad_request
 
 # (host, port, SSL) of each preset; "custom" takes them from the form.
@@ -12,6 +14,14 @@ PRESETS = {
     "mail.ru": ("imap.mail.ru", 993, True),
 }
 CUSTOM = "custom"
+# Bounds of every field: generous for real mailboxes, small enough that no request stores megabytes.
+MAX_PROVIDER_CHARS = 20
+MAX_LOGIN_CHARS = 320          # an address: 64 + @ + 255
+MAX_PASSWORD_CHARS = 1000
+MAX_HOST_CHARS = 253
+MAX_FOLDERS = 20
+MAX_FOLDER_CHARS = 255
+MAX_BODY_BYTES = 64 * 1024     # a form or JSON object holding all of the above
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
@@ -32,19 +42,36 @@ def _flag(value):
 
 
 def _folders(value):
-    """A list of folder names from a list or from text with one name per line or comma-separated."""
-    if isinstance(value, list):
-        names = [str(v) for v in value]
-    else:
-        names = re.split(r"[\n,]", str(value or ""))
-    return [n.strip() for n in names if n.strip()]
+    """Folder names from a JSON array of strings, or from text with one name per line (the form). Text that
+    is a list literal is read as a JSON array, so "['a', 'b']" is refused instead of stored as a name."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = validate.clean_text(value, "folders")
+        stripped = value.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            try:
+                value = json.loads(stripped)
+            except ValueError:
+                raise validate.refuse(validate.NOT_LIST, "folders", max=MAX_FOLDERS) from None
+        else:
+            value = [line for line in stripped.splitlines() if line.strip()]
+    return validate.text_list(value, "folders", MAX_FOLDERS, MAX_FOLDER_CHARS)
+
+
+def _text(data, name, max_chars):
+    value = data.get(name)
+    return validate.text(value if value is not None else "", name, max_chars, required=False, single_line=True,
+                         strip=True)
 
 
 def parse_account(data):
     """An AccountInput from form or JSON fields; AppError(400) naming the field to fix otherwise."""
-    provider = str(data.get("provider") or "").strip().lower()
-    login = str(data.get("login") or "").strip()
-    password = str(data.get("password") or "")
+    provider = _text(data, "provider", MAX_PROVIDER_CHARS).lower()
+    login = _text(data, "login", MAX_LOGIN_CHARS)
+    password = data.get("password")
+    password = validate.text(password if password is not None else "", "password", MAX_PASSWORD_CHARS,
+                             required=False)
     if not login:
         raise bad_request(N_("Enter the mailbox login."), field="login")
     if not password:
@@ -52,20 +79,16 @@ def parse_account(data):
     if provider in PRESETS:
         host, port, use_ssl = PRESETS[provider]
     elif provider == CUSTOM:
-        host = str(data.get("host") or "").strip()
+        host = _text(data, "host", MAX_HOST_CHARS)
         if not _HOST.match(host):
             raise bad_request(N_("Enter the IMAP server's host name."), field="host")
-        try:
-            port = int(str(data.get("port") or "").strip())
-        except ValueError:
-            raise bad_request(N_("The port must be a number."), field="port") from None
-        if not 1 <= port <= 65535:
-            raise bad_request(N_("The port must be between 1 and 65535."), field="port")
+        port = data.get("port")
+        if isinstance(port, str) and not port.strip().lstrip("+-").isdigit():
+            raise bad_request(N_("The port must be a number."), field="port")
+        port = validate.integer(port, "port", 1, 65535)
         use_ssl = _flag(data.get("ssl", False))
     else:
         raise bad_request(N_("Choose a provider: %(choices)s."), field="provider",
                           choices=", ".join(list(PRESETS) + [CUSTOM]))
     folders = _folders(data.get("folders"))
-    if len(folders) > 20:
-        raise bad_request(N_("At most 20 folders."), field="folders")
     return AccountInput(provider, host, port, use_ssl, login, password, folders)

@@ -25,10 +25,12 @@ def _load(secret_id):
     return values
 
 
-def get(name, required=True):
-    """The secret setting `name` ("" or None values count as missing)."""
-    secret_id = os.environ.get("PLATFORM_SECRETS")
-    value = _load(secret_id).get(name) if secret_id else os.environ.get(name)
+def get(name, required=True, environ=None):
+    """The secret setting `name` ("" or None values count as missing). `environ` (default os.environ) names the
+    secret in PLATFORM_SECRETS, or holds the value itself when it names none."""
+    environ = os.environ if environ is None else environ
+    secret_id = environ.get("PLATFORM_SECRETS")
+    value = _load(secret_id).get(name) if secret_id else environ.get(name)
     if value in (None, "") and required:
         where = f"the secret {secret_id}" if secret_id else "the environment"
         raise SecretMissing(f"{name} is not set in {where}")
