@@ -1,15 +1,13 @@
 """Shared fixtures: migrated test databases, a moto server, and local clouds built from a template."""
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
+from infra import migrate
+from local.cloud import Cloud, start_moto
 
-from infra import migrate  # noqa: E402
-from local.cloud import Cloud, start_moto  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test")
 MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test")

@@ -6,6 +6,9 @@ Each product keeps its catalog beside its templates (gettext, managed with Babel
     chalicelib/*.py                      N_("...") where a page's message is defined (AppError texts)
     chalicelib/locale/ru/LC_MESSAGES/messages.po / .mo
 
+The messages of common itself (common.web's errors) are in common/locale, the fallback of every product's
+catalog, so no product repeats them.
+
 Message ids are English; the Russian catalog translates them; English needs no catalog. The .mo files
 are compiled with `pybabel compile` and committed (Lambda runs no build step); a test checks every
 message of every product is translated and every .mo matches its .po.
@@ -19,6 +22,7 @@ import jinja2
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
 DOMAIN = "messages"
+COMMON_LOCALE = Path(__file__).resolve().parent / "locale"
 
 
 def N_(message):
@@ -58,8 +62,12 @@ def request_language(request, available=LANGUAGES, default=DEFAULT):
 
 @functools.lru_cache(maxsize=None)
 def translations(locale_dir, language):
-    """The compiled catalog of a product for a language (NullTranslations for the source language)."""
-    return gettext.translation(DOMAIN, localedir=str(locale_dir), languages=[language], fallback=True)
+    """The compiled catalog of a product for a language (NullTranslations for the source language), falling
+    back to common's own catalog."""
+    found = gettext.translation(DOMAIN, localedir=str(locale_dir), languages=[language], fallback=True)
+    if Path(locale_dir).resolve() != COMMON_LOCALE:
+        found.add_fallback(translations(COMMON_LOCALE, language))
+    return found
 
 
 class Pages:
