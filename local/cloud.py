@@ -225,7 +225,8 @@ class Cloud:
         if mappings:
             from .sqs_poller import SqsPoller
         for mapping in mappings:
-            poller = SqsPoller(mapping, self.runtime.invoke, self.clients["sqs"], region=self.region)
+            poller = SqsPoller(mapping, self.runtime.invoke, self.clients["sqs"], region=self.region,
+                               concurrency=mapping.maximum_concurrency)
             poller.start()
             self.pollers.append(poller)
         schedules = [s for s in self.stack.schedules() if self._runs(s.function_id)]

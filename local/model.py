@@ -50,6 +50,9 @@ class SqsMapping:
     batching_window: int = 0          # MaximumBatchingWindowInSeconds
     report_batch_item_failures: bool = False
     enabled: bool = True
+    # ScalingConfig.MaximumConcurrency: invocations of this mapping at once (one poller thread each). Without
+    # it Lambda scales far wider; locally one at a time unless the template asks for more.
+    maximum_concurrency: int = 1
 
 
 @dataclass

@@ -361,7 +361,9 @@ class LocalStack:
                 batch_size=int(props.get("BatchSize", 10)),
                 batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
                 report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
+                enabled=bool(self.resolver.resolve(props.get("Enabled", True))),
+                maximum_concurrency=int(self.resolver.resolve(
+                    (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)))))
         return out
 
     def schedules(self):

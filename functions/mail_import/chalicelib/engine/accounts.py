@@ -55,3 +55,15 @@ def server(account):
         (password_enc,) = cur.fetchone()
     return Server(account["host"], account["port"], account["use_ssl"], account["login"],
                   secretbox.decrypt(password_enc))
+
+
+def set_sync_interval(account_id, minutes):
+    """Automatic sync every `minutes` (None: off); the next one is one interval from now."""
+    with pg_transaction() as cur:
+        cur.execute(queries.SET_SYNC_INTERVAL, {"account": account_id, "minutes": minutes})
+
+
+def set_password(account_id, password):
+    """Store a new password; the account leaves 'auth_failed' so its syncs run again."""
+    with pg_transaction() as cur:
+        cur.execute(queries.SET_PASSWORD, {"account": account_id, "password_enc": secretbox.encrypt(password)})

@@ -31,3 +31,9 @@ def account(base, language, account_row, token, ws_url, job, rows, count, latest
 def error(base, language, failure):
     """The page for a failure (an AppError), in the reader's language."""
     return _pages.render("error.html", language, base=base, message=_pages.error_text(failure, language))
+
+
+def message(base, language, account_row, message_row, blocked, images):
+    """One message: headers, attachments, and the body (the HTML part in a sandboxed frame, else the text)."""
+    return _pages.render("message.html", language, base=base, account=account_row, message=message_row,
+                         blocked=blocked, images=images)
