@@ -108,7 +108,12 @@ def message_page(account_id, message_id):
     found = _message(account, message_id)
     blocked = message_view.html_view.sanitize(found["html"]).blocked_images if found["html"] else 0
     page = pages.message(_base(), _language(), account, found, blocked, _images_allowed())
-    return web.html_response(page, headers=dict(web.NO_STORE))
+    headers = dict(web.NO_STORE)
+    if (app.current_request.query_params or {}).get("token"):
+        # The frame's request carries no token of its own: the cookie lets it in.
+        headers["Set-Cookie"] = access.set_cookie(app.current_request, account["id"],
+                                                  access.token(app.current_request, account["id"]))
+    return web.html_response(page, headers=headers)
 
 
 @app.route("/accounts/{account_id}/messages/{message_id}/html", methods=["GET"])
