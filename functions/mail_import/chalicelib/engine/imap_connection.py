@@ -53,8 +53,14 @@ class _PacedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer):
-        self.sock.settimeout(min(self.read_timeout, self.pace.left()))
-        n = self.sock.recv_into(buffer)
+        left = self.pace.left()
+        self.sock.settimeout(min(self.read_timeout, left))
+        try:
+            n = self.sock.recv_into(buffer)
+        except socket.timeout:
+            if left <= self.read_timeout:
+                raise TooSlow("the IMAP session took too long") from None
+            raise
         self.pace.count(n)
         return n
 
