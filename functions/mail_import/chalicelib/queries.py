@@ -198,18 +198,27 @@ MESSAGES_AFTER = "SELECT " + _MESSAGE_COLUMNS + """
 """
 
 # Full-text search: the query in both configurations (a Russian or an English word form matches), ranked
-# (subject above addresses above text), newest first among equals; the page's rows only are highlighted.
-# Markers \x02 ... \x03 around matches are turned into segments by the caller (never HTML from SQL).
+# (subject above addresses above text) among the newest %(candidates)s matches, newest first among equals;
+# only the page's rows are highlighted. The candidate cap keeps a word found in half of a million-message
+# mailbox from ranking all of them: the planner walks (account_id, id) backwards for common words and uses
+# the GIN index for rare ones. Markers \x02 ... \x03 around matches become segments in the caller (never
+# HTML from SQL).
 SEARCH_MESSAGES = """
     WITH q AS (SELECT websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('english', %(q)s) AS query),
-    hits AS (
-        SELECT m.id, ts_rank_cd(m.search, q.query) AS rank
+    candidates AS (
+        SELECT m.id, m.search
         FROM mail_import.messages m, q
         WHERE m.account_id = %(account)s AND m.search @@ q.query
           AND (%(since)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) >= %(since)s::timestamptz)
           AND (%(until)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) < %(until)s::timestamptz)
           AND (NOT %(attachments)s OR m.attachment_count > 0)
-        ORDER BY rank DESC, m.id DESC
+        ORDER BY m.id DESC
+        LIMIT %(candidates)s
+    ),
+    hits AS (
+        SELECT c.id, ts_rank_cd(c.search, q.query) AS rank
+        FROM candidates c, q
+        ORDER BY rank DESC, c.id DESC
         LIMIT %(limit)s OFFSET %(offset)s
     )
     SELECT """ + _MESSAGE_COLUMNS + """, h.rank,

@@ -17,7 +17,8 @@ from ..mime import message_rows
 
 MAX_QUERY = 500
 MAX_RESULTS = 100
-MAX_OFFSET = 10_000
+CANDIDATES = 1000          # matches ranked, the newest first (a mail search is mostly about recent mail)
+MAX_OFFSET = CANDIDATES
 START, STOP = "\x02", "\x03"
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
@@ -28,7 +29,7 @@ class Search:
     since: Optional[datetime] = None      # inclusive
     until: Optional[datetime] = None      # exclusive
     attachments: bool = False
-    limit: int = 50
+    limit: int = 20
     offset: int = 0
 
 
@@ -61,7 +62,7 @@ def parse(params):
     if flag not in ("", "0", "1", "true", "false", "yes", "no", "on"):
         raise web.bad_request("attachments must be 1 or 0.", field="attachments")
     return Search(text, since, until, flag in ("1", "true", "yes", "on"),
-                  _number(params.get("limit", "50"), "limit", 1, MAX_RESULTS),
+                  _number(params.get("limit", "20"), "limit", 1, MAX_RESULTS),
                   _number(params.get("offset", "0"), "offset", 0, MAX_OFFSET))
 
 
@@ -85,7 +86,7 @@ def run(account_id, search):
         cur.execute(queries.SEARCH_MESSAGES, {
             "q": search.text, "account": account_id, "since": search.since, "until": search.until,
             "attachments": search.attachments, "limit": search.limit, "offset": search.offset,
-            "config": config, "snippet": message_rows.SNIPPET})
+            "config": config, "snippet": message_rows.SNIPPET, "candidates": CANDIDATES})
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r)) for r in cur.fetchall()]
     return [dict(message_rows.page_row(row), rank=round(float(row["rank"]), 6),
