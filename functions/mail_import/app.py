@@ -68,7 +68,7 @@ def account_page(account_id):
         link = access.absolute_page_url(request, _base(), account["id"], token)
         headers["Set-Cookie"] = access.set_cookie(request, account["id"], token)
     page = pages.account(_base(), _language(), account, token, settings.ws_public_url(), progress.job_event(job),
-                         message_list.newest(account["id"]), count, latest_id, link)
+                         message_list.newest(account["id"], None, pages.LIVE_ROWS), count, latest_id, link)
     return web.html_response(page, headers=headers)
 
 
