@@ -11,7 +11,6 @@ Usage: .venv/bin/python bench/broadcast_bench.py [--numbers 10000] [--naive-samp
 (MariaDB must run; the database `broadcast_bench` is created and migrated.)
 """
 import argparse
-import json
 import os
 import random
 import sys
@@ -43,8 +42,9 @@ def unique_numbers(count, seed=2026):
 def fast_path(cloud, numbers_text, count, sql):
     """(seconds for the form post, seconds until every recipient has its own queued message)."""
     import requests
-    from functions.broadcast.chalicelib import auth, config
-    token = auth.csrf_token(config.load({"BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD}))
+    from functions.broadcast.chalicelib import auth, settings
+    token = auth.csrf_token(settings.read({"BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD,
+                                           "BROADCAST_QUEUE_URL": "unused-by-the-form-token"}))
     url = cloud.api_url("BroadcastApi") + "/broadcasts"
     session = requests.Session()
     session.auth = (USER, PASSWORD)
@@ -73,8 +73,8 @@ def fast_path(cloud, numbers_text, count, sql):
 
 def direct_batches(queue_url, count):
     """Seconds to send count delayed messages from this process with the product's parallel SendMessageBatch."""
-    from functions.broadcast.chalicelib import sqs
-    messages = [(n, json.dumps({"recipient": n}), d) for n, d in enumerate(sqs.choose_delays(count, (5, 50)))]
+    from functions.broadcast.chalicelib import queue_messages, sqs
+    messages = [(n, queue_messages.send(n), d) for n, d in enumerate(sqs.choose_delays(count, (5, 50)))]
     started = time.perf_counter()
     failed = sqs.send_all(queue_url, messages)
     assert not failed, f"{len(failed)} messages failed"
@@ -84,7 +84,7 @@ def direct_batches(queue_url, count):
 def naive_path(queue_url, numbers_text, sample):
     """Seconds for validate + store + one SendMessage per number (extrapolated if sample < all)."""
     import boto3
-    from functions.broadcast.chalicelib import broadcasts, forms, sqs
+    from functions.broadcast.chalicelib import broadcasts, forms, queue_messages, sqs
     client = boto3.client("sqs")
     started = time.perf_counter()
     form = forms.validate({"text": "Naive broadcast", "numbers": numbers_text}, "RU")
@@ -95,7 +95,7 @@ def naive_path(queue_url, numbers_text, sample):
     prepared = time.perf_counter() - started
     send_started = time.perf_counter()
     for recipient_id, delay in list(zip(ids, delays))[:sample]:
-        client.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"recipient": recipient_id}),
+        client.send_message(QueueUrl=queue_url, MessageBody=queue_messages.send(recipient_id),
                             DelaySeconds=delay)
     sending = (time.perf_counter() - send_started) * len(ids) / sample
     return prepared + sending, sample < len(ids)

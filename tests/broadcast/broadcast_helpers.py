@@ -3,9 +3,10 @@ import base64
 import json
 import time
 
-from functions.broadcast.chalicelib import auth, config
+from functions.broadcast.chalicelib import auth, settings
 
 USER, PASSWORD, SECRET = "operator", "correct horse battery staple", "hook-secret-123"
+UNUSED_QUEUE = "http://127.0.0.1:9/000000000000/not-used-by-this-test"
 
 
 def basic(user=USER, password=PASSWORD):
@@ -15,7 +16,8 @@ def basic(user=USER, password=PASSWORD):
 
 def csrf():
     """The form token the pages embed for the test credentials."""
-    return auth.csrf_token(config.load({"BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD}))
+    return auth.csrf_token(settings.read({"BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD,
+                                          "BROADCAST_QUEUE_URL": UNUSED_QUEUE}))
 
 
 def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):

@@ -9,10 +9,11 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from functions.broadcast.chalicelib import config, fanout, phones, sqs
+from common.settings import SettingError
+from functions.broadcast.chalicelib import fanout, phones, queue_messages, settings, sqs
 from functions.broadcast.chalicelib.clock import utcnow
 
-from broadcast_helpers import store_broadcast
+from broadcast_helpers import UNUSED_QUEUE, store_broadcast
 
 
 class RecordingSqs:
@@ -49,8 +50,8 @@ def _expand(settings, bid, ids):
 
 
 def test_default_delay_range_is_5_to_50_seconds():
-    assert config.load({}).delay_range == (5, 50)
-    delays = sqs.choose_delays(10000, config.load({}).delay_range)
+    assert settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range == (5, 50)
+    delays = sqs.choose_delays(10000, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range)
     assert min(delays) == 5 and max(delays) == 50
     counts = Counter(delays)
     assert set(counts) == set(range(5, 51))            # every value in the range is used...
@@ -58,10 +59,29 @@ def test_default_delay_range_is_5_to_50_seconds():
 
 
 def test_delay_range_setting_is_checked():
-    assert config.parse_delay_range(" 1 - 3 ") == (1, 3)
+    assert settings.parse_delay_range(" 1 - 3 ") == (1, 3)
     for bad in ("50-5", "x", "0-901", "5"):
-        with pytest.raises(config.ConfigError):
-            config.parse_delay_range(bad)
+        with pytest.raises(SettingError, match="BROADCAST_DELAY_RANGE"):
+            settings.parse_delay_range(bad)
+    with pytest.raises(SettingError, match="BROADCAST_DELAY_RANGE"):
+        settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE, "BROADCAST_DELAY_RANGE": "9-1"})
+
+
+def test_a_missing_setting_fails_fast_by_name():
+    with pytest.raises(SettingError, match="BROADCAST_QUEUE_URL"):
+        settings.read({})
+    with pytest.raises(SettingError, match="CHATAPP_BASE_URL"):      # no local default for the ChatApp address
+        settings.read_chatapp({"CHATAPP_EMAIL": "a@example.com"})
+    with pytest.raises(SettingError, match="BROADCAST_MAX_RECEIVES"):
+        settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE, "BROADCAST_MAX_RECEIVES": "0"})
+
+
+def test_queue_messages_are_built_and_recognised_in_one_place():
+    assert queue_messages.parse(queue_messages.fanout_job(7, 10, 509)) == queue_messages.FanoutJob(7, 10, 509)
+    assert queue_messages.parse(queue_messages.send(42)) == queue_messages.Send(42)
+    for body in ("not json", "[]", '{"recipient": "42"}', '{"recipient": true}', '{"broadcast": 1, "ids": [1]}',
+                 '{"broadcast": 1, "ids": [1, "2"]}', "{}", None):
+        assert queue_messages.parse(body) is None, body
 
 
 def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, make_settings, sql, monkeypatch):
@@ -147,7 +167,7 @@ def test_stranded_recipients_get_a_new_job(clean_db, make_settings, sql, monkeyp
 
 def test_the_real_queue_holds_each_message_until_its_delay(clean_db, make_settings, queue, aws_endpoint):
     """Default 5-50 s delays through moto's SQS: nothing is receivable before its own delay has passed."""
-    bid, ids = _store(40, config.load({}).delay_range, random.Random(1))
+    bid, ids = _store(40, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range, random.Random(1))
     delays = dict(zip(ids, sqs.choose_delays(40, (5, 50), random.Random(1))))
     assert min(delays.values()) == 5                  # seed chosen so some are due as early as allowed
     started = time.time()

@@ -1,7 +1,10 @@
 """The HTTP and WebSocket adapters in process (chalice.test.Client): short failure answers, the reader's language."""
 import psycopg2
+import pytest
 from chalice.test import Client
 
+from common.settings import SettingError
+from functions.mail_import.chalicelib import settings
 from functions.mail_import.chalicelib.engine import accounts
 from functions.mail_import.chalicelib.web import websocket
 
@@ -74,3 +77,19 @@ def test_unknown_websocket_actions_get_a_hint(app_module):
     reply = app_module.ws_handler(event, None)
 
     assert reply["statusCode"] == 200 and "subscribe" in reply["body"]
+
+
+def test_settings_are_checked_and_a_missing_one_is_named(monkeypatch):
+    monkeypatch.setenv("ATTACHMENTS_BUCKET", "bucket")
+    monkeypatch.delenv("MAIL_IMPORT_QUEUE_URL", raising=False)
+    with pytest.raises(SettingError, match="MAIL_IMPORT_QUEUE_URL is not set"):
+        settings.load()
+    monkeypatch.setenv("MAIL_IMPORT_QUEUE_URL", "https://sqs.example/1/q")
+    monkeypatch.setenv("MAIL_IMPORT_BATCH", "0")
+    with pytest.raises(SettingError, match="MAIL_IMPORT_BATCH must be at least 1"):
+        settings.load()
+    monkeypatch.setenv("MAIL_IMPORT_BATCH", "25")
+    assert settings.load().batch == 25 and settings.load() is settings.load()      # read once
+    monkeypatch.setenv("WS_PUBLIC_URL", "http://not-a-websocket")
+    with pytest.raises(SettingError, match="WS_PUBLIC_URL"):
+        settings.ws_public_url()

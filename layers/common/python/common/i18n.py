@@ -30,6 +30,21 @@ def N_(message):
     return message
 
 
+class Message:
+    """Text for a page built in Python (a form error, a reason): an English msgid marked with N_ and the
+    values of its %(name)s placeholders, translated when the page is rendered (the `translated` filter).
+    Shaped like AppError (.message, .params), so either can be shown the same way."""
+
+    def __init__(self, msgid, **params):
+        self.message, self.params = msgid, params
+
+    def __str__(self):
+        return self.message % self.params if self.params else self.message
+
+    def __repr__(self):
+        return f"Message({str(self)!r})"
+
+
 def negotiate(accept_language, available=LANGUAGES, default=DEFAULT):
     """The best of `available` for an Accept-Language header ("en-GB,en;q=0.9,ru;q=0.5"), else default."""
     ranked = []
@@ -87,7 +102,7 @@ class Pages:
                                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
             env.install_gettext_translations(translations(self.locale_dir, language), newstyle=True)
             env.globals.update(self.globals, lang=language)
-            env.filters.update(self.filters)
+            env.filters.update(self.filters, translated=functools.partial(self.text, language=language))
             self._environments[language] = env
         return self._environments[language]
 
@@ -100,6 +115,13 @@ class Pages:
         return translations(self.locale_dir, language).gettext
 
     def error_text(self, error, language):
-        """An AppError's message in the reader's language, its values filled in."""
+        """An AppError's (or a Message's) text in the reader's language, its values filled in."""
         text = self.gettext(language)(error.message)
         return text % error.params if error.params else text
+
+    def text(self, item, language=DEFAULT):
+        """A Message, an AppError or a plain msgid (marked with N_ where it is defined) in the reader's language;
+        in templates: {{ item|translated }}."""
+        if isinstance(item, str):
+            return self.gettext(language)(item)
+        return self.error_text(item, language)
