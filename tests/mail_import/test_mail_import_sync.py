@@ -342,3 +342,18 @@ def test_the_template_lets_imports_run_side_by_side_and_schedules_the_sync_every
     assert worker.maximum_concurrency >= 2  # the local poller runs that many invocations at once
     assert [(s.function_id, s.expression) for s in stack.schedules() if s.function_id == "MailImportSyncFunction"] \
         == [("MailImportSyncFunction", "rate(1 minute)")]
+
+
+def test_idle_time_between_commands_does_not_count_as_a_slow_server():
+    now = [0.0]
+    pace = Pace(100, min_rate=256, grace=2, clock=lambda: now[0])
+    pace.count(2000, waited=1.0)     # a quick answer ...
+    now[0] = 60.0                    # ... then a minute idle while child processes fetch
+    assert pace.left() == 40.0
+    pace.count(10, waited=20.0)      # then a server that drips: 2,010 bytes in 21 s of waiting
+    with pytest.raises(TooSlow, match="too slowly"):
+        pace.left()
+    deadline = Pace(5, min_rate=0, grace=0, clock=lambda: now[0])
+    now[0] = 66.0
+    with pytest.raises(TooSlow, match="too long"):
+        deadline.left()

@@ -26,8 +26,8 @@ class Settings:
     stranded_seconds: float      # an active, unleased job untouched this long lost its queue message
     imap_allowed: netguard.Allowed  # IMAP_ALLOWED_HOSTS: internal hosts/networks users may import from
     imap_session_seconds: float  # an IMAP session's overall deadline
-    imap_min_rate: float         # bytes per second a session must average ...
-    imap_rate_grace: float       # ... once it is this many seconds old
+    imap_min_rate: float         # bytes per second of waiting a session must average ...
+    imap_rate_grace: float       # ... once it has waited this many seconds for the server
 
 
 @once
@@ -48,8 +48,8 @@ def load():
         stranded_seconds=env.number("MAIL_IMPORT_STRANDED_SECONDS", 900, minimum=1),
         imap_allowed=_allowed(env.text("IMAP_ALLOWED_HOSTS", "")),
         imap_session_seconds=env.number("MAIL_IMPORT_IMAP_SESSION_SECONDS", 100, minimum=1),
-        imap_min_rate=env.number("MAIL_IMPORT_IMAP_MIN_BYTES_PER_SECOND", 512, minimum=0),
-        imap_rate_grace=env.number("MAIL_IMPORT_IMAP_RATE_GRACE_SECONDS", 20, minimum=0),
+        imap_min_rate=env.number("MAIL_IMPORT_IMAP_MIN_BYTES_PER_SECOND", 256, minimum=0),
+        imap_rate_grace=env.number("MAIL_IMPORT_IMAP_RATE_GRACE_SECONDS", 30, minimum=0),
     )
 
 

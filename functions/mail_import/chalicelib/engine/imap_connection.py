@@ -18,29 +18,30 @@ class TooSlow(TimeoutError):
 
 
 class Pace:
-    """The session's clock: raises TooSlow once the deadline passes, or when, after a grace period, fewer
-    than min_rate bytes per second arrived on average."""
+    """The session's clock: raises TooSlow once the deadline passes, or when, after `grace` seconds spent
+    waiting for the server, fewer than min_rate bytes per second of waiting arrived. Only time spent waiting
+    for data counts towards the rate: a session that sits idle while other processes fetch is not slow."""
 
     def __init__(self, seconds, min_rate, grace, clock=time.monotonic):
         self.clock = clock
-        self.start = clock()
-        self.deadline = self.start + seconds
+        self.deadline = clock() + seconds
         self.min_rate = min_rate
         self.grace = grace
         self.received = 0
+        self.waited = 0.0
 
     def left(self):
         """Seconds until the deadline; TooSlow once it passed or the rate fell too low."""
         now = self.clock()
         if now >= self.deadline:
             raise TooSlow("the IMAP session took too long")
-        elapsed = now - self.start
-        if elapsed > self.grace and self.received < self.min_rate * elapsed:
+        if self.waited > self.grace and self.received < self.min_rate * self.waited:
             raise TooSlow("the IMAP server sends too slowly")
         return self.deadline - now
 
-    def count(self, n):
+    def count(self, n, waited):
         self.received += n
+        self.waited += waited
 
 
 class _PacedReader(io.RawIOBase):
@@ -55,13 +56,14 @@ class _PacedReader(io.RawIOBase):
     def readinto(self, buffer):
         left = self.pace.left()
         self.sock.settimeout(min(self.read_timeout, left))
+        started = self.pace.clock()
         try:
             n = self.sock.recv_into(buffer)
         except socket.timeout:
             if left <= self.read_timeout:
                 raise TooSlow("the IMAP session took too long") from None
             raise
-        self.pace.count(n)
+        self.pace.count(n, self.pace.clock() - started)
         return n
 
 
