@@ -203,7 +203,7 @@ MESSAGES_AFTER = "SELECT " + _MESSAGE_COLUMNS + """
 # mailbox from ranking all of them: the planner walks (account_id, id) backwards for common words and uses
 # the GIN index for rare ones. Markers \x02 ... \x03 around matches become segments in the caller (never
 # HTML from SQL).
-SEARCH_MESSAGES = """
+_SEARCH = """
     WITH q AS (SELECT websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('english', %(q)s) AS query),
     candidates AS (
         SELECT m.id, m.search
@@ -215,7 +215,7 @@ SEARCH_MESSAGES = """
           AND (%(since)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) >= %(since)s::timestamptz)
           AND (%(until)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) < %(until)s::timestamptz)
           AND (NOT %(attachments)s OR m.attachment_count > 0)
-        ORDER BY m.id DESC
+        ORDER BY {candidate_order}
         LIMIT %(candidates)s
     ),
     hits AS (
@@ -233,6 +233,15 @@ SEARCH_MESSAGES = """
     FROM hits h JOIN mail_import.messages m ON m.id = h.id, q
     ORDER BY h.rank DESC, m.id DESC
 """
+
+# The planner's choice: the GIN index for rare words, a newest-first walk for common ones.
+SEARCH_MESSAGES = _SEARCH.replace("{candidate_order}", "m.id DESC")
+# The GIN index whatever the estimate ("m.id + 0" cannot be read from an index in order): for when the walk
+# was cut short, i.e. words each common but rarely together, where the estimate is far off.
+SEARCH_MESSAGES_BY_INDEX = _SEARCH.replace("{candidate_order}", "m.id + 0 DESC")
+SEARCH_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
+SAVEPOINT = "SAVEPOINT search"
+ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT search"
 
 MESSAGE_STATS = """
     SELECT count(*), COALESCE(max(id), 0) FROM mail_import.messages WHERE account_id = %s
