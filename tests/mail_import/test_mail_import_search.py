@@ -109,3 +109,12 @@ def test_the_messages_api_searches_with_q(searchable, app_module):
     assert found.status_code == 200 and [m["subject"] for m in found.json_body["messages"]] == ["Квартальный отчёт"]
     assert bad.status_code == 400 and bad.json_body["field"] == "q"
     assert foreign.status_code == 404
+
+
+def test_a_plan_that_runs_long_gives_way_to_the_index_with_the_same_answer(searchable, monkeypatch):
+    from functions.mail_import.chalicelib import queries
+    expected = search.run(searchable[0], search.parse({"q": "отчёт"}))
+    # The first plan stands in for a newest-first walk through a huge mailbox: it never finishes in time.
+    monkeypatch.setattr(queries, "SEARCH_MESSAGES", "SELECT pg_sleep(30), %(q)s")
+    monkeypatch.setattr(search, "FIRST_PLAN_MS", 50)
+    assert search.run(searchable[0], search.parse({"q": "отчёт"})) == expected
