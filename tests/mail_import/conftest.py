@@ -59,11 +59,11 @@ def mail_env(pg_url, aws_endpoint):
 @pytest.fixture(autouse=True)
 def cold_settings():
     """Settings are read once per cold start: every test starts cold, so the environment it sets applies."""
-    settings.load.cache_clear()
-    settings.ws_public_url.cache_clear()
+    for loader in (settings.load, settings.ws_public_url, settings.imap_allowed):
+        loader.cache_clear()
     yield
-    settings.load.cache_clear()
-    settings.ws_public_url.cache_clear()
+    for loader in (settings.load, settings.ws_public_url, settings.imap_allowed):
+        loader.cache_clear()
 
 
 @pytest.fixture(scope="session")

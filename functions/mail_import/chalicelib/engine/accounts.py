@@ -12,7 +12,7 @@ def check_destination(account):
     """A 400 naming the field when the account's server may not be used (an internal address, a non-IMAP
     port); the import checks again when it connects, since DNS answers can change."""
     try:
-        imap_session.destination(account, settings.load().imap_allowed)
+        imap_session.destination(account, settings.imap_allowed())
     except ImportFailure as exc:
         if exc.msgid == HOST_NOT_FOUND:
             return  # perhaps a passing DNS failure: the import says so if it persists

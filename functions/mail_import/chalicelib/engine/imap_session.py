@@ -161,7 +161,7 @@ def connect(server, timeout=None):
     an overall deadline and a minimum transfer rate (settings).
     """
     config = settings.load()
-    address = destination(server, config.imap_allowed)
+    address = destination(server, settings.imap_allowed())
     timeout = timeout or SocketTimeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
     pace = Pace(config.imap_session_seconds, config.imap_min_rate, config.imap_rate_grace)
     try:
