@@ -365,7 +365,8 @@ class LocalStack:
                 batch_size=int(props.get("BatchSize", 10)),
                 batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
                 report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
+                max_concurrency=int(self.resolver.resolve(
+                    (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))),
                 enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
         return out
 

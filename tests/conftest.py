@@ -57,7 +57,9 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
 
     def start(functions=None, parameters=None, template=None, rate_scale=1.0, env=None, queue_attributes=None,
               **cloud_options):
-        params = {"DatabaseUrl": pg_url, "MysqlUrl": mysql_url, "SecretKey": TEST_SECRET_KEY}
+        # The tests' Dovecot listens on 127.0.0.1, which mail_import refuses unless the operator allows it.
+        params = {"DatabaseUrl": pg_url, "MysqlUrl": mysql_url, "SecretKey": TEST_SECRET_KEY,
+                  "ImapAllowedHosts": "127.0.0.1"}
         params.update(parameters or {})
         template = str(template or ROOT / "template.yaml")
         known = _parameter_names(template)

@@ -11,8 +11,8 @@ from common import batch, i18n, web
 from common.log import get_logger
 
 from chalicelib import settings
-from chalicelib.engine import accounts, job_records, jobs, progress
-from chalicelib.web import access, account_form, message_list, pages, websocket
+from chalicelib.engine import accounts, job_records, jobs, progress, schedule
+from chalicelib.web import access, account_form, message_list, message_view, pages, search, websocket
 
 app = Chalice(app_name="mail_import")
 log = get_logger("mail_import")
@@ -76,7 +76,7 @@ def account_page(account_id):
         link = access.absolute_page_url(request, _base(), account["id"], token)
         headers["Set-Cookie"] = access.link_cookie(request, account["id"], show=False)
     page = pages.account(_base(), _language(), account, token, settings.ws_public_url(), progress.job_event(job),
-                         message_list.newest(account["id"]), count, latest_id, link)
+                         message_list.newest(account["id"], None, pages.LIVE_ROWS), count, latest_id, link)
     return web.html_response(page, headers=headers)
 
 
@@ -94,6 +94,48 @@ def attachment(account_id, attachment_id):
     return Response(body=content, status_code=200, headers={
         "Content-Type": "application/octet-stream", "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename or 'attachment')}"})
+
+
+def _message(account, message_id):
+    number = int(message_id) if message_id.isdigit() and len(message_id) < 19 else None
+    found = message_view.get(account["id"], number) if number is not None else None
+    if found is None:
+        raise web.not_found(access.PAGE_GONE)
+    return found
+
+
+def _images_allowed():
+    return (app.current_request.query_params or {}).get("images") == "1"
+
+
+@app.route("/accounts/{account_id}/messages/{message_id}", methods=["GET"])
+@page_errors
+def message_page(account_id, message_id):
+    """One message; its HTML part in a sandboxed frame, remote images only once the reader allows them."""
+    account = access.account(app.current_request, account_id, access.PAGE_GONE)
+    found = _message(account, message_id)
+    blocked = message_view.html_view.sanitize(found["html"]).blocked_images if found["html"] else 0
+    page = pages.message(_base(), _language(), account, found, blocked, _images_allowed())
+    headers = dict(web.NO_STORE)
+    if (app.current_request.query_params or {}).get("token"):
+        # The frame's request carries no token of its own: the cookie lets it in.
+        headers["Set-Cookie"] = access.set_cookie(app.current_request, account["id"],
+                                                  access.token(app.current_request, account["id"]))
+    return web.html_response(page, headers=headers)
+
+
+@app.route("/accounts/{account_id}/messages/{message_id}/html", methods=["GET"])
+@page_errors
+def message_html(account_id, message_id):
+    """The frame document: the sanitised HTML part under a CSP that runs nothing and loads only what is allowed."""
+    account = access.account(app.current_request, account_id, access.PAGE_GONE)
+    found = _message(account, message_id)
+    if not found["html"]:
+        raise web.not_found(access.PAGE_GONE)
+    document, csp, _blocked = message_view.frame(found, _language(), _images_allowed())
+    return Response(body=document, status_code=200, headers={
+        "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
 
 # ---- JSON API ----------------------------------------------------------------------------------
@@ -124,9 +166,12 @@ def account_status(account_id):
 @app.route("/api/accounts/{account_id}/messages", methods=["GET"])
 @web.json_errors
 def account_messages(account_id):
-    """Imported messages: ?after=ID (oldest first) or ?before=ID (newest first), &limit=N (at most 1000)."""
+    """Imported messages: ?after=ID (oldest first) or ?before=ID (newest first), &limit=N (at most 1000);
+    or a search: ?q=words [&from=YYYY-MM-DD &to=YYYY-MM-DD &attachments=1 &limit &offset], best matches first."""
     account = access.account(app.current_request, account_id)
     query = app.current_request.query_params or {}
+    if "q" in query:
+        return web.json_response({"messages": search.run(account["id"], search.parse(query))})
     try:
         limit = int(query.get("limit", message_list.MAX_PAGE))
         if "after" in query:
@@ -146,6 +191,25 @@ def start_import(account_id):
     return web.json_response({"job": progress.job_event(jobs.start(account["id"]))}, status=202)
 
 
+@app.route("/api/accounts/{account_id}/sync", methods=["PUT"], content_types=[JSON, FORM])
+@web.json_errors
+def set_sync(account_id):
+    """The automatic sync interval: {"minutes": 1..10080} or {"minutes": null} (off)."""
+    account = access.account(app.current_request, account_id)
+    minutes = account_form.sync_minutes(access.form_values(app.current_request))
+    accounts.set_sync_interval(account["id"], minutes)
+    return web.json_response({"sync_minutes": minutes})
+
+
+@app.route("/api/accounts/{account_id}/password", methods=["PUT"], content_types=[JSON, FORM])
+@web.json_errors
+def set_password(account_id):
+    """A new password (after the old one stopped working): stored, and an import starts with it."""
+    account = access.account(app.current_request, account_id)
+    accounts.set_password(account["id"], account_form.new_password(access.form_values(app.current_request)))
+    return web.json_response({"job": progress.job_event(jobs.start(account["id"]))}, status=202)
+
+
 # ---- workers -----------------------------------------------------------------------------------
 
 @app.on_sqs_message(queue="mail-import", batch_size=1)
@@ -157,6 +221,12 @@ def import_worker(event):
         remaining = context.get_remaining_time_in_millis() if context else 900_000
         jobs.handle(record["body"], batch.attempt_of(record), remaining)
     return batch.process(event, chunk)
+
+
+@app.schedule("rate(1 minute)")
+def sync_schedule(event):
+    """Every minute: queue the syncs that are due, spread over the minute; re-queue stranded jobs."""
+    return schedule.run()
 
 
 @app.lambda_function(name="mail_import_ws")

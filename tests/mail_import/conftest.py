@@ -52,18 +52,18 @@ def mail_env(pg_url, aws_endpoint):
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     os.environ.update(SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY, ATTACHMENTS_BUCKET=name,
                       MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_PUSH_INTERVAL="0.05",
-                      WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import")
+                      WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import", IMAP_ALLOWED_HOSTS="127.0.0.1")
     return {"bucket": name, "queue": queue, "arn": arn}
 
 
 @pytest.fixture(autouse=True)
 def cold_settings():
     """Settings are read once per cold start: every test starts cold, so the environment it sets applies."""
-    settings.load.cache_clear()
-    settings.ws_public_url.cache_clear()
+    for loader in (settings.load, settings.ws_public_url, settings.imap_allowed):
+        loader.cache_clear()
     yield
-    settings.load.cache_clear()
-    settings.ws_public_url.cache_clear()
+    for loader in (settings.load, settings.ws_public_url, settings.imap_allowed):
+        loader.cache_clear()
 
 
 @pytest.fixture(scope="session")

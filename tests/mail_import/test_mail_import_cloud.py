@@ -151,7 +151,8 @@ def test_failures_reach_the_page_as_an_error_event(dovecot, cloud, api):
     assert error["type"] == "error" and "Wrong login or password" in error["message"]
     assert "wrong-password" not in error["message"]
     status = requests.get(f"{api}/api/accounts/{account_id}", headers=bearer(token), timeout=30).json()
-    assert status["account"]["status"] == "error" and status["account"]["error"] == error["message"]
+    # A rejected password is marked apart: scheduled syncs stop until a new one is given.
+    assert status["account"]["status"] == "auth_failed" and status["account"]["error"] == error["message"]
     page = requests.get(f"{api}/accounts/{account_id}", cookies={f"mail_import_{account_id}": token}, timeout=30)
     assert page.status_code == 200 and "Traceback" not in page.text
 

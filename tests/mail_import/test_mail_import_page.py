@@ -12,6 +12,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 MESSAGES = 400
+LIVE = 200        # rows the page keeps in the DOM (web.pages.LIVE_ROWS)
 SCREENSHOT = "/tmp/mail_import_page.png"
 
 # Records every state the progress box shows, from the first paint on, without touching the page's code.
@@ -99,21 +100,43 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
     for tab in (page, second):
         # Polled from here: the page's CSP (no eval) forbids wait_for_function's in-page predicate.
         wait_until(lambda: tab.text_content("#phase") == "Импорт завершён", timeout=90, message="import finished")
-        wait_until(lambda: tab.evaluate("document.querySelectorAll('#messages tbody tr').length") == MESSAGES,
-                   timeout=30, message="every row shown")
-        assert tab.text_content("#count") == str(MESSAGES)
+        wait_until(lambda: tab.evaluate("document.querySelectorAll('#messages tbody tr').length") == LIVE,
+                   timeout=30, message="the newest rows shown")
+        wait_until(lambda: tab.text_content("#count") == str(MESSAGES), timeout=30, message="every row counted")
     countdown = remaining_values(before_reload) + remaining_values(page.evaluate("window.__progress"))
     assert len(set(countdown)) >= 3 and countdown == sorted(countdown, reverse=True)
     assert "Чтение сообщений" in [p for p, _c, _r in first]
+    # The DOM stays bounded while rows stream in: never more than LIVE rows, whatever the count.
+    assert max(rows for _p, _c, rows in before_reload + page.evaluate("window.__progress")) <= LIVE
     uids = page.eval_on_selector_all("#messages tbody tr", "rows => rows.map(r => Number(r.dataset.uid))")
-    assert sorted(uids) == list(range(1, MESSAGES + 1))
+    assert uids == list(range(MESSAGES, MESSAGES - LIVE, -1))
     links = page.locator("#messages tbody td.att a")
-    assert links.count() == MESSAGES // 10
+    assert links.count() == LIVE // 10
     download = page.request.get(links.first.evaluate("a => a.href"))
     assert download.status == 200 and len(download.body()) > 50_000
-    assert not page_errors
     page.screenshot(path=SCREENSHOT)
+
+    page.click("#older")                                            # older rows come page by page from the API
+    wait_until(lambda: page.evaluate("document.querySelector('#messages tbody tr').dataset.uid") == str(
+        MESSAGES - LIVE), message="the older page")
+    older = page.eval_on_selector_all("#messages tbody tr", "rows => rows.map(r => Number(r.dataset.uid))")
+    assert older == list(range(MESSAGES - LIVE, 0, -1)) and page.is_visible("#newest")
+    page.click("#newest")
+    wait_until(lambda: page.evaluate("document.querySelector('#messages tbody tr').dataset.uid") == str(MESSAGES),
+               message="back to the newest rows")
+
+    newest = f"№{20000 + MESSAGES - 1}"                              # the newest message's subject ends so
+    page.fill("#q", newest)                                         # the search box
+    page.click("#search-form button[type=submit]")
+    wait_until(lambda: page.text_content("#search-status").startswith("найдено"), message="search results")
+    first_subject = page.locator("#messages tbody td.subject a").first
+    assert newest in first_subject.text_content()
+    assert first_subject.locator("mark").first.text_content() == newest[1:]
     account_url = page.url.split("?")[0]
+    first_subject.click()                                           # the message page
+    page.wait_for_selector("#subject")
+    assert newest in page.text_content("#subject") and page.is_visible("iframe#body")
+    assert not page_errors
     cookies = context.cookies()
     context.close()
 

@@ -9,7 +9,8 @@ CREATE_ACCOUNT = """
     RETURNING id
 """
 
-_ACCOUNT_COLUMNS = "id, provider, host, port, use_ssl, login, folders, status, error, error_message, created_at"
+_ACCOUNT_COLUMNS = """id, provider, host, port, use_ssl, login, folders, status, error, error_message, created_at,
+    sync_minutes, next_sync_at"""
 
 ACCOUNT = "SELECT " + _ACCOUNT_COLUMNS + ", token_digest FROM mail_import.accounts WHERE id = %s"
 
@@ -154,12 +155,12 @@ KNOWN_MESSAGE_IDS = """
 # ON CONFLICT DO NOTHING covers both the (folder, uidvalidity, uid) key and the per-account Message-ID.
 INSERT_MESSAGES = """
     INSERT INTO mail_import.messages (account_id, folder, uidvalidity, uid, message_id, subject, sent_at,
-        received_at, sender, recipients, text, size)
+        received_at, sender, recipients, text, size, html, attachment_count)
     VALUES %s
     ON CONFLICT DO NOTHING
     RETURNING id, uid
 """
-INSERT_MESSAGES_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+INSERT_MESSAGES_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)"
 
 INSERT_ATTACHMENTS = """
     INSERT INTO mail_import.attachments (message_id, position, filename, content_type, content_id, inline,
@@ -173,7 +174,7 @@ SYNCHRONOUS_COMMIT_OFF = "SET LOCAL synchronous_commit TO OFF"
 
 _MESSAGE_COLUMNS = """
     m.id, m.folder, m.uidvalidity, m.uid, m.message_id, m.subject, m.sent_at, m.received_at, m.sender,
-    m.recipients, left(m.text, %(snippet)s) AS text, m.size,
+    m.recipients, left(m.text, %(snippet)s) AS text, m.size, m.gone_at, m.html IS NOT NULL AS has_html,
     COALESCE((SELECT json_agg(json_build_object('id', a.id, 'filename', a.filename,
                                                 'content_type', a.content_type, 'size', a.size)
                               ORDER BY a.position)
@@ -195,6 +196,52 @@ MESSAGES_AFTER = "SELECT " + _MESSAGE_COLUMNS + """
     ORDER BY m.id
     LIMIT %(limit)s
 """
+
+# Full-text search: the query in both configurations (a Russian or an English word form matches), ranked
+# (subject above addresses above text) among the newest %(candidates)s matches, newest first among equals;
+# only the page's rows are highlighted. The candidate cap keeps a word found in half of a million-message
+# mailbox from ranking all of them: the planner walks (account_id, id) backwards for common words and uses
+# the GIN index for rare ones. Markers \x02 ... \x03 around matches become segments in the caller (never
+# HTML from SQL).
+_SEARCH = """
+    WITH q AS (SELECT websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('english', %(q)s) AS query),
+    candidates AS (
+        SELECT m.id, m.search
+        FROM mail_import.messages m
+        WHERE m.account_id = %(account)s
+          -- The query written out, not q.query: the planner then knows how common the words are (q is
+          -- materialised, being used three times) and picks the GIN index or the newest-first walk.
+          AND m.search @@ (websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('english', %(q)s))
+          AND (%(since)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) >= %(since)s::timestamptz)
+          AND (%(until)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) < %(until)s::timestamptz)
+          AND (NOT %(attachments)s OR m.attachment_count > 0)
+        ORDER BY {candidate_order}
+        LIMIT %(candidates)s
+    ),
+    hits AS (
+        SELECT c.id, ts_rank_cd(c.search, q.query) AS rank
+        FROM candidates c, q
+        ORDER BY rank DESC, c.id DESC
+        LIMIT %(limit)s OFFSET %(offset)s
+    )
+    SELECT """ + _MESSAGE_COLUMNS + """, h.rank,
+        ts_headline(%(config)s::regconfig, m.subject, q.query,
+                    'HighlightAll=true, StartSel=' || chr(2) || ', StopSel=' || chr(3)) AS subject_marked,
+        ts_headline(%(config)s::regconfig, left(m.text, 20000), q.query,
+                    'MaxFragments=2, MaxWords=25, MinWords=8, FragmentDelimiter=" … ", StartSel=' || chr(2)
+                    || ', StopSel=' || chr(3)) AS text_marked
+    FROM hits h JOIN mail_import.messages m ON m.id = h.id, q
+    ORDER BY h.rank DESC, m.id DESC
+"""
+
+# The planner's choice: the GIN index for rare words, a newest-first walk for common ones.
+SEARCH_MESSAGES = _SEARCH.replace("{candidate_order}", "m.id DESC")
+# The GIN index whatever the estimate ("m.id + 0" cannot be read from an index in order): for when the walk
+# was cut short, i.e. words each common but rarely together, where the estimate is far off.
+SEARCH_MESSAGES_BY_INDEX = _SEARCH.replace("{candidate_order}", "m.id + 0 DESC")
+SEARCH_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
+SAVEPOINT = "SAVEPOINT search"
+ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT search"
 
 MESSAGE_STATS = """
     SELECT count(*), COALESCE(max(id), 0) FROM mail_import.messages WHERE account_id = %s
@@ -218,3 +265,76 @@ CONNECTION_ACCOUNT = "SELECT account_id FROM mail_import.ws_connections WHERE co
 DELETE_CONNECTION = "DELETE FROM mail_import.ws_connections WHERE connection_id = %s"
 
 CONNECTIONS = "SELECT connection_id FROM mail_import.ws_connections WHERE account_id = %s"
+
+# ---- sync schedule -----------------------------------------------------------------------------
+
+# Accounts due for an incremental import, claimed by moving their next sync one interval on (a second
+# schedule run, or one overlapping this, skips them: SKIP LOCKED and the new next_sync_at).
+CLAIM_DUE_ACCOUNTS = """
+    UPDATE mail_import.accounts a SET next_sync_at = now() + make_interval(mins => a.sync_minutes)
+    WHERE a.id IN (
+        SELECT id FROM mail_import.accounts
+        WHERE sync_minutes IS NOT NULL AND status <> 'auth_failed' AND next_sync_at <= now()
+        ORDER BY next_sync_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING a.id
+"""
+
+SET_PASSWORD = """
+    UPDATE mail_import.accounts SET password_enc = %(password_enc)s,
+        status = CASE WHEN status = 'auth_failed' THEN 'new' ELSE status END, updated_at = now()
+    WHERE id = %(account)s
+"""
+
+SET_SYNC_INTERVAL = """
+    UPDATE mail_import.accounts SET sync_minutes = %(minutes)s,
+        next_sync_at = now() + make_interval(mins => COALESCE(%(minutes)s, 10)), updated_at = now()
+    WHERE id = %(account)s
+"""
+
+# Active jobs nobody holds and nothing has touched for a long time: their queue message is gone (a
+# restart of the local cloud, a message that went to the dead-letter queue). Claimed by touching them,
+# so the next sweep leaves them alone while the re-queued chunk runs.
+CLAIM_STRANDED_JOBS = """
+    UPDATE mail_import.jobs SET updated_at = now()
+    WHERE id IN (
+        SELECT id FROM mail_import.jobs
+        WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())
+          AND updated_at < now() - make_interval(secs => %(stale_seconds)s)
+        ORDER BY id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING id, chunks
+"""
+
+# ---- vanished messages -------------------------------------------------------------------------
+
+# How many messages of a folder (under its UIDVALIDITY, up to the checkpoint) are stored and not gone.
+PRESENT_COUNT = """
+    SELECT count(*) FROM mail_import.messages
+    WHERE account_id = %s AND folder = %s AND uidvalidity = %s AND uid <= %s AND gone_at IS NULL
+"""
+
+PRESENT_UIDS = """
+    SELECT uid FROM mail_import.messages
+    WHERE account_id = %s AND folder = %s AND uidvalidity = %s AND uid <= %s AND gone_at IS NULL
+"""
+
+MARK_GONE = """
+    UPDATE mail_import.messages SET gone_at = now()
+    WHERE account_id = %s AND folder = %s AND uidvalidity = %s AND uid = ANY(%s) AND gone_at IS NULL
+"""
+
+# ---- one message -------------------------------------------------------------------------------
+
+MESSAGE = """
+    SELECT id, folder, uidvalidity, uid, message_id, subject, sent_at, received_at, sender, recipients, text, html,
+           size, gone_at
+    FROM mail_import.messages WHERE id = %s AND account_id = %s
+"""
+
+MESSAGE_ATTACHMENTS = """
+    SELECT id, filename, content_type, content_id, inline, size, storage_key
+    FROM mail_import.attachments WHERE message_id = %s ORDER BY position
+"""

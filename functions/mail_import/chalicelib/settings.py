@@ -5,7 +5,8 @@ it); the tuning values default to what the template's timeouts were sized for.
 """
 from dataclasses import dataclass
 
-from common.settings import Reader, once
+from common import netguard
+from common.settings import Reader, SettingError, once
 
 SAFETY_SECONDS = 30        # left at a chunk's deadline for the batches in flight, the last commit and the enqueue
 
@@ -22,6 +23,10 @@ class Settings:
     processes: int               # fetch processes (1: fetch in the handler's process)
     chunk_messages: int          # messages per chunk
     push_interval: float         # seconds between WebSocket pushes
+    stranded_seconds: float      # an active, unleased job untouched this long lost its queue message
+    imap_session_seconds: float  # an IMAP session's overall deadline
+    imap_min_rate: float         # bytes per second of waiting a session must average ...
+    imap_rate_grace: float       # ... once it has waited this many seconds for the server
 
 
 @once
@@ -39,7 +44,21 @@ def load():
         processes=env.integer("MAIL_IMPORT_PROCESSES", 2, minimum=1),
         chunk_messages=env.integer("MAIL_IMPORT_CHUNK_MESSAGES", 20000, minimum=1),
         push_interval=env.number("MAIL_IMPORT_PUSH_INTERVAL", 0.2, minimum=0.01),
+        stranded_seconds=env.number("MAIL_IMPORT_STRANDED_SECONDS", 900, minimum=1),
+        imap_session_seconds=env.number("MAIL_IMPORT_IMAP_SESSION_SECONDS", 100, minimum=1),
+        imap_min_rate=env.number("MAIL_IMPORT_IMAP_MIN_BYTES_PER_SECOND", 256, minimum=0),
+        imap_rate_grace=env.number("MAIL_IMPORT_IMAP_RATE_GRACE_SECONDS", 30, minimum=0),
     )
+
+
+@once
+def imap_allowed():
+    """IMAP_ALLOWED_HOSTS: the internal hosts and networks users may import from (netguard.Allowed). Apart
+    from load(): the web function checks a new account's server without needing the import's settings."""
+    try:
+        return netguard.Allowed.parse(Reader().text("IMAP_ALLOWED_HOSTS", ""))
+    except ValueError as exc:
+        raise SettingError(f"IMAP_ALLOWED_HOSTS: {exc}") from None
 
 
 @once

@@ -1,12 +1,18 @@
 """A logged-in IMAP session with just the commands the import needs; it counts the commands it sends."""
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import timezone
 
-from imapclient import IMAPClient, SocketTimeout
+from imapclient import SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from .failures import FOLDER_MISSING, ImportFailure, connect_failure, login_failure
+from common import netguard
+
+from .. import settings
+from .failures import (FOLDER_MISSING, HOST_NOT_FOUND, NOT_IMAP_PORT, PRIVATE_HOST, ImportFailure, connect_failure,
+                       login_failure)
+from .imap_connection import GuardedClient, Pace
 
 CONNECT_TIMEOUT = 15
 READ_TIMEOUT = 120
@@ -131,11 +137,35 @@ class Session:
         self.close()
 
 
-def connect(server, timeout=None):
-    """Connect and log in; ImportFailure with a message for people when that fails."""
-    timeout = timeout or SocketTimeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+IMAP_PORTS = frozenset({143, 993})
+
+
+def destination(server, allowed):
+    """The checked address to connect to; ImportFailure when the host or port may not be used."""
     try:
-        client = IMAPClient(server.host, server.port, ssl=server.use_ssl, timeout=timeout)
+        address = netguard.resolve(server.host, server.port, allowed)
+    except netguard.Refused as exc:
+        if "could not be found" in str(exc):
+            raise ImportFailure(HOST_NOT_FOUND, where=f"{server.host}:{server.port}") from None
+        raise ImportFailure(PRIVATE_HOST, host=server.host) from None
+    exempt = allowed.allows_name(server.host) or allowed.allows_address(ipaddress.ip_address(address))
+    if server.port not in IMAP_PORTS and not exempt:
+        raise ImportFailure(NOT_IMAP_PORT, port=server.port)
+    return address
+
+
+def connect(server, timeout=None):
+    """Connect and log in; ImportFailure with a message for people when that fails.
+
+    The host is resolved and checked once (common.netguard, IMAP_ALLOWED_HOSTS); the session then has
+    an overall deadline and a minimum transfer rate (settings).
+    """
+    config = settings.load()
+    address = destination(server, settings.imap_allowed())
+    timeout = timeout or SocketTimeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+    pace = Pace(config.imap_session_seconds, config.imap_min_rate, config.imap_rate_grace)
+    try:
+        client = GuardedClient(server.host, address, server.port, server.use_ssl, timeout, pace)
     except Exception as exc:
         failure = connect_failure(exc, server.host, server.port)
         if failure is None:

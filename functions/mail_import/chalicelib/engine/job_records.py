@@ -4,7 +4,7 @@ from psycopg2.extras import Json
 from common.db import pg_transaction
 
 from .. import queries
-from .failures import LeaseLost
+from .failures import LeaseLost, is_auth_failure
 
 STALE_SECONDS = 900    # an active job untouched this long, unleased, lost its queue message
 
@@ -96,7 +96,8 @@ def finish(job_id, state, failure=None):
         row = cur.fetchone()
         if row is None:
             return False
-        cur.execute(queries.SET_ACCOUNT_STATUS, ("ok" if state == "done" else "error", error, message, row[0]))
+        status = "ok" if state == "done" else "auth_failed" if is_auth_failure(failure) else "error"
+        cur.execute(queries.SET_ACCOUNT_STATUS, (status, error, message, row[0]))
         return True
 
 

@@ -35,18 +35,18 @@ def lease_seconds(budget, remaining_ms):
     return min(budget + settings.load().lease_margin_seconds, remaining_ms / 1000 + 5)
 
 
-def enqueue(job_id, seq):
-    """Queue chunk `seq` of a job."""
-    aws.client("sqs").send_message(QueueUrl=settings.load().queue_url,
+def enqueue(job_id, seq, delay=0):
+    """Queue chunk `seq` of a job (delivered after `delay` seconds)."""
+    aws.client("sqs").send_message(QueueUrl=settings.load().queue_url, DelaySeconds=delay,
                                    MessageBody=json.dumps({"job": job_id, "seq": seq}))
 
 
-def start(account_id):
-    """The account's active job, created and queued if there was none."""
+def start(account_id, delay=0):
+    """The account's active job, created and queued (after `delay` seconds) if there was none."""
     job, created = job_records.create_job(account_id)
     if created:
         try:
-            enqueue(job["id"], 0)
+            enqueue(job["id"], 0, delay)
         except Exception:
             log.exception("could not queue import job %s", job["id"])
             job_records.finish(job["id"], "error", ImportFailure(NOT_QUEUED))

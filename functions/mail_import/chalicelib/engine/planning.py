@@ -1,6 +1,7 @@
 """Phase 1, "reading messages": which UIDs of a folder still need importing.
 
-Fast path (same UIDVALIDITY as the checkpoint): one UID SEARCH for UIDs above it. Otherwise, if
+Fast path (same UIDVALIDITY as the checkpoint): one UID SEARCH for UIDs above it, and messages gone
+from the server marked (vanished.py: no command at all unless the folder's count changed unexpectedly). Otherwise, if
 the account already has messages (another folder, an older UIDVALIDITY), walk back from the newest
 message comparing Message-IDs with what is stored, and stop at the first batch that is all known.
 """
@@ -8,7 +9,7 @@ import time
 
 from ..mime import message_rows
 from ..mime.parser import parse_message
-from . import job_records
+from . import job_records, vanished
 
 SCAN_BATCH = 500
 
@@ -22,6 +23,7 @@ def plan_folder(session, job, owner, info, deadline, notifier):
     if checkpoint is not None and checkpoint[0] == info.uidvalidity:
         last_uid = checkpoint[1]
         uids = session.uids_after(last_uid)
+        vanished.check(session, account_id, info, last_uid, uids)
         job_records.save_plan(job, owner, info.name, info.uidvalidity, uids, max(uids, default=last_uid), None,
                               checked=len(uids))
         return True

@@ -35,6 +35,7 @@ def record(uid, parsed, received_at, size, attachment_keys):
         "sender": clean(parsed.sender),
         "recipients": {"to": [clean(a) for a in parsed.to], "cc": [clean(a) for a in parsed.cc]},
         "text": clean(parsed.text),
+        "html": clean(parsed.html) if parsed.html else None,
         "size": size,
         "attachments": [
             {"position": n, "filename": clean(a.filename) or None, "content_type": clean(a.content_type),
@@ -48,7 +49,7 @@ def message_values(account_id, folder, uidvalidity, rec):
     """The INSERT_MESSAGES tuple of a record."""
     return (account_id, folder, uidvalidity, rec["uid"], rec["message_id"], rec["subject"], rec["sent_at"],
             rec["received_at"], rec["sender"], json.dumps(rec["recipients"], ensure_ascii=False), rec["text"],
-            rec["size"])
+            rec["size"], rec.get("html"), len(rec["attachments"]))
 
 
 def attachment_values(message_pk, rec):
@@ -69,7 +70,8 @@ def page_row(row):
         "message_id": row["message_id"], "subject": row["subject"], "sent_at": _iso(row["sent_at"]),
         "received_at": _iso(row["received_at"]), "sender": row["sender"],
         "to": recipients.get("to", []), "cc": recipients.get("cc", []),
-        "text": row["text"][:SNIPPET], "size": row["size"],
+        "text": row["text"][:SNIPPET], "size": row["size"], "gone_at": _iso(row.get("gone_at")),
+        "has_html": bool(row.get("has_html")),
         "attachments": [{"id": a["id"], "filename": a["filename"], "content_type": a["content_type"],
                          "size": a["size"]} for a in row["attachments"] or []],
     }
@@ -77,5 +79,6 @@ def page_row(row):
 
 def record_row(message_pk, folder, uidvalidity, rec, attachment_ids):
     """The page row of a just-inserted record, without reading it back from the database."""
-    return page_row(dict(rec, id=message_pk, folder=folder, uidvalidity=uidvalidity, attachments=[
-        dict(a, id=attachment_ids.get(a["position"])) for a in rec["attachments"]]))
+    attachments = [dict(a, id=attachment_ids.get(a["position"])) for a in rec["attachments"]]
+    return page_row(dict(rec, id=message_pk, folder=folder, uidvalidity=uidvalidity,
+                         has_html=rec.get("html") is not None, attachments=attachments))

@@ -21,6 +21,7 @@ Choices:
 - Filenames: RFC 2231 (charset, language, continuations) over RFC 2047 (also inside quotes, as
   Outlook sends) over raw 8-bit; then only the last path component, without control characters.
 - inline=True for "Content-Disposition: inline" and for parts the HTML references as cid:.
+- text/plain with format=flowed is unwrapped (RFC 3676, flowed.py): soft breaks joined, space-stuffing removed.
 - sent_at: "-0000", unknown or missing zones mean UTC (RFC 5322); unparseable dates give None.
 """
 import binascii
@@ -31,6 +32,7 @@ from datetime import datetime
 from typing import Optional
 from urllib.parse import unquote
 
+from . import flowed
 from .charsets import choose_codec, decode_bytes
 from .headers import (RawDecoder, addresses, b64decode, clean_text, decode_text, header, message_id,
                       param_text, parse_date, split_head, split_params)
@@ -223,7 +225,11 @@ class _Walk:
                 charset = meta.group(1).decode('ascii') if meta else None
             self.html.append(_lines(decode_bytes(data, charset)))
         else:
-            self.plain.append(_lines(decode_bytes(data, charset)))
+            text = _lines(decode_bytes(data, charset))
+            shape = {k: param_text(params[k], self.raw) for k in ('format', 'delsp') if params.get(k) is not None}
+            if flowed.is_flowed(shape):
+                text = flowed.unwrap(text, flowed.delsp(shape))
+            self.plain.append(text)
 
     def _filename(self, headers: dict, dparams: dict, params: Optional[dict] = None) -> Optional[str]:
         value = dparams.get('filename')

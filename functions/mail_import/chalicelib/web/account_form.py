@@ -92,3 +92,29 @@ def parse_account(data):
                           choices=", ".join(list(PRESETS) + [CUSTOM]))
     folders = _folders(data.get("folders"))
     return AccountInput(provider, host, port, use_ssl, login, password, folders)
+
+
+MAX_SYNC_MINUTES = 10080   # a week
+MAX_PASSWORD = 1000
+
+
+def sync_minutes(data):
+    """The sync interval from {"minutes": N | null | "off"}: minutes, or None for off."""
+    value = data.get("minutes")
+    if value is None or str(value).strip().lower() in ("", "off", "0"):
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SYNC_MINUTES:
+        raise bad_request(N_("The sync interval must be a number of minutes from 1 to %(max)s, or off."),
+                          field="minutes", max=MAX_SYNC_MINUTES)
+    return int(text)
+
+
+def new_password(data):
+    """The replacement password, checked like the form's."""
+    password = data.get("password")
+    if not isinstance(password, str) or not password:
+        raise bad_request(N_("Enter the mailbox password."), field="password")
+    if len(password) > MAX_PASSWORD or "\x00" in password:
+        raise bad_request(N_("The password is too long."), field="password")
+    return password

@@ -2,11 +2,25 @@
 from pathlib import Path
 
 from common import i18n
+from common.i18n import N_
 
 from ..engine import failures
 from . import account_form
 
 HERE = Path(__file__).resolve().parent
+LIVE_ROWS = 200   # rows the page keeps in the DOM; older ones come page by page from the API
+SYNC_CHOICES = (5, 10, 30, 60, 180, 1440)
+# What to do when a provider stops accepting the password (shown with the "login stopped working" notice).
+AUTH_ADVICE = {
+    "gmail.com": N_("Gmail: turn on 2-step verification, create an app password (Google Account → Security → "
+                    "App passwords) and enter it below instead of your usual password."),
+    "yandex.ru": N_("Yandex: allow access by mail clients (Mail settings → Email clients → IMAP), create an app "
+                    "password for mail (Yandex ID → Security → App passwords) and enter it below."),
+    "mail.ru": N_("Mail.ru: create a password for external applications (Settings → Security → Passwords for "
+                  "external applications), allow IMAP, and enter that password below."),
+    "custom": N_("Check with your mail provider that IMAP is enabled for the mailbox and whether it needs an app "
+                 "password, then enter the current password below."),
+}
 _pages = i18n.Pages(HERE / "templates", locale_dir=HERE.parent / "locale")
 
 
@@ -24,10 +38,20 @@ def account(base, language, account_row, token, ws_url, job, rows, count, latest
     page = {"account": account_row["id"], "token": token, "wsUrl": ws_url, "base": base, "job": job,
             "rows": rows, "count": count, "latestId": latest_id,
             "accountStatus": {k: account_row[k] for k in ("status", "error", "error_message")},
+            "syncMinutes": account_row.get("sync_minutes"), "liveRows": LIVE_ROWS,
+            "authFailures": sorted(failures.AUTH_FAILURES),
             "failures": {msgid: translate(msgid) for msgid in failures.MESSAGES}}
-    return _pages.render("account.html", language, base=base, account=account_row, page=page, link=link)
+    return _pages.render("account.html", language, base=base, account=account_row, page=page, link=link,
+                         advice=AUTH_ADVICE.get(account_row["provider"], AUTH_ADVICE["custom"]),
+                         sync_choices=SYNC_CHOICES)
 
 
 def error(base, language, failure):
     """The page for a failure (an AppError), in the reader's language."""
     return _pages.render("error.html", language, base=base, message=_pages.error_text(failure, language))
+
+
+def message(base, language, account_row, message_row, blocked, images):
+    """One message: headers, attachments, and the body (the HTML part in a sandboxed frame, else the text)."""
+    return _pages.render("message.html", language, base=base, account=account_row, message=message_row,
+                         blocked=blocked, images=images)

@@ -1,0 +1,203 @@
+"""mail_import search benchmark: full-text search latency over 1,000,000 imported messages of one account.
+
+Usage: .venv/bin/python bench/mail_import_search_bench.py [--messages 1000000] [--queries 300]
+
+The messages are generated with SQL straight into mail_import.messages of the bench database (the search
+column and its GIN index are what the migrations define), not imported through IMAP: subject, sender,
+recipients and about 60 words of text each, Russian and English words in inflected forms drawn with a skewed
+(Zipf-like) distribution, so some words are in most messages and others in a handful. They are generated
+once (a marker account remembers the count) and reused.
+
+Then the product's own search (chalicelib.web.search.run: the SQL the API runs, ranking and highlighting
+included) answers a mix of queries: rare, medium and common words, two-word queries, Russian and English,
+with and without the date and attachment filters. Prints p50/p95/p99 per kind and overall against the target
+(p99 < 100 ms), and, as the same run's baseline, one indexed lookup of a message page (MESSAGES_BEFORE).
+"""
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION = ROOT / "functions" / "mail_import"
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python"), str(FUNCTION)]
+
+PG_URL = os.environ.get("MAIL_IMPORT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/platform_bench")
+TARGET_MS = 100
+
+# Inflected forms, so a query in one form must find the others (the Russian configuration's stemming).
+RU = ("отчёт отчёта отчёту отчётом отчёты отчётов счёт счёта счета счетов договор договора договоры "
+      "поставка поставки поставку оплата оплаты оплату встреча встречи встречу проект проекта проекты "
+      "задача задачи задачу сотрудник сотрудника сотрудники клиент клиента клиентов заказ заказа заказы "
+      "документ документа документы письмо письма письмом срок сроки сроков цена цены ценой склад склада "
+      "товар товара товары накладная накладной акт акта акты бухгалтерия бухгалтерии налог налога налоги "
+      "квартал квартала годовой годового отпуск отпуска командировка командировки совещание совещания "
+      "презентация презентации согласование согласования претензия претензии возврат возврата доставка "
+      "доставки курьер курьера менеджер менеджера директор директора партнёр партнёра банк банка платёж "
+      "платежа платежи кредит кредита лицензия лицензии сертификат сертификата ремонт ремонта").split()
+EN = ("report reports reporting invoice invoices invoiced contract contracts delivery deliveries payment "
+      "payments paid meeting meetings project projects task tasks employee employees customer customers "
+      "order orders ordered document documents letter letters deadline deadlines price prices warehouse "
+      "goods receipt receipts tax taxes quarter quarterly annual vacation travel trip agenda presentation "
+      "approval approved claim claims refund refunds shipping courier manager managers director partner "
+      "partners bank banking transfer loan license certificate repair repairs budget budgets forecast "
+      "review reviews schedule scheduled update updates release releases").split()
+NAMES = ("Иван Пётр Ольга Анна Мария Сергей Алексей Наталья Дмитрий Елена John Jane Peter Mary Alex Kate "
+         "Michael Laura David Emma").split()
+
+
+def connect():
+    import psycopg2
+    conn = psycopg2.connect(PG_URL)
+    conn.autocommit = True
+    return conn
+
+
+def prepare(count):
+    """The bench account's id, its messages generated first if they are not there yet."""
+    from infra import migrate
+    migrate.migrate_postgres(PG_URL)
+    login = f"search-bench-{count}"
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM mail_import.accounts WHERE login = %s AND status = 'ok'", (login,))
+        row = cur.fetchone()
+        if row:
+            conn.close()
+            return row[0]
+        cur.execute("DELETE FROM mail_import.accounts WHERE login = %s", (login,))
+        cur.execute("INSERT INTO mail_import.accounts (provider, host, port, use_ssl, login, password_enc, "
+                    "token_digest, status, sync_minutes) VALUES ('custom', 'imap.example.com', 993, true, %s, 'x', "
+                    "%s, 'new', NULL) RETURNING id", (login, f"search-bench-{count}-{time.time()}"))
+        account_id = cur.fetchone()[0]
+        started = time.perf_counter()
+        step = 50_000
+        for start in range(0, count, step):
+            # power(random(), 3): a skewed draw, low indexes far more often (common words), high ones rare;
+            # g * 0 ties the aggregate to the inner rows (else it would aggregate the outer query).
+            cur.execute("""
+                INSERT INTO mail_import.messages (account_id, folder, uidvalidity, uid, message_id, subject,
+                    sent_at, received_at, sender, recipients, text, size, attachment_count)
+                SELECT %(account)s, 'INBOX', 1, n, 'search-bench-' || n || '@example.ru',
+                    (SELECT string_agg(w.words[1 + g * 0 + floor(power(random(), 3) * array_length(w.words, 1))::int],
+                                       ' ')
+                     FROM generate_series(1, 3 + (n %% 3)) g),
+                    timestamptz '2016-01-01' + n * interval '5 minutes',
+                    timestamptz '2016-01-01' + n * interval '5 minutes',
+                    (%(names)s::text[])[1 + (n * 7) %% array_length(%(names)s::text[], 1)]
+                        || ' <sender' || (n %% 5000) || '@example.ru>',
+                    jsonb_build_object('to', jsonb_build_array('Ольга <olga' || (n %% 300) || '@example.ru>'),
+                                       'cc', '[]'::jsonb),
+                    (SELECT string_agg(w.words[1 + g * 0 + floor(power(random(), 3) * array_length(w.words, 1))::int],
+                                       ' ')
+                     FROM generate_series(1, 50 + (n %% 20)) g) || ' арт' || floor(random() * 100000)::int,
+                    2000 + (n %% 50000), CASE WHEN n %% 10 = 0 THEN 1 ELSE 0 END
+                FROM generate_series(%(first)s, %(last)s) n,
+                     LATERAL (SELECT CASE WHEN n %% 3 = 0 THEN %(en)s::text[] ELSE %(ru)s::text[] END
+                              || ARRAY['№' || n]) w(words)
+            """, {"account": account_id, "first": start + 1, "last": min(start + step, count), "ru": RU, "en": EN,
+                  "names": NAMES})
+            print(f"  generated {min(start + step, count):,} messages ({time.perf_counter() - started:.0f} s)",
+                  flush=True)
+        cur.execute("VACUUM ANALYZE mail_import.messages")
+        cur.execute("UPDATE mail_import.accounts SET status = 'ok' WHERE id = %s", (account_id,))
+        print(f"  generated and analysed in {time.perf_counter() - started:.0f} s", flush=True)
+    conn.close()
+    return account_id
+
+
+def frequencies(account_id, words):
+    """{word: share of the account's messages that match it}, from the index (not the whole table)."""
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM mail_import.messages WHERE account_id = %s", (account_id,))
+        total = cur.fetchone()[0]
+        out = {}
+        for word in words:
+            cur.execute("SELECT count(*) FROM mail_import.messages WHERE account_id = %s AND search @@ "
+                        "(websearch_to_tsquery('russian', %s) || websearch_to_tsquery('english', %s))",
+                        (account_id, word, word))
+            out[word] = cur.fetchone()[0] / total
+    conn.close()
+    return out
+
+
+def queries(account_id, count, rnd):
+    """[(kind, parameters)]: rare, medium and common words, pairs, and filters."""
+    # "арт<N>": an article number, in about ten messages per million each (the rare, specific query).
+    share = frequencies(account_id, RU[::3] + EN[::3] + [f"арт{rnd.randint(0, 99_999)}" for _ in range(12)])
+    by_kind = {"rare (<0.5%)": [w for w, s in share.items() if s < 0.005],
+               "medium (0.5-10%)": [w for w, s in share.items() if 0.005 <= s < 0.10],
+               "common (>=10%)": [w for w, s in share.items() if s >= 0.10]}
+    for kind, words in by_kind.items():
+        print(f"  {kind}: {len(words)} words, e.g. {', '.join(words[:4])}")
+    out = []
+    kinds = [k for k, words in by_kind.items() if words]
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        word = rnd.choice(by_kind[kind])
+        params = {"q": word}
+        variant = (i // len(kinds)) % 4
+        if variant == 1:
+            params["q"] = f"{word} {rnd.choice(RU + EN)}"
+        elif variant == 2:
+            year = rnd.randint(2016, 2024)
+            params.update({"from": f"{year}-01-01", "to": f"{year}-06-30"})
+        elif variant == 3:
+            params["attachments"] = "1"
+        out.append((kind, params))
+    return out
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args(argv)
+    os.environ["DATABASE_URL"] = PG_URL
+    from chalicelib import queries as sql
+    from chalicelib.web import search
+    from common.db import pg_transaction
+    print(f"mail_import search bench: {args.messages:,} messages in one account, {PG_URL.rsplit('/', 1)[-1]}")
+    account_id = prepare(args.messages)
+    rnd = random.Random(7)
+    plan = queries(account_id, args.queries, rnd)
+    for _kind, params in plan[:10]:  # warm the cache the way a working server's is
+        search.run(account_id, search.parse(params))
+    timings, found = {}, []
+    for kind, params in plan:
+        started = time.perf_counter()
+        rows = search.run(account_id, search.parse(params))
+        timings.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        found.append(len(rows))
+    baseline = []
+    for _ in range(100):
+        before = rnd.randint(1, args.messages)
+        started = time.perf_counter()
+        with pg_transaction() as cur:
+            cur.execute(sql.MESSAGES_BEFORE, {"account": account_id, "before": before, "limit": 50, "snippet": 300})
+            cur.fetchall()
+        baseline.append((time.perf_counter() - started) * 1000)
+    every = [t for values in timings.values() for t in values]
+    for kind, values in timings.items():
+        print(f"  {kind:18} {len(values):4} queries: p50 {percentile(values, 50):6.1f} ms, "
+              f"p95 {percentile(values, 95):6.1f} ms, p99 {percentile(values, 99):6.1f} ms")
+    print(f"  results per query: median {statistics.median(found)}, queries with none: "
+          f"{sum(1 for n in found if n == 0)}")
+    print(f"  baseline (a page of 50 rows by id, same run): p50 {percentile(baseline, 50):.1f} ms, "
+          f"p99 {percentile(baseline, 99):.1f} ms")
+    p99 = percentile(every, 99)
+    print(f"search p99 at {args.messages:,} messages = {p99:.1f} ms (target < {TARGET_MS} ms); "
+          f"p50 {percentile(every, 50):.1f} ms; search-p99/page-p99 = {p99 / percentile(baseline, 99):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
