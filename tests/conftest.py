@@ -8,12 +8,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
 
+import skip_guard  # noqa: E402
 from infra import migrate  # noqa: E402
 from local.cloud import Cloud, start_moto  # noqa: E402
 
 PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test")
 MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test")
 TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # 32 bytes of test text, never a real key
+
+
+def pytest_configure(config):
+    skip_guard.register(config)
 
 
 @pytest.fixture(scope="session")
