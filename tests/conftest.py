@@ -12,8 +12,12 @@ import skip_guard  # noqa: E402
 from infra import migrate  # noqa: E402
 from local.cloud import Cloud, start_moto  # noqa: E402
 
-PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test")
-MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test")
+# Under pytest-xdist (`-n N`) every worker gets its own pair of databases, so tests that empty or count a
+# product's tables in one worker never see another worker's rows.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_SUFFIX = f"_{_WORKER}" if _WORKER else ""
+PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test") + _SUFFIX
+MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test") + _SUFFIX
 TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # 32 bytes of test text, never a real key
 
 
