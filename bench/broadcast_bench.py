@@ -46,9 +46,23 @@ def unique_numbers(count, seed=2026):
 
 
 def _empty(queue_url):
-    """Drop whatever a previous run left on the queue, so every run starts from the same empty queue."""
+    """Drop whatever a previous run left on the cloud's queue, so every run starts from an empty queue
+    (SQS allows one purge a minute: wait for it if the previous run was quicker)."""
     import boto3
-    boto3.client("sqs").purge_queue(QueueUrl=queue_url)
+    client = boto3.client("sqs")
+    while True:
+        try:
+            return client.purge_queue(QueueUrl=queue_url)
+        except client.exceptions.PurgeQueueInProgress:
+            time.sleep(2)
+
+
+def _fresh_queue(name):
+    """A new empty queue for one run of the in-process paths."""
+    import uuid
+
+    import boto3
+    return boto3.client("sqs").create_queue(QueueName=f"{name}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
 
 
 def _form_token(session, site):
@@ -93,14 +107,14 @@ def fast_path(cloud, numbers_text, count, sql, runs):
     return results
 
 
-def direct_batches(queue_url, count, runs):
+def direct_batches(count, runs):
     """Seconds per run (after a warm-up) to send count delayed messages from this process with the
     product's parallel SendMessageBatch."""
     from functions.broadcast.chalicelib import sqs
     messages = [(n, json.dumps({"recipient": n}), d) for n, d in enumerate(sqs.choose_delays(count, (5, 50)))]
     results = []
     for run in range(runs + 1):
-        _empty(queue_url)
+        queue_url = _fresh_queue("bench-direct")
         started = time.perf_counter()
         failed = sqs.send_all(queue_url, messages)
         assert not failed, f"{len(failed)} messages failed"
@@ -109,17 +123,16 @@ def direct_batches(queue_url, count, runs):
     return results
 
 
-def naive_path(queue_url, numbers_text, sample, runs):
+def naive_path(numbers_text, sample, runs):
     """Seconds per run for validate + store + one SendMessage per number (extrapolated if sample < all),
     after a warm-up run."""
-    results = [_naive_once(queue_url, numbers_text, sample) for _ in range(runs + 1)][1:]
+    results = [_naive_once(_fresh_queue("bench-naive"), numbers_text, sample) for _ in range(runs + 1)][1:]
     return [seconds for seconds, _extrapolated in results], results[0][1]
 
 
 def _naive_once(queue_url, numbers_text, sample):
     import boto3
     from functions.broadcast.chalicelib import broadcasts, forms, sqs
-    _empty(queue_url)
     client = boto3.client("sqs")
     started = time.perf_counter()
     form = forms.validate({"text": "Naive broadcast", "numbers": numbers_text}, "RU")
@@ -138,7 +151,7 @@ def _naive_once(queue_url, numbers_text, sample):
 
 def _workers(cloud, function_id):
     pool = cloud.runtime.pools[function_id]
-    return f"{len(pool.idle)} {function_id} worker process(es) (at most {pool.concurrency})"
+    return f"{len(pool.idle)} {function_id} worker process(es) left warm (at most {pool.concurrency})"
 
 
 def report(count, runs, fast, direct, naive, extrapolated, processes):
@@ -153,7 +166,7 @@ def report(count, runs, fast, direct, naive, extrapolated, processes):
         return ", ".join(f"{v:.2f}" for v in values)
 
     print(f"\nbroadcast bench: {n} numbers, local moto SQS (SendMessage made linear, see local/moto_patches.py)")
-    print(f"compared: 1 warm-up + {runs} measured runs per path, medians; the queue emptied before each run")
+    print(f"compared: 1 warm-up + {runs} measured runs per path, medians; every run starts on an empty queue")
     print(f"  work, both paths: validate {n} pasted numbers, store the broadcast and {n} recipients in MariaDB, "
           f"put {n} messages with a 5-50 s delay on one SQS queue (the product also passes the gateway and "
           f"queues {-(-count // 500)} fan-out jobs first)")
@@ -192,7 +205,6 @@ def main(argv=None):
     from local.moto_patches import make_sqs_sends_linear
     make_sqs_sends_linear()
 
-    import boto3
     import pymysql.cursors
     from common import db
     from infra import migrate
@@ -219,17 +231,14 @@ def main(argv=None):
         "BroadcastWebhookSecret": "bench", "ChatAppBaseUrl": emulator.url,
     }, aws_endpoint=endpoint, functions=["BroadcastWebFunction", "BroadcastSenderFunction"]).start()
     numbers_text = "\n".join(unique_numbers(args.numbers))
-    sqs_client = boto3.client("sqs")
     try:
         fast = fast_path(cloud, numbers_text, args.numbers, sql, args.runs)
         processes = (f"the HTTP gateway and the SQS poller (in the bench process), "
                      f"{_workers(cloud, 'BroadcastWebFunction')}, {_workers(cloud, 'BroadcastSenderFunction')}")
         cloud.stop()
         cloud = None
-        direct = direct_batches(sqs_client.create_queue(QueueName="bench-direct")["QueueUrl"], args.numbers,
-                                args.runs)
-        naive_queue = sqs_client.create_queue(QueueName="bench-naive")["QueueUrl"]
-        naive, extrapolated = naive_path(naive_queue, numbers_text, args.naive_sample or args.numbers, args.runs)
+        direct = direct_batches(args.numbers, args.runs)
+        naive, extrapolated = naive_path(numbers_text, args.naive_sample or args.numbers, args.runs)
     finally:
         if cloud:
             cloud.stop()

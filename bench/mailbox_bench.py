@@ -285,7 +285,7 @@ def main(argv=None):
           f"(synchronous_commit={synchronous_commit})")
     print(f"  processes: raw SQL = {args.concurrency} client processes (psycopg2, one connection each); "
           f"API = {args.concurrency} client processes (HTTP keep-alive) + the HTTP gateway + {workers} "
-          f"MailboxFunction worker process(es) (at most {most})")
+          f"MailboxFunction worker process(es) left warm (at most {most})")
 
     def medians(samples_per_round, fraction):
         return statistics.median(percentile(samples, fraction) for samples in samples_per_round)
