@@ -299,18 +299,21 @@ def main(argv=None):
           f"{medians(lists['api'], 0.99) / medians(lists['raw'], 0.99):8.2f}")
     print(f"\n{'throughput (ops/s, %d clients)' % args.concurrency:40} {'raw SQL':>9} {'API':>9} {'API/raw':>8}"
           "   per round (raw / API)")
+    # The ratio is the median of each round's API/raw: a round's two runs are next to each other in time.
+    ratios = {operation: statistics.median(a / r for r, a in zip(results[operation]["raw"], results[operation]["api"]))
+              for operation in results}
     for operation, label in (("list_page", "list a page of 50 (info)"), ("send", f"send to {RECIPIENTS} recipients")):
         raw_ops, api_ops = (statistics.median(results[operation][kind]) for kind in ("raw", "api"))
         rounds = ", ".join(f"{r:.0f}/{a:.0f}" for r, a in zip(results[operation]["raw"], results[operation]["api"]))
-        print(f"  {label:38} {raw_ops:9.1f} {api_ops:9.1f} {api_ops / raw_ops:8.2f}   {rounds}")
+        print(f"  {label:38} {raw_ops:9.1f} {api_ops:9.1f} {ratios[operation]:8.2f}   {rounds}")
+    print("  (API/raw: the median of the rounds' ratios)")
 
     api_p99 = medians(lists["api"], 0.99)
-    raw_sends, api_sends = (statistics.median(results["send"][kind]) for kind in ("raw", "api"))
     checks = [
         ("list query index-backed (copies_folder_order)", index_backed),
         (f"list p99 through the API {api_p99:.2f} ms < {LIST_P99_TARGET_MS:.0f} ms", api_p99 < LIST_P99_TARGET_MS),
-        (f"send throughput API/raw SQL {api_sends / raw_sends:.2f} >= {THROUGHPUT_RATIO_TARGET}",
-         api_sends / raw_sends >= THROUGHPUT_RATIO_TARGET),
+        (f"send throughput API/raw SQL {ratios['send']:.2f} >= {THROUGHPUT_RATIO_TARGET}",
+         ratios["send"] >= THROUGHPUT_RATIO_TARGET),
     ]
     print("\ntargets:")
     for text, ok in checks:
