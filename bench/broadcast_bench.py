@@ -14,7 +14,6 @@ Usage: .venv/bin/python bench/broadcast_bench.py [--numbers 10000] [--naive-samp
 (MariaDB must run; the database `broadcast_bench` is created and migrated.)
 """
 import argparse
-import json
 import os
 import random
 import re
@@ -110,8 +109,8 @@ def fast_path(cloud, numbers_text, count, sql, runs):
 def direct_batches(count, runs):
     """Seconds per run (after a warm-up) to send count delayed messages from this process with the
     product's parallel SendMessageBatch."""
-    from functions.broadcast.chalicelib import sqs
-    messages = [(n, json.dumps({"recipient": n}), d) for n, d in enumerate(sqs.choose_delays(count, (5, 50)))]
+    from functions.broadcast.chalicelib import queue_messages, sqs
+    messages = [(n, queue_messages.send(n), d) for n, d in enumerate(sqs.choose_delays(count, (5, 50)))]
     results = []
     for run in range(runs + 1):
         queue_url = _fresh_queue("bench-direct")
@@ -132,7 +131,7 @@ def naive_path(numbers_text, sample, runs):
 
 def _naive_once(queue_url, numbers_text, sample):
     import boto3
-    from functions.broadcast.chalicelib import broadcasts, forms, sqs
+    from functions.broadcast.chalicelib import broadcasts, forms, queue_messages, sqs
     client = boto3.client("sqs")
     started = time.perf_counter()
     form = forms.validate({"text": "Naive broadcast", "numbers": numbers_text}, "RU")
@@ -143,7 +142,7 @@ def _naive_once(queue_url, numbers_text, sample):
     prepared = time.perf_counter() - started
     send_started = time.perf_counter()
     for recipient_id, delay in list(zip(ids, delays))[:sample]:
-        client.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"recipient": recipient_id}),
+        client.send_message(QueueUrl=queue_url, MessageBody=queue_messages.send(recipient_id),
                             DelaySeconds=delay)
     sending = (time.perf_counter() - send_started) * len(ids) / sample
     return prepared + sending, sample < len(ids)

@@ -123,21 +123,22 @@ class Ours:
         spec.loader.exec_module(self.app)
 
     def account(self, user):
-        from chalicelib import accounts, providers
-        account_id, _token = accounts.create(providers.parse_account({
+        from chalicelib.engine import accounts
+        from chalicelib.web import account_form
+        account_id, _token = accounts.create(account_form.parse_account({
             "provider": "custom", "host": "127.0.0.1", "port": str(PORT), "ssl": "", "login": user,
             "password": USERS[user]}))
         return account_id
 
     def run(self, account_id):
         """Import until the job is over, the way the SQS poller would drive it; returns the job."""
-        from chalicelib import jobs, state
+        from chalicelib.engine import job_records, jobs
         job = jobs.start(account_id)
         while True:
             messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=1, WaitTimeSeconds=1,
                                                 AttributeNames=["All"]).get("Messages", [])
             if not messages:
-                current = state.get_job(job["id"])
+                current = job_records.get_job(job["id"])
                 if current["state"] not in ("queued", "running"):
                     return current
                 continue

@@ -1,4 +1,4 @@
-"""Parsing throughput: chalicelib.parse vs email.policy.default on generated messages.
+"""Parsing throughput: chalicelib.mime.parser vs email.policy.default on generated messages.
 
 Builds the corpus in memory (tests/mail_import/mail_import_corpus.make_message: 10% with 50-500 KB base64
 attachments), checks both parsers agree on subject, sender and attachments of every message,
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / 'functions' / 'mail_import'), str(ROOT / 'tests' / 'mail_import')]
 
-from chalicelib.parse import parse_message  # noqa: E402
+from chalicelib.mime.parser import parse_message  # noqa: E402
 from mail_import_corpus import make_message  # noqa: E402
 
 

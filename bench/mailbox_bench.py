@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
 import psycopg2  # noqa: E402
 
 from common.passwords import api_key_digest  # noqa: E402
-from functions.mailbox import fake  # noqa: E402
+from tools.mailbox import fake  # noqa: E402
 from functions.mailbox.chalicelib import mailboxes, queries  # noqa: E402
 from infra import migrate  # noqa: E402
 from local.cloud import Cloud  # noqa: E402

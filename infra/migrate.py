@@ -5,6 +5,7 @@ Creates the database named in the URL if it does not exist. Exit 2 with a plain 
 server is unreachable.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -12,7 +13,8 @@ from urllib.parse import urlparse
 import psycopg2
 import pymysql
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "common" / "python"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))
 from common import db  # noqa: E402
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -108,11 +110,20 @@ def _statements(sql):
     return out
 
 
+def _local_url(variable, parameter):
+    """The URL in the environment, else the template parameter's default (the local run databases):
+    the template is the one place the local URLs are written."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    from local.template import load
+    return load(str(ROOT / "template.yaml"))["Parameters"][parameter]["Default"]
+
+
 def main(argv=None):
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg-url", default=db.pg_url())
-    parser.add_argument("--mysql-url", default=db.mysql_url())
+    parser.add_argument("--pg-url", default=_local_url("DATABASE_URL", "DatabaseUrl"))
+    parser.add_argument("--mysql-url", default=_local_url("MYSQL_URL", "MysqlUrl"))
     parser.add_argument("--only", choices=["postgres", "mysql"])
     args = parser.parse_args(argv)
     try:

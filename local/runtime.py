@@ -1,6 +1,5 @@
 """Runs functions the way Lambda does: a pool of warm worker processes per function, bounded
 concurrency, the Timeout enforced by killing the worker, every invocation logged."""
-import itertools
 import json
 import logging
 import os
@@ -176,7 +175,6 @@ class Runtime:
 
     def __init__(self, functions, base_env, region="us-east-1"):
         self.pools = {fid: FunctionPool(fn, base_env, region) for fid, fn in functions.items()}
-        self.counter = itertools.count()
 
     def invoke(self, function_id, event, trigger="invoke"):
         """Invoke a function synchronously; raises InvocationError if it failed."""

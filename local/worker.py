@@ -4,6 +4,7 @@ Protocol: one JSON request per line on stdin, one JSON reply per line on the ori
 the handler's own prints and logs go to stderr, which the runtime forwards to its log.
 """
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -29,6 +30,16 @@ class Context:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+def _preload(paths):
+    """Test-only modules named by LOCAL_PRELOAD (file paths), imported before the handler: the seam through
+    which tests inject faults into a worker process without hooks in the product code."""
+    for n, path in enumerate(p for p in paths.split(os.pathsep) if p):
+        spec = importlib.util.spec_from_file_location(f"_local_preload_{n}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+
+
 def _load(handler):
     module_name, _, attr = handler.rpartition(".")
     module = importlib.import_module(module_name)
@@ -52,6 +63,7 @@ def main():
     os.chdir(os.environ["LAMBDA_TASK_ROOT"])
     handler, init_error = None, None
     try:
+        _preload(os.environ.get("LOCAL_PRELOAD", ""))
         handler = _load(os.environ["_HANDLER"])
     except Exception as exc:  # reported on every invocation, as Lambda's Runtime.ImportModuleError is
         init_error = _error(exc)

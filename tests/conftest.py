@@ -1,16 +1,15 @@
 """Shared fixtures: migrated test databases, a moto server, and local clouds built from a template."""
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
+from infra import migrate
+from local.cloud import Cloud, start_moto
 
-import skip_guard  # noqa: E402
-from infra import migrate  # noqa: E402
-from local.cloud import Cloud, start_moto  # noqa: E402
+import skip_guard
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Under pytest-xdist (`-n N`) every worker gets its own pair of databases, so tests that empty or count a
 # product's tables in one worker never see another worker's rows.

@@ -12,7 +12,7 @@ Test controls (never part of the real API), under /_emulator/:
   GET    /_emulator/requests (DELETE clears)   GET /_emulator/messages   GET /_emulator/webhooks
   POST   /_emulator/reset
 
-Run: python -m local.emulators.chatapp --port 4001
+Run: python -m local.emulators.chatapp  (on the port of the template's ChatAppBaseUrl default)
 """
 import argparse
 import heapq
@@ -94,7 +94,7 @@ class ChatAppEmulator:
 
     @property
     def url(self):
-        """Base URL, e.g. http://127.0.0.1:4001."""
+        """Base URL, e.g. http://127.0.0.1:PORT."""
         from local.http_gateway import public_host
         return f"http://{public_host(self.host)}:{self.port}"
 
@@ -391,7 +391,7 @@ def main(argv=None):
     """Command line entry point: serve until Ctrl-C."""
     parser = argparse.ArgumentParser(description="EMULATOR of the ChatApp API (for local runs and tests)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4001)
+    parser.add_argument("--port", type=int, help="default: the port of the template's ChatAppBaseUrl default")
     parser.add_argument("--email", default=DEFAULT_EMAIL)
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     parser.add_argument("--app-id", default=DEFAULT_APP_ID)
@@ -399,6 +399,9 @@ def main(argv=None):
     parser.add_argument("--access-ttl", type=float, default=24 * 3600, help="access token lifetime, seconds")
     parser.add_argument("--refresh-ttl", type=float, default=14 * 24 * 3600, help="refresh token lifetime, seconds")
     args = parser.parse_args(argv)
+    if args.port is None:
+        from local.emulators import default_port
+        args.port = default_port("ChatAppBaseUrl")
     emulator = ChatAppEmulator(args.host, args.port, args.email, args.password, args.app_id,
                                args.license_id or [DEFAULT_LICENSE_ID], access_ttl=args.access_ttl,
                                refresh_ttl=args.refresh_ttl).start()

@@ -8,6 +8,7 @@ from html import unescape
 import requests
 
 USER, PASSWORD, SECRET = "operator", "correct horse battery staple", "hook-secret-123"
+UNUSED_QUEUE = "http://127.0.0.1:9/000000000000/not-used-by-this-test"
 
 
 def basic(user=USER, password=PASSWORD):

@@ -5,10 +5,11 @@ import pytest
 import requests
 
 from common import db
-from functions.broadcast.chalicelib import config
+from functions.broadcast.chalicelib import settings
+from functions.broadcast.chalicelib.chatapp import ChatApp
 from local.emulators.chatapp import ChatAppEmulator
 
-from broadcast_helpers import PASSWORD, SECRET, USER, basic
+from broadcast_helpers import PASSWORD, SECRET, UNUSED_QUEUE, USER, basic
 
 TABLES = ("broadcast_recipients", "broadcasts")
 
@@ -58,18 +59,30 @@ def emulator(emulator_server, clean_db):
 
 @pytest.fixture
 def make_settings(emulator, aws_endpoint):
-    """make_settings(**env overrides) -> config.Settings pointing at the emulator (and a queue if given)."""
+    """make_settings(**env overrides) -> settings.Settings (a queue if given)."""
     def make(**overrides):
-        env = {
-            "BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD, "BROADCAST_WEBHOOK_SECRET": SECRET,
-            "BROADCAST_PUBLIC_URL": "http://127.0.0.1:9/prod", "BROADCAST_QUEUE_URL": "",
-            "CHATAPP_BASE_URL": emulator.url, "CHATAPP_EMAIL": "operator@example.com",
-            "CHATAPP_PASSWORD": "emulator-password", "CHATAPP_APP_ID": "app_emulator",
-            "CHATAPP_LICENSE_ID": "100001",
-        }
-        env.update({k.upper(): str(v) for k, v in overrides.items()})
-        return config.load(env)
+        return settings.read(_environment(emulator, overrides))
     return make
+
+
+@pytest.fixture
+def make_chatapp(emulator):
+    """make_chatapp(**env overrides) -> a ChatApp client of the emulator."""
+    def make(**overrides):
+        return ChatApp(settings.read_chatapp(_environment(emulator, overrides)))
+    return make
+
+
+def _environment(emulator, overrides):
+    env = {
+        "BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD, "BROADCAST_WEBHOOK_SECRET": SECRET,
+        "BROADCAST_PUBLIC_URL": "http://127.0.0.1:9/prod", "BROADCAST_QUEUE_URL": UNUSED_QUEUE,
+        "CHATAPP_BASE_URL": emulator.url, "CHATAPP_EMAIL": "operator@example.com",
+        "CHATAPP_PASSWORD": "emulator-password", "CHATAPP_APP_ID": "app_emulator",
+        "CHATAPP_LICENSE_ID": "100001",
+    }
+    env.update({k.upper(): str(v) for k, v in overrides.items()})
+    return env
 
 
 @pytest.fixture
@@ -86,9 +99,11 @@ def queue(aws_endpoint):
 
 @pytest.fixture
 def http():
-    """A requests session with the site's credentials."""
+    """A requests session with the site's credentials, reading the pages in English (Russian is the default:
+    test_broadcast_site checks both)."""
     session = requests.Session()
     session.headers["Authorization"] = basic()
+    session.headers["Accept-Language"] = "en"
     yield session
     session.close()
 

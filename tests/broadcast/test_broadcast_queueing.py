@@ -12,10 +12,11 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from functions.broadcast.chalicelib import config, fanout, phones, sqs
+from common.settings import SettingError
+from functions.broadcast.chalicelib import fanout, phones, queue_messages, settings, sqs
 from functions.broadcast.chalicelib.clock import utcnow
 
-from broadcast_helpers import store_broadcast, wait_for
+from broadcast_helpers import UNUSED_QUEUE, store_broadcast, wait_for
 
 
 class RecordingSqs:
@@ -97,8 +98,8 @@ def _expand(settings, bid, ids):
 
 
 def test_default_delay_range_is_5_to_50_seconds():
-    assert config.load({}).delay_range == (5, 50)
-    delays = sqs.choose_delays(10000, config.load({}).delay_range)
+    assert settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range == (5, 50)
+    delays = sqs.choose_delays(10000, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range)
     assert min(delays) == 5 and max(delays) == 50
     counts = Counter(delays)
     assert set(counts) == set(range(5, 51))            # every value in the range is used...
@@ -106,16 +107,35 @@ def test_default_delay_range_is_5_to_50_seconds():
 
 
 def test_delay_range_setting_is_checked():
-    assert config.parse_delay_range(" 1 - 3 ") == (1, 3)
+    assert settings.parse_delay_range(" 1 - 3 ") == (1, 3)
     for bad in ("50-5", "x", "0-901", "5"):
-        with pytest.raises(config.ConfigError):
-            config.parse_delay_range(bad)
+        with pytest.raises(SettingError, match="BROADCAST_DELAY_RANGE"):
+            settings.parse_delay_range(bad)
+    with pytest.raises(SettingError, match="BROADCAST_DELAY_RANGE"):
+        settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE, "BROADCAST_DELAY_RANGE": "9-1"})
+
+
+def test_a_missing_setting_fails_fast_by_name():
+    with pytest.raises(SettingError, match="BROADCAST_QUEUE_URL"):
+        settings.read({})
+    with pytest.raises(SettingError, match="CHATAPP_BASE_URL"):      # no local default for the ChatApp address
+        settings.read_chatapp({"CHATAPP_EMAIL": "a@example.com"})
+    with pytest.raises(SettingError, match="BROADCAST_MAX_RECEIVES"):
+        settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE, "BROADCAST_MAX_RECEIVES": "0"})
+
+
+def test_queue_messages_are_built_and_recognised_in_one_place():
+    assert queue_messages.parse(queue_messages.fanout_job(7, 10, 509)) == queue_messages.FanoutJob(7, 10, 509)
+    assert queue_messages.parse(queue_messages.send(42)) == queue_messages.Send(42)
+    for body in ("not json", "[]", '{"recipient": "42"}', '{"recipient": true}', '{"broadcast": 1, "ids": [1]}',
+                 '{"broadcast": 1, "ids": [1, "2"]}', "{}", None):
+        assert queue_messages.parse(body) is None, body
 
 
 def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, make_settings, sql, spy, queue):
     bid, ids = _store(1234, delay_range=(0, 2))        # short delays: all of them visible within seconds
-    settings = make_settings(broadcast_queue_url=queue)
-    assert _expand(settings, bid, ids) == []
+    config = make_settings(broadcast_queue_url=queue)
+    assert _expand(config, bid, ids) == []
     stored = {r["id"]: r["delay_seconds"] for r in sql("SELECT id, delay_seconds FROM broadcast_recipients")}
     sent = {json.loads(e["MessageBody"])["recipient"]: e["DelaySeconds"] for call in spy.calls for e in call}
     assert sent == stored and set(stored) == set(ids)
@@ -124,7 +144,7 @@ def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, 
     assert sql("SELECT COUNT(*) AS n FROM broadcast_recipients WHERE enqueued_at IS NULL")[0]["n"] == 0
     # Every accepted entry is on the real queue, once (reading 1,234 bodies back is slow on moto: counted).
     assert wait_for(lambda: held(queue) == (1234, 0, 0), what="1234 visible messages")
-    assert _expand(settings, bid, ids) == []          # a redelivered job queues nothing twice
+    assert _expand(config, bid, ids) == []            # a redelivered job queues nothing twice
     assert len(spy.calls) == 124 and held(queue) == (1234, 0, 0)
 
 
@@ -183,18 +203,18 @@ def test_a_job_only_touches_its_own_broadcast(clean_db, make_settings, sql, queu
 
 
 def test_stranded_recipients_get_a_new_job(clean_db, make_settings, sql, queue):
-    settings = make_settings(broadcast_queue_url=queue)
+    config = make_settings(broadcast_queue_url=queue)
     bid, ids = _store(3)
-    assert fanout.requeue_stranded(settings) == 0          # too young to be stranded
+    assert fanout.requeue_stranded(config) == 0          # too young to be stranded
     assert drain(queue, 0) == []
     sql("UPDATE broadcast_recipients SET queued_at = %s", utcnow() - timedelta(hours=1))
-    assert fanout.requeue_stranded(settings) == 3
+    assert fanout.requeue_stranded(config) == 3
     assert drain(queue, 1) == [{"broadcast": bid, "ids": [min(ids), max(ids)]}]
 
 
 def test_the_real_queue_holds_each_message_until_its_delay(clean_db, make_settings, queue, aws_endpoint):
     """Default 5-50 s delays through moto's SQS: nothing is receivable before its own delay has passed."""
-    bid, ids = _store(40, config.load({}).delay_range, random.Random(1))
+    bid, ids = _store(40, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range, random.Random(1))
     delays = dict(zip(ids, sqs.choose_delays(40, (5, 50), random.Random(1))))
     assert min(delays.values()) == 5                  # seed chosen so some are due as early as allowed
     started = time.time()

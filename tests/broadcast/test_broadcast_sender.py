@@ -21,9 +21,9 @@ def _row(sql, recipient_id):
     return sql("SELECT * FROM broadcast_recipients WHERE id = %s", recipient_id)[0]
 
 
-def test_send_records_sent_with_the_message_id(emulator, make_settings, recipients, sql):
+def test_send_records_sent_with_the_message_id(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+7 999 123-45-67", text="Привет, мир")
-    assert sender.send(make_settings(), rid) == sender.SENT
+    assert sender.send(make_chatapp(), rid) == sender.SENT
     row = _row(sql, rid)
     [message] = emulator.messages.values()
     assert (message["phone"], message["text"]) == ("79991234567", "Привет, мир")
@@ -31,96 +31,96 @@ def test_send_records_sent_with_the_message_id(emulator, make_settings, recipien
     assert row["attempts"] == 1 and row["sending_at"] <= row["sent_at"]
 
 
-def test_the_same_message_twice_sends_once(emulator, make_settings, recipients, sql):
+def test_the_same_message_twice_sends_once(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+79991234567")
-    settings = make_settings()
-    assert sender.send(settings, rid) == sender.SENT
-    assert sender.send(settings, rid, receive_count=2) == sender.DUPLICATE
+    client = make_chatapp()
+    assert sender.send(client, rid) == sender.SENT
+    assert sender.send(client, rid, receive_count=2) == sender.DUPLICATE
     assert len(emulator.sends()) == 1
     assert _row(sql, rid)["attempts"] == 1
 
 
-def test_api_error_is_final_not_sent_with_the_reason(emulator, make_settings, recipients, sql):
+def test_api_error_is_final_not_sent_with_the_reason(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+79991234567")
     emulator.fail(phone="79991234567", code="ApiChatNotFoundError", message="WhatsApp is not installed", status=400)
-    assert sender.send(make_settings(), rid) == sender.NOT_SENT
+    assert sender.send(make_chatapp(), rid) == sender.NOT_SENT
     row = _row(sql, rid)
     assert row["status"] == "not_sent" and row["not_sent_at"] is not None
     assert (row["error_code"], row["error_message"]) == ("ApiChatNotFoundError", "WhatsApp is not installed")
-    assert sender.send(make_settings(), rid, receive_count=2) == sender.DUPLICATE
+    assert sender.send(make_chatapp(), rid, receive_count=2) == sender.DUPLICATE
     assert len(emulator.sends()) == 1
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_rate_limits_and_server_errors_are_retried(emulator, make_settings, recipients, sql, status):
+def test_rate_limits_and_server_errors_are_retried(emulator, make_chatapp, recipients, sql, status):
     [rid] = recipients("+79991234567")
-    settings = make_settings()
+    client = make_chatapp()
     emulator.fail(next=1, status=status, code="Busy", message="try later")
-    assert sender.send(settings, rid) == sender.RETRY
+    assert sender.send(client, rid) == sender.RETRY
     row = _row(sql, rid)
     assert row["status"] == "queued" and row["error_message"] == "retrying: try later"
-    assert sender.send(settings, rid, receive_count=2) == sender.SENT
+    assert sender.send(client, rid, receive_count=2) == sender.SENT
     row = _row(sql, rid)
     assert row["status"] == "sent" and row["attempts"] == 2 and row["error_code"] is None
     assert len(emulator.sends()) == 2
 
 
-def test_network_errors_are_retried(emulator, make_settings, recipients, sql):
+def test_network_errors_are_retried(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+79991234567")
-    unreachable = make_settings(chatapp_base_url="http://127.0.0.1:9")
+    unreachable = make_chatapp(chatapp_base_url="http://127.0.0.1:9")
     assert sender.send(unreachable, rid) == sender.RETRY
     assert _row(sql, rid)["status"] == "queued"
-    assert sender.send(make_settings(), rid, receive_count=2) == sender.SENT
+    assert sender.send(make_chatapp(), rid, receive_count=2) == sender.SENT
 
 
-def test_retryable_error_on_the_last_receive_becomes_not_sent(emulator, make_settings, recipients, sql):
+def test_retryable_error_on_the_last_receive_becomes_not_sent(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+79991234567")
-    settings = make_settings()
+    client = make_chatapp()
     emulator.fail(next=1, status=503, code="ServiceUnavailable", message="down")
-    assert sender.send(settings, rid, receive_count=settings.max_receives) == sender.NOT_SENT
+    assert sender.send(client, rid, receive_count=5, max_receives=5) == sender.NOT_SENT
     row = _row(sql, rid)
     assert row["status"] == "not_sent" and row["error_message"] == "down (gave up after 5 attempts)"
 
 
-def test_rejected_token_is_renewed_and_the_send_repeated(emulator, make_settings, recipients, sql):
+def test_rejected_token_is_renewed_and_the_send_repeated(emulator, make_chatapp, recipients, sql):
     first, second = recipients("+79991234567", "+79991234568")
-    settings = make_settings()
-    assert sender.send(settings, first) == sender.SENT
+    client = make_chatapp()
+    assert sender.send(client, first) == sender.SENT
     emulator.revoke(access=True, refresh=False)
-    assert sender.send(settings, second) == sender.SENT
+    assert sender.send(client, second) == sender.SENT
     assert len(emulator.calls("POST", "/v1/tokens")) == 1
     assert len(emulator.calls("POST", "/v1/tokens/refresh")) == 1
     assert len(emulator.sends()) == 3       # one send was refused with ApiInvalidTokenError
 
 
-def test_many_sends_use_one_token(emulator, make_settings, recipients):
+def test_many_sends_use_one_token(emulator, make_chatapp, recipients):
     ids = recipients(*[f"+7999123{n:04d}" for n in range(20)])
-    settings = make_settings()
-    assert [sender.send(settings, rid) for rid in ids] == [sender.SENT] * 20
+    client = make_chatapp()
+    assert [sender.send(client, rid) for rid in ids] == [sender.SENT] * 20
     assert len(emulator.calls("POST", "/v1/tokens")) == 1
     assert len(emulator.calls("POST", "/v1/tokens/refresh")) == 0
     assert len({r["authorization"] for r in emulator.sends()}) == 1
 
 
-def test_an_interrupted_attempt_is_not_resent(emulator, make_settings, recipients, sql):
+def test_an_interrupted_attempt_is_not_resent(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+79991234567")
     sql("UPDATE broadcast_recipients SET status = 'sending', attempts = 1, sending_at = %s WHERE id = %s",
         utcnow() - timedelta(minutes=5), rid)
-    assert sender.send(make_settings(), rid, receive_count=2) == sender.UNKNOWN
+    assert sender.send(make_chatapp(), rid, receive_count=2) == sender.UNKNOWN
     row = _row(sql, rid)
     assert row["status"] == "unknown" and row["error_code"] == "Interrupted"
     assert "not resent" in row["error_message"]
     assert emulator.sends() == []
 
 
-def test_a_concurrent_duplicate_waits_for_the_running_attempt(emulator, make_settings, recipients, sql):
+def test_a_concurrent_duplicate_waits_for_the_running_attempt(emulator, make_chatapp, recipients, sql):
     [rid] = recipients("+79991234567")
     sql("UPDATE broadcast_recipients SET status = 'sending', sending_at = %s WHERE id = %s", utcnow(), rid)
-    assert sender.send(make_settings(), rid, receive_count=1) == sender.RETRY
+    assert sender.send(make_chatapp(), rid, receive_count=1) == sender.WAIT     # comes back once it has ended
     assert _row(sql, rid)["status"] == "sending"
     assert emulator.sends() == []
 
 
-def test_a_deleted_recipient_is_dropped(emulator, make_settings):
-    assert sender.send(make_settings(), 987654321) == sender.MISSING
+def test_a_deleted_recipient_is_dropped(emulator, make_chatapp):
+    assert sender.send(make_chatapp(), 987654321) == sender.MISSING
     assert emulator.sends() == []

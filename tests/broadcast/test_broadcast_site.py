@@ -5,6 +5,8 @@ import time
 import pytest
 import requests
 
+from functions.broadcast.chalicelib import sender
+
 from broadcast_helpers import PASSWORD, SECRET, USER, basic, csrf
 from broadcast_site import broadcast_id, statuses, text_of
 
@@ -140,9 +142,47 @@ def test_a_database_outage_is_a_plain_503_page_not_a_traceback(start_cloud, emul
         "BroadcastUser": USER, "BroadcastPassword": PASSWORD, "BroadcastWebhookSecret": SECRET,
         "MysqlUrl": "mysql://root@127.0.0.1:1/nowhere"})
     url = broken.api_url("BroadcastApi")
-    page = requests.get(url + "/", auth=(USER, PASSWORD), timeout=60)
+    page = requests.get(url + "/", auth=(USER, PASSWORD), headers={"Accept-Language": "en"}, timeout=60)
     assert page.status_code == 503 and "Temporarily unavailable" in page.text and "Traceback" not in page.text
+    russian = requests.get(url + "/", auth=(USER, PASSWORD), timeout=60)
+    assert russian.status_code == 503 and "Временно недоступно" in russian.text and "Traceback" not in russian.text
     hook = requests.post(url + "/webhooks/chatapp?secret=" + SECRET, json={"data": [{"id": "x", "type": "sent"}]},
                          timeout=60)
-    assert hook.status_code == 503 and hook.json() == {"error": "temporarily unavailable, retry later"}
+    assert hook.status_code == 503 and hook.json() == {"error": "Database unavailable, retry later"}
+    assert hook.headers["Retry-After"] == "1"
     assert requests.get(url + "/broadcasts/²", auth=(USER, PASSWORD), timeout=60).status_code == 404
+
+
+def test_pages_are_russian_by_default_and_english_on_request(site, emulator, sql):
+    bid = broadcast_id(_post(requests_with(basic()), site, "hi", "+79991234567\n+79991234567"))
+    for path in ("/", f"/broadcasts/{bid}"):
+        russian = requests.get(site + path, headers={"Authorization": basic()}, timeout=30)
+        english = requests.get(site + path, headers={"Authorization": basic(), "Accept-Language": "en-US,en;q=0.9"},
+                               timeout=30)
+        assert '<html lang="ru">' in russian.text and '<html lang="en">' in english.text
+        assert "Рассылки" in russian.text and "Broadcasts" in english.text and "Рассылки" not in english.text
+    assert "1 получатель · 1 повторный номер убран" in text_of(russian.text)
+    assert "1 recipient · 1 duplicate number dropped" in text_of(english.text)
+    sql("UPDATE broadcast_recipients SET status = 'unknown', error_code = %s, error_message = %s "
+        "WHERE broadcast_id = %s", sender.INTERRUPTED, sender.EXPLANATIONS[sender.INTERRUPTED], bid)
+    russian = requests.get(f"{site}/broadcasts/{bid}", headers={"Authorization": basic()}, timeout=30)
+    english = requests.get(f"{site}/broadcasts/{bid}", headers={"Authorization": basic(), "Accept-Language": "en"},
+                           timeout=30)
+    assert "Interrupted: предыдущая попытка прервалась" in text_of(russian.text)
+    assert "неизвестно" in text_of(russian.text) and "unknown" in text_of(english.text)
+    assert "Interrupted: an earlier attempt stopped while calling ChatApp; not resent" in text_of(english.text)
+    refused = requests.post(site + "/broadcasts", headers=dict(FORM, Authorization=basic()), timeout=30,
+                            data={"text": "", "numbers": "+79991234567", "csrf": csrf()})
+    assert refused.status_code == 422 and "Текст сообщения пуст." in text_of(refused.text)
+    invalid = requests.post(site + "/broadcasts", headers=dict(FORM, Authorization=basic()), timeout=30,
+                            data={"text": "hi", "numbers": "+79991234567\nabc", "csrf": csrf()})
+    assert "Недействительных номеров: 1" in text_of(invalid.text) and "это не номер телефона" in text_of(invalid.text)
+    locked = requests.get(site + "/", timeout=30)
+    assert locked.status_code == 401 and "Войдите с именем пользователя и паролем рассылок." in locked.text
+    assert locked.headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def requests_with(authorization):
+    session = requests.Session()
+    session.headers["Authorization"] = authorization
+    return session

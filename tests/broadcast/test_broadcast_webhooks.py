@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from common.web import AppError
 from functions.broadcast.chalicelib import webhooks
 
 from broadcast_helpers import SECRET, store_broadcast
@@ -76,10 +77,11 @@ def test_a_batch_updates_many_messages(sent, sql):
 
 
 def test_parse_rejects_what_is_not_a_status_payload():
-    with pytest.raises(webhooks.BadPayload):
+    with pytest.raises(AppError) as not_json:
         webhooks.parse(b"{not json")
-    with pytest.raises(webhooks.BadPayload):
+    with pytest.raises(AppError) as no_data:
         webhooks.parse(b'{"meta": {}}')
+    assert not_json.value.status == no_data.value.status == 400
     assert webhooks.parse(b'{"data": [], "meta": {"type": "messageStatus"}}') == []
 
 

@@ -1,7 +1,6 @@
 """WebSocketGateway against a real websockets client and a real boto3 apigatewaymanagementapi client."""
 import contextlib
 import json
-import sys
 import threading
 import time
 import urllib.error
@@ -14,12 +13,10 @@ from botocore.config import Config
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from local.model import InvocationError, WsApi
+from local.ws_gateway import WebSocketGateway
 
-from local.model import InvocationError, WsApi  # noqa: E402
-from local.ws_gateway import WebSocketGateway  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 ROUTES = {"$connect": "ConnectFn", "$disconnect": "DisconnectFn", "$default": "DefaultFn",
           "echo": "EchoFn", "push": "PushFn", "slow": "SlowFn", "fail": "FailFn"}

@@ -28,7 +28,9 @@ def problems(chalicelib, language="ru"):
         return [f"{po_path} is missing"]
     with po_path.open("rb") as f:
         catalog = read_po(f, locale=language)
-    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    # Plural entries are keyed by their singular msgid (what extraction reports) and need every form.
+    translated = {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog
+                  if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, (tuple, list)) else m.string)}
     found = []
     for msgid in sorted(source_messages(chalicelib)):
         if msgid not in translated:
@@ -37,9 +39,8 @@ def problems(chalicelib, language="ru"):
         return found + [f"{mo_path} is missing (pybabel compile)"]
     with mo_path.open("rb") as f:
         compiled = gettext.GNUTranslations(f)._catalog
-    for msgid, text in translated.items():
-        key = msgid if isinstance(msgid, str) else msgid[0]
-        value = text if isinstance(text, str) else text[0]
-        if isinstance(msgid, str) and compiled.get(key) != value:
+    for key, text in translated.items():
+        forms = {key: text} if isinstance(text, str) else {(key, n): form for n, form in enumerate(text)}
+        if any(compiled.get(k) != v for k, v in forms.items()):
             found.append(f"{mo_path.name} is stale for {key!r}: run pybabel compile")
     return found

@@ -1,9 +1,7 @@
 """mail_import fixtures: a throwaway Dovecot, IMAP helpers, and the function's environment for direct calls."""
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -13,14 +11,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-FUNCTION = ROOT / "functions" / "mail_import"
-for path in (FUNCTION, HERE):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from functions.mail_import.chalicelib import settings
+from functions.mail_import.chalicelib.engine import accounts, job_records, jobs
+from functions.mail_import.chalicelib.web import account_form
+from mail_import_support import LOCAL_CONF, Dovecot, LambdaContext, free_port_pair, wait_for_port
+from products import load_app
 
-from mail_import_support import LOCAL_CONF, Dovecot, LambdaContext, free_port_pair, wait_for_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # the root conftest's test key
 
@@ -50,43 +47,53 @@ def mail_env(pg_url, aws_endpoint):
     """The function's environment in this process (bucket, queue, key), for calling its logic directly."""
     name = f"mail-import-test-{uuid.uuid4().hex[:8]}"
     boto3.client("s3").create_bucket(Bucket=name)
-    queue = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     os.environ.update(SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY, ATTACHMENTS_BUCKET=name,
-                      MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_PUSH_INTERVAL="0.05")
-    return {"bucket": name, "queue": queue}
+                      MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_PUSH_INTERVAL="0.05",
+                      WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import")
+    return {"bucket": name, "queue": queue, "arn": arn}
+
+
+@pytest.fixture(autouse=True)
+def cold_settings():
+    """Settings are read once per cold start: every test starts cold, so the environment it sets applies."""
+    settings.load.cache_clear()
+    settings.ws_public_url.cache_clear()
+    yield
+    settings.load.cache_clear()
+    settings.ws_public_url.cache_clear()
 
 
 @pytest.fixture(scope="session")
 def app_module(mail_env):
-    """functions/mail_import/app.py, loaded under a name of its own (other products have an app.py too)."""
-    spec = importlib.util.spec_from_file_location("mail_import_app", FUNCTION / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """functions/mail_import/app.py (tests/products.py: it shares the modules the tests import)."""
+    return load_app("mail_import")
 
 
 @dataclass
 class Run:
-    """What a directly driven import left behind."""
+    """What a directly driven import left behind: the job, how many deliveries it took, and the deliveries
+    whose record the worker reported failed (to be delivered again)."""
     job: dict
     deliveries: int
-    crashes: list
+    failures: list
 
 
 @pytest.fixture(scope="session")
 def run_import(app_module, mail_env):
     """run_import(account_id) -> Run: start an import and feed its queue messages to app.import_worker.
 
-    A message whose invocation raised or was handed back is made visible again at once, which is
-    what SQS does when the visibility timeout ends (so redelivery is tested without waiting).
+    A message the worker reports failed is made visible again at once, which is what SQS does when
+    its backoff ends (so redelivery is tested without waiting).
     """
-    from chalicelib import jobs, state
     sqs = boto3.client("sqs")
     queue = mail_env["queue"]
 
     def run(account_id, max_deliveries=100):
         job = jobs.start(account_id)
-        deliveries, crashes = 0, []
+        deliveries, failures = 0, []
         while deliveries < max_deliveries:
             messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, WaitTimeSeconds=0,
                                            AttributeNames=["All"]).get("Messages", [])
@@ -96,28 +103,24 @@ def run_import(app_module, mail_env):
             deliveries += 1
             event = {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
                                   "body": message["Body"], "attributes": message["Attributes"],
-                                  "messageAttributes": {}, "eventSource": "aws:sqs"}]}
-            try:
-                failed = app_module.import_worker(event, LambdaContext())["batchItemFailures"]
-            except Exception as exc:  # the runtime would report it; SQS delivers the message again
-                crashes.append(exc)
-                failed = True
+                                  "messageAttributes": {}, "eventSource": "aws:sqs",
+                                  "eventSourceARN": mail_env["arn"]}]}
+            failed = app_module.import_worker(event, LambdaContext())["batchItemFailures"]
             if failed:
+                failures.append(message["MessageId"])
                 sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"],
                                               VisibilityTimeout=0)
             else:
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return Run(state.get_job(job["id"]), deliveries, crashes)
+        return Run(job_records.get_job(job["id"]), deliveries, failures)
     return run
 
 
 @pytest.fixture(scope="session")
 def new_account(mail_env):
     """new_account(mailbox, **fields) -> (account id, token), stored the way the API stores it."""
-    from chalicelib import accounts, providers
-
     def create(mailbox, **fields):
-        return accounts.create(providers.parse_account(mailbox.account_input(**fields)))
+        return accounts.create(account_form.parse_account(mailbox.account_input(**fields)))
     return create
 
 

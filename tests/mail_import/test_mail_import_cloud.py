@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -10,8 +11,11 @@ from mail_import_corpus import make_message
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from chalicelib.parse import parse_message
+from functions.mail_import.chalicelib.mime.parser import parse_message
 from mail_import_support import FUNCTIONS
+
+# Preloaded by the local cloud's workers: the faults of the crash tests (see that module).
+FAULTS = str(Path(__file__).resolve().parent / "mail_import_faults.py")
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +161,12 @@ def test_bad_input_and_unknown_pages_get_clear_answers(cloud, api):
                                                      "password": "b"}, timeout=30)
     assert bad.status_code == 400 and "host" in bad.json()["error"]
     form = requests.post(f"{api}/accounts", data={"provider": "nope", "login": "a", "password": "secret-pw"},
-                         timeout=30)
+                         headers={"Accept-Language": "en"}, timeout=30)
     assert form.status_code == 400 and "Choose a provider" in form.text and "secret-pw" not in form.text
+    russian = requests.post(f"{api}/accounts", data={"provider": "nope", "login": "a", "password": "secret-pw"},
+                            timeout=30)
+    assert russian.status_code == 400 and "Выберите почтовый сервис: gmail.com" in russian.text
+    assert "secret-pw" not in russian.text
     assert requests.get(f"{api}/accounts/abc", timeout=30).status_code == 404
     assert requests.get(f"{api}/", timeout=30).status_code == 200
 
@@ -168,8 +176,8 @@ REDELIVER_SOON = {"MailImportQueue": {"VisibilityTimeout": "3"}}
 
 
 def test_a_crashed_chunk_is_delivered_again_and_resumes(dovecot, start_cloud):
-    crashing = start_cloud(functions=FUNCTIONS, env={"MAIL_IMPORT_BATCH": "10",
-                                                     "MAIL_IMPORT_TEST_CRASH_AFTER_COMMITS": "1"},
+    crashing = start_cloud(functions=FUNCTIONS, env={"MAIL_IMPORT_BATCH": "10", "LOCAL_PRELOAD": FAULTS,
+                                                     "FAULT_CRASH_AFTER_COMMITS": "1"},
                            queue_attributes=REDELIVER_SOON)
     api = crashing.api_url("MailImportApi")
     mailbox = dovecot.new_mailbox("redeliver")
@@ -184,14 +192,16 @@ def test_a_crashed_chunk_is_delivered_again_and_resumes(dovecot, start_cloud):
                           timeout=30).json()["messages"]
     assert sorted(m["uid"] for m in listed) == list(range(1, 51))
     poller = next(p for p in crashing.pollers if p.mapping.function_id == "MailImportWorkerFunction")
-    assert poller.stats["failed_batches"] == 1       # the crash happened, and only once
+    # The crash happened, and only once: the worker reported that record failed (batchItemFailures) and it came
+    # back after the backoff; the invocation itself did not fail.
+    assert poller.stats["partial_failures"] == 1 and poller.stats["failed_batches"] == 0
 
 
 def test_a_killed_worker_loses_nothing_and_stores_nothing_twice(dovecot, start_cloud, tmp_path):
     marker = tmp_path / "killed.pid"
     killing = start_cloud(functions=FUNCTIONS, env={
-        "MAIL_IMPORT_BATCH": "5", "MAIL_IMPORT_TEST_KILL_AFTER_COMMITS": "2",
-        "MAIL_IMPORT_TEST_KILL_MARKER": str(marker),
+        "MAIL_IMPORT_BATCH": "5", "LOCAL_PRELOAD": FAULTS, "FAULT_KILL_AFTER_COMMITS": "2",
+        "FAULT_KILL_MARKER": str(marker),
         # a short chunk budget means a short lease: the dead chunk's job is free by the redelivery
         "MAIL_IMPORT_CHUNK_SECONDS": "2", "MAIL_IMPORT_LEASE_MARGIN_SECONDS": "1"},
         queue_attributes=REDELIVER_SOON)

@@ -7,8 +7,12 @@ import boto3
 import pytest
 from mail_import_corpus import CASES, make_message
 
-from chalicelib import fetching, jobs, planning, receiving, rows
-from chalicelib.parse import parse_message
+from common import batch
+from functions.mail_import.chalicelib.engine import fetching, job_records, jobs, planning, receiving
+from functions.mail_import.chalicelib.engine.failures import ImportFailure
+from functions.mail_import.chalicelib.mime import message_rows
+from functions.mail_import.chalicelib.mime.parser import parse_message
+from mail_import_faults import CrashAfterCommits
 from mail_import_support import ALL_MAIL, LambdaContext
 from mail_import_fake_imap import RejectingImapServer
 
@@ -62,7 +66,7 @@ def test_every_corpus_case_lands_byte_for_byte(dovecot, new_account, run_import,
 
     run = run_import(account_id)
 
-    assert run.job["state"] == "done" and not run.crashes
+    assert run.job["state"] == "done" and not run.failures
     by_uid, raw_of = stored(db, account_id), served(mailbox)
     first_with_id, expected_uids = {}, set()
     for uid in sorted(case_of_uid):      # a Message-ID already stored is not stored again
@@ -77,7 +81,7 @@ def test_every_corpus_case_lands_byte_for_byte(dovecot, new_account, run_import,
         assert row["subject"] == parsed.subject and row["sender"] == parsed.sender, case.name
         assert row["recipients"] == {"to": parsed.to, "cc": parsed.cc}, case.name
         assert row["sent_at"] == parsed.sent_at, case.name
-        assert row["text"] == rows.clean(parsed.text), case.name
+        assert row["text"] == message_rows.clean(parsed.text), case.name
         assert row["received_at"] == when and row["size"] == len(raw), case.name
         assert row["folder"] == "INBOX", case.name
         if raw == case.raw:  # transported unchanged: the corpus' own expectations hold for the stored row
@@ -141,7 +145,7 @@ def test_without_child_processes_the_handler_fetches_by_itself(dovecot, new_acco
 
     run = run_import(account_id)
 
-    assert run.job["state"] == "done" and run.job["imported"] == 25 and not run.crashes
+    assert run.job["state"] == "done" and run.job["imported"] == 25 and not run.failures
     assert db("SELECT count(*) FROM mail_import.attachments a JOIN mail_import.messages m ON m.id = a.message_id "
               "WHERE m.account_id = %s", account_id) == [(5,)]
 
@@ -242,12 +246,11 @@ def test_crash_after_a_commit_resumes_from_the_checkpoint(dovecot, new_account, 
     mailbox.fill("INBOX", numbered(60, attachment_every=7))
     account_id, _ = new_account(mailbox)
     monkeypatch.setenv("MAIL_IMPORT_BATCH", "10")
-    monkeypatch.setenv("MAIL_IMPORT_TEST_CRASH_AFTER_COMMITS", "2")
-    monkeypatch.setattr(jobs, "_test_hook", {"commits": 0, "crashed": False})
+    crash = CrashAfterCommits.install(monkeypatch, 2)
 
     crashed = run_import(account_id, max_deliveries=1)
 
-    assert len(crashed.crashes) == 1 and "simulated worker crash" in str(crashed.crashes[0])
+    assert crash.fired == 1 and len(crashed.failures) == 1       # the delivery failed: SQS delivers it again
     assert crashed.job["state"] == "running"
     # The two batches committed before the crash are in, with the checkpoint that came in their transaction.
     assert db("SELECT count(*), max(uid) FROM mail_import.messages WHERE account_id = %s", account_id) == [(20, 20)]
@@ -255,7 +258,7 @@ def test_crash_after_a_commit_resumes_from_the_checkpoint(dovecot, new_account, 
 
     resumed = run_import(account_id)      # the same message, delivered again
 
-    assert resumed.deliveries == 1 and not resumed.crashes and resumed.job["state"] == "done"
+    assert resumed.deliveries == 1 and not resumed.failures and resumed.job["state"] == "done"
     uids = db("SELECT uid, count(*) FROM mail_import.messages WHERE account_id = %s GROUP BY 1", account_id)
     assert sorted(u for u, _n in uids) == list(range(1, 61)) and all(n == 1 for _u, n in uids)
     assert resumed.job["imported"] == 60
@@ -281,16 +284,18 @@ def test_chunks_continue_through_the_queue_and_stale_messages_are_no_ops(
 
 def test_a_second_start_joins_the_running_job_and_a_leased_job_hands_its_message_back(
         dovecot, new_account, app_module):
-    from chalicelib import state
     mailbox = dovecot.new_mailbox("lease")
     account_id, _ = new_account(mailbox)
     job = jobs.start(account_id)
     assert jobs.start(account_id)["id"] == job["id"]
-    assert state.lease(job["id"], 0, "00000000-0000-0000-0000-000000000001", 60) is not None
+    assert job_records.lease(job["id"], 0, "00000000-0000-0000-0000-000000000001", 60) is not None
     message = {"Records": [{"messageId": "m2", "receiptHandle": "r", "body": f'{{"job": {job["id"]}, "seq": 0}}',
                             "attributes": {"ApproximateReceiveCount": "1"}}]}
     assert app_module.import_worker(message, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
-    state.finish(job["id"], "error", "stopped by the test")
+    with pytest.raises(batch.Retry) as busy:
+        jobs.handle(message["Records"][0]["body"], 1, 120_000)
+    assert 55 <= busy.value.delay <= 62      # back when the holder's 60 s lease has ended, not before
+    job_records.finish(job["id"], "error", ImportFailure("stopped by the test"))
 
 
 # ---- errors the user can act on -------------------------------------------------------------------
@@ -325,7 +330,7 @@ def test_failures_mark_the_account_with_a_clear_message(
 
     run = run_import(account_id)
 
-    assert run.job["state"] == "error" and not run.crashes
+    assert run.job["state"] == "error" and not run.failures
     assert expected in run.job["error"] and "Traceback" not in run.job["error"]
     assert db("SELECT status, error FROM mail_import.accounts WHERE id = %s", account_id) == [
         ("error", run.job["error"])]

@@ -1,24 +1,17 @@
-"""chalicelib.parse: exact decoding of the hand-built corpus, robustness, agreement with policy.default."""
+"""mime.parser: exact decoding of the hand-built corpus, robustness, agreement with policy.default."""
 import email
 import email.policy
 import hashlib
 import logging
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-for path in (HERE.parents[1] / 'functions' / 'mail_import', HERE):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from chalicelib import parse as parse_module  # noqa: E402
-from chalicelib.charsets import decode_bytes, norm_charset  # noqa: E402
-from chalicelib.htmltext import html_to_text  # noqa: E402
-from chalicelib.parse import Attachment, ParsedMessage, parse_message  # noqa: E402
-from mail_import_corpus import CASES, make_message  # noqa: E402
+from functions.mail_import.chalicelib.mime import parser as parse_module
+from functions.mail_import.chalicelib.mime.charsets import decode_bytes, norm_charset
+from functions.mail_import.chalicelib.mime.html_text import html_to_text
+from functions.mail_import.chalicelib.mime.parser import Attachment, ParsedMessage, parse_message
+from mail_import_corpus import CASES, make_message
 
 FIELDS = ('message_id', 'subject', 'sent_at', 'sender', 'to', 'cc', 'text', 'html', 'attachments')
 

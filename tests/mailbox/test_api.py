@@ -187,6 +187,6 @@ def test_a_lost_database_is_a_json_503_and_the_docs_still_work(start_cloud):
                         parameters={"DatabaseUrl": "postgresql://postgres@127.0.0.1:5432/mailbox_no_such_database"})
     base = cloud.api_url("MailboxApi")
     response = requests.get(base + "/folders/inbox", headers={"X-API-Key": "any"}, timeout=30)
-    assert_json_error(response, 503, "database unavailable")
+    assert_json_error(response, 503, "Database unavailable")
     assert response.headers["Retry-After"] == "1"
     assert requests.get(base + "/api/openapi.json", timeout=30).status_code == 200

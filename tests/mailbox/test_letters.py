@@ -6,8 +6,8 @@ import uuid
 import psycopg2
 import pytest
 
+from common.web import AppError
 from functions.mailbox.chalicelib import letters, pagination, queries
-from functions.mailbox.chalicelib.errors import ApiError
 from functions.mailbox.chalicelib.validation import NewLetter, PageRequest
 
 
@@ -78,10 +78,10 @@ def test_unknown_recipients_store_nothing_and_are_named(tx, make_mailbox):
     alice, bob = make_mailbox("alice"), make_mailbox("bob")
     ghost = f"ghost.{uuid.uuid4().hex[:8]}@test.example"
     letter = NewLetter((bob.address, ghost), "to a ghost", "boo")
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(AppError) as info:
         with tx() as cur:
             letters.send(cur, alice, letter)
-    assert info.value.status == 422 and info.value.extra == {"unknown": [ghost]}
+    assert info.value.status == 422 and info.value.fields == {"unknown": [ghost]}
     with tx() as cur:
         assert page(cur, bob)["letters"] == [] and page(cur, alice, "sent")["letters"] == []
 
@@ -254,13 +254,13 @@ def test_delete_removes_only_the_callers_copy(tx, make_mailbox):
         letters.delete(cur, bob.id, bobs)
     with tx() as cur:
         assert page(cur, bob)["letters"] == [] and page(cur, bob)["unread"] == 0
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(AppError) as info:
             letters.get(cur, bob.id, bobs)
         assert info.value.status == 404
         assert letters.get(cur, carol.id, carols)["body"] == letter.body
         assert letters.get(cur, alice.id, sent["id"])["subject"] == letter.subject
         assert stored(cur, letter.subject) == (1, 2)
-    with tx() as cur, pytest.raises(ApiError):
+    with tx() as cur, pytest.raises(AppError):
         letters.delete(cur, bob.id, bobs)        # already gone
     with tx() as cur:
         letters.delete(cur, carol.id, carols)
@@ -305,14 +305,14 @@ def test_other_mailboxes_letters_are_not_found(tx, make_mailbox):
                    lambda cur, i: letters.set_read(cur, eve.id, i, True),
                    lambda cur, i: letters.delete(cur, eve.id, i)):
         for copy_id in (sent["id"], bobs):
-            with pytest.raises(ApiError) as info, tx() as cur:
+            with pytest.raises(AppError) as info, tx() as cur:
                 action(cur, copy_id)
             assert info.value.status == 404 and info.value.message == "letter not found"
     with tx() as cur:
         assert letters.get(cur, bob.id, bobs)["read"] is False
         assert letters.get(cur, alice.id, sent["id"])["id"] == sent["id"]
         # bob can't reach alice's sent copy either, though he holds a copy of the same letter
-        with pytest.raises(ApiError):
+        with pytest.raises(AppError):
             letters.get(cur, bob.id, sent["id"])
 
 
@@ -362,7 +362,7 @@ def test_concurrent_sends_flags_and_deletes_keep_counters_true(tx, make_mailbox,
                 try:
                     with conn, conn.cursor() as cur:
                         one_action(cur, rng)
-                except ApiError as exc:     # the same copy deleted by two "devices" at once: one gets 404
+                except AppError as exc:     # the same copy deleted by two "devices" at once: one gets 404
                     assert exc.status == 404
         except Exception as exc:    # deadlocks, check violations, a failed 404 assertion: reported below
             errors.append(exc)

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from functions.mailbox import fake
+from common.web import AppError
 from functions.mailbox.chalicelib import auth
-from functions.mailbox.chalicelib.errors import ApiError
+from tools.mailbox import fake
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(pg_url, *args):
-    env = dict(os.environ, DATABASE_URL=pg_url)
+    # As the README runs them: from the repo root, the common layer on the path.
+    env = dict(os.environ, DATABASE_URL=pg_url, PYTHONPATH="layers/common/python")
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -32,7 +33,7 @@ def authenticated_as(tx, key):
 
 def test_create_mailbox_prints_a_working_key_once(pg_url, tx):
     address = f"Admin.{uuid.uuid4().hex[:8]}@Test.Example"
-    created = run(pg_url, "functions.mailbox.admin", "create-mailbox", address)
+    created = run(pg_url, "tools.mailbox.admin", "create-mailbox", address)
     assert created.returncode == 0, created.stderr
     key = key_in(created.stdout)
     assert authenticated_as(tx, key) == address.lower()
@@ -40,26 +41,26 @@ def test_create_mailbox_prints_a_working_key_once(pg_url, tx):
         cur.execute("SELECT api_key_digest FROM mailbox.mailboxes WHERE address = %s", (address.lower(),))
         assert key not in cur.fetchone()[0]     # only the digest is stored
 
-    again = run(pg_url, "functions.mailbox.admin", "create-mailbox", address.lower())
+    again = run(pg_url, "tools.mailbox.admin", "create-mailbox", address.lower())
     assert again.returncode == 1 and "already exists" in again.stderr
 
-    rotated = run(pg_url, "functions.mailbox.admin", "rotate-key", address)
+    rotated = run(pg_url, "tools.mailbox.admin", "rotate-key", address)
     assert rotated.returncode == 0, rotated.stderr
     assert authenticated_as(tx, key_in(rotated.stdout)) == address.lower()
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(AppError) as info:
         authenticated_as(tx, key)       # the old key stopped working
     assert info.value.status == 401
 
 
 def test_admin_errors_are_plain_messages(pg_url):
-    bad = run(pg_url, "functions.mailbox.admin", "create-mailbox", "not-an-address")
+    bad = run(pg_url, "tools.mailbox.admin", "create-mailbox", "not-an-address")
     assert bad.returncode == 1 and "not a valid email address" in bad.stderr and "Traceback" not in bad.stderr
-    missing = run(pg_url, "functions.mailbox.admin", "rotate-key", f"nobody.{uuid.uuid4().hex[:8]}@test.example")
+    missing = run(pg_url, "tools.mailbox.admin", "rotate-key", f"nobody.{uuid.uuid4().hex[:8]}@test.example")
     assert missing.returncode == 1 and "no mailbox" in missing.stderr
 
 
 def test_fake_command_creates_users_letters_and_prints_keys(pg_url, tx):
-    result = run(pg_url, "functions.mailbox.fake", "--users", "5", "--letters", "40", "--show", "2", "--seed", "7")
+    result = run(pg_url, "tools.mailbox.fake", "--users", "5", "--letters", "40", "--show", "2", "--seed", "7")
     assert result.returncode == 0, result.stderr
     assert "created 5 mailboxes, 40 letters" in result.stdout
     keys = re.findall(r"(\S+@\S+)\s+api key: (\S+)", result.stdout)

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import openapi_spec_validator
 import pytest
 
+from common.web import AppError
 from functions.mailbox.chalicelib import docs, pagination, validation
-from functions.mailbox.chalicelib.errors import ApiError
 
 
 def letter(**fields):
@@ -17,7 +17,7 @@ def letter(**fields):
 
 
 def rejected(call, *args):
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(AppError) as info:
         call(*args)
     return info.value
 

@@ -6,13 +6,12 @@ the operator wait for; a handful of jobs keeps the form post short, and the expa
 the queue's own (parallel, retried) invocations. Expanding twice is harmless: the send claim
 lets only one message per recipient through, and enqueued_at skips recipients already queued.
 """
-import json
 from datetime import timedelta
 
 from common import db
 from common.log import get_logger
 
-from . import queries, sqs
+from . import queries, queue_messages, sqs
 from .clock import utcnow
 
 log = get_logger(__name__)
@@ -29,7 +28,7 @@ def enqueue_jobs(settings, broadcast_id, low, high, now=None):
     """Queue the fan-out jobs for ids low..high of a broadcast; returns how many jobs could not be queued
     (their recipients become not_sent with the reason)."""
     ranges = job_ranges(low, high)
-    messages = [(n, json.dumps({"broadcast": broadcast_id, "ids": list(span)}), 0) for n, span in enumerate(ranges)]
+    messages = [(n, queue_messages.fanout_job(broadcast_id, *span), 0) for n, span in enumerate(ranges)]
     failed = sqs.send_all(settings.queue_url, messages)
     for n, reason in failed.items():
         log.error("broadcast %s: fan-out job %s not queued: %s", broadcast_id, ranges[n], reason)
@@ -49,7 +48,7 @@ def expand(settings, broadcast_id, low, high, now=None):
         return []
     # Taken before the first send: enqueued_at + delay_seconds is never later than the real due time.
     started = now or utcnow()
-    messages = [(row["id"], json.dumps({"recipient": row["id"]}), row["delay_seconds"]) for row in rows]
+    messages = [(row["id"], queue_messages.send(row["id"]), row["delay_seconds"]) for row in rows]
     failed = sqs.send_all(settings.queue_url, messages)
     done = [row["id"] for row in rows if row["id"] not in failed]
     if done:

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from common.i18n import N_
+
 # Hard separators: a number never contains these. Whitespace is ambiguous ("+7 999 123 45 67"
 # is one number, "79991234567 79991234568" two), so chunks are split on it only when needed.
 _HARD = re.compile(r"[,;|\t\r]+")
@@ -104,5 +106,5 @@ def _split_on_spaces(tokens, line_no, region):
 
 
 def _invalid(line_no, raw):
-    reason = "not a valid phone number" if _HAS_DIGIT.search(raw) else "not a phone number"
+    reason = N_("not a valid phone number") if _HAS_DIGIT.search(raw) else N_("not a phone number")
     return Invalid(line_no, raw, reason)

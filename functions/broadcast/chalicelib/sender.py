@@ -13,19 +13,28 @@ A redelivery that finds the row still 'sending':
 from datetime import timedelta
 
 from common import db
+from common.i18n import N_
 from common.log import get_logger
 
-from . import chatapp, queries, tokens
+from . import queries
+from .chatapp import ChatAppError
 from .clock import utcnow
 
 log = get_logger(__name__)
 STALE_AFTER = timedelta(seconds=60)    # 2x the sender's Timeout: no live attempt is older
 
-SENT, NOT_SENT, UNKNOWN, RETRY, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "retry", "duplicate", "missing"
+SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
+RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
+WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
+INTERRUPTED = "Interrupted"
+# The details of our own codes, stored in English and shown in the reader's language (pages).
+EXPLANATIONS = {INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate "
+                                "message - check the chat before sending again")}
 
 
-def send(settings, recipient_id, receive_count=1, now=None):
-    """Deliver one recipient's text; returns the outcome (RETRY: leave the SQS message for redelivery)."""
+def send(client, recipient_id, receive_count=1, max_receives=5, now=None):
+    """Deliver one recipient's text through client (a chatapp.ChatApp); returns the outcome (RETRY, WAIT: deliver
+    the SQS message again). max_receives: the queue's maxReceiveCount, the last receive is final."""
     now = now or utcnow()
     with db.mysql_transaction() as cur:
         claimed = cur.execute(queries.CLAIM, (now, now, recipient_id)) == 1
@@ -34,9 +43,9 @@ def send(settings, recipient_id, receive_count=1, now=None):
     if not claimed:
         return _not_claimed(row, recipient_id, now)
     try:
-        data = _send_text(settings, row["phone"], row["text"])
-    except chatapp.ChatAppError as exc:
-        return _failed(settings, recipient_id, exc, receive_count)
+        data = client.send_text(row["phone"], row["text"])
+    except ChatAppError as exc:
+        return _failed(recipient_id, exc, receive_count, max_receives)
     message_id = data.get("id") if isinstance(data, dict) else None
     if not message_id:
         log.warning("recipient %s: ChatApp accepted the message but gave no id; status updates cannot match it",
@@ -45,30 +54,10 @@ def send(settings, recipient_id, receive_count=1, now=None):
     return SENT
 
 
-def _send_text(settings, phone, text):
-    """Send with the current token; if ChatApp rejects the token, renew it once and send again."""
-    try:
-        token = tokens.access_token(settings)
-    except chatapp.ChatAppError as exc:
-        # Could not get a token at all (ChatApp down, or wrong credentials in the settings): nothing
-        # was sent, and the message should wait for a fix rather than be dropped at once.
-        raise chatapp.ChatAppError(exc.code, f"cannot obtain ChatApp tokens: {exc.message}", exc.status,
-                                   retryable=True) from None
-    try:
-        return chatapp.send_text(settings.chatapp_base_url, token, settings.chatapp_license_id, phone, text)
-    except chatapp.InvalidToken:
-        log.info("access token rejected; renewing it")
-        token = tokens.renew(settings, stale=token)
-    try:
-        return chatapp.send_text(settings.chatapp_base_url, token, settings.chatapp_license_id, phone, text)
-    except chatapp.InvalidToken as exc:
-        raise chatapp.ChatAppError(exc.code, exc.message, exc.status, retryable=True) from None
-
-
-def _failed(settings, recipient_id, exc, receive_count):
-    if exc.retryable and receive_count < settings.max_receives:
+def _failed(recipient_id, exc, receive_count, max_receives):
+    if exc.retryable and receive_count < max_receives:
         log.warning("recipient %s: %s; will retry (receive %d of %d)", recipient_id, exc, receive_count,
-                    settings.max_receives)
+                    max_receives)
         _record(queries.RELEASE_FOR_RETRY, (exc.code[:100], f"retrying: {exc.message}"[:1000], utcnow(),
                                             recipient_id))
         return RETRY
@@ -87,11 +76,9 @@ def _not_claimed(row, recipient_id, now):
     if row["status"] != "sending":
         return DUPLICATE          # already done by an earlier delivery of the same message
     if row["sending_at"] and now - row["sending_at"] < STALE_AFTER:
-        return RETRY
+        return WAIT
     log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
-    _record(queries.MARK_FINAL, (UNKNOWN, "Interrupted",
-                                 "an earlier attempt stopped while calling ChatApp; not resent to avoid a "
-                                 "duplicate message - check the chat before sending again", now, now, recipient_id))
+    _record(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
     return UNKNOWN
 
 

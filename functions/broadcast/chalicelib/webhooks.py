@@ -2,8 +2,9 @@
 import json
 
 from common import db
-from common.passwords import same
 from common.log import get_logger
+from common.passwords import same
+from common.web import bad_request
 
 from . import queries
 from .clock import from_unix, utcnow
@@ -14,10 +15,6 @@ TYPES = {"sent": "sent", "delivered": "delivered", "viewed": "read", "read": "re
          "error": "failed"}
 
 
-class BadPayload(ValueError):
-    """The body is not a messageStatus payload we can read."""
-
-
 def secret_ok(settings, given):
     """Constant-time check of the ?secret= query value; an unset secret accepts nothing."""
     if not settings.webhook_secret or not given:
@@ -26,14 +23,14 @@ def secret_ok(settings, given):
 
 
 def parse(raw_body):
-    """The list of status events in a raw callback body; BadPayload if it is not one."""
+    """The list of status events in a raw callback body; AppError(400) if it is not one."""
     try:
         payload = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise BadPayload("body is not valid JSON") from None
+        raise bad_request("body is not valid JSON") from None
     events = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(events, list):
-        raise BadPayload('expected {"data": [...], "meta": {...}}')
+        raise bad_request('expected {"data": [...], "meta": {...}}')
     return events
 
 

@@ -9,14 +9,14 @@ CREATE_ACCOUNT = """
     RETURNING id
 """
 
-_ACCOUNT_COLUMNS = "id, provider, host, port, use_ssl, login, folders, status, error, created_at"
+_ACCOUNT_COLUMNS = "id, provider, host, port, use_ssl, login, folders, status, error, error_message, created_at"
 
 ACCOUNT = "SELECT " + _ACCOUNT_COLUMNS + ", token_digest FROM mail_import.accounts WHERE id = %s"
 
 ACCOUNT_SECRET = "SELECT password_enc FROM mail_import.accounts WHERE id = %s"
 
 SET_ACCOUNT_STATUS = """
-    UPDATE mail_import.accounts SET status = %s, error = %s, updated_at = now() WHERE id = %s
+    UPDATE mail_import.accounts SET status = %s, error = %s, error_message = %s, updated_at = now() WHERE id = %s
 """
 
 ACCOUNT_HAS_MESSAGES = "SELECT EXISTS (SELECT 1 FROM mail_import.messages WHERE account_id = %s)"
@@ -25,7 +25,7 @@ ACCOUNT_HAS_MESSAGES = "SELECT EXISTS (SELECT 1 FROM mail_import.messages WHERE 
 
 _JOB_COLUMNS = """
     id, account_id, state, folders, folder_index, phase, plan_uidvalidity, plan_uids, plan_top, scan_below,
-    checked, total, remaining, imported, chunks, imap_commands, error, updated_at
+    checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at
 """
 
 # A job whose lease lapsed long ago and that has not moved since lost its queue message for good
@@ -53,6 +53,12 @@ LATEST_JOB = "SELECT " + _JOB_COLUMNS + """
 """
 
 JOB = "SELECT " + _JOB_COLUMNS + " FROM mail_import.jobs WHERE id = %s"
+
+# Seconds until the job's current lease ends (0 when it has none or it has ended).
+LEASE_LEFT = """
+    SELECT COALESCE(GREATEST(EXTRACT(EPOCH FROM lease_until - now()), 0), 0)::float
+    FROM mail_import.jobs WHERE id = %s
+"""
 
 # Take the job for one chunk: only an active job, only if nobody else holds an unexpired lease,
 # only for the current chunk message (an older sequence number is a stale duplicate).
@@ -113,7 +119,8 @@ NEXT_FOLDER = """
 FINISH_JOB = """
     UPDATE mail_import.jobs SET state = %(state)s,
         phase = CASE WHEN %(state)s = 'done' THEN 'done' ELSE phase END,
-        error = %(error)s, remaining = CASE WHEN %(state)s = 'done' THEN 0 ELSE remaining END,
+        error = %(error)s, error_message = %(error_message)s,
+        remaining = CASE WHEN %(state)s = 'done' THEN 0 ELSE remaining END,
         lease_owner = NULL, lease_until = NULL, updated_at = now(), finished_at = now()
     WHERE id = %(job)s AND state IN ('queued', 'running')
     RETURNING account_id

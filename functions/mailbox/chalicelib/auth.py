@@ -2,9 +2,9 @@
 from dataclasses import dataclass
 
 from common.passwords import api_key_digest
+from common.web import AppError
 
 from . import queries
-from .errors import ApiError
 
 MAX_KEY_CHARS = 256
 
@@ -26,7 +26,7 @@ def api_key(headers):
 
 
 def authenticate(cur, headers):
-    """The calling Mailbox; ApiError(401) if the key is missing or unknown."""
+    """The calling Mailbox; AppError(401) if the key is missing or unknown."""
     key = api_key(headers)
     if key is None:
         raise _unauthorized("missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`")
@@ -39,4 +39,4 @@ def authenticate(cur, headers):
 
 
 def _unauthorized(message):
-    return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="mailbox"'})
+    return AppError(401, message, headers={"WWW-Authenticate": 'Bearer realm="mailbox"'})

@@ -5,8 +5,9 @@ anywhere leaves nothing behind. Letters are addressed by the id of the caller's 
 """
 from datetime import timezone
 
+from common.web import AppError, not_found
+
 from . import pagination, queries
-from .errors import ApiError, not_found
 
 SNIPPET_CHARS = 160
 # The first page starts above every real position.
@@ -22,7 +23,7 @@ def send(cur, sender, letter):
     ids = {address: mailbox_id for mailbox_id, address in cur.fetchall()}
     unknown = [address for address in letter.to if address not in ids]
     if unknown:
-        raise ApiError(422, "unknown recipients: " + ", ".join(unknown), unknown=unknown)
+        raise AppError(422, "unknown recipients: " + ", ".join(unknown), unknown=unknown)
     cur.execute(queries.INSERT_LETTER, (sender.id, list(letter.to), letter.subject, letter.body))
     letter_id, created_at = cur.fetchone()
     cur.execute(queries.INSERT_SENT_COPY, (sender.id, letter_id, created_at))
@@ -62,7 +63,7 @@ def get(cur, mailbox_id, copy_id):
     cur.execute(queries.GET_LETTER, {"id": copy_id, "mailbox": mailbox_id})
     row = cur.fetchone()
     if row is None:
-        raise not_found()
+        raise not_found("letter not found")
     letter = _fields(row)
     letter["body"] = row[7]
     return letter
@@ -82,11 +83,11 @@ def delete(cur, mailbox_id, copy_id):
     cur.execute(queries.LOCK_LETTER_OF_COPY, {"id": copy_id, "mailbox": mailbox_id})
     row = cur.fetchone()
     if row is None:
-        raise not_found()
+        raise not_found("letter not found")
     cur.execute(queries.DELETE_COPY, {"id": copy_id, "mailbox": mailbox_id})
     gone = cur.fetchone()
     if gone is None:        # deleted meanwhile by the same owner (another device) while we waited for the lock
-        raise not_found()
+        raise not_found("letter not found")
     folder, was_read = gone
     if not was_read:
         cur.execute(queries.DECREMENT_UNREAD, (mailbox_id, folder))

@@ -4,7 +4,7 @@ import binascii
 import re
 from datetime import datetime, timedelta, timezone
 
-from .errors import ApiError
+from common.web import AppError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -21,8 +21,8 @@ def encode(created_at, letter_id):
 
 
 def decode(cursor):
-    """(created_at, letter_id) from a cursor made by encode(); ApiError(400) if it is not one."""
-    invalid = ApiError(400, "invalid cursor: pass back next_cursor from a previous page unchanged")
+    """(created_at, letter_id) from a cursor made by encode(); AppError(400) if it is not one."""
+    invalid = AppError(400, "invalid cursor: pass back next_cursor from a previous page unchanged")
     if not isinstance(cursor, str) or len(cursor) > _MAX_LENGTH or not _ALPHABET.fullmatch(cursor):
         raise invalid
     try:

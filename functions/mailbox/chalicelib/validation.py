@@ -1,11 +1,12 @@
-"""Turn raw request parts into checked plain values, or raise ApiError(4xx) saying what is wrong."""
+"""Turn raw request parts into checked plain values, or raise AppError(4xx) saying what is wrong."""
 import json
 import re
 from dataclasses import dataclass
 from typing import Optional
 
+from common.web import AppError
+
 from . import pagination
-from .errors import ApiError
 
 FOLDERS = ("inbox", "sent")
 MAX_SUBJECT_CHARS = 998                 # RFC 5322 line length limit for a header
@@ -39,26 +40,26 @@ class PageRequest:
 def parse_json_object(raw_body):
     """The request body parsed as a JSON object."""
     if raw_body is None or len(raw_body) == 0:
-        raise ApiError(400, "request body must be a JSON object")
+        raise AppError(400, "request body must be a JSON object")
     if len(raw_body) > MAX_REQUEST_BYTES:
-        raise ApiError(413, f"request body exceeds {MAX_REQUEST_BYTES} bytes")
+        raise AppError(413, f"request body exceeds {MAX_REQUEST_BYTES} bytes")
     try:
         value = json.loads(raw_body)
     except ValueError as exc:       # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+        raise AppError(400, f"request body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise ApiError(400, "request body is nested too deeply") from None
+        raise AppError(400, "request body is nested too deeply") from None
     if not isinstance(value, dict):
-        raise ApiError(400, "request body must be a JSON object")
+        raise AppError(400, "request body must be a JSON object")
     return value
 
 
 def normalize_address(value, field="address"):
     """A valid address, lower-cased (addresses are compared case-insensitively)."""
     if not isinstance(value, str):
-        raise ApiError(400, f"{field} must be a string")
+        raise AppError(400, f"{field} must be a string")
     if len(value) > MAX_ADDRESS_CHARS or not _ADDRESS.fullmatch(value):
-        raise ApiError(400, f"{field} is not a valid email address", value=value[:MAX_ADDRESS_CHARS])
+        raise AppError(400, f"{field} is not a valid email address", value=value[:MAX_ADDRESS_CHARS])
     return value.lower()
 
 
@@ -66,24 +67,24 @@ def parse_new_letter(payload):
     """A NewLetter from a decoded JSON object {to: [addresses], subject, body}."""
     unknown = sorted(set(payload) - _LETTER_FIELDS)
     if unknown:
-        raise ApiError(400, f"unknown fields: {', '.join(unknown)}")
+        raise AppError(400, f"unknown fields: {', '.join(unknown)}")
     missing = sorted(_LETTER_FIELDS - set(payload))
     if missing:
-        raise ApiError(400, f"missing fields: {', '.join(missing)}")
+        raise AppError(400, f"missing fields: {', '.join(missing)}")
     to = payload["to"]
     if not isinstance(to, list) or not to:
-        raise ApiError(400, "to must be a non-empty array of addresses")
+        raise AppError(400, "to must be a non-empty array of addresses")
     if len(to) > MAX_RECIPIENTS:
-        raise ApiError(400, f"to has more than {MAX_RECIPIENTS} addresses")
+        raise AppError(400, f"to has more than {MAX_RECIPIENTS} addresses")
     addresses = tuple(dict.fromkeys(normalize_address(a, "to[]") for a in to))
     subject = _text(payload["subject"], "subject")
     if len(subject) > MAX_SUBJECT_CHARS:
-        raise ApiError(400, f"subject is longer than {MAX_SUBJECT_CHARS} characters")
+        raise AppError(400, f"subject is longer than {MAX_SUBJECT_CHARS} characters")
     if "\r" in subject or "\n" in subject:
-        raise ApiError(400, "subject must be a single line")
+        raise AppError(400, "subject must be a single line")
     body = _text(payload["body"], "body")
     if len(body) > MAX_BODY_BYTES or len(body.encode("utf-8")) > MAX_BODY_BYTES:
-        raise ApiError(413, f"body exceeds {MAX_BODY_BYTES} bytes of UTF-8")
+        raise AppError(413, f"body exceeds {MAX_BODY_BYTES} bytes of UTF-8")
     return NewLetter(addresses, subject, body)
 
 
@@ -91,28 +92,28 @@ def parse_read_flag(payload):
     """The new read flag from a decoded JSON object {read: bool}."""
     unknown = sorted(set(payload) - {"read"})
     if unknown:
-        raise ApiError(400, f"unknown fields: {', '.join(unknown)}")
+        raise AppError(400, f"unknown fields: {', '.join(unknown)}")
     if "read" not in payload:
-        raise ApiError(400, "missing fields: read")
+        raise AppError(400, "missing fields: read")
     if not isinstance(payload["read"], bool):
-        raise ApiError(400, "read must be true or false")
+        raise AppError(400, "read must be true or false")
     return payload["read"]
 
 
 def parse_folder(value):
     """One of FOLDERS; an unknown folder is a resource that does not exist."""
     if value not in FOLDERS:
-        raise ApiError(404, f"unknown folder; folders are: {', '.join(FOLDERS)}")
+        raise AppError(404, f"unknown folder; folders are: {', '.join(FOLDERS)}")
     return value
 
 
 def parse_letter_id(value):
     """A letter id from the URL path: a positive 64-bit integer."""
     if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
-        raise ApiError(400, "letter id must be a positive integer")
+        raise AppError(400, "letter id must be a positive integer")
     number = int(value)
     if not 1 <= number <= MAX_ID:
-        raise ApiError(400, "letter id must be a positive integer")
+        raise AppError(400, "letter id must be a positive integer")
     return number
 
 
@@ -128,7 +129,7 @@ def _limit(value):
     if value is None:
         return DEFAULT_LIMIT
     if not value.isascii() or not value.isdigit() or len(value) > 4 or not 1 <= int(value) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+        raise AppError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(value)
 
 
@@ -137,18 +138,18 @@ def _boolean(value, field):
         return False
     if value == "true":
         return True
-    raise ApiError(400, f"{field} must be true or false")
+    raise AppError(400, f"{field} must be true or false")
 
 
 def _text(value, field):
     # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8: both are
     # the client's mistake, not a reason for a 500.
     if not isinstance(value, str):
-        raise ApiError(400, f"{field} must be a string")
+        raise AppError(400, f"{field} must be a string")
     if "\x00" in value:
-        raise ApiError(400, f"{field} must not contain NUL characters")
+        raise AppError(400, f"{field} must not contain NUL characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ApiError(400, f"{field} is not valid Unicode text") from None
+        raise AppError(400, f"{field} is not valid Unicode text") from None
     return value

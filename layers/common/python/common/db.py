@@ -1,24 +1,22 @@
 """Database connections read from environment URLs, reused across warm invocations."""
-import os
 import threading
 import time
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/platform"
-DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/broadcast"
+from .settings import Reader
 
 _local = threading.local()
 
 
 def pg_url():
-    """The PostgreSQL URL: DATABASE_URL or the local default."""
-    return os.environ.get("DATABASE_URL") or DEFAULT_PG_URL
+    """The PostgreSQL URL (DATABASE_URL); SettingError naming it when unset: no local default hides it on AWS."""
+    return Reader().text("DATABASE_URL")
 
 
 def mysql_url():
-    """The MySQL URL: MYSQL_URL or the local default."""
-    return os.environ.get("MYSQL_URL") or DEFAULT_MYSQL_URL
+    """The MySQL URL (MYSQL_URL); SettingError naming it when unset."""
+    return Reader().text("MYSQL_URL")
 
 
 # A dead server or a half-open TCP connection must not hang a function until its timeout.

@@ -6,6 +6,9 @@ Each product keeps its catalog beside its templates (gettext, managed with Babel
     chalicelib/*.py                      N_("...") where a page's message is defined (AppError texts)
     chalicelib/locale/ru/LC_MESSAGES/messages.po / .mo
 
+The messages of common itself (common.web's errors) are in common/locale, the fallback of every product's
+catalog, so no product repeats them.
+
 Message ids are English; the Russian catalog translates them; English needs no catalog. The .mo files
 are compiled with `pybabel compile` and committed (Lambda runs no build step); a test checks every
 message of every product is translated and every .mo matches its .po.
@@ -19,11 +22,27 @@ import jinja2
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
 DOMAIN = "messages"
+COMMON_LOCALE = Path(__file__).resolve().parent / "locale"
 
 
 def N_(message):
     """Marks a message for the catalog where it is defined and translated later (an AppError's text)."""
     return message
+
+
+class Message:
+    """Text for a page built in Python (a form error, a reason): an English msgid marked with N_ and the
+    values of its %(name)s placeholders, translated when the page is rendered (the `translated` filter).
+    Shaped like AppError (.message, .params), so either can be shown the same way."""
+
+    def __init__(self, msgid, **params):
+        self.message, self.params = msgid, params
+
+    def __str__(self):
+        return self.message % self.params if self.params else self.message
+
+    def __repr__(self):
+        return f"Message({str(self)!r})"
 
 
 def negotiate(accept_language, available=LANGUAGES, default=DEFAULT):
@@ -58,8 +77,12 @@ def request_language(request, available=LANGUAGES, default=DEFAULT):
 
 @functools.lru_cache(maxsize=None)
 def translations(locale_dir, language):
-    """The compiled catalog of a product for a language (NullTranslations for the source language)."""
-    return gettext.translation(DOMAIN, localedir=str(locale_dir), languages=[language], fallback=True)
+    """The compiled catalog of a product for a language (NullTranslations for the source language), falling
+    back to common's own catalog."""
+    found = gettext.translation(DOMAIN, localedir=str(locale_dir), languages=[language], fallback=True)
+    if Path(locale_dir).resolve() != COMMON_LOCALE:
+        found.add_fallback(translations(COMMON_LOCALE, language))
+    return found
 
 
 class Pages:
@@ -79,7 +102,7 @@ class Pages:
                                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
             env.install_gettext_translations(translations(self.locale_dir, language), newstyle=True)
             env.globals.update(self.globals, lang=language)
-            env.filters.update(self.filters)
+            env.filters.update(self.filters, translated=functools.partial(self.text, language=language))
             self._environments[language] = env
         return self._environments[language]
 
@@ -92,6 +115,13 @@ class Pages:
         return translations(self.locale_dir, language).gettext
 
     def error_text(self, error, language):
-        """An AppError's message in the reader's language, its values filled in."""
+        """An AppError's (or a Message's) text in the reader's language, its values filled in."""
         text = self.gettext(language)(error.message)
         return text % error.params if error.params else text
+
+    def text(self, item, language=DEFAULT):
+        """A Message, an AppError or a plain msgid (marked with N_ where it is defined) in the reader's language;
+        in templates: {{ item|translated }}."""
+        if isinstance(item, str):
+            return self.gettext(language)(item)
+        return self.error_text(item, language)

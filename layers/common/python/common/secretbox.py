@@ -17,11 +17,6 @@ def _fernet(key=None):
     return Fernet(key.encode("ascii") if isinstance(key, str) else key)
 
 
-def new_key():
-    """A new Fernet key as text."""
-    return Fernet.generate_key().decode("ascii")
-
-
 def encrypt(plaintext, key=None):
     """Encrypt text; returns a token string safe to store."""
     return _fernet(key).encrypt(plaintext.encode("utf-8")).decode("ascii")

@@ -22,6 +22,12 @@ PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "no-referrer",
                 "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 NO_STORE = {"Cache-Control": "no-store"}
+# The messages of the errors below; pages translate them with the common catalog (common/locale).
+NOT_FOUND = "Not found"
+UNAVAILABLE = "Service temporarily unavailable, retry later"
+DATABASE_UNAVAILABLE = "Database unavailable, retry later"
+INTERNAL = "Internal error"
+MESSAGES = (NOT_FOUND, UNAVAILABLE, DATABASE_UNAVAILABLE, INTERNAL)
 
 
 class AppError(Exception):
@@ -42,7 +48,7 @@ class AppError(Exception):
         return str(self)
 
 
-def not_found(message="Not found"):
+def not_found(message=NOT_FOUND):
     """404 for anything missing or not the caller's: another user's ids must reveal nothing."""
     return AppError(404, message)
 
@@ -53,7 +59,7 @@ def bad_request(message, field=None, **params):
     return AppError(400, message, params=params or None, **extra)
 
 
-def unavailable(message="Service temporarily unavailable, retry later", retry_after=1):
+def unavailable(message=UNAVAILABLE, retry_after=1):
     """503 with Retry-After, for outages the caller can wait out."""
     return AppError(503, message, headers={"Retry-After": str(retry_after)})
 
@@ -119,9 +125,9 @@ def classify(exc):
         return exc
     if isinstance(exc, _database_errors()):
         log.exception("database unavailable")
-        return unavailable("Database unavailable, retry later")
+        return unavailable(DATABASE_UNAVAILABLE)
     log.exception("unhandled error")
-    return AppError(500, "Internal error")
+    return AppError(500, INTERNAL)
 
 
 def json_errors(view):

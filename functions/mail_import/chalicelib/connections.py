@@ -1,0 +1,31 @@
+"""The open WebSocket connections of account pages: the one module that writes, reads and forgets them."""
+from common.db import pg_transaction
+
+from . import queries
+
+
+def add(connection_id, account_id):
+    """Remember a connection accepted for an account."""
+    with pg_transaction() as cur:
+        cur.execute(queries.ADD_CONNECTION, (connection_id, account_id))
+
+
+def account_of(connection_id):
+    """The account a connection belongs to, or None."""
+    with pg_transaction() as cur:
+        cur.execute(queries.CONNECTION_ACCOUNT, (connection_id,))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def of_account(account_id):
+    """Connection ids of the account's open pages."""
+    with pg_transaction() as cur:
+        cur.execute(queries.CONNECTIONS, (account_id,))
+        return [r[0] for r in cur.fetchall()]
+
+
+def forget(connection_id):
+    """Drop a connection that closed or that API Gateway says is gone."""
+    with pg_transaction() as cur:
+        cur.execute(queries.DELETE_CONNECTION, (connection_id,))

@@ -1,0 +1,65 @@
+"""The body of a fetch worker process: log in, then fetch/parse/upload the batches the parent sends."""
+import logging
+
+import boto3
+
+from . import imap_session
+from .failures import ImportFailure
+from .fetching import BatchWorker
+
+log = logging.getLogger(__name__)
+
+
+def main(conn, server, folder, uidvalidity, account_id):
+    """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple."""
+    session = worker = None
+    try:
+        session = imap_session.connect(server)
+        info = session.select(folder)
+        if info.uidvalidity != uidvalidity:
+            conn.send(("changed", f"UIDVALIDITY of {folder} changed"))
+            return
+        # A client of our own: boto3 clients must not be shared across processes.
+        worker = BatchWorker(session, account_id, boto3.session.Session().client("s3"))
+        _serve(conn, worker)
+    except ImportFailure as exc:
+        _send(conn, ("failure", exc))
+    except Exception as exc:
+        log.exception("fetch worker failed")
+        _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        if worker is not None:
+            worker.close()
+        if session is not None:
+            session.close()
+        conn.close()
+
+
+def _serve(conn, worker):
+    pending = None            # (index, Pending) whose uploads may still run
+    while True:
+        if pending is not None and not conn.poll():
+            pending = _flush(conn, worker, pending)
+        request = conn.recv()
+        if request is None:
+            break
+        index, uids = request
+        started = (index, worker.start(uids))
+        if pending is not None:
+            _flush(conn, worker, pending)
+        pending = started
+    if pending is not None:
+        _flush(conn, worker, pending)
+
+
+def _flush(conn, worker, pending):
+    index, batch = pending
+    conn.send(("ok", index, worker.finish(batch)))
+    return None
+
+
+def _send(conn, message):
+    try:
+        conn.send(message)
+    except OSError:
+        pass  # the parent is gone; nobody to tell

@@ -1,0 +1,157 @@
+"""A logged-in IMAP session with just the commands the import needs; it counts the commands it sends."""
+import re
+from dataclasses import dataclass
+from datetime import timezone
+
+from imapclient import IMAPClient, SocketTimeout
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from .failures import FOLDER_MISSING, ImportFailure, connect_failure, login_failure
+
+CONNECT_TIMEOUT = 15
+READ_TIMEOUT = 120
+FULL_MESSAGE = [b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE"]
+UIDS_PER_COMMAND = 1000    # keeps a UID list well under servers' command line limits (Dovecot: 64 KB)
+MESSAGE_ID_HEADER = [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
+_HEADER_KEY = re.compile(rb"^BODY\[HEADER\.FIELDS")
+
+
+@dataclass
+class Server:
+    """Where and as whom to log in."""
+    host: str
+    port: int
+    use_ssl: bool
+    login: str
+    password: str
+
+    def __repr__(self):
+        return f"Server({self.host}:{self.port}, ssl={self.use_ssl}, login={self.login!r})"  # never the password
+
+
+@dataclass
+class FolderInfo:
+    """What SELECT told about a folder."""
+    name: str
+    uidvalidity: int
+    exists: int
+
+
+class Session:
+    """One IMAP connection, logged in; every IMAP command it sends is counted in .commands."""
+
+    def __init__(self, client):
+        self.client = client
+        self.commands = 0
+        imap = client._imap
+        new_tag = imap._new_tag
+
+        # Every tagged command, whether imaplib or imapclient sends it, takes a new tag: count those.
+        def counted():
+            self.commands += 1
+            return new_tag()
+        imap._new_tag = counted
+        # imapclient turns imaplib's debug level to 5, which repr()s every fetched message body
+        # (megabytes per batch) only to drop it in a debug log call: a third of the fetch time.
+        imap.debug = 0
+
+    # ---- folders ---------------------------------------------------------------------------------
+
+    def default_folders(self):
+        """The folder flagged \\All when the server has one (Gmail's All Mail, whatever its name), else INBOX."""
+        for flags, _delimiter, name in self.client.list_folders():
+            if b"\\All" in flags or b"\\all" in flags:
+                return [name]
+        return ["INBOX"]
+
+    def select(self, name):
+        """SELECT (read-only) a folder; ImportFailure if it does not exist."""
+        try:
+            info = self.client.select_folder(name, readonly=True)
+        except IMAPClientError:
+            raise ImportFailure(FOLDER_MISSING, folder=name) from None
+        return FolderInfo(name, int(info[b"UIDVALIDITY"]), int(info.get(b"EXISTS", 0)))
+
+    # ---- searching -------------------------------------------------------------------------------
+
+    def uids_after(self, last_uid):
+        """UIDs above last_uid, ascending: one UID SEARCH whatever the folder size."""
+        # "n:*" always includes the highest UID, even when it is below n: filter.
+        found = self.client.search(["UID", f"{last_uid + 1}:*"])
+        return sorted(uid for uid in found if uid > last_uid)
+
+    def all_uids(self):
+        """Every UID in the folder, ascending."""
+        return sorted(self.client.search(["ALL"]))
+
+    def message_id_headers(self, uids):
+        """{uid: raw Message-ID header block} for the given UIDs (one FETCH)."""
+        out = {}
+        for uid, data in self.client.fetch(uids, MESSAGE_ID_HEADER).items():
+            block = next((v for k, v in data.items() if isinstance(k, bytes) and _HEADER_KEY.match(k)), b"")
+            out[uid] = block or b""
+        return out
+
+    def sizes(self, uids):
+        """{uid: RFC822.SIZE}, a thousand UIDs per FETCH."""
+        out = {}
+        for start in range(0, len(uids), UIDS_PER_COMMAND):
+            for uid, data in self.client.fetch(uids[start:start + UIDS_PER_COMMAND], [b"RFC822.SIZE"]).items():
+                out[uid] = data.get(b"RFC822.SIZE", 0)
+        return out
+
+    def fetch_messages(self, uids):
+        """{uid: (raw bytes, INTERNALDATE, RFC822.SIZE)} for the given UIDs (one UID FETCH)."""
+        out = {}
+        for uid, data in self.client.fetch(uids, FULL_MESSAGE).items():
+            raw = data.get(b"BODY[]")
+            if raw is None:
+                continue  # an unsolicited FETCH (flags changed) for a message we did not ask for
+            received_at = data.get(b"INTERNALDATE")
+            if received_at is not None:
+                # imapclient's own tzinfo class does not pickle; the instant is what matters.
+                received_at = received_at.astimezone(timezone.utc)
+            out[uid] = (raw, received_at, data.get(b"RFC822.SIZE") or len(raw))
+        return out
+
+    def close(self):
+        """LOGOUT, ignoring a connection that is already gone."""
+        try:
+            self.client.logout()
+        except Exception:
+            try:
+                self.client.shutdown()
+            except Exception:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def connect(server, timeout=None):
+    """Connect and log in; ImportFailure with a message for people when that fails."""
+    timeout = timeout or SocketTimeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+    try:
+        client = IMAPClient(server.host, server.port, ssl=server.use_ssl, timeout=timeout)
+    except Exception as exc:
+        failure = connect_failure(exc, server.host, server.port)
+        if failure is None:
+            raise
+        raise failure from None
+    client.normalise_times = False  # keep INTERNALDATE's own offset: tz-aware datetimes
+    session = Session(client)
+    try:
+        client.login(server.login, server.password)
+    except LoginError as exc:
+        session.close()
+        raise login_failure(exc, server.login) from None
+    except Exception as exc:
+        session.close()
+        failure = connect_failure(exc, server.host, server.port)
+        if failure is None:
+            raise
+        raise failure from None
+    return session

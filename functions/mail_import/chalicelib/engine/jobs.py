@@ -1,0 +1,160 @@
+"""Import jobs: start one for an account, and run one chunk of it per queue message.
+
+A chunk holds the job's lease, works until its time or size budget is spent, checkpoints with
+every batch and queues the next chunk itself. The lease lasts the chunk's budget plus a margin, not
+the whole invocation: when a worker dies hard (killed, out of memory), its redelivered message can
+take the job over soon after. A chunk that outlives its lease cannot do harm: each commit checks the
+lease owner in the same transaction (a taken-over chunk rolls back and stops), rows are unique by UID
+and Message-ID, and folder checkpoints only move forward. Messages are {"job": id, "seq": n}: a message older
+than the job's current chunk is a stale duplicate, one for a finished job a no-op.
+"""
+import json
+import math
+import time
+import uuid
+
+from common import aws, batch
+from common.log import get_logger
+
+from .. import settings
+from ..settings import SAFETY_SECONDS
+from . import accounts, imap_session, job_records, planning, progress
+from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, ImportFailure, LeaseLost
+from .receiving import Receiver
+
+log = get_logger(__name__)
+HANDOVER_SECONDS = 2       # the previous chunk is between queueing this message and releasing the job
+
+
+def lease_seconds(budget, remaining_ms):
+    """The lease a chunk with this budget takes: budget + margin, never longer than the invocation can run.
+
+    With the defaults (60 s budget, 30 s margin, 120 s Timeout) that is 90 s: within the Lambda Timeout and
+    far below the queue's VisibilityTimeout, so a killed chunk's job is free again before its message returns.
+    """
+    return min(budget + settings.load().lease_margin_seconds, remaining_ms / 1000 + 5)
+
+
+def enqueue(job_id, seq):
+    """Queue chunk `seq` of a job."""
+    aws.client("sqs").send_message(QueueUrl=settings.load().queue_url,
+                                   MessageBody=json.dumps({"job": job_id, "seq": seq}))
+
+
+def start(account_id):
+    """The account's active job, created and queued if there was none."""
+    job, created = job_records.create_job(account_id)
+    if created:
+        try:
+            enqueue(job["id"], 0)
+        except Exception:
+            log.exception("could not queue import job %s", job["id"])
+            job_records.finish(job["id"], "error", ImportFailure(NOT_QUEUED))
+            job = job_records.get_job(job["id"])
+    return job
+
+
+def handle(body, attempt, remaining_ms):
+    """Run the chunk a queue message asks for. A job busy with another chunk raises batch.Retry: the
+    message comes back once the job is free (the handover in progress, or the holder's lease ending)."""
+    try:
+        message = json.loads(body)
+        job_id, seq = int(message["job"]), int(message["seq"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("dropping a malformed chunk message: %.200s", body)
+        return
+    owner = str(uuid.uuid4())
+    budget = max(min(settings.load().chunk_seconds, remaining_ms / 1000 - SAFETY_SECONDS), 1.0)
+    job = job_records.lease(job_id, seq, owner, lease_seconds(budget, remaining_ms))
+    if job is None:
+        current = job_records.get_job(job_id)
+        if current is not None and current["state"] in ("queued", "running") and current["chunks"] <= seq:
+            # Waiting for the lease to end means the next delivery finds the job free: one hand-back, not a
+            # string of them eating the message's receives.
+            delay = HANDOVER_SECONDS if current["chunks"] < seq else math.ceil(job_records.lease_left(job_id)) + 1
+            raise batch.Retry(f"job {job_id} is leased by another chunk; chunk {seq} comes back later", delay=delay)
+        return
+    Chunk(job, owner, seq, time.monotonic() + budget, attempt).run()
+
+
+class Chunk:
+    """One invocation's share of a job."""
+
+    def __init__(self, job, owner, seq, deadline, attempt):
+        self.job = job
+        self.owner = owner
+        self.seq = seq
+        self.deadline = deadline
+        self.attempt = attempt
+        self.commands = 0
+
+    def run(self):
+        """Work, then queue the next chunk or finish the job; unexpected errors retry until the last attempt."""
+        job_id = self.job["id"]
+        notifier = progress.Notifier(self.job["account_id"])
+        final = None
+        try:
+            if self._work(notifier):
+                enqueue(job_id, self.seq + 1)
+                job_records.next_chunk(job_id, self.owner, self.seq + 1)
+            else:
+                job_records.finish(job_id, "done")
+                final = dict(progress.job_event(job_records.get_job(job_id)), type="done")
+        except ImportFailure as exc:
+            log.warning("job %s failed: %s", job_id, exc)
+            job_records.finish(job_id, "error", exc)
+            final = {"type": "error", "message": str(exc), "error_message": exc.message}
+        except LeaseLost as exc:
+            log.warning("job %s: %s; leaving it to the new holder", job_id, exc)
+        except FolderChanged as exc:
+            log.info("job %s: %s; planning again", job_id, exc)
+            enqueue(job_id, self.seq + 1)
+            job_records.next_chunk(job_id, self.owner, self.seq + 1)
+        except Exception:
+            if self.attempt < settings.load().max_attempts:
+                job_records.release(job_id, self.owner)
+                raise
+            log.exception("job %s failed on its last attempt", job_id)
+            failure = ImportFailure(UNEXPECTED)
+            job_records.finish(job_id, "error", failure)
+            final = {"type": "error", "message": str(failure), "error_message": failure.message}
+        finally:
+            job_records.add_commands(job_id, self.commands)
+            notifier.close(final)
+
+    def _work(self, notifier):
+        """Plan and receive folder after folder; True if there is more for another chunk."""
+        job = self.job
+        account = accounts.get(job["account_id"])
+        server = accounts.server(account)
+        session = imap_session.connect(server)
+        try:
+            folders = job["folders"]
+            if not folders:
+                folders = account["folders"] or session.default_folders()
+                job_records.set_folders(job["id"], self.owner, folders)
+                job = dict(job, folders=folders)
+            notifier.progress(progress.job_event(job))
+            while True:
+                info = session.select(folders[job["folder_index"]])
+                if job["phase"] != "receiving" or job["plan_uidvalidity"] != info.uidvalidity:
+                    if not planning.plan_folder(session, job, self.owner, info, self.deadline, notifier):
+                        return True
+                    job = job_records.get_job(job["id"])
+                notifier.progress(progress.job_event(job))
+                receiver = Receiver(session, server, job, self.owner, info, notifier)
+                try:
+                    finished = receiver.run(self.deadline)
+                finally:
+                    self.commands += receiver.commands
+                if not finished:
+                    return True
+                if job["folder_index"] + 1 >= len(folders):
+                    return False
+                job_records.next_folder(job["id"], self.owner)
+                job = job_records.get_job(job["id"])
+                if time.monotonic() >= self.deadline:
+                    return True
+        finally:
+            session.close()
+            self.commands += session.commands

@@ -1,0 +1,49 @@
+"""Writes an imported batch: rows, attachment rows, the folder checkpoint and job progress, in one transaction."""
+from psycopg2.extras import execute_values
+
+from common.db import pg_transaction
+
+from .. import queries
+from ..mime import message_rows
+from .failures import FolderChanged, LeaseLost
+
+
+def commit_batch(job, owner, folder, uidvalidity, records, last_uid, remaining):
+    """Store records and move the checkpoint to last_uid atomically; returns the page rows of new messages.
+
+    A redelivered batch stores nothing twice: rows already there (same UID or same Message-ID) are skipped.
+    """
+    account_id = job["account_id"]
+    with pg_transaction() as cur:
+        # Losing the last commits in a database crash only means fetching them again: the checkpoint
+        # is lost with the message_rows. So don't wait for the WAL flush on every batch.
+        cur.execute(queries.SYNCHRONOUS_COMMIT_OFF)
+        inserted = {}
+        if records:
+            values = [message_rows.message_values(account_id, folder, uidvalidity, rec) for rec in records]
+            for pk, uid in execute_values(cur, queries.INSERT_MESSAGES, values,
+                                          template=queries.INSERT_MESSAGES_TEMPLATE, page_size=len(values),
+                                          fetch=True):
+                inserted[uid] = pk
+        new = [rec for rec in records if rec["uid"] in inserted]
+        attachment_ids = _insert_attachments(cur, new, inserted)
+        cur.execute(queries.ADVANCE_FOLDER, {"last_uid": last_uid, "account": account_id, "folder": folder,
+                                             "uidvalidity": uidvalidity})
+        if cur.rowcount != 1:
+            raise FolderChanged(f"checkpoint of {folder} no longer matches UIDVALIDITY {uidvalidity}")
+        cur.execute(queries.RECEIVE_PROGRESS, {"remaining": remaining, "imported": len(new), "job": job["id"],
+                                               "owner": owner})
+        if cur.rowcount != 1:
+            raise LeaseLost(f"job {job['id']} was taken over")
+    return [message_rows.record_row(inserted[rec["uid"]], folder, uidvalidity, rec,
+                                    attachment_ids.get(inserted[rec["uid"]], {})) for rec in new]
+
+
+def _insert_attachments(cur, records, inserted):
+    values = [v for rec in records for v in message_rows.attachment_values(inserted[rec["uid"]], rec)]
+    ids = {}
+    if values:
+        for pk, message_pk, position in execute_values(cur, queries.INSERT_ATTACHMENTS, values,
+                                                       page_size=len(values), fetch=True):
+            ids.setdefault(message_pk, {})[position] = pk
+    return ids

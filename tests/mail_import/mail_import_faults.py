@@ -1,0 +1,78 @@
+"""Faults for the import's crash tests, injected from outside the product: the real commit runs, then the
+process fails. Nothing in functions/ knows about them.
+
+In the test process: `CrashAfterCommits.install(monkeypatch, 2)`. In a local cloud worker (a process of
+its own), the worker preloads this file (LOCAL_PRELOAD, given with start_cloud(env=...)) and it arms itself
+from FAULT_CRASH_AFTER_COMMITS, or FAULT_KILL_AFTER_COMMITS with FAULT_KILL_MARKER.
+"""
+import importlib
+import os
+import signal
+import sys
+
+STORE = "message_store"
+
+
+class SimulatedCrash(RuntimeError):
+    """What the crash fault raises."""
+
+
+class CrashAfterCommits:
+    """Wraps the batch commit: after the Nth commit of this process, raise once."""
+
+    def __init__(self, commit, limit):
+        self.commit, self.limit, self.commits, self.fired = commit, limit, 0, 0
+
+    def __call__(self, *args, **kwargs):
+        result = self.commit(*args, **kwargs)
+        self.commits += 1
+        if self.commits == self.limit:
+            self.fired += 1
+            raise SimulatedCrash(f"simulated worker crash after commit {self.commits}")
+        return result
+
+    @classmethod
+    def install(cls, monkeypatch, limit, store=None):
+        store = store or importlib.import_module("functions.mail_import.chalicelib.engine.message_store")
+        fault = cls(store.commit_batch, limit)
+        monkeypatch.setattr(store, "commit_batch", fault)
+        return fault
+
+
+class KillAfterCommits:
+    """Wraps the batch commit: after the Nth commit, SIGKILL this process, once per marker file. The marker
+    (holding the pid) is created first, so the fresh process the runtime starts next never kills itself."""
+
+    def __init__(self, commit, limit, marker):
+        self.commit, self.limit, self.marker, self.commits = commit, limit, marker, 0
+
+    def __call__(self, *args, **kwargs):
+        result = self.commit(*args, **kwargs)
+        self.commits += 1
+        if self.commits >= self.limit and not os.path.exists(self.marker):
+            try:
+                fd = os.open(self.marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return result
+            with os.fdopen(fd, "w") as out:
+                out.write(str(os.getpid()))
+            print(f"simulated hard kill of pid {os.getpid()}", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+
+def arm_from_environment():
+    """In a worker: wrap the function's own chalicelib.engine.message_store as the FAULT_* variables say."""
+    crash = int(os.environ.get("FAULT_CRASH_AFTER_COMMITS") or 0)
+    kill = int(os.environ.get("FAULT_KILL_AFTER_COMMITS") or 0)
+    if not crash and not kill:
+        return
+    store = importlib.import_module(f"chalicelib.engine.{STORE}")
+    if crash:
+        store.commit_batch = CrashAfterCommits(store.commit_batch, crash)
+    if kill:
+        store.commit_batch = KillAfterCommits(store.commit_batch, kill, os.environ["FAULT_KILL_MARKER"])
+
+
+if os.environ.get("LAMBDA_TASK_ROOT"):   # preloaded by a local cloud worker
+    arm_from_environment()

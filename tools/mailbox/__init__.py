@@ -1,0 +1,1 @@
+"""Mailbox command-line tools: admin (mailboxes and API keys), fake (realistic test data)."""
