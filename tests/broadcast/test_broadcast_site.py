@@ -172,10 +172,10 @@ def test_pages_are_russian_by_default_and_english_on_request(site, emulator, sql
     assert "неизвестно" in text_of(russian.text) and "unknown" in text_of(english.text)
     assert "Interrupted: an earlier attempt stopped while calling ChatApp; not resent" in text_of(english.text)
     refused = requests.post(site + "/broadcasts", headers=dict(FORM, Authorization=basic()), timeout=30,
-                            data={"text": "", "numbers": "+79991234567", "csrf": csrf()})
+                            data={"text": "", "numbers": "+79991234567", "csrf": csrf(site)})
     assert refused.status_code == 422 and "Текст сообщения пуст." in text_of(refused.text)
     invalid = requests.post(site + "/broadcasts", headers=dict(FORM, Authorization=basic()), timeout=30,
-                            data={"text": "hi", "numbers": "+79991234567\nabc", "csrf": csrf()})
+                            data={"text": "hi", "numbers": "+79991234567\nabc", "csrf": csrf(site)})
     assert "Недействительных номеров: 1" in text_of(invalid.text) and "это не номер телефона" in text_of(invalid.text)
     locked = requests.get(site + "/", timeout=30)
     assert locked.status_code == 401 and "Войдите с именем пользователя и паролем рассылок." in locked.text
