@@ -5,6 +5,8 @@ import uuid
 import boto3
 import pytest
 
+from cryptography.fernet import Fernet
+
 from common import secretbox, secrets
 
 
@@ -12,7 +14,7 @@ from common import secretbox, secrets
 def platform_secret(aws_endpoint, monkeypatch):
     name = f"stack-{uuid.uuid4().hex[:6]}-secrets"
     sm = boto3.client("secretsmanager")
-    sm.create_secret(Name=name, SecretString=json.dumps({"SECRET_KEY": secretbox.new_key(), "EMPTY": ""}))
+    sm.create_secret(Name=name, SecretString=json.dumps({"SECRET_KEY": Fernet.generate_key().decode(), "EMPTY": ""}))
     monkeypatch.setenv("PLATFORM_SECRETS", f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}")
     monkeypatch.setenv("SECRET_KEY", "not-this-one")  # the environment is not consulted once the secret is named
     secrets.forget()
