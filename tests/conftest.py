@@ -7,11 +7,21 @@ import pytest
 from infra import migrate
 from local.cloud import Cloud, start_moto
 
+import skip_guard
+
 ROOT = Path(__file__).resolve().parent.parent
 
-PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test")
-MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test")
+# Under pytest-xdist (`-n N`) every worker gets its own pair of databases, so tests that empty or count a
+# product's tables in one worker never see another worker's rows.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_SUFFIX = f"_{_WORKER}" if _WORKER else ""
+PG_TEST_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test") + _SUFFIX
+MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/broadcast_test") + _SUFFIX
 TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # 32 bytes of test text, never a real key
+
+
+def pytest_configure(config):
+    skip_guard.register(config)
 
 
 @pytest.fixture(scope="session")

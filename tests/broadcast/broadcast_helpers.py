@@ -1,10 +1,12 @@
 """Helpers shared by the broadcast tests (credentials, polling, SQS records)."""
 import base64
 import json
+import re
 import time
+from html import unescape
 from pathlib import Path
 
-from functions.broadcast.chalicelib import auth, settings
+import requests
 
 USER, PASSWORD, SECRET = "operator", "correct horse battery staple", "hook-secret-123"
 UNUSED_QUEUE = "http://127.0.0.1:9/000000000000/not-used-by-this-test"
@@ -17,10 +19,16 @@ def basic(user=USER, password=PASSWORD):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def csrf():
-    """The form token the pages embed for the test credentials."""
-    return auth.csrf_token(settings.read({"BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD,
-                                          "BROADCAST_QUEUE_URL": UNUSED_QUEUE}))
+CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
+
+
+def csrf(base):
+    """The form token read from the form the site renders at base + "/", as a browser would submit it."""
+    page = requests.get(base + "/", headers={"Authorization": basic()}, timeout=30)
+    assert page.status_code == 200, page.text[:300]
+    found = CSRF_FIELD.findall(page.text)
+    assert len(found) == 1, "the form should carry exactly one csrf field"
+    return unescape(found[0])
 
 
 def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):

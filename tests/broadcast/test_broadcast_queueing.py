@@ -1,4 +1,7 @@
-"""From stored recipients to SQS: random 5-50 s delays, batches of 10, Failed entries retried, the real queue."""
+"""From stored recipients to SQS: random 5-50 s delays, batches of 10, Failed entries retried, the real queue.
+
+The normal path goes to a real (moto) queue and is read back from it; the in-process stand-in only injects the
+failures a real queue cannot be made to produce on demand."""
 import json
 import random
 import threading
@@ -13,7 +16,7 @@ from common.settings import SettingError
 from functions.broadcast.chalicelib import fanout, phones, queue_messages, settings, sqs
 from functions.broadcast.chalicelib.clock import utcnow
 
-from broadcast_helpers import UNUSED_QUEUE, store_broadcast
+from broadcast_helpers import UNUSED_QUEUE, store_broadcast, wait_for
 
 
 class RecordingSqs:
@@ -37,6 +40,51 @@ class RecordingSqs:
 
     def sent_bodies(self):
         return [e["MessageBody"] for call in self.calls for e in call]
+
+
+class SpySqs:
+    """The real SQS client with every SendMessageBatch entry recorded (a queued message's DelaySeconds cannot
+    be read back from the queue)."""
+
+    def __init__(self, real):
+        self.real, self.calls, self.lock = real, [], threading.Lock()
+
+    def send_message_batch(self, QueueUrl, Entries):
+        with self.lock:
+            self.calls.append([dict(e) for e in Entries])
+        return self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+
+
+@pytest.fixture
+def spy(monkeypatch, aws_endpoint):
+    recorder = SpySqs(sqs.client())
+    monkeypatch.setattr(sqs, "client", lambda: recorder)
+    return recorder
+
+
+def drain(queue_url, expected, timeout=30.0):
+    """The bodies of the `expected` messages on the queue (deleted as they are read); fails if fewer arrive
+    in time or the queue still holds anything afterwards (visible, delayed or in flight)."""
+    client, bodies = boto3.client("sqs"), []
+    deadline = time.monotonic() + timeout
+    while len(bodies) < expected and time.monotonic() < deadline:
+        messages = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                          VisibilityTimeout=60).get("Messages", [])
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert len(bodies) == expected, f"{len(bodies)} of {expected} messages arrived in {timeout}s"
+    assert held(queue_url) == (0, 0, 0)
+    return bodies
+
+
+def held(queue_url):
+    """(visible, delayed, in flight) message counts of a queue."""
+    found = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return (int(found["ApproximateNumberOfMessages"]), int(found["ApproximateNumberOfMessagesDelayed"]),
+            int(found["ApproximateNumberOfMessagesNotVisible"]))
 
 
 def _store(count, delay_range=(5, 50), rng=None):
@@ -84,19 +132,20 @@ def test_queue_messages_are_built_and_recognised_in_one_place():
         assert queue_messages.parse(body) is None, body
 
 
-def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, make_settings, sql, monkeypatch):
-    fake = RecordingSqs()
-    monkeypatch.setattr(sqs, "client", lambda: fake)
-    bid, ids = _store(1234)
-    assert _expand(make_settings(), bid, ids) == []
+def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, make_settings, sql, spy, queue):
+    bid, ids = _store(1234, delay_range=(0, 2))        # short delays: all of them visible within seconds
+    config = make_settings(broadcast_queue_url=queue)
+    assert _expand(config, bid, ids) == []
     stored = {r["id"]: r["delay_seconds"] for r in sql("SELECT id, delay_seconds FROM broadcast_recipients")}
-    sent = {json.loads(e["MessageBody"])["recipient"]: e["DelaySeconds"] for call in fake.calls for e in call}
-    assert sent == stored
-    assert all(5 <= d <= 50 for d in sent.values())
-    assert len(fake.calls) == 124                      # ceil(1234 / 10) SendMessageBatch calls
+    sent = {json.loads(e["MessageBody"])["recipient"]: e["DelaySeconds"] for call in spy.calls for e in call}
+    assert sent == stored and set(stored) == set(ids)
+    assert set(sent.values()) == {0, 1, 2}
+    assert len(spy.calls) == 124                       # ceil(1234 / 10) SendMessageBatch calls
     assert sql("SELECT COUNT(*) AS n FROM broadcast_recipients WHERE enqueued_at IS NULL")[0]["n"] == 0
-    assert _expand(make_settings(), bid, ids) == []   # a redelivered job queues nothing twice
-    assert len(fake.calls) == 124
+    # Every accepted entry is on the real queue, once (reading 1,234 bodies back is slow on moto: counted).
+    assert wait_for(lambda: held(queue) == (1234, 0, 0), what="1234 visible messages")
+    assert _expand(config, bid, ids) == []            # a redelivered job queues nothing twice
+    assert len(spy.calls) == 124 and held(queue) == (1234, 0, 0)
 
 
 def test_failed_entries_are_sent_again(clean_db, make_settings, sql, monkeypatch):
@@ -126,12 +175,10 @@ def test_sender_fault_entries_are_not_retried(clean_db, make_settings, monkeypat
     assert len(fake.calls) == 1
 
 
-def test_jobs_of_500_ids_and_not_sent_when_the_queue_is_down(clean_db, make_settings, sql, monkeypatch):
-    fake = RecordingSqs()
-    monkeypatch.setattr(sqs, "client", lambda: fake)
+def test_jobs_of_500_ids_and_not_sent_when_the_queue_is_down(clean_db, make_settings, sql, monkeypatch, queue):
     bid, ids = _store(1201)
-    assert fanout.enqueue_jobs(make_settings(), bid, min(ids), max(ids)) == 0
-    jobs = [json.loads(b) for b in fake.sent_bodies()]
+    assert fanout.enqueue_jobs(make_settings(broadcast_queue_url=queue), bid, min(ids), max(ids)) == 0
+    jobs = sorted(drain(queue, 3), key=lambda job: job["ids"])
     low = min(ids)
     assert jobs == [{"broadcast": bid, "ids": [low, low + 499]}, {"broadcast": bid, "ids": [low + 500, low + 999]},
                     {"broadcast": bid, "ids": [low + 1000, low + 1200]}]
@@ -146,23 +193,23 @@ def test_jobs_of_500_ids_and_not_sent_when_the_queue_is_down(clean_db, make_sett
     assert rows[0]["error_message"].startswith("could not queue the message: queue unavailable")
 
 
-def test_a_job_only_touches_its_own_broadcast(clean_db, make_settings, sql, monkeypatch):
-    fake = RecordingSqs()
-    monkeypatch.setattr(sqs, "client", lambda: fake)
-    first, first_ids = _store(3)
-    second, second_ids = _store(3)
-    assert fanout.expand(make_settings(), first, min(first_ids), max(second_ids)) == []
-    assert sorted(json.loads(b)["recipient"] for b in fake.sent_bodies()) == first_ids
+def test_a_job_only_touches_its_own_broadcast(clean_db, make_settings, sql, queue):
+    first, first_ids = _store(3, delay_range=(0, 0))
+    second, second_ids = _store(3, delay_range=(0, 0))
+    assert fanout.expand(make_settings(broadcast_queue_url=queue), first, min(first_ids), max(second_ids)) == []
+    assert sorted(body["recipient"] for body in drain(queue, 3)) == first_ids
+    assert sql("SELECT COUNT(*) AS n FROM broadcast_recipients WHERE broadcast_id = %s AND enqueued_at IS NULL",
+               second)[0]["n"] == 3
 
 
-def test_stranded_recipients_get_a_new_job(clean_db, make_settings, sql, monkeypatch):
-    fake = RecordingSqs()
-    monkeypatch.setattr(sqs, "client", lambda: fake)
+def test_stranded_recipients_get_a_new_job(clean_db, make_settings, sql, queue):
+    config = make_settings(broadcast_queue_url=queue)
     bid, ids = _store(3)
-    assert fanout.requeue_stranded(make_settings()) == 0          # too young to be stranded
+    assert fanout.requeue_stranded(config) == 0          # too young to be stranded
+    assert drain(queue, 0) == []
     sql("UPDATE broadcast_recipients SET queued_at = %s", utcnow() - timedelta(hours=1))
-    assert fanout.requeue_stranded(make_settings()) == 3
-    assert json.loads(fake.sent_bodies()[0]) == {"broadcast": bid, "ids": [min(ids), max(ids)]}
+    assert fanout.requeue_stranded(config) == 3
+    assert drain(queue, 1) == [{"broadcast": bid, "ids": [min(ids), max(ids)]}]
 
 
 def test_the_real_queue_holds_each_message_until_its_delay(clean_db, make_settings, queue, aws_endpoint):

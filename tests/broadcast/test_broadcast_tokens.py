@@ -40,14 +40,14 @@ def test_tokens_are_reused_not_obtained_per_request(emulator, make_chatapp):
     assert len(emulator.calls("PUT")) == 1        # the callback is registered once too
 
 
-def test_access_token_is_refreshed_when_it_expires(emulator, make_chatapp):
+def test_access_token_is_refreshed_when_it_expires(emulator, make_chatapp, sql):
     client = make_chatapp()
     emulator.configure(access_ttl=2)
     first = client.access_token()
-    assert client.access_token() == first
-    time.sleep(2.1)
-    second = client.access_token()
-    assert second != first
+    ends = sql("SELECT access_expires_at FROM chatapp_tokens WHERE id = 1")[0]["access_expires_at"]  # as stored
+    assert client.access_token(now=ends - 1) == first
+    second = client.access_token(now=ends + 0.5)   # an injected clock past the end, no sleeping
+    assert second != first and second in emulator.access_tokens
     assert _count(emulator, TOKENS) == 1 and _count(emulator, REFRESH) == 1
 
 

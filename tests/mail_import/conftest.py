@@ -57,6 +57,28 @@ def mail_env(pg_url, aws_endpoint):
 
 
 @pytest.fixture(autouse=True)
+def own_queue(request):
+    """Every test that uses the function's queue gets a new, empty one: a chunk message one test leaves
+    behind can never be consumed by the next (whose delivery counts must be exact), in any order."""
+    if "mail_env" not in request.fixturenames:
+        yield None
+        return
+    mail_env = request.getfixturevalue("mail_env")
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"mail-import-test-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    session_queue = dict(mail_env)
+    mail_env.update(queue=url, arn=arn)
+    os.environ["MAIL_IMPORT_QUEUE_URL"] = url
+    settings.load.cache_clear()
+    yield url
+    mail_env.update(session_queue)
+    os.environ["MAIL_IMPORT_QUEUE_URL"] = session_queue["queue"]
+    settings.load.cache_clear()
+    sqs.delete_queue(QueueUrl=url)
+
+
+@pytest.fixture(autouse=True)
 def cold_settings():
     """Settings are read once per cold start: every test starts cold, so the environment it sets applies."""
     for loader in (settings.load, settings.ws_public_url, settings.imap_allowed):
@@ -89,9 +111,9 @@ def run_import(app_module, mail_env):
     its backoff ends (so redelivery is tested without waiting).
     """
     sqs = boto3.client("sqs")
-    queue = mail_env["queue"]
 
     def run(account_id, max_deliveries=100):
+        queue = mail_env["queue"]          # this test's own queue (own_queue)
         job = jobs.start(account_id)
         deliveries, failures = 0, []
         while deliveries < max_deliveries:

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import time
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,10 @@ def test_page_starts_the_import_and_attachments_download_byte_for_byte(dovecot, 
     page = requests.get(f"{api}/accounts/{account_id}?token={token}", timeout=30)
 
     assert page.status_code == 200 and "Чтение сообщений" in page.text
-    assert f"mail_import_{account_id}={token}" in page.history[0].headers["Set-Cookie"]   # then the URL loses it
+    cookie = page.history[0].headers["Set-Cookie"]   # set on the redirect; then the URL loses the token
+    assert f"mail_import_{account_id}={token}" in cookie
+    # Scripts cannot read the token and other sites' requests do not carry it.
+    assert "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
     status = wait_finished(api, account_id, token)
     assert status["job"]["state"] == "done" and status["count"] == 30
     assert status["account"]["status"] == "ok" and "password" not in json.dumps(status)
@@ -85,12 +89,44 @@ def test_page_starts_the_import_and_attachments_download_byte_for_byte(dovecot, 
     cookies = {f"mail_import_{account_id}": token}   # what the browser got from the page
     for row in with_files:
         expected = parse_message(messages[row["uid"] - 1]).attachments
+        assert len(row["attachments"]) == len(expected) == 1
         for got, want in zip(row["attachments"], expected):
             download = requests.get(f"{api}/accounts/{account_id}/attachments/{got['id']}", cookies=cookies,
                                     timeout=30)
             assert download.status_code == 200
+            assert_served_as_a_download(download)
             assert hashlib.sha256(download.content).digest() == hashlib.sha256(want.content).digest()
             assert got["filename"] == want.filename and got["size"] == len(want.content)
+
+
+def assert_served_as_a_download(response):
+    """Whatever the stored type, the browser saves the bytes and never renders them on our origin."""
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename")
+
+
+def test_an_html_attachment_is_downloaded_never_rendered(dovecot, cloud, api):
+    mailbox = dovecot.new_mailbox("html")
+    letter = EmailMessage()
+    letter["From"], letter["To"], letter["Subject"] = "a@example.com", "b@example.com", "a page"
+    letter["Message-ID"] = "<html-attachment@example.com>"
+    letter.set_content("see the attachment")
+    script = b"<html><body><script>document.title = 'ran on your origin'</script></body></html>"
+    letter.add_attachment(script, maintype="text", subtype="html", filename="page.html")
+    mailbox.fill("INBOX", [letter.as_bytes()])
+    account_id, token = create(api, mailbox)
+    requests.post(f"{api}/api/accounts/{account_id}/import", headers=bearer(token), timeout=30)
+    wait_finished(api, account_id, token)
+    (attachment,) = [a for m in requests.get(f"{api}/api/accounts/{account_id}/messages", headers=bearer(token),
+                                             timeout=30).json()["messages"] for a in m["attachments"]]
+    assert attachment["content_type"] == "text/html"        # stored as sent...
+
+    download = requests.get(f"{api}/accounts/{account_id}/attachments/{attachment['id']}",
+                            cookies={f"mail_import_{account_id}": token}, timeout=30)
+
+    assert download.status_code == 200 and download.content == script
+    assert_served_as_a_download(download)                   # ...served as bytes to save
 
 
 def test_another_accounts_token_sees_nothing(dovecot, cloud, api):

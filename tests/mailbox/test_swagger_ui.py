@@ -3,16 +3,16 @@ import shutil
 from urllib.parse import urlsplit
 
 import pytest
+from playwright import sync_api
 
+# Debian's chromium (infra/system.sh installs it); a missing browser fails the test, never skips it.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OPERATIONS = 9
 
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    assert shutil.which(CHROMIUM), "Debian's chromium is missing: run infra/system.sh (apt-get install chromium)"
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])

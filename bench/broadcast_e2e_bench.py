@@ -1,0 +1,123 @@
+"""Benchmark: one broadcast to 10,000 numbers end to end through the local cloud.
+
+From the form post (gateway -> BroadcastWebFunction) through the fan-out and the random 5-50 s delays
+to every recipient's final status (sent through the ChatApp emulator, no latency), against the local
+moto SQS and MariaDB. The longest delay is 50 s; the target is every recipient final within 60 s of
+the post. Also printed: how late after its own delay the latest send was (never before it), and each
+function's invocations and busy time (the console's record of the runtime).
+
+Usage: .venv/bin/python bench/broadcast_e2e_bench.py [--numbers 10000] [--sender-concurrency N]
+(The fan-out comparison against a naive loop is bench/broadcast_bench.py.)
+"""
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+import broadcast_bench as fanout_bench
+from broadcast_bench import BENCH_MYSQL_URL, PASSWORD, ROOT, USER, unique_numbers
+
+TARGET_FINAL = 60.0
+
+
+def all_final(sql, broadcast_id, posted_at, timeout=300):
+    """Wait until no recipient is queued or sending; returns (seconds from the post to the last final
+    status, the latest send after its own delay, the earliest, {status: count})."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = sql("SELECT COUNT(*) AS n FROM broadcast_recipients WHERE broadcast_id = %s "
+                   "AND status IN ('queued', 'sending')", broadcast_id)[0]["n"]
+        if not left:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{left} recipients still not final after {timeout} s")
+        time.sleep(0.5)     # the database is the truth here; polling it twice a second costs nothing
+    row = sql("SELECT MAX(COALESCE(sent_at, not_sent_at, failed_at, updated_at)) AS last, "
+              "MAX(TIMESTAMPDIFF(MICROSECOND, queued_at, COALESCE(sent_at, not_sent_at)) / 1e6 - delay_seconds) "
+              "AS late, MIN(TIMESTAMPDIFF(MICROSECOND, queued_at, COALESCE(sent_at, not_sent_at)) / 1e6 "
+              "- delay_seconds) AS early FROM broadcast_recipients WHERE broadcast_id = %s", broadcast_id)[0]
+    statuses = {r["status"]: r["n"] for r in sql(
+        "SELECT status, COUNT(*) AS n FROM broadcast_recipients WHERE broadcast_id = %s GROUP BY status", broadcast_id)}
+    return (row["last"] - posted_at).total_seconds(), float(row["late"]), float(row["early"]), statuses
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--numbers", type=int, default=10000)
+    parser.add_argument("--sender-concurrency", type=int, default=0,
+                        help="sender poller threads instead of the template's ScalingConfig (to find the limit)")
+    args = parser.parse_args(argv)
+    import logging
+    logging.basicConfig(level=logging.WARNING)
+    from local import moto_patches
+    moto_patches.apply()
+
+    import pymysql.cursors
+    import requests
+    from common import db
+    from infra import migrate
+    from local.cloud import Cloud, start_moto
+    from local.console.observe import Changes, Invocations
+    from local.emulators.chatapp import ChatAppEmulator
+
+    migrate.migrate_mysql(BENCH_MYSQL_URL)
+    os.environ["MYSQL_URL"] = BENCH_MYSQL_URL
+    conn = db.mysql_connect(BENCH_MYSQL_URL, autocommit=True, cursorclass=pymysql.cursors.DictCursor)
+
+    def sql(statement, *params):
+        with conn.cursor() as cur:
+            cur.execute(statement, params or None)
+            return cur.fetchall()
+
+    sql("DELETE FROM broadcast_recipients")
+    sql("DELETE FROM broadcasts")
+    moto, endpoint = start_moto()
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION="us-east-1")
+    emulator = ChatAppEmulator().start()
+    cloud = Cloud(str(ROOT / "template.yaml"), {
+        "MysqlUrl": BENCH_MYSQL_URL, "BroadcastUser": USER, "BroadcastPassword": PASSWORD,
+        "BroadcastWebhookSecret": "bench", "ChatAppBaseUrl": emulator.url,
+    }, aws_endpoint=endpoint, functions=["BroadcastWebFunction", "BroadcastSenderFunction"]).start()
+    senders = [p for p in cloud.pollers if p.mapping.function_id == "BroadcastSenderFunction"]
+    if args.sender_concurrency:
+        for poller in senders:
+            poller.stop()
+            poller.concurrency = args.sender_concurrency
+            poller.start()
+    invocations = Invocations(Changes())
+    cloud.runtime.observers.append(invocations)
+    try:
+        site = cloud.api_url("BroadcastApi")
+        session = requests.Session()
+        session.auth = (USER, PASSWORD)
+        token = fanout_bench._form_token(session, site)
+        posted_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        started = time.perf_counter()
+        resp = session.post(site + "/broadcasts", data={"text": "End to end", "csrf": token,
+                                                        "numbers": "\n".join(unique_numbers(args.numbers))},
+                            allow_redirects=False, timeout=120)
+        posted = time.perf_counter() - started
+        assert resp.status_code == 303, f"form post failed: {resp.status_code} {resp.text[:500]}"
+        final, late, early, statuses = all_final(sql, int(resp.headers["Location"].rsplit("/", 1)[1]), posted_at)
+        busy = {fn: (s, sum(i["duration_ms"] for i in invocations.recent(fn, limit=10 ** 6)) / 1000)
+                for fn, s in invocations.stats(60).items()}
+    finally:
+        cloud.stop()
+        emulator.stop()
+        moto.stop()
+    print(f"\nbroadcast end to end: {args.numbers:,} numbers, delays 5-50 s, ChatApp emulator without latency")
+    print(f"  form post {posted:.2f} s; every recipient final {final:.2f} s after the post "
+          f"(target <= {TARGET_FINAL:.0f} s: {'PASS' if final <= TARGET_FINAL else 'FAIL'})")
+    print(f"  sent at most {late:.2f} s after its own delay ended, never before it (earliest {early:+.2f} s); "
+          f"statuses {statuses}; {senders[0].concurrency} sender poller threads "
+          f"({'--sender-concurrency' if args.sender_concurrency else 'the template ScalingConfig'})")
+    for fn, (s, seconds) in sorted(busy.items()):
+        print(f"  {fn}: {s['invocations']} invocations, p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms, "
+              f"{seconds:.0f} s busy in total, {s['errors']} errors")
+    return 0 if final <= TARGET_FINAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
