@@ -1,7 +1,8 @@
 """Settings of each notifications function, read and checked once per cold start (names in errors)."""
 from dataclasses import dataclass
 
-from common.settings import Reader, once
+from common import secrets
+from common.settings import Reader, SettingError, once
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def sender():
     return SenderSettings(
         send_queue_url=env.url("NOTIFICATIONS_SEND_QUEUE_URL"),
         provider_url=env.url("PROVIDER_BASE_URL"),
-        provider_jwt=env.text("PROVIDER_JWT"),
+        provider_jwt=_secret("PROVIDER_JWT"),
         connect_timeout=env.number("PROVIDER_CONNECT_TIMEOUT", 3, 0.1, 30),
         read_timeout=env.number("PROVIDER_READ_TIMEOUT", 10, 0.1, 60),
         max_attempts=env.integer("NOTIFICATIONS_MAX_ATTEMPTS", 5, 1, 50),
@@ -77,3 +78,11 @@ def report():
     env = Reader()
     return ReportSettings(sender=env.text("NOTIFICATIONS_REPORT_SENDER"),
                           recipients=env.items("NOTIFICATIONS_REPORT_RECIPIENTS"))
+
+
+def _secret(name):
+    """A secret setting, from the platform's Secrets Manager secret (never the function's environment)."""
+    try:
+        return secrets.get(name)
+    except secrets.SecretMissing as exc:
+        raise SettingError(str(exc)) from None
