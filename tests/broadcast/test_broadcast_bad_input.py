@@ -23,7 +23,7 @@ FORM_CASES = [
 
 @pytest.mark.parametrize("name, fields, status, field", FORM_CASES, ids=[c[0] for c in FORM_CASES])
 def test_the_form_refuses_bad_fields_and_marks_them(site, emulator, sql, name, fields, status, field):
-    data = dict(GOOD, csrf=csrf(), **fields)
+    data = dict(GOOD, csrf=csrf(site), **fields)
     response = requests.post(site + "/broadcasts", data=data, headers=dict(FORM, Authorization=basic()),
                              allow_redirects=False, timeout=60)
     print(f"\nBADINPUT broadcast | POST /broadcasts (form) | {name} | {response.status_code} | field={field}")
