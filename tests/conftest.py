@@ -87,3 +87,18 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
 def _parameter_names(template):
     from local.template import load
     return set(load(template).get("Parameters", {}))
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's (infra/system.sh installs it); Playwright's own download is never used
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium driven by Playwright, one per test module. A missing browser fails, never skips."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

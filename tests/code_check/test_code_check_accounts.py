@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import PASSWORD, Browser, csrf_of
+from code_check_helpers import PASSWORD, Browser, csrf_of
 from functions.code_check.chalicelib.accounts import users
 
 

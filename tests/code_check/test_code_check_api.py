@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import Browser, tick
+from code_check_helpers import Browser, tick
 
 
 def b64(data):

@@ -4,13 +4,8 @@ import time
 
 import boto3
 import pytest
-from playwright.sync_api import sync_playwright
 
-from conftest import FUNCTIONS, sent_mail, tick
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from code_check_helpers import FUNCTIONS, sent_mail, tick
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +15,6 @@ def scheduled_cloud(start_cloud):
     cloud = start_cloud(functions=FUNCTIONS, rate_scale=0.05)
     yield cloud
     cloud.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def wait_for(page, url, text, timeout=90):

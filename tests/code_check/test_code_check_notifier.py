@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from common import batch
-from conftest import sent_mail
+from code_check_helpers import sent_mail
 from functions.code_check.chalicelib.checks import tick
 from functions.code_check.chalicelib.files import store
 from functions.code_check.chalicelib.reports import notifier

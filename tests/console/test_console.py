@@ -1,7 +1,6 @@
 """The console in headless Chromium against a running local cloud (tests/console/template.yaml): what it
 shows is checked against SQS, moto's SES record and the database the functions write to."""
 import json
-import shutil
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,7 +9,7 @@ import boto3
 import psycopg2
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -18,7 +17,6 @@ from local.console import Console
 from local.console.server import Request
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WAIT_MS = 20000
 
 
@@ -54,11 +52,8 @@ def stack(start_cloud, db):
 
 
 @pytest.fixture(scope="module")
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
-        yield browser.new_page()
-        browser.close()
+def page(chromium):
+    yield chromium.new_page()
 
 
 def sqs_counts(cloud, logical_id):

@@ -4,13 +4,9 @@ import time
 
 import pytest
 from mail_import_corpus import make_message
-from playwright.sync_api import sync_playwright
 
 from mail_import_support import FUNCTIONS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 MESSAGES = 400
 LIVE = 200        # rows the page keeps in the DOM (web.pages.LIVE_ROWS)
 SCREENSHOT = "/tmp/mail_import_page.png"
@@ -36,14 +32,6 @@ def slow_cloud(start_cloud):
     return start_cloud(functions=FUNCTIONS, env={"MAIL_IMPORT_CHUNK_MESSAGES": "40", "MAIL_IMPORT_BATCH": "10"})
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 def remaining_values(log):
     values = []
     for phase, counter, _rows in log:
@@ -62,11 +50,11 @@ def wait_until(predicate, timeout=60, message="condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
-def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_cloud, browser):
+def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_cloud, chromium):
     mailbox = dovecot.new_mailbox("browser")
     mailbox.fill("INBOX", [make_message(20000 + i, i % 10 == 0) for i in range(MESSAGES)])
     api = slow_cloud.api_url("MailImportApi")
-    context = browser.new_context(viewport={"width": 1500, "height": 900}, locale="ru-RU")
+    context = chromium.new_context(viewport={"width": 1500, "height": 900}, locale="ru-RU")
     context.add_init_script(WATCH_PROGRESS)
     page = context.new_page()
     page_errors = []
@@ -140,7 +128,7 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
     cookies = context.cookies()
     context.close()
 
-    english = browser.new_context(locale="en-US")                  # the same page for a reader preferring English
+    english = chromium.new_context(locale="en-US")                  # the same page for a reader preferring English
     english.add_cookies(cookies)
     tab = english.new_page()
     tab.on("pageerror", lambda exc: page_errors.append(str(exc)))

@@ -146,39 +146,36 @@ def imported(cloud, dovecot, raw):
     raise AssertionError("the message was not imported")
 
 
-def test_hostile_html_renders_inert_in_chromium(cloud, dovecot, remote):
-    from playwright.sync_api import sync_playwright
+def test_hostile_html_renders_inert_in_chromium(cloud, dovecot, remote, chromium):
     api, created, row = imported(cloud, dovecot, hostile_message(remote))
     assert row["has_html"] is True
     page_url = f"{api}/accounts/{created['id']}/messages/{row['id']}?token={created['token']}"
     dialogs = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(page_url)
-            frame_element = page.wait_for_selector("iframe#body")
-            assert "allow-scripts" not in frame_element.get_attribute("sandbox")
-            frame = frame_element.content_frame()
-            frame.wait_for_selector("p[title=greeting]")
-            page.wait_for_timeout(1500)  # let anything that could fire (refresh, onerror, fetch) fire
-            assert frame.inner_text("p[title=greeting]") == "Привет, это отчёт"
-            logo = frame.query_selector("img[alt=logo]")
-            assert logo.get_attribute("src").startswith("data:image/png;base64,")
-            assert frame.evaluate("document.querySelector('img[alt=logo]').naturalWidth") == 1  # the cid: image
-            assert frame.query_selector("form") is None and frame.query_selector("script") is None
-            assert frame.query_selector("img[alt=tracker]").get_attribute("src") is None
-            assert page.evaluate("window.__pwned") is None
-            assert "images-blocked" in page.content()
-            blocked_hits = list(Recorder.hits)
-            page.click("#allow-images")  # the reader allows remote images: now, and only now, they load
-            page.wait_for_selector("iframe#body")
-            page.frame_locator("iframe#body").locator("p[title=greeting]").wait_for()
-            page.wait_for_timeout(1000)
-            allowed_hits = list(Recorder.hits)
-        finally:
-            browser.close()
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(page_url)
+        frame_element = page.wait_for_selector("iframe#body")
+        assert "allow-scripts" not in frame_element.get_attribute("sandbox")
+        frame = frame_element.content_frame()
+        frame.wait_for_selector("p[title=greeting]")
+        page.wait_for_timeout(1500)  # let anything that could fire (refresh, onerror, fetch) fire
+        assert frame.inner_text("p[title=greeting]") == "Привет, это отчёт"
+        logo = frame.query_selector("img[alt=logo]")
+        assert logo.get_attribute("src").startswith("data:image/png;base64,")
+        assert frame.evaluate("document.querySelector('img[alt=logo]').naturalWidth") == 1  # the cid: image
+        assert frame.query_selector("form") is None and frame.query_selector("script") is None
+        assert frame.query_selector("img[alt=tracker]").get_attribute("src") is None
+        assert page.evaluate("window.__pwned") is None
+        assert "images-blocked" in page.content()
+        blocked_hits = list(Recorder.hits)
+        page.click("#allow-images")  # the reader allows remote images: now, and only now, they load
+        page.wait_for_selector("iframe#body")
+        page.frame_locator("iframe#body").locator("p[title=greeting]").wait_for()
+        page.wait_for_timeout(1000)
+        allowed_hits = list(Recorder.hits)
+    finally:
+        context.close()
     assert dialogs == [] and blocked_hits == []
     assert allowed_hits == ["/pixel.gif"], allowed_hits  # nothing before allowing; then the image alone

@@ -1,27 +1,11 @@
 """Swagger UI at /api/doc renders the API in a real browser that cannot reach the internet."""
-import shutil
 from urllib.parse import urlsplit
 
-import pytest
-from playwright import sync_api
-
-# Debian's chromium (infra/system.sh installs it); a missing browser fails the test, never skips it.
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OPERATIONS = 9
 
 
-@pytest.fixture
-def browser():
-    assert shutil.which(CHROMIUM), "Debian's chromium is missing: run infra/system.sh (apt-get install chromium)"
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        yield instance
-        instance.close()
-
-
-def test_swagger_ui_works_offline(browser, api_url):
-    page = browser.new_page()
+def test_swagger_ui_works_offline(chromium, api_url):
+    page = chromium.new_page()
     remote, failed = [], []
 
     def offline(route):

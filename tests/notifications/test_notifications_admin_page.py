@@ -3,22 +3,9 @@ mailing and watch its progress change live without reloading; Russian by default
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
 from notifications_helpers import OPERATOR, PASSWORD, wait_until
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page, base):
@@ -29,10 +16,10 @@ def sign_in(page, base):
     page.wait_for_selector("#new-client")
 
 
-def test_operator_manages_clients_and_watches_a_mailing_live(browser, cloud, emulator, clean):
+def test_operator_manages_clients_and_watches_a_mailing_live(chromium, cloud, emulator, clean):
     base = cloud.api_url("NotificationsApi")
     emulator.configure(latency=1.0)                  # slow enough that the page first shows messages in progress
-    context = browser.new_context(locale="ru-RU")
+    context = chromium.new_context(locale="ru-RU")
     page = context.new_page()
     page.goto(base + "/admin")
     assert page.locator("h2").inner_text() == "Вход"
@@ -78,9 +65,9 @@ def test_operator_manages_clients_and_watches_a_mailing_live(browser, cloud, emu
     context.close()
 
 
-def test_english_when_the_browser_prefers_it_and_no_access_without_signing_in(browser, cloud, clean):
+def test_english_when_the_browser_prefers_it_and_no_access_without_signing_in(chromium, cloud, clean):
     base = cloud.api_url("NotificationsApi")
-    context = browser.new_context(locale="en-US")
+    context = chromium.new_context(locale="en-US")
     page = context.new_page()
     page.goto(base + "/admin")
     assert page.locator("h2").inner_text() == "Sign in"
