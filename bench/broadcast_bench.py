@@ -189,21 +189,9 @@ def report(count, runs, fast, direct, naive, extrapolated, processes):
     return ok_time and ok_ratio
 
 
-def main(argv=None):
-    """Run the three measurements and print them with the targets."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--numbers", type=int, default=10000)
-    parser.add_argument("--naive-sample", type=int, default=0,
-                        help="time only this many naive SendMessage calls and extrapolate (default: all)")
-    parser.add_argument("--runs", type=int, default=3, help="measured runs per path, after one warm-up (>= 3)")
-    args = parser.parse_args(argv)
-    if args.runs < 3:
-        parser.error("--runs must be at least 3 (medians of fewer runs are not worth gating)")
-    import logging
-    logging.basicConfig(level=logging.WARNING)
-    from local.moto_patches import make_sqs_sends_linear
-    make_sqs_sends_linear()
-
+def start_stack():
+    """The bench database emptied, moto, the ChatApp emulator and the broadcast functions through the
+    local cloud: (sql(statement, *params) -> rows, cloud, emulator, moto)."""
     import pymysql.cursors
     from common import db
     from infra import migrate
@@ -225,10 +213,31 @@ def main(argv=None):
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                       AWS_DEFAULT_REGION="us-east-1")
     emulator = ChatAppEmulator().start()
+    from cryptography.fernet import Fernet
     cloud = Cloud(str(ROOT / "template.yaml"), {
         "MysqlUrl": BENCH_MYSQL_URL, "BroadcastUser": USER, "BroadcastPassword": PASSWORD,
         "BroadcastWebhookSecret": "bench", "ChatAppBaseUrl": emulator.url,
+        "SecretKey": Fernet.generate_key().decode(),   # ChatApp tokens are stored encrypted with it
     }, aws_endpoint=endpoint, functions=["BroadcastWebFunction", "BroadcastSenderFunction"]).start()
+    return sql, cloud, emulator, moto
+
+
+def main(argv=None):
+    """Run the three measurements and print them with the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--numbers", type=int, default=10000)
+    parser.add_argument("--naive-sample", type=int, default=0,
+                        help="time only this many naive SendMessage calls and extrapolate (default: all)")
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per path, after one warm-up (>= 3)")
+    args = parser.parse_args(argv)
+    if args.runs < 3:
+        parser.error("--runs must be at least 3 (medians of fewer runs are not worth gating)")
+    import logging
+    logging.basicConfig(level=logging.WARNING)
+    from local.moto_patches import make_sqs_sends_linear
+    make_sqs_sends_linear()
+
+    sql, cloud, emulator, moto = start_stack()
     numbers_text = "\n".join(unique_numbers(args.numbers))
     try:
         fast = fast_path(cloud, numbers_text, args.numbers, sql, args.runs)

@@ -10,13 +10,12 @@ Usage: .venv/bin/python bench/broadcast_e2e_bench.py [--numbers 10000] [--sender
 (The fan-out comparison against a naive loop is bench/broadcast_bench.py.)
 """
 import argparse
-import os
 import sys
 import time
 from datetime import datetime, timezone
 
 import broadcast_bench as fanout_bench
-from broadcast_bench import BENCH_MYSQL_URL, PASSWORD, ROOT, USER, unique_numbers
+from broadcast_bench import PASSWORD, USER, unique_numbers
 
 TARGET_FINAL = 60.0
 
@@ -53,33 +52,10 @@ def main(argv=None):
     from local import moto_patches
     moto_patches.apply()
 
-    import pymysql.cursors
     import requests
-    from common import db
-    from infra import migrate
-    from local.cloud import Cloud, start_moto
     from local.console.observe import Changes, Invocations
-    from local.emulators.chatapp import ChatAppEmulator
 
-    migrate.migrate_mysql(BENCH_MYSQL_URL)
-    os.environ["MYSQL_URL"] = BENCH_MYSQL_URL
-    conn = db.mysql_connect(BENCH_MYSQL_URL, autocommit=True, cursorclass=pymysql.cursors.DictCursor)
-
-    def sql(statement, *params):
-        with conn.cursor() as cur:
-            cur.execute(statement, params or None)
-            return cur.fetchall()
-
-    sql("DELETE FROM broadcast_recipients")
-    sql("DELETE FROM broadcasts")
-    moto, endpoint = start_moto()
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                      AWS_DEFAULT_REGION="us-east-1")
-    emulator = ChatAppEmulator().start()
-    cloud = Cloud(str(ROOT / "template.yaml"), {
-        "MysqlUrl": BENCH_MYSQL_URL, "BroadcastUser": USER, "BroadcastPassword": PASSWORD,
-        "BroadcastWebhookSecret": "bench", "ChatAppBaseUrl": emulator.url,
-    }, aws_endpoint=endpoint, functions=["BroadcastWebFunction", "BroadcastSenderFunction"]).start()
+    sql, cloud, emulator, moto = fanout_bench.start_stack()
     senders = [p for p in cloud.pollers if p.mapping.function_id == "BroadcastSenderFunction"]
     if args.sender_concurrency:
         for poller in senders:
