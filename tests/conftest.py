@@ -1,7 +1,9 @@
 """Shared fixtures: migrated test databases, a moto server, and local clouds built from a template."""
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from infra import migrate
@@ -87,6 +89,24 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
 def _parameter_names(template):
     from local.template import load
     return set(load(template).get("Parameters", {}))
+
+
+@pytest.fixture(scope="session")
+def conn(pg_url):
+    """One autocommit-off PostgreSQL connection for logic tests; each test uses tx() for its transactions."""
+    connection = psycopg2.connect(pg_url)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def tx(conn):
+    """tx() -> a cursor in a transaction that commits on success and rolls back on error."""
+    @contextmanager
+    def transaction():
+        with conn, conn.cursor() as cur:
+            yield cur
+    return transaction
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's (infra/system.sh installs it); Playwright's own download is never used

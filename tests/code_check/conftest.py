@@ -1,8 +1,6 @@
 """code_check fixtures: the running product in a local cloud, users with sessions and API tokens, SES mail."""
 import uuid
-from contextlib import contextmanager
 
-import psycopg2
 import pytest
 
 from code_check_helpers import FUNCTIONS, PASSWORD, Browser
@@ -19,22 +17,6 @@ def cc_cloud(start_cloud):
 @pytest.fixture(scope="session")
 def base_url(cc_cloud):
     return cc_cloud.api_url("CodeCheckApi")
-
-
-@pytest.fixture(scope="session")
-def conn(pg_url):
-    connection = psycopg2.connect(pg_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def tx(conn):
-    @contextmanager
-    def transaction():
-        with conn, conn.cursor() as cur:
-            yield cur
-    return transaction
 
 
 @pytest.fixture

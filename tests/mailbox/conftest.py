@@ -1,9 +1,7 @@
 """Mailbox fixtures: a connection to the migrated test database, fresh mailboxes, the running API."""
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import psycopg2
 import pytest
 import requests
 
@@ -20,24 +18,6 @@ class Owner:
     @property
     def headers(self):
         return {"Authorization": f"Bearer {self.key}"}
-
-
-@pytest.fixture(scope="session")
-def conn(pg_url):
-    """One autocommit-off connection for the logic tests; each test uses tx() for its transactions."""
-    connection = psycopg2.connect(pg_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def tx(conn):
-    """tx() -> a cursor in a transaction that commits on success and rolls back on error."""
-    @contextmanager
-    def transaction():
-        with conn, conn.cursor() as cur:
-            yield cur
-    return transaction
 
 
 @pytest.fixture
