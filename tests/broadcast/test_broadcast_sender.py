@@ -124,3 +124,29 @@ def test_a_concurrent_duplicate_waits_for_the_running_attempt(emulator, make_cha
 def test_a_deleted_recipient_is_dropped(emulator, make_chatapp):
     assert sender.send(make_chatapp(), 987654321) == sender.MISSING
     assert emulator.sends() == []
+
+
+def test_an_outcome_is_recorded_through_a_short_database_outage(monkeypatch):
+    """The call to ChatApp already happened: a lost connection while recording it is tried again."""
+    import pymysql
+    from contextlib import contextmanager
+
+    from common import db
+    executed, attempts, naps = [], [], []
+
+    class Cursor:
+        def execute(self, statement, params):
+            executed.append((statement, params))
+
+    @contextmanager
+    def flaky_transaction():
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
+        yield Cursor()
+    monkeypatch.setattr(db, "mysql_transaction", flaky_transaction)
+    sender._record("UPDATE x", (1,), patience=30, sleep=naps.append)
+    assert executed == [("UPDATE x", (1,))] and len(attempts) == 3 and naps == [0.5, 1.0]
+    attempts.clear()
+    with pytest.raises(pymysql.err.OperationalError):   # past its patience it gives up (SQS redelivers)
+        sender._record("UPDATE x", (1,), patience=0.1, sleep=naps.append)

@@ -83,11 +83,13 @@ def test_retry_with_its_own_delay_keeps_the_record_away_until_then(queue):
 def test_backoff_grows_with_attempts_and_stays_within_bounds():
     top = batch.Backoff(base=2, cap=60, rng=lambda: 0.999999)
     assert [top(a) for a in (1, 2, 3, 4, 10)] == [1, 3, 7, 15, 59]
-    assert batch.Backoff(rng=lambda: 0.0)(7) == 1  # never an immediate redelivery
+    assert batch.Backoff(rng=lambda: 0.0)(1) == 1  # never an immediate redelivery
+    lowest = batch.Backoff(rng=lambda: 0.0)
+    assert sum(lowest(a) for a in range(1, 5)) == 15  # four failed receives take at least 15 s: outlast an outage
     import random
     rng = random.Random(7)
     draws = [batch.Backoff(base=2, cap=300, rng=rng.random)(5) for _ in range(200)]
-    assert min(draws) >= 1 and max(draws) <= 32 and len(set(draws)) > 10  # jittered, not one fixed value
+    assert min(draws) >= 16 and max(draws) <= 32 and len(set(draws)) > 10  # jittered, not one fixed value
 
 
 def test_attempt_of_reads_the_receive_count():

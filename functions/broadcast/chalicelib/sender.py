@@ -10,6 +10,7 @@ A redelivery that finds the row still 'sending':
   the text. We do NOT resend blindly, because a duplicate WhatsApp message cannot be taken back;
   the row becomes 'unknown' with that explanation, and the operator can check the chat.
 """
+import time
 from datetime import timedelta
 
 from common import db
@@ -21,6 +22,7 @@ from .chatapp import ChatAppError
 from .clock import utcnow
 
 log = get_logger(__name__)
+RECORD_PATIENCE = 20                   # seconds; with the call itself, well inside the sender's 30 s Timeout
 STALE_AFTER = timedelta(seconds=60)    # 2x the sender's Timeout: no live attempt is older
 
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
@@ -82,6 +84,19 @@ def _not_claimed(row, recipient_id, now):
     return UNKNOWN
 
 
-def _record(statement, params):
-    with db.mysql_transaction() as cur:
-        cur.execute(statement, params)
+def _record(statement, params, patience=RECORD_PATIENCE, sleep=time.sleep):
+    """Store an attempt's outcome. The call to ChatApp has happened by now, so a short database outage must
+    not lose its result (the row would stay "sending", then "unknown"): the statement is idempotent and is
+    tried again with backoff for up to `patience` seconds."""
+    deadline, delay = time.monotonic() + patience, 0.5
+    while True:
+        try:
+            with db.mysql_transaction() as cur:
+                cur.execute(statement, params)
+            return
+        except db.connection_errors():
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("recording an outcome failed (database unreachable); again in %.1f s", delay)
+            sleep(delay)
+            delay = min(delay * 2, 4.0)

@@ -25,15 +25,17 @@ class Retry(Exception):
 
 
 class Backoff:
-    """Seconds until the next delivery of a record received `attempt` times: full jitter over
-    base * 2^(attempt-1), capped; never below `floor` (an immediate redelivery just fails again)."""
+    """Seconds until the next delivery of a record received `attempt` times: "equal jitter" over
+    base * 2^(attempt-1), capped: half of it fixed, half random. The fixed half makes the waits add up
+    (1 + 2 + 4 + 8 s before a 5th receive), so a short outage cannot burn through a queue's
+    maxReceiveCount and send records to the dead-letter queue; never below `floor`."""
 
     def __init__(self, base=2.0, cap=300.0, floor=1, rng=random.random):
         self.base, self.cap, self.floor, self.rng = base, cap, floor, rng
 
     def __call__(self, attempt):
         ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
-        return max(self.floor, int(ceiling * self.rng()))
+        return max(self.floor, int(ceiling / 2 + ceiling / 2 * self.rng()))
 
 
 DEFAULT_BACKOFF = Backoff()
