@@ -25,8 +25,10 @@ def numbered(count, start=0):
 
 @pytest.fixture
 def nobody_else_due(db):
-    """Other tests' accounts are not due while a test drives the schedule by hand."""
+    """Other tests' accounts are not due, and their unfinished jobs not stranded, while a test drives the
+    schedule by hand (the database is shared by the whole session)."""
     db("UPDATE mail_import.accounts SET next_sync_at = now() + interval '1 day'")
+    db("UPDATE mail_import.jobs SET updated_at = now() WHERE state IN ('queued', 'running')")
 
 
 # ---- the schedule's choices ------------------------------------------------------------------------------
