@@ -48,6 +48,19 @@ def _to_login():
     return web.redirect(f"{web.base_path(app.current_request)}/login")
 
 
+def signed_in(view):
+    """Page routes for a signed-in user: view(cur, me, **url_params) inside one transaction; anyone else is
+    sent to the login page."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with db.pg_transaction() as cur:
+            me = _session(cur)
+            if me is None:
+                return _to_login()
+            return view(cur, me, *args, **kwargs)
+    return wrapper
+
+
 def _form(expected_csrf):
     """The posted form's (fields, files) after its CSRF token is checked."""
     request = app.current_request
@@ -137,13 +150,10 @@ def logout():
 
 @app.route("/", methods=["GET"])
 @page
-def files_page():
-    with db.pg_transaction() as cur:
-        me = _session(cur)
-        if me is None:
-            return _to_login()
-        return pages.render(app.current_request, "files.html", user=me, files=views.file_list(cur, me["id"]),
-                            results=None)
+@signed_in
+def files_page(cur, me):
+    return pages.render(app.current_request, "files.html", user=me, files=views.file_list(cur, me["id"]),
+                        results=None)
 
 
 @app.route("/files", methods=["POST"], content_types=FORM_TYPES)
@@ -177,16 +187,13 @@ def _upload_one(settings, user_id, name, data):
 
 @app.route("/files/{file_id}", methods=["GET"])
 @page
-def file_page(file_id):
+@signed_in
+def file_page(cur, me, file_id):
     request = app.current_request
-    with db.pg_transaction() as cur:
-        me = _session(cur)
-        if me is None:
-            return _to_login()
-        number = (request.query_params or {}).get("version")
-        found, selected, found_report = views.file_page(cur, me["id"], _page_id(file_id),
-                                                        None if number is None else _page_id(number, store.NO_VERSION))
-        return pages.render(request, "file.html", user=me, file=found, selected=selected, report=found_report)
+    number = (request.query_params or {}).get("version")
+    found, selected, found_report = views.file_page(cur, me["id"], _page_id(file_id),
+                                                    None if number is None else _page_id(number, store.NO_VERSION))
+    return pages.render(request, "file.html", user=me, file=found, selected=selected, report=found_report)
 
 
 @app.route("/files/{file_id}/versions/{version}/source", methods=["GET"])
@@ -203,13 +210,10 @@ def download(file_id, version):
 
 @app.route("/files/{file_id}/delete", methods=["POST"], content_types=FORM_TYPES)
 @page
-def delete_file(file_id):
-    with db.pg_transaction() as cur:
-        me = _session(cur)
-        if me is None:
-            return _to_login()
-        _form(me["csrf"])
-        store.delete(cur, me["id"], _page_id(file_id))
+@signed_in
+def delete_file(cur, me, file_id):
+    _form(me["csrf"])
+    store.delete(cur, me["id"], _page_id(file_id))
     return web.redirect(f"{web.base_path(app.current_request)}/files/{_page_id(file_id)}")
 
 
@@ -245,38 +249,29 @@ def _source_response(settings, version):
 
 @app.route("/tokens", methods=["GET"])
 @page
-def tokens_page():
-    with db.pg_transaction() as cur:
-        me = _session(cur)
-        if me is None:
-            return _to_login()
-        return pages.render(app.current_request, "tokens.html", user=me, tokens=tokens.list_tokens(cur, me["id"]),
-                            new_token=None)
+@signed_in
+def tokens_page(cur, me):
+    return pages.render(app.current_request, "tokens.html", user=me, tokens=tokens.list_tokens(cur, me["id"]),
+                        new_token=None)
 
 
 @app.route("/tokens", methods=["POST"], content_types=FORM_TYPES)
 @page
-def create_token():
-    with db.pg_transaction() as cur:
-        me = _session(cur)
-        if me is None:
-            return _to_login()
-        fields, _ = _form(me["csrf"])
-        token, _ = tokens.create(cur, me["id"], fields.get("name"))
-        # Shown on this answer only; the page is not cached and the token is never in a URL.
-        return pages.render(app.current_request, "tokens.html", status=201, user=me,
-                            tokens=tokens.list_tokens(cur, me["id"]), new_token=token)
+@signed_in
+def create_token(cur, me):
+    fields, _ = _form(me["csrf"])
+    token, _ = tokens.create(cur, me["id"], fields.get("name"))
+    # Shown on this answer only; the page is not cached and the token is never in a URL.
+    return pages.render(app.current_request, "tokens.html", status=201, user=me,
+                        tokens=tokens.list_tokens(cur, me["id"]), new_token=token)
 
 
 @app.route("/tokens/{token_id}/revoke", methods=["POST"], content_types=FORM_TYPES)
 @page
-def revoke_token(token_id):
-    with db.pg_transaction() as cur:
-        me = _session(cur)
-        if me is None:
-            return _to_login()
-        _form(me["csrf"])
-        tokens.revoke(cur, me["id"], _page_id(token_id))
+@signed_in
+def revoke_token(cur, me, token_id):
+    _form(me["csrf"])
+    tokens.revoke(cur, me["id"], _page_id(token_id))
     return web.redirect(f"{web.base_path(app.current_request)}/tokens")
 
 
