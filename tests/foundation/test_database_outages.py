@@ -129,8 +129,8 @@ def test_no_5xx_after_a_postgres_restart(postgres, start_cloud):
             return list(pool.map(one, range(n)))
 
     assert set(burst(40)) <= {200, 201}            # several warm workers, each with a connection
-    # A restart as an operator does it (stop, a few seconds, start). A restart quicker than common.db's
-    # PING_AFTER_IDLE (1 s) after a connection's last use is not covered: that connection is reused unpinged.
+    # A restart as an operator does it (stop, a few seconds, start). Connections idle longer than common.db's
+    # PING_AFTER_IDLE are pinged; younger ones are checked for the server's goodbye (tests/layer/test_common_db).
     postgres.stop("fast")
     time.sleep(RESTART_PAUSE)
     postgres.start()

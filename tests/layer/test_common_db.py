@@ -1,4 +1,6 @@
 """common.db: a connection killed on the server is replaced, not reused; idempotent work survives a lost one."""
+import select
+
 import psycopg2
 import pymysql
 import pytest
@@ -89,3 +91,45 @@ def test_connections_have_timeouts_and_keepalives():
     with db.pg_transaction() as cur:
         params = cur.connection.get_dsn_parameters()
     assert params["keepalives"] == "1" and int(params["connect_timeout"]) > 0
+
+
+def _said_goodbye(fd):
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    assert poller.poll(5000), "the server never closed the killed connection"
+
+
+def test_a_recently_used_connection_the_server_closed_is_replaced_without_a_ping(monkeypatch):
+    # A restart within PING_AFTER_IDLE of the last use: no ping is due, but the server's goodbye is waiting
+    # on the socket, so the dead connection is not handed out.
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)
+    pings = []
+    monkeypatch.setattr(db._PG, "ping", lambda conn: pings.append(conn) or db._pg_ping(conn))
+    first = pg_backend()
+    conn = db._local.pg[0]
+    kill_pg(first)
+    _said_goodbye(conn.fileno())
+    assert pg_backend() != first
+    assert pings == [conn]          # the goodbye made it check, and the check failed
+
+
+def test_a_recently_used_mysql_connection_killed_is_replaced(monkeypatch):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)
+    with db.mysql_transaction() as cur:
+        cur.execute("SELECT CONNECTION_ID() AS id")
+        first = cur.fetchone()["id"]
+    conn = db._local.mysql[0]
+    admin = pymysql.connect(**{**db.mysql_params(), "autocommit": True})
+    with admin.cursor() as cur:
+        cur.execute(f"KILL {int(first)}")
+    admin.close()
+    _said_goodbye(conn._sock.fileno())
+    with db.mysql_transaction() as cur:
+        cur.execute("SELECT CONNECTION_ID() AS id")
+        assert cur.fetchone()["id"] != first
+
+
+def test_a_recently_used_live_connection_is_reused_without_a_round_trip(monkeypatch):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)
+    monkeypatch.setattr(db._PG, "ping", lambda conn: pytest.fail("pinged a busy, healthy connection"))
+    assert pg_backend() == pg_backend()

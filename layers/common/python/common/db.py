@@ -1,4 +1,5 @@
 """Database connections read from environment URLs, reused across warm invocations."""
+import select
 import threading
 import time
 from contextlib import contextmanager
@@ -24,7 +25,8 @@ PG_OPTIONS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "kee
               "keepalives_count": 3}
 MYSQL_OPTIONS = {"connect_timeout": 5}
 # A connection idle longer than this is pinged before reuse: after a database restart the first request on
-# every warm worker would otherwise fail. Busy connections skip the round trip.
+# every warm worker would otherwise fail. Busy connections skip the round trip, unless the server has
+# written to them while idle (see _hung_up).
 PING_AFTER_IDLE = 1.0
 
 
@@ -84,7 +86,7 @@ class _Slot:
         held = getattr(_local, self.name, None)
         if held is not None:
             conn, last_used = held
-            recent = time.monotonic() - last_used <= PING_AFTER_IDLE and not _closed(conn)
+            recent = time.monotonic() - last_used <= PING_AFTER_IDLE and not _closed(conn) and not _hung_up(conn)
             if recent or self.ping(conn):
                 return conn
             self.drop(conn)
@@ -109,6 +111,20 @@ class _Slot:
 def _closed(conn):
     closed = getattr(conn, "closed", None)  # psycopg2: 0 while open
     return bool(closed) if closed is not None else not getattr(conn, "open", True)
+
+
+def _hung_up(conn):
+    """True when the server has written to an idle connection: between transactions it only does so to say
+    goodbye (a restart, pg_terminate_backend, KILL: an error packet, then end of file). No round trip."""
+    try:
+        sock = conn if hasattr(conn, "fileno") else getattr(conn, "_sock", None)  # psycopg2 / pymysql
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # a closed descriptor
+        return True
 
 
 def _pg_ping(conn):
