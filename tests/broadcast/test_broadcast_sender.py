@@ -145,8 +145,8 @@ def test_an_outcome_is_recorded_through_a_short_database_outage(monkeypatch):
             raise pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
         yield Cursor()
     monkeypatch.setattr(db, "mysql_transaction", flaky_transaction)
-    sender._record("UPDATE x", (1,), patience=30, sleep=naps.append)
-    assert executed == [("UPDATE x", (1,))] and len(attempts) == 3 and naps == [0.5, 1.0]
+    sender._record([("UPDATE x", (1,)), ("UPDATE y", (2,))], patience=30, sleep=naps.append)
+    assert executed == [("UPDATE x", (1,)), ("UPDATE y", (2,))] and len(attempts) == 3 and naps == [0.5, 1.0]
     attempts.clear()
     with pytest.raises(pymysql.err.OperationalError):   # past its patience it gives up (SQS redelivers)
-        sender._record("UPDATE x", (1,), patience=0.1, sleep=naps.append)
+        sender._record([("UPDATE x", (1,))], patience=0.1, sleep=naps.append)

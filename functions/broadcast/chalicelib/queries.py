@@ -80,16 +80,18 @@ WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s GROUP BY broa
 
 # ---- sending -----------------------------------------------------------------------------------
 
-# The atomic claim: of two deliveries of one SQS message, only one gets rowcount 1.
-CLAIM = """
-UPDATE broadcast_recipients SET status = 'sending', sending_at = %s, attempts = attempts + 1, updated_at = %s
-WHERE id = %s AND status = 'queued'
+# The claim of an SQS batch, in one transaction: the rows locked (in id order: concurrent batches never
+# deadlock; a second delivery waits, then sees 'sending'), the queued ones claimed, their texts read.
+LOCK_RECIPIENTS = """
+SELECT id, broadcast_id, phone, status, sending_at FROM broadcast_recipients WHERE id IN %s ORDER BY id FOR UPDATE
 """
 
-RECIPIENT_TO_SEND = """
-SELECT r.id, r.phone, r.status, r.sending_at, r.attempts, b.text
-FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id WHERE r.id = %s
+CLAIM_MANY = """
+UPDATE broadcast_recipients SET status = 'sending', sending_at = %s, attempts = attempts + 1, updated_at = %s
+WHERE id IN %s AND status = 'queued'
 """
+
+BROADCAST_TEXTS = "SELECT id, text FROM broadcasts WHERE id IN %s"
 
 MARK_SENT = """
 UPDATE broadcast_recipients
