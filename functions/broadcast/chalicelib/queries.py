@@ -60,7 +60,7 @@ FROM broadcast_recipients WHERE broadcast_id = %s AND status = %s ORDER BY id LI
 
 # Fan-out jobs name a broadcast and an id range (ids of concurrent broadcasts may interleave).
 RECIPIENTS_TO_ENQUEUE = """
-SELECT id, delay_seconds FROM broadcast_recipients
+SELECT id, delay_seconds, queued_at FROM broadcast_recipients
 WHERE broadcast_id = %s AND id BETWEEN %s AND %s AND status = 'queued' AND enqueued_at IS NULL
 """
 
