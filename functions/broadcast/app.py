@@ -145,8 +145,10 @@ def _send_together(records):
             deliveries.append((message.recipient_id, batch.attempt_of(record)))
     if not deliveries:
         return {}
+    # Not caught: a bad setting (SECRET_KEY, ChatApp's) fails the invocation, naming it, before any claim.
+    client, max_receives = _chatapp(), settings.load().max_receives
     try:
-        return sender.send_batch(_chatapp(), deliveries, settings.load().max_receives)
+        return sender.send_batch(client, deliveries, max_receives)
     except Exception as exc:  # noqa: BLE001 - logged once here; every record of it is delivered again
         log.exception("sending a batch of %d failed", len(deliveries))
         return {recipient_id: exc for recipient_id, _count in deliveries}
@@ -158,9 +160,10 @@ def maintain(event):
     """On the sweep schedule: renew tokens well before they end (encrypting any stored in plaintext); queue
     again recipients whose fan-out job was lost."""
     result = {"tokens_renewed": False, "requeued": 0}
+    client = _chatapp()           # its settings checked first: a missing SECRET_KEY is named, not met halfway
     tokens.encrypt_plaintext()
     try:
-        result["tokens_renewed"] = _chatapp().keep_fresh()
+        result["tokens_renewed"] = client.keep_fresh()
     except ChatAppError as exc:
         log.error("keeping ChatApp tokens fresh failed: %s", exc)
     result["requeued"] = fanout.requeue_stranded(settings.load())
