@@ -9,9 +9,7 @@ Secrets Manager secret (common.secrets), never from the function's environment.
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from cryptography.fernet import Fernet
-
-from common import secrets
+from common import secretbox, secrets
 from common.settings import Reader, SettingError, once
 
 DEFAULT_DELAY_RANGE = "5-50"
@@ -98,11 +96,9 @@ def read_chatapp(environ=None):
 
 def _secret_key(environ):
     key = _secret(environ, "SECRET_KEY", required=True)
-    try:
-        Fernet(key)
-    except (ValueError, TypeError):
+    if not secretbox.valid_key(key):
         raise SettingError("SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes; the template's "
-                           "SecretKey parameter)") from None
+                           "SecretKey parameter)")
     return key
 
 
