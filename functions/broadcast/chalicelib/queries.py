@@ -86,9 +86,11 @@ LOCK_RECIPIENTS = """
 SELECT id, broadcast_id, phone, status, sending_at FROM broadcast_recipients WHERE id IN %s ORDER BY id FOR UPDATE
 """
 
+# Only ids LOCK_RECIPIENTS found 'queued' and still holds locked: by primary key alone (a status condition lets
+# the optimizer pick the status index when few rows are queued, locking index ranges other batches need).
 CLAIM_MANY = """
 UPDATE broadcast_recipients SET status = 'sending', sending_at = %s, attempts = attempts + 1, updated_at = %s
-WHERE id IN %s AND status = 'queued'
+WHERE id IN %s
 """
 
 BROADCAST_TEXTS = "SELECT id, text FROM broadcasts WHERE id IN %s"
