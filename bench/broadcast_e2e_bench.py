@@ -6,8 +6,12 @@ moto SQS and MariaDB. The longest delay is 50 s; the target is every recipient f
 the post. Also printed: how late after its own delay the latest send was (never before it), and each
 function's invocations and busy time (the console's record of the runtime).
 
+Also printed: the database's durability settings as found (never changed for the bench) and the sender's busy
+time per recipient (all its invocations' durations / numbers: the per-message cost the concurrency divides).
+
 Usage: .venv/bin/python bench/broadcast_e2e_bench.py [--numbers 10000] [--sender-concurrency N]
-(The fan-out comparison against a naive loop is bench/broadcast_bench.py.)
+(BENCH_MYSQL_URL picks the database, emptied first; default broadcast_bench. The fan-out comparison against a
+naive loop is bench/broadcast_bench.py.)
 """
 import argparse
 import sys
@@ -56,6 +60,8 @@ def main(argv=None):
     from local.console.observe import Changes, Invocations
 
     sql, cloud, emulator, moto = fanout_bench.start_stack()
+    durability = sql("SELECT @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog, "
+                     "@@log_bin AS log_bin")[0]
     senders = [p for p in cloud.pollers if p.mapping.function_id == "BroadcastSenderFunction"]
     if args.sender_concurrency:
         for poller in senders:
@@ -89,6 +95,14 @@ def main(argv=None):
     print(f"  sent at most {late:.2f} s after its own delay ended, never before it (earliest {early:+.2f} s); "
           f"statuses {statuses}; {senders[0].concurrency} sender poller threads "
           f"({'--sender-concurrency' if args.sender_concurrency else 'the template ScalingConfig'})")
+    flushed = {1: "every commit written and flushed to disk", 2: "every commit written, flushed once a second",
+               0: "commits flushed once a second"}.get(int(durability["flush"]), "?")
+    print(f"  durability (the server's settings, as found): innodb_flush_log_at_trx_commit={durability['flush']} "
+          f"({flushed}), binary log {'on' if durability['log_bin'] else 'off'}, "
+          f"sync_binlog={durability['sync_binlog']}")
+    if "BroadcastSenderFunction" in busy:
+        print(f"  sender busy per recipient: {busy['BroadcastSenderFunction'][1] * 1000 / args.numbers:.1f} ms "
+              "(all its invocations' durations, fan-out jobs included, / numbers)")
     for fn, (s, seconds) in sorted(busy.items()):
         print(f"  {fn}: {s['invocations']} invocations, p50 {s['p50']:.0f} ms, p99 {s['p99']:.0f} ms, "
               f"{seconds:.0f} s busy in total, {s['errors']} errors")

@@ -81,24 +81,72 @@ def _start_of_next_month(when: datetime) -> datetime:
     return (first + timedelta(days=32)).replace(day=1)
 
 
-class Scheduler:
+class _Timer:
+    """What both schedulers share: a timer thread running `_run`, and firing a function on a thread of its own,
+    logged and counted (a fire never waits for the function, as EventBridge does not)."""
+
+    thread_name = "scheduler"
+
+    def _init_timer(self, invoke: Invoke, log, stats: dict) -> None:
+        self.invoke = invoke
+        self.log = log or logging.getLogger("local.scheduler")
+        self.stats = stats
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def _start_thread(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the timer thread; invocations already running finish on their own threads."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+            self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _fire_function(self, function_id: str, event, trigger: str) -> None:
+        self._count("fired")
+        threading.Thread(target=self._invoke, args=(function_id, event, trigger), daemon=True,
+                         name=trigger.replace(":", "-")).start()
+
+    def _invoke(self, function_id: str, event, trigger: str) -> None:
+        started = time.monotonic()
+        try:
+            self.invoke(function_id, event, trigger)
+        except InvocationError as exc:
+            self.log.error("%s <- %s failed: %s: %s\n%s", function_id, trigger, exc.error_type, exc, exc.trace)
+            self._count("errors")  # after the log line, so whoever watches the counter finds the line written
+            return
+        except Exception:
+            self.log.exception("%s <- %s failed", function_id, trigger)
+            self._count("errors")
+            return
+        self.log.info("%s <- %s: ok (%.0f ms)", function_id, trigger, (time.monotonic() - started) * 1000)
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
+
+
+class Scheduler(_Timer):
     """Fires each enabled schedule's function on its rate() or cron() expression."""
 
     def __init__(self, schedules: list, invoke: Invoke, region="us-east-1", account="123456789012", log=None,
                  rate_scale=1.0, clock=time.time):
+        self._init_timer(invoke, log, {"fired": 0, "skipped": 0, "errors": 0})
         self.schedules = list(schedules)
-        self.invoke = invoke
         self.region = region
         self.account = account
-        self.log = log or logging.getLogger("local.scheduler")
         if rate_scale <= 0:
             raise ValueError("rate_scale must be positive")
         self.rate_scale = rate_scale
         self.clock = clock
-        self.stats = {"fired": 0, "skipped": 0, "errors": 0}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
         self._due: dict = {}       # schedule index -> next fire (UTC datetime)
         for schedule in self.schedules:
             self._validate(schedule)
@@ -128,16 +176,7 @@ class Scheduler:
         for schedule in self.schedules:
             if not schedule.enabled:
                 self.log.info("schedule %s (%s) is disabled", schedule.name, schedule.expression)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the timer thread; invocations already running finish on their own threads."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
-            self._thread = None
+        self._start_thread()
 
     def next_fires(self) -> list:
         """[(schedule, next fire as a UTC datetime or None)] in template order (for the console)."""
@@ -209,32 +248,7 @@ class Scheduler:
         return nxt
 
     def _fire(self, schedule: Schedule, when: datetime) -> None:
-        self._count("fired")
-        event = self.event(schedule, when)
-        thread = threading.Thread(target=self._invoke, args=(schedule, event), daemon=True,
-                                  name=f"schedule-{schedule.name}")
-        thread.start()
-
-    def _invoke(self, schedule: Schedule, event) -> None:
-        trigger = f"schedule:{schedule.name}"
-        started = time.monotonic()
-        try:
-            self.invoke(schedule.function_id, event, trigger)
-        except InvocationError as exc:
-            self.log.error("%s <- %s failed: %s: %s\n%s", schedule.function_id, trigger, exc.error_type,
-                           exc, exc.trace)
-            self._count("errors")  # after the log line, so whoever watches the counter finds the line written
-            return
-        except Exception:
-            self.log.exception("%s <- %s failed", schedule.function_id, trigger)
-            self._count("errors")
-            return
-        self.log.info("%s <- %s: ok (%.0f ms)", schedule.function_id, trigger,
-                      (time.monotonic() - started) * 1000)
-
-    def _count(self, key: str, n: int = 1) -> None:
-        with self._lock:
-            self.stats[key] += n
+        self._fire_function(schedule.function_id, self.event(schedule, when), f"schedule:{schedule.name}")
 
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
@@ -251,36 +265,25 @@ def at_moment(expression: str, timezone_name: Optional[str] = None) -> Optional[
     return local.replace(tzinfo=ZoneInfo(timezone_name or "UTC")).astimezone(timezone.utc)
 
 
-class SchedulerSchedules:
+class SchedulerSchedules(_Timer):
     """EventBridge Scheduler schedules (created at run time through the `scheduler` API; moto stores them
     but never fires them): at() schedules fire once at their moment, rate()/cron() ones on their
     expression (cron read in UTC), each invoking the template function its target names with the target's
     Input. After an at() fire a schedule with ActionAfterCompletion DELETE is deleted, as on AWS."""
 
+    thread_name = "scheduler-schedules"
+
     def __init__(self, client, functions_by_arn: dict, invoke: Invoke, log=None, clock=time.time, poll=1.0):
+        self._init_timer(invoke, log, {"fired": 0, "errors": 0})
         self.client = client
         self.functions_by_arn = dict(functions_by_arn)
-        self.invoke = invoke
-        self.log = log or logging.getLogger("local.scheduler")
         self.clock = clock
         self.poll = poll
-        self.stats = {"fired": 0, "errors": 0}
         self._fired: set = set()        # (group, name, expression) of at() schedules already fired
         self._due: dict = {}            # (group, name, expression) -> next fire of rate()/cron() schedules
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="scheduler-schedules", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
-            self._thread = None
+        self._start_thread()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -292,10 +295,52 @@ class SchedulerSchedules:
 
     def poll_once(self) -> list:
         """Fire whatever is due now; returns the names fired."""
-        now = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+        now = self._now()
         fired = []
+        for group, schedule in self._ours(enabled_only=True):
+            if self._due_now(schedule, group, now):
+                fired.append(schedule["Name"])
+                self._fire(schedule, group)
+        return fired
+
+    def listing(self) -> list:
+        """This stack's Scheduler schedules for the console: [{name, group, expression, timezone, function,
+        enabled, next (UTC datetime or None: an at() that has fired, a disabled or ended one), trigger}]."""
+        now = self._now()
+        rows = []
+        for group, schedule in self._ours(enabled_only=False):
+            expression = schedule["ScheduleExpression"]
+            enabled = schedule.get("State", "ENABLED") == "ENABLED"
+            end = schedule.get("EndDate")
+            rows.append({"name": schedule["Name"], "group": group, "expression": expression,
+                         "timezone": schedule.get("ScheduleExpressionTimezone") or "UTC",
+                         "function": self.functions_by_arn.get((schedule.get("Target") or {}).get("Arn")),
+                         "enabled": enabled, "trigger": f"scheduler:{schedule['Name']}",
+                         "next": self._next_fire(schedule, group, now) if enabled and not (end and now > end)
+                         else None})
+        return rows
+
+    def run_now(self, group: str, name: str) -> bool:
+        """Fire one schedule now, outside its timetable (an at() one still fires at its moment); False if this
+        stack has no such schedule."""
+        try:
+            schedule = self.client.get_schedule(Name=name, GroupName=group)
+        except self.client.exceptions.ResourceNotFoundException:
+            return False
+        target = schedule.get("Target") or {}
+        function_id = self.functions_by_arn.get(target.get("Arn"))
+        if function_id is None:
+            return False
+        self._fire_function(function_id, _input(target), f"scheduler:{name}")
+        return True
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+
+    def _ours(self, enabled_only: bool):
+        """(group, full schedule) of each schedule whose target is a function of this stack."""
         for summary in self._summaries():
-            if summary.get("State", "ENABLED") != "ENABLED":
+            if enabled_only and summary.get("State", "ENABLED") != "ENABLED":
                 continue
             target = (summary.get("Target") or {}).get("Arn")
             if target is not None and target not in self.functions_by_arn:
@@ -305,10 +350,17 @@ class SchedulerSchedules:
                 schedule = self.client.get_schedule(Name=name, GroupName=group)
             except self.client.exceptions.ResourceNotFoundException:
                 continue                 # deleted between the list and the read
-            if self._due_now(schedule, group, now):
-                fired.append(name)
-                self._fire(schedule, group)
-        return fired
+            if (schedule.get("Target") or {}).get("Arn") in self.functions_by_arn:
+                yield group, schedule
+
+    def _next_fire(self, schedule: dict, group: str, now: datetime) -> Optional[datetime]:
+        expression = schedule["ScheduleExpression"]
+        key = (group, schedule["Name"], expression)
+        moment = at_moment(expression, schedule.get("ScheduleExpressionTimezone"))
+        if moment is not None:
+            return None if key in self._fired else moment
+        start = schedule.get("StartDate")
+        return self._due.get(key) or Scheduler.next_fire(expression, max(now, start) if start else now)
 
     def _summaries(self):
         token = None
@@ -338,33 +390,19 @@ class SchedulerSchedules:
         return False
 
     def _fire(self, schedule: dict, group: str) -> None:
-        target = schedule.get("Target") or {}
-        function_id = self.functions_by_arn.get(target.get("Arn"))
+        target = schedule["Target"]             # _ours yields only schedules that target this stack
         name, expression = schedule["Name"], schedule["ScheduleExpression"]
         is_at = at_moment(expression) is not None
         if is_at:
             self._fired.add((group, name, expression))
-        if function_id is None:
-            self.log.warning("Scheduler schedule %s targets %s, not a function of this stack: not fired", name,
-                             target.get("Arn"))
-            return
-        event = json.loads(target["Input"]) if target.get("Input") else {}
-        with self._lock:
-            self.stats["fired"] += 1
-        threading.Thread(target=self._invoke, args=(function_id, event, name), daemon=True,
-                         name=f"scheduler-{name}").start()
+        self._fire_function(self.functions_by_arn[target["Arn"]], _input(target), f"scheduler:{name}")
         if is_at and schedule.get("ActionAfterCompletion") == "DELETE":
             try:
                 self.client.delete_schedule(Name=name, GroupName=group)
             except self.client.exceptions.ResourceNotFoundException:
                 pass
 
-    def _invoke(self, function_id: str, event, name: str) -> None:
-        trigger = f"scheduler:{name}"
-        try:
-            self.invoke(function_id, event, trigger)
-            self.log.info("%s <- %s: ok", function_id, trigger)
-        except Exception as exc:
-            self.log.error("%s <- %s failed: %s", function_id, trigger, exc)
-            with self._lock:
-                self.stats["errors"] += 1
+
+def _input(target: dict):
+    """The event a Scheduler target delivers: its Input JSON, {} without one."""
+    return json.loads(target["Input"]) if target.get("Input") else {}

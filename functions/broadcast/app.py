@@ -128,8 +128,30 @@ def chatapp_webhook():
 
 @app.on_sqs_message(queue="BroadcastSendQueue", batch_size=10)
 def send_messages(event):
-    """Fan-out jobs and per-recipient sends; a record that should come back raises (common.batch)."""
-    return batch.process(event, _handle_record)
+    """Fan-out jobs and per-recipient sends; a record that should come back raises (common.batch). The sends
+    of a batch go out together (sender.send_batch: one claim and one outcome transaction per batch)."""
+    records = (event.to_dict() if hasattr(event, "to_dict") else event)["Records"]
+    outcomes = _send_together(records)
+    return batch.process(event, lambda record: _handle_record(record, outcomes))
+
+
+def _send_together(records):
+    """{recipient id: outcome} of the batch's Send records; {recipient id: the error} if the batch failed
+    before any record had an outcome (the database was down at the claim: nothing was sent)."""
+    deliveries = []
+    for record in records:
+        message = queue_messages.parse(record["body"])
+        if isinstance(message, queue_messages.Send):
+            deliveries.append((message.recipient_id, batch.attempt_of(record)))
+    if not deliveries:
+        return {}
+    # Not caught: a bad setting (SECRET_KEY, ChatApp's) fails the invocation, naming it, before any claim.
+    client, max_receives = _chatapp(), settings.load().max_receives
+    try:
+        return sender.send_batch(client, deliveries, max_receives)
+    except Exception as exc:  # noqa: BLE001 - logged once here; every record of it is delivered again
+        log.exception("sending a batch of %d failed", len(deliveries))
+        return {recipient_id: exc for recipient_id, _count in deliveries}
 
 
 # The template's BroadcastSweepSchedule parameter sets how often this runs (hourly by default).
@@ -138,9 +160,10 @@ def maintain(event):
     """On the sweep schedule: renew tokens well before they end (encrypting any stored in plaintext); queue
     again recipients whose fan-out job was lost."""
     result = {"tokens_renewed": False, "requeued": 0}
+    client = _chatapp()           # its settings checked first: a missing SECRET_KEY is named, not met halfway
     tokens.encrypt_plaintext()
     try:
-        result["tokens_renewed"] = _chatapp().keep_fresh()
+        result["tokens_renewed"] = client.keep_fresh()
     except ChatAppError as exc:
         log.error("keeping ChatApp tokens fresh failed: %s", exc)
     result["requeued"] = fanout.requeue_stranded(settings.load())
@@ -148,16 +171,18 @@ def maintain(event):
     return result
 
 
-def _handle_record(record):
-    """Done when it returns (sent, final, or unusable and dropped); batch.Retry to have it delivered again."""
+def _handle_record(record, outcomes):
+    """Done when it returns (sent, final, or unusable and dropped); batch.Retry to have it delivered again.
+    outcomes: what _send_together did with the batch's sends."""
     message = queue_messages.parse(record["body"])
     if isinstance(message, queue_messages.FanoutJob):
         failed = fanout.expand(settings.load(), message.broadcast_id, message.low, message.high)
         if failed:
             raise batch.Retry(f"{len(failed)} recipients of broadcast {message.broadcast_id} not queued")
     elif isinstance(message, queue_messages.Send):
-        outcome = sender.send(_chatapp(), message.recipient_id, batch.attempt_of(record),
-                              settings.load().max_receives)
+        outcome = outcomes[message.recipient_id]
+        if isinstance(outcome, Exception):
+            raise batch.Retry(f"recipient {message.recipient_id}: the batch failed ({outcome.__class__.__name__})")
         if outcome == sender.RETRY:
             raise batch.Retry(f"recipient {message.recipient_id}: sending failed, retrying")
         if outcome == sender.WAIT:

@@ -132,15 +132,24 @@ class Resources:
     # ---- schedules ---------------------------------------------------------------------------------
 
     def schedules(self):
-        """[{name, function, expression, enabled, next (UTC datetime or None)}]."""
-        scheduler = self.cloud.scheduler
-        if scheduler is None:
-            return []
-        return [{"name": s.name, "function": s.function_id, "expression": s.expression, "enabled": s.enabled,
-                 "next": due} for s, due in scheduler.next_fires()]
+        """[{name, function, expression, enabled, next (UTC datetime or None), trigger, source, group, timezone}]:
+        the template's rate/cron rules (source "template"), then the EventBridge Scheduler schedules the
+        functions created at run time (source "scheduler": one-off at() ones and rate/cron ones, read through
+        the Scheduler API)."""
+        rows = []
+        if self.cloud.scheduler is not None:
+            rows += [{"name": s.name, "function": s.function_id, "expression": s.expression, "enabled": s.enabled,
+                      "next": due, "trigger": f"schedule:{s.name}", "source": "template", "group": None,
+                      "timezone": "UTC"} for s, due in self.cloud.scheduler.next_fires()]
+        if self.cloud.scheduler_schedules is not None:
+            rows += [dict(row, source="scheduler") for row in self.cloud.scheduler_schedules.listing()]
+        return rows
 
     def run_schedule(self, name):
         return bool(self.cloud.scheduler and self.cloud.scheduler.run_now(name))
+
+    def run_scheduler_schedule(self, group, name):
+        return bool(self.cloud.scheduler_schedules and self.cloud.scheduler_schedules.run_now(group, name))
 
     # ---- WebSocket ---------------------------------------------------------------------------------
 

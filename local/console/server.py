@@ -99,6 +99,7 @@ class Console:
             ("POST", r"/queues/(?P<qid>[^/]+)/redrive", self.do_redrive),
             ("GET", r"/schedules", self.page_schedules),
             ("POST", r"/schedules/(?P<name>[^/]+)/run", self.do_run_schedule),
+            ("POST", r"/scheduler/(?P<group>[^/]+)/(?P<name>[^/]+)/run", self.do_run_scheduler_schedule),
             ("GET", r"/connections", self.page_connections),
             ("POST", r"/connections/(?P<api>[^/]+)/(?P<cid>[^/]+)/disconnect", self.do_disconnect),
             ("GET", r"/mail", self.page_mail),
@@ -157,13 +158,19 @@ class Console:
     def page_schedules(self, req):
         schedules = self.resources.schedules()
         for s in schedules:
-            last = self.invocations.recent(s["function"], limit=1, trigger=f"schedule:{s['name']}")
+            last = self.invocations.recent(s["function"], limit=1, trigger=s["trigger"])
             s["last"] = last[0] if last else None
         return self.render(req, "schedules.html", schedules=schedules)
 
     def do_run_schedule(self, req, name):
         if not self.resources.run_schedule(name):
             return self.redirect(req, "/schedules", f"No schedule {name}.", "error")
+        return self.redirect(req, "/schedules", f"{name} fired; its result appears below when it finishes.")
+
+    def do_run_scheduler_schedule(self, req, group, name):
+        if not self.resources.run_scheduler_schedule(group, name):
+            return self.redirect(req, "/schedules", f"No Scheduler schedule {group}/{name} targets this stack.",
+                                 "error")
         return self.redirect(req, "/schedules", f"{name} fired; its result appears below when it finishes.")
 
     def page_connections(self, req):

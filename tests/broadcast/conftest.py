@@ -89,7 +89,7 @@ def _environment(emulator, overrides):
         "BROADCAST_PUBLIC_URL": "http://127.0.0.1:9/prod", "BROADCAST_QUEUE_URL": UNUSED_QUEUE,
         "CHATAPP_BASE_URL": emulator.url, "CHATAPP_EMAIL": "operator@example.com",
         "CHATAPP_PASSWORD": "emulator-password", "CHATAPP_APP_ID": "app_emulator",
-        "CHATAPP_LICENSE_ID": "100001",
+        "CHATAPP_LICENSE_ID": "100001", "SECRET_KEY": TEST_SECRET_KEY,
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return env

@@ -27,3 +27,33 @@ def test_a_missing_setting_is_a_503_page_naming_it(cold):
     assert "Сайт настроен неверно: BROADCAST_QUEUE_URL is not set" in russian.body.decode()
     assert "The site is misconfigured: BROADCAST_QUEUE_URL is not set" in english.body.decode()
     assert b"Traceback" not in russian.body + english.body
+
+
+@pytest.mark.parametrize("key, named", [(None, "SECRET_KEY is not set"),
+                                        ("not-a-key", "SECRET_KEY is not a Fernet key")])
+def test_a_sender_without_its_secret_key_fails_at_once_naming_it(emulator, sql, monkeypatch, key, named):
+    """Without a usable SECRET_KEY the sender fails before claiming anything: the recipient stays queued (not
+    'unknown' after a claim it could not use), and the error names the setting."""
+    from common.settings import SettingError
+    from conftest import _environment
+    from broadcast_helpers import sqs_record, store_broadcast
+    _bid, [rid] = store_broadcast("+79991234567", text="no key")
+    for name, value in _environment(emulator, {}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PLATFORM_SECRETS", raising=False)
+    if key is None:
+        monkeypatch.delenv("SECRET_KEY")
+    else:
+        monkeypatch.setenv("SECRET_KEY", key)
+    app_module = load_app("broadcast")
+    caches = (settings.load, settings.chatapp, app_module._chatapp)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        with pytest.raises(SettingError, match=named):
+            app_module.send_messages({"Records": [sqs_record({"recipient": rid})]}, None)
+    finally:
+        for cache in caches:
+            cache.cache_clear()
+    row = sql("SELECT status, attempts FROM broadcast_recipients WHERE id = %s", rid)[0]
+    assert row == {"status": "queued", "attempts": 0} and emulator.sends() == []

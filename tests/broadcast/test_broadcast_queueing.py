@@ -148,6 +148,19 @@ def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, 
     assert len(spy.calls) == 124 and held(queue) == (1234, 0, 0)
 
 
+def test_a_delay_counts_from_the_form_post_not_from_the_fan_out(clean_db, make_settings, sql, spy, queue):
+    """A job that runs 3.4 s after the post queues each message with what is left of its delay (rounded up)."""
+    bid, ids = _store(40, delay_range=(0, 9))
+    rows = sql("SELECT id, delay_seconds, queued_at FROM broadcast_recipients WHERE broadcast_id = %s", bid)
+    [queued_at] = {r["queued_at"] for r in rows}
+    assert fanout.expand(make_settings(broadcast_queue_url=queue), bid, min(ids), max(ids),
+                         now=queued_at + timedelta(seconds=3.4)) == []
+    sent = {json.loads(e["MessageBody"])["recipient"]: e["DelaySeconds"] for call in spy.calls for e in call}
+    assert sent == {r["id"]: max(0, r["delay_seconds"] - 3) for r in rows}
+    assert fanout.remaining_delay({"delay_seconds": 50, "queued_at": queued_at}, queued_at) == 50
+    assert fanout.remaining_delay({"delay_seconds": 50, "queued_at": queued_at}, queued_at - timedelta(seconds=2)) == 50
+
+
 def test_failed_entries_are_sent_again(clean_db, make_settings, sql, monkeypatch):
     bid, ids = _store(25)
     flaky = {json.dumps({"recipient": ids[3]}): 2, json.dumps({"recipient": ids[17]}): 1}

@@ -145,8 +145,76 @@ def test_an_outcome_is_recorded_through_a_short_database_outage(monkeypatch):
             raise pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
         yield Cursor()
     monkeypatch.setattr(db, "mysql_transaction", flaky_transaction)
-    sender._record("UPDATE x", (1,), patience=30, sleep=naps.append)
-    assert executed == [("UPDATE x", (1,))] and len(attempts) == 3 and naps == [0.5, 1.0]
+    sender._record([("UPDATE x", (1,)), ("UPDATE y", (2,))], patience=30, sleep=naps.append)
+    assert executed == [("UPDATE x", (1,)), ("UPDATE y", (2,))] and len(attempts) == 3 and naps == [0.5, 1.0]
     attempts.clear()
     with pytest.raises(pymysql.err.OperationalError):   # past its patience it gives up (SQS redelivers)
-        sender._record("UPDATE x", (1,), patience=0.1, sleep=naps.append)
+        sender._record([("UPDATE x", (1,))], patience=0.1, sleep=naps.append)
+
+
+# ---- a batch of deliveries (one SQS batch: one claim transaction, one outcome transaction) --------------
+
+def _sends_per_phone(emulator):
+    counts = {}
+    for request in emulator.sends():
+        phone = request["path"].split("/")[-3]
+        counts[phone] = counts.get(phone, 0) + 1
+    return counts
+
+
+def test_a_redelivered_batch_sends_nothing_twice(emulator, make_chatapp, recipients, sql):
+    ids = recipients(*[f"+7999123000{n}" for n in range(5)])
+    client = make_chatapp()
+    assert sender.send_batch(client, [(rid, 1) for rid in ids]) == {rid: sender.SENT for rid in ids}
+    assert sender.send_batch(client, [(rid, 2) for rid in ids]) == {rid: sender.DUPLICATE for rid in ids}
+    assert _sends_per_phone(emulator) == {f"7999123000{n}": 1 for n in range(5)}
+    rows = sql("SELECT status, attempts, message_id FROM broadcast_recipients WHERE id IN %s", tuple(ids))
+    assert {(r["status"], r["attempts"]) for r in rows} == {("sent", 1)}
+    assert len({r["message_id"] for r in rows}) == 5
+
+
+def test_a_partial_failure_retries_only_the_failed_record(emulator, make_chatapp, recipients, sql):
+    first, second, third = recipients("+79991230001", "+79991230002", "+79991230003")
+    client = make_chatapp()
+    emulator.fail(phone="79991230002", status=503, code="Busy", message="try later", times=1)
+    outcomes = sender.send_batch(client, [(first, 1), (second, 1), (third, 1)])
+    assert outcomes == {first: sender.SENT, second: sender.RETRY, third: sender.SENT}
+    assert [_row(sql, rid)["status"] for rid in (first, second, third)] == ["sent", "queued", "sent"]
+    # SQS brings back the failed record; even if the whole batch came back, the others are not sent again.
+    outcomes = sender.send_batch(client, [(first, 2), (second, 2), (third, 2)])
+    assert outcomes == {first: sender.DUPLICATE, second: sender.SENT, third: sender.DUPLICATE}
+    assert _sends_per_phone(emulator) == {"79991230001": 1, "79991230002": 2, "79991230003": 1}
+    assert _row(sql, second)["attempts"] == 2
+
+
+def test_a_recipient_twice_in_one_batch_is_sent_once(emulator, make_chatapp, recipients):
+    [rid] = recipients("+79991234567")
+    assert sender.send_batch(make_chatapp(), [(rid, 1), (rid, 1)]) == {rid: sender.SENT}
+    assert len(emulator.sends()) == 1
+
+
+def test_a_batch_out_of_time_releases_the_rest_unsent(emulator, make_chatapp, recipients, sql):
+    ids = recipients("+79991230001", "+79991230002", "+79991230003")
+    ticks = iter([0.0, 0.0, 1.0, 9.0])      # the start, then before each send: the third starts too late
+    outcomes = sender.send_batch(make_chatapp(), [(rid, 1) for rid in ids], budget=5.0, clock=lambda: next(ticks))
+    assert outcomes == {ids[0]: sender.SENT, ids[1]: sender.SENT, ids[2]: sender.RETRY}
+    row = _row(sql, ids[2])
+    assert row["status"] == "queued" and row["error_code"] == "NotTried" and len(emulator.sends()) == 2
+    assert sender.send_batch(make_chatapp(), [(ids[2], 2)]) == {ids[2]: sender.SENT}
+
+
+def test_an_unexpected_error_mid_batch_keeps_what_was_sent_frees_the_rest(emulator, make_chatapp, recipients, sql):
+    ids = recipients("+79991230001", "+79991230002", "+79991230003")
+    client = make_chatapp()
+    real, calls = client.send_text, []
+
+    def flaky(phone, text, held=None):
+        calls.append(phone)
+        if len(calls) == 2:
+            raise RuntimeError("bug after the request may have left")
+        return real(phone, text, held)
+    client.send_text = flaky
+    with pytest.raises(RuntimeError):
+        sender.send_batch(client, [(rid, 1) for rid in ids])
+    assert [_row(sql, rid)["status"] for rid in ids] == ["sent", "sending", "queued"]
+    assert len(emulator.sends()) == 1

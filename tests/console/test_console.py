@@ -2,8 +2,10 @@
 shows is checked against SQS, moto's SES record and the database the functions write to."""
 import json
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import boto3
 import psycopg2
@@ -139,6 +141,56 @@ def test_schedule_next_fire_and_run_now(stack, page, db):
                        what="the schedule's row in the database")
     assert rules[0][0].endswith("Nightly") or "Nightly" in rules[0][0]
     expect(page.locator("tr[data-schedule=Nightly] .last")).to_contain_text("ok", timeout=WAIT_MS)
+
+
+def test_one_off_scheduler_schedules_beside_the_template_ones(stack, page, db, aws_endpoint):
+    """at() schedules a function creates through EventBridge Scheduler: a future one with its moment (read in
+    its time zone) and "Run now"; a due one fires by itself and shows its result."""
+    cloud, console, _ = stack
+    scheduler = boto3.client("scheduler")
+    arn = cloud.stack.resolver.attrs["NightlyFunction"]["Arn"]
+    soon = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(microsecond=0)
+    moscow = soon.astimezone(ZoneInfo("Europe/Moscow")).strftime("%Y-%m-%dT%H:%M:%S")
+    past = (datetime.now(timezone.utc) - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S")
+    tag = uuid.uuid4().hex[:8]
+
+    def create(name, expression, zone, rule):
+        scheduler.create_schedule(Name=name, ScheduleExpression=expression, ScheduleExpressionTimezone=zone,
+                                  FlexibleTimeWindow={"Mode": "OFF"}, ActionAfterCompletion="NONE",
+                                  Target={"Arn": arn, "RoleArn": "arn:aws:iam::123456789012:role/console-test",
+                                          "Input": json.dumps({"resources": [rule]})})
+    create(f"later-{tag}", f"at({moscow})", "Europe/Moscow", f"later-{tag}")
+    create(f"due-{tag}", f"at({past})", "UTC", f"due-{tag}")
+    try:
+        # The due one fires by itself within the local Scheduler's poll (1 s) and records its fire.
+        wait_until(lambda: query(db, "SELECT 1 FROM console_test.fires WHERE rule = %s", f"due-{tag}"),
+                   what="the due at() schedule's fire")
+        page.goto(console.url + "/schedules")
+        expect(page.locator("tr[data-schedule=Nightly]")).to_have_count(1)      # the template's rules stay
+        later = page.locator(f'tr[data-scheduler="default/later-{tag}"]')
+        expect(later.locator(".next")).to_have_text(soon.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        expect(later.locator(".source")).to_contain_text("Scheduler")
+        expect(later.locator(".last")).to_have_text("not fired yet")
+        due = page.locator(f'tr[data-scheduler="default/due-{tag}"]')
+        expect(due.locator(".next")).to_have_text("fired (one-off)")
+        expect(due.locator(".last")).to_contain_text("ok", timeout=WAIT_MS)
+
+        later.locator("button").click()
+        expect(page.locator(".flash")).to_contain_text(f"later-{tag} fired")
+        wait_until(lambda: query(db, "SELECT 1 FROM console_test.fires WHERE rule = %s", f"later-{tag}"),
+                   what="the run-now fire in the database")
+        expect(page.locator(f'tr[data-scheduler="default/later-{tag}"] .last')).to_contain_text("ok", timeout=WAIT_MS)
+        # Run now is outside the timetable: the one-off still fires at its moment.
+        expect(page.locator(f'tr[data-scheduler="default/later-{tag}"] .next')).to_have_text(
+            soon.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        state = json.loads(requests.get(console.url + "/api/state", timeout=10).text)
+        assert {s["name"] for s in state["schedules"] if s["source"] == "scheduler"} >= {f"later-{tag}", f"due-{tag}"}
+        missing = console.dispatch(Request("POST", "/scheduler/default/nothing-here/run", {},
+                                           {"token": console.token}, "127.0.0.1"))
+        assert missing[0] == 303 and "kind=error" in missing[1]["Location"]
+    finally:
+        for name in (f"later-{tag}", f"due-{tag}"):
+            scheduler.delete_schedule(Name=name)
 
 
 def test_ses_mail_appears_and_opens(stack, page, aws_endpoint):

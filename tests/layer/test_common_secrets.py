@@ -54,3 +54,8 @@ def test_without_a_platform_secret_the_environment_is_used(monkeypatch):
     monkeypatch.delenv("SOME_TOKEN")
     with pytest.raises(secrets.SecretMissing, match="SOME_TOKEN is not set in the environment"):
         secrets.get("SOME_TOKEN")
+
+
+def test_a_secret_key_is_checked_for_shape():
+    assert secretbox.valid_key(secretbox.new_key())
+    assert not secretbox.valid_key("not-a-key") and not secretbox.valid_key("") and not secretbox.valid_key(None)

@@ -37,6 +37,13 @@ class InvalidToken(ChatAppError):
     """The token sent was rejected (ApiInvalidTokenError or HTTP 401)."""
 
 
+class Held:
+    """The access token the sends of one batch share (None: read it from the token row)."""
+
+    def __init__(self):
+        self.token = None
+
+
 class ChatApp:
     """ChatApp for one licence: settings (settings.ChatAppSettings) and the stored tokens."""
 
@@ -46,23 +53,32 @@ class ChatApp:
 
     # ---- sending ------------------------------------------------------------------------------------
 
-    def send_text(self, phone, text):
+    def send_text(self, phone, text, held=None):
         """Send a WhatsApp text to phone (E.164 digits) -> {"id": message id, ...}. A rejected token is renewed
-        once and the send repeated; not getting a token at all is retryable (nothing was sent)."""
-        try:
-            token = self.access_token()
-        except ChatAppError as exc:
-            raise ChatAppError(exc.code, f"cannot obtain ChatApp tokens: {exc.message}", exc.status,
-                               retryable=True) from None
+        once and the send repeated; not getting a token at all is retryable (nothing was sent).
+        held: a Held shared by the sends of one batch, so the token row is read once per batch, not per send
+        (a renewal by any send of the batch is kept there for the next ones)."""
+        token = held.token if held is not None else None
+        if token is None:
+            try:
+                token = self.access_token()
+            except ChatAppError as exc:
+                raise ChatAppError(exc.code, f"cannot obtain ChatApp tokens: {exc.message}", exc.status,
+                                   retryable=True) from None
         path = f"/v1/licenses/{self.settings.license_id}/messengers/{MESSENGER}/chats/{phone}/messages/text"
         try:
             return self._call("POST", path, token=token, json={"text": text})
         except InvalidToken:
             log.info("access token rejected; renewing it")
             token = self.renew(stale=token)
+        finally:
+            if held is not None:
+                held.token = token
         try:
             return self._call("POST", path, token=token, json={"text": text})
         except InvalidToken as exc:
+            if held is not None:
+                held.token = None       # the next send of the batch reads (and renews) the row again
             raise ChatAppError(exc.code, exc.message, exc.status, retryable=True) from None
 
     # ---- tokens -------------------------------------------------------------------------------------

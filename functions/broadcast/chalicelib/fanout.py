@@ -3,9 +3,11 @@ the sender expands each job into one delayed message per recipient.
 
 Why two steps: 10,000 per-recipient messages are 1,000 SendMessageBatch calls, too slow to make
 the operator wait for; a handful of jobs keeps the form post short, and the expansion runs in
-the queue's own (parallel, retried) invocations. Expanding twice is harmless: the send claim
+the queue's own (parallel, retried) invocations. A recipient's delay counts from the form post: its
+message waits only what is left of it when the job runs. Expanding twice is harmless: the send claim
 lets only one message per recipient through, and enqueued_at skips recipients already queued.
 """
+import math
 from datetime import timedelta
 
 from common import db
@@ -45,9 +47,9 @@ def expand(settings, broadcast_id, low, high, now=None):
         rows = cur.fetchall()
     if not rows:
         return []
-    # Taken before the first send: enqueued_at + delay_seconds is never later than the real due time.
+    # Taken before the first send: a message never becomes visible before its due time.
     started = now or utcnow()
-    messages = [(row["id"], queue_messages.send(row["id"]), row["delay_seconds"]) for row in rows]
+    messages = [(row["id"], queue_messages.send(row["id"]), remaining_delay(row, started)) for row in rows]
     failed = sqs.send_all(settings.queue_url, messages)
     done = [row["id"] for row in rows if row["id"] not in failed]
     if done:
@@ -56,6 +58,13 @@ def expand(settings, broadcast_id, low, high, now=None):
     for recipient_id, reason in failed.items():
         log.warning("recipient %s not queued (the job will be retried): %s", recipient_id, reason)
     return list(failed)
+
+
+def remaining_delay(row, started):
+    """DelaySeconds for a recipient's message: its delay counts from the form post (queued_at), so the time the
+    fan-out itself took (seconds for a large broadcast) is taken off; rounded up, never early, never below 0."""
+    elapsed = (started - row["queued_at"]).total_seconds()
+    return max(0, math.ceil(row["delay_seconds"] - max(0.0, elapsed)))
 
 
 def requeue_stranded(settings, now=None):

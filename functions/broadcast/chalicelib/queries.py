@@ -60,7 +60,7 @@ FROM broadcast_recipients WHERE broadcast_id = %s AND status = %s ORDER BY id LI
 
 # Fan-out jobs name a broadcast and an id range (ids of concurrent broadcasts may interleave).
 RECIPIENTS_TO_ENQUEUE = """
-SELECT id, delay_seconds FROM broadcast_recipients
+SELECT id, delay_seconds, queued_at FROM broadcast_recipients
 WHERE broadcast_id = %s AND id BETWEEN %s AND %s AND status = 'queued' AND enqueued_at IS NULL
 """
 
@@ -80,16 +80,20 @@ WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s GROUP BY broa
 
 # ---- sending -----------------------------------------------------------------------------------
 
-# The atomic claim: of two deliveries of one SQS message, only one gets rowcount 1.
-CLAIM = """
-UPDATE broadcast_recipients SET status = 'sending', sending_at = %s, attempts = attempts + 1, updated_at = %s
-WHERE id = %s AND status = 'queued'
+# The claim of an SQS batch, in one transaction: the rows locked (in id order: concurrent batches never
+# deadlock; a second delivery waits, then sees 'sending'), the queued ones claimed, their texts read.
+LOCK_RECIPIENTS = """
+SELECT id, broadcast_id, phone, status, sending_at FROM broadcast_recipients WHERE id IN %s ORDER BY id FOR UPDATE
 """
 
-RECIPIENT_TO_SEND = """
-SELECT r.id, r.phone, r.status, r.sending_at, r.attempts, b.text
-FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id WHERE r.id = %s
+# Only ids LOCK_RECIPIENTS found 'queued' and still holds locked: by primary key alone (a status condition lets
+# the optimizer pick the status index when few rows are queued, locking index ranges other batches need).
+CLAIM_MANY = """
+UPDATE broadcast_recipients SET status = 'sending', sending_at = %s, attempts = attempts + 1, updated_at = %s
+WHERE id IN %s
 """
+
+BROADCAST_TEXTS = "SELECT id, text FROM broadcasts WHERE id IN %s"
 
 MARK_SENT = """
 UPDATE broadcast_recipients

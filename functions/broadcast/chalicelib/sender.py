@@ -1,7 +1,8 @@
 """Send one recipient's message through ChatApp, at most once, and record what happened.
 
-Idempotency: the row is claimed (queued -> sending) in its own committed statement before the API
-is called, so a redelivered SQS message finds it taken and sends nothing.
+Idempotency: the row is claimed (queued -> sending) in its own committed transaction before the API
+is called, so a redelivered SQS message finds it taken and sends nothing. An SQS batch is claimed in one
+transaction and its outcomes recorded in one (send_batch): the commits, not the statements, were the cost.
 
 A redelivery that finds the row still 'sending':
 - claimed less than STALE_AFTER ago: the first attempt may still be running (SQS delivered the
@@ -18,12 +19,15 @@ from common.i18n import N_
 from common.log import get_logger
 
 from . import queries
-from .chatapp import ChatAppError
+from .chatapp import ChatAppError, Held
 from .clock import utcnow
 
 log = get_logger(__name__)
 RECORD_PATIENCE = 20                   # seconds; with the call itself, well inside the sender's 30 s Timeout
 STALE_AFTER = timedelta(seconds=60)    # 2x the sender's Timeout: no live attempt is older
+# Seconds into a batch after which no ChatApp call starts: one call can take 25 s (chatapp.TIMEOUT), and the
+# sender has 30 s in all.
+SEND_BUDGET = 5.0
 
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
@@ -37,41 +41,99 @@ EXPLANATIONS = {INTERRUPTED: N_("an earlier attempt stopped while calling ChatAp
 def send(client, recipient_id, receive_count=1, max_receives=5, now=None):
     """Deliver one recipient's text through client (a chatapp.ChatApp); returns the outcome (RETRY, WAIT: deliver
     the SQS message again). max_receives: the queue's maxReceiveCount, the last receive is final."""
+    return send_batch(client, [(recipient_id, receive_count)], max_receives, now)[recipient_id]
+
+
+def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET, clock=time.monotonic):
+    """Deliver the texts of one SQS batch: deliveries [(recipient id, receive count)] -> {recipient id: outcome}.
+
+    Three database transactions for the whole batch instead of three per message: one claims every
+    queued recipient of the batch (and reads what to send), the texts go out one by one, one records all
+    outcomes. A recipient named twice in the batch (its fan-out job expanded twice) is sent at most once;
+    both deliveries get its outcome. No ChatApp call starts later than `budget` seconds into the batch:
+    the recipients left are released unsent (RETRY), so a slow API cannot run the function into its timeout
+    holding claims that would turn into 'unknown'."""
     now = now or utcnow()
-    with db.mysql_transaction() as cur:
-        claimed = cur.execute(queries.CLAIM, (now, now, recipient_id)) == 1
-        cur.execute(queries.RECIPIENT_TO_SEND, (recipient_id,))
-        row = cur.fetchone()
-    if not claimed:
-        return _not_claimed(row, recipient_id, now)
+    receives = {}
+    for recipient_id, receive_count in deliveries:
+        receives.setdefault(recipient_id, receive_count)
+    outcomes, pending = _claim(list(receives), now)
+    writes, started, held = [], clock(), Held()
     try:
-        data = client.send_text(row["phone"], row["text"])
-    except ChatAppError as exc:
-        return _failed(recipient_id, exc, receive_count, max_receives)
+        while pending:
+            row = pending.pop(0)
+            recipient_id = row["id"]
+            if clock() - started > budget:
+                pending.insert(0, row)
+                break
+            try:
+                data = client.send_text(row["phone"], row["text"], held)
+            except ChatAppError as exc:
+                outcomes[recipient_id] = _failed(writes, recipient_id, exc, receives[recipient_id], max_receives)
+                continue
+            writes.append((queries.MARK_SENT, (_message_id(recipient_id, data), utcnow(), utcnow(), recipient_id)))
+            outcomes[recipient_id] = SENT
+    finally:
+        # Also after an unexpected error: what was sent is recorded and what was not tried is released (nothing
+        # was sent); only the row whose call raised stays 'sending' (maybe sent: its redelivery makes it 'unknown').
+        for row in pending:
+            writes.append((queries.RELEASE_FOR_RETRY, ("NotTried", "retrying: the batch stopped before this one",
+                                                       utcnow(), row["id"])))
+            outcomes[row["id"]] = RETRY
+        if writes:
+            _record(writes)
+    return outcomes
+
+
+def _claim(recipient_ids, now):
+    """One transaction: lock the batch's rows, claim the queued ones (queued -> sending), make the ones an
+    interrupted attempt left 'sending' 'unknown'. Returns ({recipient id: outcome} of the rows not claimed,
+    [the claimed rows with phone and text, by id])."""
+    outcomes, claimed = {}, []
+    with db.mysql_transaction() as cur:
+        # Rows locked in id order (a concurrent batch waits here, then finds them taken; no deadlock).
+        cur.execute(queries.LOCK_RECIPIENTS, (tuple(recipient_ids),))
+        rows = {row["id"]: row for row in cur.fetchall()}
+        for recipient_id in recipient_ids:
+            row = rows.get(recipient_id)
+            if row is not None and row["status"] == "queued":
+                claimed.append(row)
+            else:
+                outcomes[recipient_id] = _not_claimed(cur, row, recipient_id, now)
+        if claimed:
+            ids = tuple(row["id"] for row in claimed)
+            cur.execute(queries.CLAIM_MANY, (now, now, ids))
+            cur.execute(queries.BROADCAST_TEXTS, (tuple({row["broadcast_id"] for row in claimed}),))
+            texts = {row["id"]: row["text"] for row in cur.fetchall()}
+            for row in claimed:
+                row["text"] = texts[row["broadcast_id"]]
+    return outcomes, sorted(claimed, key=lambda row: row["id"])
+
+
+def _message_id(recipient_id, data):
     message_id = data.get("id") if isinstance(data, dict) else None
     if not message_id:
         log.warning("recipient %s: ChatApp accepted the message but gave no id; status updates cannot match it",
                     recipient_id)
-    _record(queries.MARK_SENT, (str(message_id)[:64] if message_id else None, utcnow(), utcnow(), recipient_id))
-    return SENT
+    return str(message_id)[:64] if message_id else None
 
 
-def _failed(recipient_id, exc, receive_count, max_receives):
+def _failed(writes, recipient_id, exc, receive_count, max_receives):
     if exc.retryable and receive_count < max_receives:
         log.warning("recipient %s: %s; will retry (receive %d of %d)", recipient_id, exc, receive_count,
                     max_receives)
-        _record(queries.RELEASE_FOR_RETRY, (exc.code[:100], f"retrying: {exc.message}"[:1000], utcnow(),
-                                            recipient_id))
+        writes.append((queries.RELEASE_FOR_RETRY, (exc.code[:100], f"retrying: {exc.message}"[:1000], utcnow(),
+                                                   recipient_id)))
         return RETRY
     message = exc.message
     if exc.retryable:   # last receive before the DLQ: say so rather than leave it queued forever
         message = f"{message} (gave up after {receive_count} attempts)"
     log.info("recipient %s not sent: %s", recipient_id, exc)
-    _record(queries.MARK_FINAL, (NOT_SENT, exc.code[:100], message[:1000], utcnow(), utcnow(), recipient_id))
+    writes.append((queries.MARK_FINAL, (NOT_SENT, exc.code[:100], message[:1000], utcnow(), utcnow(), recipient_id)))
     return NOT_SENT
 
 
-def _not_claimed(row, recipient_id, now):
+def _not_claimed(cur, row, recipient_id, now):
     if row is None:
         log.warning("recipient %s does not exist (deleted broadcast?); dropping its message", recipient_id)
         return MISSING
@@ -80,19 +142,21 @@ def _not_claimed(row, recipient_id, now):
     if row["sending_at"] and now - row["sending_at"] < STALE_AFTER:
         return WAIT
     log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
-    _record(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
+    cur.execute(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
     return UNKNOWN
 
 
-def _record(statement, params, patience=RECORD_PATIENCE, sleep=time.sleep):
-    """Store an attempt's outcome. The call to ChatApp has happened by now, so a short database outage must
-    not lose its result (the row would stay "sending", then "unknown"): the statement is idempotent and is
-    tried again with backoff for up to `patience` seconds."""
+def _record(writes, patience=RECORD_PATIENCE, sleep=time.sleep):
+    """Store the outcomes of a batch, [(statement, params)], in one transaction. The calls to ChatApp have
+    happened by now, so a short database outage must not lose their results (the rows would stay "sending",
+    then "unknown"): every statement is idempotent (it names the source status) and the transaction is tried
+    again with backoff for up to `patience` seconds."""
     deadline, delay = time.monotonic() + patience, 0.5
     while True:
         try:
             with db.mysql_transaction() as cur:
-                cur.execute(statement, params)
+                for statement, params in writes:
+                    cur.execute(statement, params)
             return
         except db.connection_errors():
             if time.monotonic() + delay > deadline:

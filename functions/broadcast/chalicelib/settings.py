@@ -6,10 +6,10 @@ or malformed value raises SettingError naming the variable; nothing defaults to 
 The secret ones (BROADCAST_PASSWORD, BROADCAST_WEBHOOK_SECRET, CHATAPP_PASSWORD) come from the platform's
 Secrets Manager secret (common.secrets), never from the function's environment.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from common import secrets
+from common import secretbox, secrets
 from common.settings import Reader, SettingError, once
 
 DEFAULT_DELAY_RANGE = "5-50"
@@ -36,6 +36,9 @@ class ChatAppSettings:
     license_id: str
     public_url: str           # BROADCAST_PUBLIC_URL: where ChatApp reaches our webhook ("" : not registered)
     webhook_secret: str
+    # SECRET_KEY (the template's SecretKey): the tokens are stored encrypted with it. Checked here, at cold start:
+    # found missing only when the first token is read, it failed after a recipient was claimed (-> 'unknown').
+    secret_key: str = field(repr=False, default="")
 
     @property
     def callback_url(self):
@@ -87,7 +90,16 @@ def read_chatapp(environ=None):
         license_id=env.text("CHATAPP_LICENSE_ID"),
         public_url=env.url("BROADCAST_PUBLIC_URL", ""),
         webhook_secret=_secret(env.environ, "BROADCAST_WEBHOOK_SECRET"),
+        secret_key=_secret_key(env.environ),
     )
+
+
+def _secret_key(environ):
+    key = _secret(environ, "SECRET_KEY", required=True)
+    if not secretbox.valid_key(key):
+        raise SettingError("SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes; the template's "
+                           "SecretKey parameter)")
+    return key
 
 
 load = once(read)

@@ -17,6 +17,16 @@ def _fernet(key=None):
     return Fernet(key.encode("ascii") if isinstance(key, str) else key)
 
 
+def valid_key(key):
+    """Whether key is usable as SECRET_KEY (a Fernet key: 32 url-safe base64-encoded bytes), for settings checks
+    at cold start."""
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def new_key():
     """A fresh key (text) for SECRET_KEY."""
     return Fernet.generate_key().decode("ascii")
