@@ -7,8 +7,8 @@ from common.i18n import Message
 from common.log import get_logger
 from common.settings import SettingError, once
 
-from chalicelib import (auth, broadcasts, fanout, forms, login_throttle, pages, queue_messages, sender, settings,
-                        sqs, tokens, webhooks)
+from chalicelib import (auth, broadcasts, expiry, fanout, forms, login_throttle, pages, queue_messages, sender,
+                        settings, sqs, tokens, webhooks)
 from chalicelib.chatapp import ChatApp, ChatAppError
 from chalicelib.clock import utcnow
 
@@ -158,7 +158,7 @@ def _send_together(records):
 @app.schedule("rate(1 hour)")
 def maintain(event):
     """On the sweep schedule: renew tokens well before they end (encrypting any stored in plaintext); queue
-    again recipients whose fan-out job was lost."""
+    again recipients whose fan-out job was lost; make final the recipients no queue message can reach any more."""
     result = {"tokens_renewed": False, "requeued": 0}
     client = _chatapp()           # its settings checked first: a missing SECRET_KEY is named, not met halfway
     tokens.encrypt_plaintext()
@@ -168,11 +168,13 @@ def maintain(event):
         log.error("keeping ChatApp tokens fresh failed: %s", exc)
     result["requeued"] = fanout.requeue_stranded(settings.load())
     result["login_records_purged"] = login_throttle.purge()
+    result.update(expiry.sweep(settings.load()))
     return result
 
 
 def _handle_record(record, outcomes):
-    """Done when it returns (sent, final, or unusable and dropped); batch.Retry to have it delivered again.
+    """Done when it returns (sent, final, left to the delivery sending it, or unusable and dropped); batch.Retry
+    to have it delivered again.
     outcomes: what _send_together did with the batch's sends."""
     message = queue_messages.parse(record["body"])
     if isinstance(message, queue_messages.FanoutJob):

@@ -111,16 +111,21 @@ SCHEDULED_EVENT = {"version": "0", "id": "e1", "detail-type": "Scheduled Event",
 
 
 def test_the_hourly_run_gets_tokens_ahead_and_requeues_stranded_recipients(cloud, live_site, emulator, sql):
-    bid, [rid] = store_broadcast("+79991234567", delays=[1])
+    bid, [rid, expired] = store_broadcast("+79991234567\n+79991234568", delays=[1, 1])
     sql("UPDATE broadcast_recipients SET queued_at = queued_at - INTERVAL 2 HOUR WHERE id = %s", rid)
+    # Its message was sent longer ago than the queue keeps one (the template's 4 h + the sweep's margin).
+    sql("UPDATE broadcast_recipients SET enqueued_at = queued_at - INTERVAL 5 HOUR WHERE id = %s", expired)
     result = cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT)
-    assert result == {"tokens_renewed": True, "requeued": 1, "login_records_purged": 0}
+    assert result == {"tokens_renewed": True, "requeued": 1, "login_records_purged": 0, "expired": 1,
+                      "interrupted": 0}
+    assert sql("SELECT status, error_code FROM broadcast_recipients WHERE id = %s", expired)[0] == \
+        {"status": "not_sent", "error_code": "Expired"}
     assert len(emulator.calls("POST", "/v1/tokens")) == 1
     assert emulator.callbacks["100001"]["url"].startswith(live_site + "/prod/webhooks/chatapp")
     wait_for(lambda: sql("SELECT status FROM broadcast_recipients WHERE id = %s", rid)[0]["status"] == "read",
              20, what="the stranded recipient to be sent and read")
     assert cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT) == \
-        {"tokens_renewed": False, "requeued": 0, "login_records_purged": 0}
+        {"tokens_renewed": False, "requeued": 0, "login_records_purged": 0, "expired": 0, "interrupted": 0}
     assert len(emulator.calls("POST", "/v1/tokens")) == 1 and len(emulator.calls("POST", "/v1/tokens/refresh")) == 0
 
 
@@ -136,3 +141,16 @@ def test_a_batch_with_one_failed_send_reports_only_that_record(cloud, emulator, 
     assert [r["attempts"] for r in rows] == [1, 2, 1] and all(r["message_id"] for r in rows)
     # (the emulator's status webhooks may already have moved a row on from 'sent')
     assert {r["status"] for r in rows} <= {"sent", "delivered", "read"}
+
+
+def test_a_duplicate_of_a_running_send_comes_back_unless_it_is_the_last_receive(cloud, emulator, sql):
+    """Coming back after its last receive would only put the message in the DLQ with the row 'sending': it is
+    left to the delivery sending it (or to the sweep, if that one died)."""
+    _bid, [rid] = store_broadcast("+79991234567", text="running")
+    sql("UPDATE broadcast_recipients SET status = 'sending', sending_at = UTC_TIMESTAMP(3) WHERE id = %s", rid)
+    early = {"Records": [sqs_record({"recipient": rid}, "msg-1", receive_count=4)]}
+    assert cloud.invoke("BroadcastSenderFunction", early) == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    last = {"Records": [sqs_record({"recipient": rid}, "msg-1", receive_count=5)]}
+    assert cloud.invoke("BroadcastSenderFunction", last) == {"batchItemFailures": []}
+    assert sql("SELECT status FROM broadcast_recipients WHERE id = %s", rid)[0]["status"] == "sending"
+    assert emulator.sends() == []

@@ -218,3 +218,42 @@ def test_an_unexpected_error_mid_batch_keeps_what_was_sent_frees_the_rest(emulat
         sender.send_batch(client, [(rid, 1) for rid in ids])
     assert [_row(sql, rid)["status"] for rid in ids] == ["sent", "sending", "queued"]
     assert len(emulator.sends()) == 1
+
+
+# ---- the last allowed receive is final: no row stays queued or sending behind a message gone to the DLQ --------
+
+def test_out_of_time_on_the_last_receive_is_not_sent_and_never_sent_later(emulator, make_chatapp, recipients, sql):
+    ids = recipients("+79991230001", "+79991230002", "+79991230003")
+    ticks = iter([0.0, 0.0, 9.0, 9.0])      # the start, then before each send: only the first starts in time
+    deliveries = [(ids[0], 5), (ids[1], 2), (ids[2], 5)]
+    outcomes = sender.send_batch(make_chatapp(), deliveries, max_receives=5, budget=5.0, clock=lambda: next(ticks))
+    assert outcomes == {ids[0]: sender.SENT, ids[1]: sender.RETRY, ids[2]: sender.NOT_SENT}
+    assert _row(sql, ids[1])["status"] == "queued"            # it has receives left: its message comes back
+    row = _row(sql, ids[2])
+    assert (row["status"], row["error_code"]) == ("not_sent", sender.GAVE_UP) and row["not_sent_at"] is not None
+    assert row["error_message"].endswith("nothing was sent - you can send it again (gave up after 5 attempts)")
+    assert _sends_per_phone(emulator) == {"79991230001": 1}
+    # A late copy of its message (SQS delivers at least once) finds the row final: nothing is sent.
+    assert sender.send_batch(make_chatapp(), [(ids[2], 6)]) == {ids[2]: sender.DUPLICATE}
+    assert _sends_per_phone(emulator) == {"79991230001": 1}
+
+
+def test_an_unexpected_error_on_the_last_receive_leaves_nothing_queued(emulator, make_chatapp, recipients, sql):
+    ids = recipients("+79991230001", "+79991230002", "+79991230003")
+    client = make_chatapp()
+
+    def broken(phone, text, held=None):
+        raise RuntimeError("bug before the request left")
+    client.send_text = broken
+    with pytest.raises(RuntimeError):
+        sender.send_batch(client, [(rid, 5) for rid in ids], max_receives=5)
+    # The one whose call raised may have been sent: left 'sending' (its redelivery or the sweep: 'unknown').
+    assert [_row(sql, rid)["status"] for rid in ids] == ["sending", "not_sent", "not_sent"]
+    assert emulator.sends() == []
+
+
+def test_a_concurrent_duplicate_on_the_last_receive_is_left_to_it(emulator, make_chatapp, recipients, sql):
+    [rid] = recipients("+79991234567")
+    sql("UPDATE broadcast_recipients SET status = 'sending', sending_at = %s WHERE id = %s", utcnow(), rid)
+    assert sender.send(make_chatapp(), rid, receive_count=5, max_receives=5) == sender.LEFT
+    assert _row(sql, rid)["status"] == "sending" and emulator.sends() == []

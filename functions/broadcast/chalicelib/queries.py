@@ -78,6 +78,26 @@ SELECT broadcast_id, MIN(id) AS low, MAX(id) AS high, COUNT(*) AS n FROM broadca
 WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s GROUP BY broadcast_id
 """
 
+# ---- the expiry sweep (expiry.py) ----------------------------------------------------------------
+
+# Queued recipients whose message SQS has deleted (sent before the cutoff: older than the queue's retention, so it
+# can no longer arrive or come back) or moved to the DLQ long ago: nothing was sent, and nothing will be.
+# The recipients_stranded index (status, enqueued_at, ...) gives the range.
+MARK_EXPIRED = """
+UPDATE broadcast_recipients
+SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
+WHERE status = 'queued' AND enqueued_at < %s
+"""
+
+# Rows left 'sending' by an attempt that died (no live attempt is older than sender.STALE_AFTER) whose message
+# will not come back to apply the stale rule (it went to the DLQ): made 'unknown' as the redelivery would.
+# Few rows are ever 'sending': the status prefix of recipients_stranded finds them.
+MARK_STALE_SENDING = """
+UPDATE broadcast_recipients
+SET status = 'unknown', error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
+WHERE status = 'sending' AND sending_at < %s
+"""
+
 # ---- sending -----------------------------------------------------------------------------------
 
 # The claim of an SQS batch, in one transaction: the rows locked (in id order: concurrent batches never

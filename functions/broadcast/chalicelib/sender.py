@@ -10,6 +10,11 @@ A redelivery that finds the row still 'sending':
 - older: the attempt died mid-call (killed at its timeout, crashed), maybe after ChatApp accepted
   the text. We do NOT resend blindly, because a duplicate WhatsApp message cannot be taken back;
   the row becomes 'unknown' with that explanation, and the operator can check the chat.
+
+The last allowed receive (max_receives, the queue's maxReceiveCount) is final, so no row is left 'queued' or
+'sending' behind a message that went to the DLQ: a retryable error or running out of time makes it 'not_sent'
+(nothing was sent), and a WAIT leaves the row to the delivery sending it (which records its outcome; if that
+one died, the maintenance sweep makes the stale 'sending' row 'unknown'; see expiry.py).
 """
 import time
 from datetime import timedelta
@@ -32,10 +37,17 @@ SEND_BUDGET = 5.0
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
 WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
-INTERRUPTED = "Interrupted"
+LEFT = "left"       # as WAIT, on the last receive: done with; the delivery sending it records the outcome
+INTERRUPTED, GAVE_UP, EXPIRED = "Interrupted", "GaveUp", "Expired"
 # The details of our own codes, stored in English and shown in the reader's language (pages).
-EXPLANATIONS = {INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate "
-                                "message - check the chat before sending again")}
+EXPLANATIONS = {
+    INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate message - "
+                    "check the chat before sending again"),
+    GAVE_UP: N_("the last attempt stopped before calling ChatApp (out of time, or an error in the sender); nothing "
+                "was sent - you can send it again"),
+    EXPIRED: N_("its queue message expired or was lost before it could be sent; nothing was sent - you can send "
+                "it again"),
+}
 
 
 def send(client, recipient_id, receive_count=1, max_receives=5, now=None):
@@ -52,12 +64,12 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
     outcomes. A recipient named twice in the batch (its fan-out job expanded twice) is sent at most once;
     both deliveries get its outcome. No ChatApp call starts later than `budget` seconds into the batch:
     the recipients left are released unsent (RETRY), so a slow API cannot run the function into its timeout
-    holding claims that would turn into 'unknown'."""
+    holding claims that would turn into 'unknown'; on their last receive they become 'not_sent' instead)."""
     now = now or utcnow()
     receives = {}
     for recipient_id, receive_count in deliveries:
         receives.setdefault(recipient_id, receive_count)
-    outcomes, pending = _claim(list(receives), now)
+    outcomes, pending = _claim(receives, max_receives, now)
     writes, started, held = [], clock(), Held()
     try:
         while pending:
@@ -77,19 +89,17 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
         # Also after an unexpected error: what was sent is recorded and what was not tried is released (nothing
         # was sent); only the row whose call raised stays 'sending' (maybe sent: its redelivery makes it 'unknown').
         for row in pending:
-            writes.append((queries.RELEASE_FOR_RETRY, ("NotTried", "retrying: the batch stopped before this one",
-                                                       utcnow(), row["id"])))
-            outcomes[row["id"]] = RETRY
+            outcomes[row["id"]] = _not_tried(writes, row["id"], receives[row["id"]], max_receives)
         if writes:
             _record(writes)
     return outcomes
 
 
-def _claim(recipient_ids, now):
-    """One transaction: lock the batch's rows, claim the queued ones (queued -> sending), make the ones an
-    interrupted attempt left 'sending' 'unknown'. Returns ({recipient id: outcome} of the rows not claimed,
-    [the claimed rows with phone and text, by id])."""
-    outcomes, claimed = {}, []
+def _claim(receives, max_receives, now):
+    """One transaction: lock the batch's rows ({recipient id: receive count}), claim the queued ones
+    (queued -> sending), make the ones an interrupted attempt left 'sending' 'unknown'. Returns
+    ({recipient id: outcome} of the rows not claimed, [the claimed rows with phone and text, by id])."""
+    recipient_ids, outcomes, claimed = list(receives), {}, []
     with db.mysql_transaction() as cur:
         # Rows locked in id order (a concurrent batch waits here, then finds them taken; no deadlock).
         cur.execute(queries.LOCK_RECIPIENTS, (tuple(recipient_ids),))
@@ -99,7 +109,8 @@ def _claim(recipient_ids, now):
             if row is not None and row["status"] == "queued":
                 claimed.append(row)
             else:
-                outcomes[recipient_id] = _not_claimed(cur, row, recipient_id, now)
+                last = receives[recipient_id] >= max_receives
+                outcomes[recipient_id] = _not_claimed(cur, row, recipient_id, now, last)
         if claimed:
             ids = tuple(row["id"] for row in claimed)
             cur.execute(queries.CLAIM_MANY, (now, now, ids))
@@ -133,13 +144,32 @@ def _failed(writes, recipient_id, exc, receive_count, max_receives):
     return NOT_SENT
 
 
-def _not_claimed(cur, row, recipient_id, now):
+def _not_tried(writes, recipient_id, receive_count, max_receives):
+    """A claimed row the batch had no time (or, after an unexpected error, no chance) to send: nothing was sent.
+    Released for the redelivery; on the last receive there is none (the message goes to the DLQ), so final."""
+    if receive_count < max_receives:
+        writes.append((queries.RELEASE_FOR_RETRY, ("NotTried", "retrying: the batch stopped before this one",
+                                                   utcnow(), recipient_id)))
+        return RETRY
+    log.warning("recipient %s: not tried on its last receive (%d); not sent", recipient_id, receive_count)
+    message = f"{EXPLANATIONS[GAVE_UP]} (gave up after {receive_count} attempts)"
+    writes.append((queries.MARK_FINAL, (NOT_SENT, GAVE_UP, message, utcnow(), utcnow(), recipient_id)))
+    return NOT_SENT
+
+
+def _not_claimed(cur, row, recipient_id, now, last=False):
     if row is None:
         log.warning("recipient %s does not exist (deleted broadcast?); dropping its message", recipient_id)
         return MISSING
     if row["status"] != "sending":
         return DUPLICATE          # already done by an earlier delivery of the same message
     if row["sending_at"] and now - row["sending_at"] < STALE_AFTER:
+        if last:
+            # Coming back could only send this message to the DLQ, the row still 'sending'. The delivery that
+            # claimed it records the outcome; if it died, the maintenance sweep makes the row 'unknown'.
+            log.info("recipient %s: being sent by another delivery on this one's last receive; left to it",
+                     recipient_id)
+            return LEFT
         return WAIT
     log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
     cur.execute(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))

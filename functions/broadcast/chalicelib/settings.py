@@ -25,6 +25,9 @@ class Settings:
     delay_range: tuple        # (low, high) seconds of random delay per message
     max_receives: int         # the queue's maxReceiveCount: the last receive records "not sent"
     stranded_after: int       # BROADCAST_STRANDED_AFTER_MINUTES: unqueued recipients this old are queued again
+    # BROADCAST_MESSAGE_RETENTION_SECONDS = the send queue's MessageRetentionPeriod: a recipient still queued this
+    # long after its message was sent has no message left to arrive (expiry.py); at least twice the retry span.
+    message_retention: int = 14400
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ def read(environ=None):
         delay_range=parse_delay_range(env.text("BROADCAST_DELAY_RANGE", DEFAULT_DELAY_RANGE)),
         max_receives=env.integer("BROADCAST_MAX_RECEIVES", 5, minimum=1),
         stranded_after=env.integer("BROADCAST_STRANDED_AFTER_MINUTES", 30, minimum=1, maximum=10080),
+        message_retention=env.integer("BROADCAST_MESSAGE_RETENTION_SECONDS", 14400, minimum=60, maximum=1209600),
     )
 
 
