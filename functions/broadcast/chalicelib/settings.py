@@ -27,7 +27,7 @@ class Settings:
     stranded_after: int       # BROADCAST_STRANDED_AFTER_MINUTES: unqueued recipients this old are queued again
     # BROADCAST_MESSAGE_RETENTION_SECONDS = the send queue's MessageRetentionPeriod: a recipient still queued this
     # long after its message was sent has no message left to arrive (expiry.py); at least twice the retry span.
-    message_retention: int = 14400
+    message_retention: int
 
 
 @dataclass(frozen=True)
