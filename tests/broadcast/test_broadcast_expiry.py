@@ -84,4 +84,5 @@ def test_the_retry_span_is_made_of_the_template_s_values():
     assert int(maintenance["BROADCAST_MESSAGE_RETENTION_SECONDS"]) == queue["MessageRetentionPeriod"]
     assert queue["MessageRetentionPeriod"] >= 2 * expiry.retry_span(receives)
     dlq = resources["BroadcastSendDLQ"]["Properties"]
-    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]   # a DLQ message's age counts from its send
+    # A DLQ message's age counts from its first send: the DLQ must keep it longer than the queue would have.
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]

@@ -5,16 +5,16 @@ behind: the whole batch failed on its last receive (the database was down at the
 or timed out), or the message was never received before SQS deleted it. Such a row would stay 'queued' (or
 'sending') for ever, and the broadcast never finish. The sweep makes it final without sending anything:
 
-- 'queued' and its message sent longer ago than the queue's MessageRetentionPeriod (+ EXPIRY_MARGIN): SQS has
-  deleted the message by then (expiry counts from the original send, also in the DLQ), so it can neither arrive
-  nor come back -> 'not_sent' (Expired), and the operator can send it again. The retention is required to be at
-  least twice the queue's whole retry span (a message's longest life while it is retried), so nothing the queue
-  would still try is given up.
+- 'queued' and its message sent longer ago than the queue's MessageRetentionPeriod (+ EXPIRY_MARGIN): by then
+  the message has left the send queue, deleted by SQS at the end of its retention or moved to the DLQ before, so
+  the sender will not receive it again -> 'not_sent' (Expired), and the operator can send it again. The
+  retention is required to be at least twice the queue's whole retry span (a message's longest life while it is
+  retried), so nothing the queue would still try is given up.
 - 'sending' for longer than sender.STALE_AFTER: the attempt died (no live one is older), maybe after ChatApp
   accepted the text -> 'unknown' (Interrupted), exactly what its redelivery would do.
 
 Both updates name the source status and run under the row locks the sender's claim also takes, so a message
-that arrives after all (a DLQ message redriven by hand) finds the row final and sends nothing.
+that arrives after all (a DLQ message redriven to the send queue by hand) finds the row final and sends nothing.
 """
 from datetime import timedelta
 

@@ -80,8 +80,8 @@ WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s GROUP BY broa
 
 # ---- the expiry sweep (expiry.py) ----------------------------------------------------------------
 
-# Queued recipients whose message SQS has deleted (sent before the cutoff: older than the queue's retention, so it
-# can no longer arrive or come back) or moved to the DLQ long ago: nothing was sent, and nothing will be.
+# Queued recipients whose message has left the send queue (sent before the cutoff, older than the queue's retention:
+# deleted by SQS, or moved to the DLQ before): nothing was sent, and the sender will not receive it again.
 # The recipients_stranded index (status, enqueued_at, ...) gives the range.
 MARK_EXPIRED = """
 UPDATE broadcast_recipients
