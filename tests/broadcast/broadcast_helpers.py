@@ -64,3 +64,16 @@ def store_broadcast(numbers, delays=None, text="Hello from the test"):
     with db.mysql_transaction() as cur:
         cur.execute("SELECT id FROM broadcast_recipients WHERE broadcast_id = %s ORDER BY id", (broadcast_id,))
         return broadcast_id, [row["id"] for row in cur.fetchall()]
+
+
+def environment(emulator, overrides):
+    """The broadcast functions' environment for code called in process, against the ChatApp emulator."""
+    env = {
+        "BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD, "BROADCAST_WEBHOOK_SECRET": SECRET,
+        "BROADCAST_PUBLIC_URL": "http://127.0.0.1:9/prod", "BROADCAST_QUEUE_URL": UNUSED_QUEUE,
+        "CHATAPP_BASE_URL": emulator.url, "CHATAPP_EMAIL": "operator@example.com",
+        "CHATAPP_PASSWORD": "emulator-password", "CHATAPP_APP_ID": "app_emulator",
+        "CHATAPP_LICENSE_ID": "100001", "SECRET_KEY": TEST_SECRET_KEY,
+    }
+    env.update({k.upper(): str(v) for k, v in overrides.items()})
+    return env

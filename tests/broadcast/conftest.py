@@ -11,7 +11,7 @@ from functions.broadcast.chalicelib import settings
 from functions.broadcast.chalicelib.chatapp import ChatApp
 from local.emulators.chatapp import ChatAppEmulator
 
-from broadcast_helpers import PASSWORD, SECRET, TEST_SECRET_KEY, UNUSED_QUEUE, USER, basic
+from broadcast_helpers import PASSWORD, SECRET, TEST_SECRET_KEY, USER, basic, environment
 
 TABLES = ("broadcast_recipients", "broadcasts")
 
@@ -71,7 +71,7 @@ def emulator(emulator_server, clean_db):
 def make_settings(emulator, aws_endpoint):
     """make_settings(**env overrides) -> settings.Settings (a queue if given)."""
     def make(**overrides):
-        return settings.read(_environment(emulator, overrides))
+        return settings.read(environment(emulator, overrides))
     return make
 
 
@@ -79,20 +79,8 @@ def make_settings(emulator, aws_endpoint):
 def make_chatapp(emulator):
     """make_chatapp(**env overrides) -> a ChatApp client of the emulator."""
     def make(**overrides):
-        return ChatApp(settings.read_chatapp(_environment(emulator, overrides)))
+        return ChatApp(settings.read_chatapp(environment(emulator, overrides)))
     return make
-
-
-def _environment(emulator, overrides):
-    env = {
-        "BROADCAST_USER": USER, "BROADCAST_PASSWORD": PASSWORD, "BROADCAST_WEBHOOK_SECRET": SECRET,
-        "BROADCAST_PUBLIC_URL": "http://127.0.0.1:9/prod", "BROADCAST_QUEUE_URL": UNUSED_QUEUE,
-        "CHATAPP_BASE_URL": emulator.url, "CHATAPP_EMAIL": "operator@example.com",
-        "CHATAPP_PASSWORD": "emulator-password", "CHATAPP_APP_ID": "app_emulator",
-        "CHATAPP_LICENSE_ID": "100001", "SECRET_KEY": TEST_SECRET_KEY,
-    }
-    env.update({k.upper(): str(v) for k, v in overrides.items()})
-    return env
 
 
 @pytest.fixture

@@ -35,10 +35,9 @@ def test_a_sender_without_its_secret_key_fails_at_once_naming_it(emulator, sql, 
     """Without a usable SECRET_KEY the sender fails before claiming anything: the recipient stays queued (not
     'unknown' after a claim it could not use), and the error names the setting."""
     from common.settings import SettingError
-    from conftest import _environment
-    from broadcast_helpers import sqs_record, store_broadcast
+    from broadcast_helpers import environment, sqs_record, store_broadcast
     _bid, [rid] = store_broadcast("+79991234567", text="no key")
-    for name, value in _environment(emulator, {}).items():
+    for name, value in environment(emulator, {}).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("PLATFORM_SECRETS", raising=False)
     if key is None:
