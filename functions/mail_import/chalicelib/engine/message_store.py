@@ -32,7 +32,7 @@ def commit_batch(job, owner, folder, uidvalidity, records, last_uid, remaining):
         if cur.rowcount != 1:
             raise FolderChanged(f"checkpoint of {folder} no longer matches UIDVALIDITY {uidvalidity}")
         cur.execute(queries.RECEIVE_PROGRESS, {"remaining": remaining, "imported": len(new), "job": job["id"],
-                                               "owner": owner})
+                                               "owner": owner, "first_id": min(inserted.values(), default=None)})
         if cur.rowcount != 1:
             raise LeaseLost(f"job {job['id']} was taken over")
     return [message_rows.record_row(inserted[rec["uid"]], folder, uidvalidity, rec,
