@@ -150,12 +150,14 @@ class Ours:
         from chalicelib.engine import job_records, jobs
         job = jobs.start(account_id)
         while True:
+            # The job's state first: once the last chunk has finished the job, the import is over (waiting for
+            # an empty queue first would add the long poll's idle second to the import's time).
+            current = job_records.get_job(job["id"])
+            if current["state"] not in ("queued", "running"):
+                return current
             messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=1, WaitTimeSeconds=1,
                                                 AttributeNames=["All"]).get("Messages", [])
             if not messages:
-                current = job_records.get_job(job["id"])
-                if current["state"] not in ("queued", "running"):
-                    return current
                 continue
             message = messages[0]
             event = {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
