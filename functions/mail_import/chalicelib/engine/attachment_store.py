@@ -18,11 +18,6 @@ def bucket():
     return settings.load().attachments_bucket
 
 
-def key_for(account_id, content):
-    """The key of some bytes of an account (a pack): the same bytes get the same key."""
-    return f"attachments/{account_id}/{hashlib.sha256(content).hexdigest()}"
-
-
 class Pack:
     """Collects a batch's attachment bytes (each distinct content once); keys() after seal()."""
 
@@ -44,10 +39,15 @@ class Pack:
         return digest
 
     def seal(self):
-        """Join the parts; the pack's key is then known (None when there are no bytes to store)."""
+        """Join the parts; the pack's key is then known (None when there are no bytes to store).
+
+        The key hashes the parts' digests in order, which name the pack's bytes as well as hashing the bytes
+        again would, for one pass over them fewer."""
         self.content = b"".join(self.parts)
         self.parts = []
-        self.key = key_for(self.account_id, self.content) if self.content else None
+        self.key = None
+        if self.content:
+            self.key = f"attachments/{self.account_id}/{hashlib.sha256(b''.join(self.slices)).hexdigest()}"
 
     def slice_key(self, handle):
         offset, length = self.slices[handle]

@@ -52,10 +52,11 @@ class Result:
 class BatchWorker:
     """Fetches, parses and uploads batches over one IMAP session and one S3 client."""
 
-    def __init__(self, session, account_id, s3):
+    def __init__(self, session, account_id, s3, quote=None):
         self.session = session
         self.account_id = account_id
         self.s3 = s3
+        self.quote = quote        # record -> its INSERT row, quoted here (in a fetch process), or None
         self.uploader = ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="attachment-upload")
 
     def start(self, uids):
@@ -73,6 +74,9 @@ class BatchWorker:
             uploads.append(self.uploader.submit(attachment_store.put, self.s3, pack.key, pack.content, None))
         records = [message_rows.record(uid, parsed, received_at, size, [pack.slice_key(h) for h in handles])
                    for uid, parsed, received_at, size, handles in parsed_batch]
+        if self.quote is not None:
+            for rec in records:
+                rec["quoted"] = self.quote(rec)
         return Pending(uids, records, uploads, self.session.commands - before)
 
     def finish(self, pending):
