@@ -77,6 +77,11 @@ class BatchWorker:
         if self.quote is not None:
             for rec in records:
                 rec["quoted"] = self.quote(rec)
+                # The full text and HTML now travel inside the quoted row: the parent's page row needs only
+                # the snippet and whether there is HTML, so the rest is not sent through the pipe twice.
+                rec["text"] = rec["text"][:message_rows.SNIPPET]
+                if rec.get("html") is not None:
+                    rec["html"] = ""
         return Pending(uids, records, uploads, self.session.commands - before)
 
     def finish(self, pending):
