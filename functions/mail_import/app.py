@@ -2,6 +2,7 @@
 
 Handlers only adapt events; the logic lives in chalicelib (mime: the decoder, engine: the import,
 web: pages, access and the WebSocket routes). HTTP: app.app; the SQS chunk worker: app.import_worker;
+the search indexer: app.index_worker; the sync schedule: app.sync_schedule;
 the WebSocket API ($connect, $disconnect, $default, subscribe): app.ws_handler.
 """
 from urllib.parse import quote
@@ -11,7 +12,7 @@ from common import batch, i18n, web
 from common.log import get_logger
 
 from chalicelib import settings
-from chalicelib.engine import accounts, job_records, jobs, progress, schedule
+from chalicelib.engine import accounts, indexer, job_records, jobs, progress, schedule
 from chalicelib.web import access, account_form, message_list, message_view, pages, search, websocket
 
 app = Chalice(app_name="mail_import")
@@ -221,6 +222,12 @@ def import_worker(event):
         remaining = context.get_remaining_time_in_millis() if context else 900_000
         jobs.handle(record["body"], batch.attempt_of(record), remaining)
     return batch.process(event, chunk)
+
+
+@app.on_sqs_message(queue="mail-import-index", batch_size=10)
+def index_worker(event):
+    """Index imported messages for search (a bounded share per request; the rest is queued again)."""
+    return batch.process(event, lambda record: indexer.handle(record["body"]))
 
 
 @app.schedule("rate(1 minute)")

@@ -1,4 +1,5 @@
 """mail_import fixtures: a throwaway Dovecot, IMAP helpers, and the function's environment for direct calls."""
+import json
 import os
 import shutil
 import subprocess
@@ -50,10 +51,12 @@ def mail_env(pg_url, aws_endpoint):
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    index_queue = sqs.create_queue(QueueName=name + "-index")["QueueUrl"]
     os.environ.update(SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY, ATTACHMENTS_BUCKET=name,
-                      MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_PUSH_INTERVAL="0.05",
+                      MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_INDEX_QUEUE_URL=index_queue,
+                      MAIL_IMPORT_PUSH_INTERVAL="0.05",
                       WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import", IMAP_ALLOWED_HOSTS="127.0.0.1")
-    return {"bucket": name, "queue": queue, "arn": arn}
+    return {"bucket": name, "queue": queue, "arn": arn, "index_queue": index_queue}
 
 
 @pytest.fixture(autouse=True)
@@ -67,15 +70,19 @@ def own_queue(request):
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName=f"mail-import-test-{uuid.uuid4().hex[:12]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    index_url = sqs.create_queue(QueueName=f"mail-import-test-{uuid.uuid4().hex[:12]}-index")["QueueUrl"]
     session_queue = dict(mail_env)
-    mail_env.update(queue=url, arn=arn)
+    mail_env.update(queue=url, arn=arn, index_queue=index_url)
     os.environ["MAIL_IMPORT_QUEUE_URL"] = url
+    os.environ["MAIL_IMPORT_INDEX_QUEUE_URL"] = index_url
     settings.load.cache_clear()
     yield url
     mail_env.update(session_queue)
     os.environ["MAIL_IMPORT_QUEUE_URL"] = session_queue["queue"]
+    os.environ["MAIL_IMPORT_INDEX_QUEUE_URL"] = session_queue["index_queue"]
     settings.load.cache_clear()
     sqs.delete_queue(QueueUrl=url)
+    sqs.delete_queue(QueueUrl=index_url)
 
 
 @pytest.fixture(autouse=True)
@@ -135,6 +142,31 @@ def run_import(app_module, mail_env):
             else:
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         return Run(job_records.get_job(job["id"]), deliveries, failures)
+    return run
+
+
+@pytest.fixture(scope="session")
+def run_indexer(app_module, mail_env):
+    """run_indexer() -> [message bodies]: feed this test's indexing requests to app.index_worker until the
+    queue is empty (what the index function does after an import), in batches of up to 10 like the template."""
+    sqs = boto3.client("sqs")
+
+    def run(max_deliveries=1000):
+        queue, bodies = mail_env["index_queue"], []
+        while len(bodies) < max_deliveries:
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           AttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return bodies
+            event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                                  "attributes": m["Attributes"], "messageAttributes": {}, "eventSource": "aws:sqs",
+                                  "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:index"} for m in messages]}
+            failed = {f["itemIdentifier"] for f in app_module.index_worker(event, LambdaContext())["batchItemFailures"]}
+            assert not failed, failed
+            for m in messages:
+                bodies.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        raise AssertionError(f"the index queue did not drain in {max_deliveries} requests")
     return run
 
 

@@ -32,7 +32,7 @@ LETTERS = [
 
 
 @pytest.fixture(scope="module")
-def searchable(dovecot, new_account, run_import):
+def searchable(dovecot, new_account, run_import, run_indexer):
     mailbox = dovecot.new_mailbox("search")
     mailbox.fill("INBOX", LETTERS)
     account_id, token = new_account(mailbox)
@@ -41,6 +41,7 @@ def searchable(dovecot, new_account, run_import):
     other.fill("INBOX", [letter(99, "Чужой отчёт", "Отчёт другого клиента.", "Mon, 6 Jan 2025 10:00:00 +0300")])
     other_id, _ = new_account(other)
     assert run_import(other_id).job["imported"] == 1
+    run_indexer()           # what the index function does right after the imports' commits
     return account_id, token
 
 

@@ -26,7 +26,7 @@ ACCOUNT_HAS_MESSAGES = "SELECT EXISTS (SELECT 1 FROM mail_import.messages WHERE 
 
 _JOB_COLUMNS = """
     id, account_id, state, folders, folder_index, phase, plan_uidvalidity, plan_uids, plan_top, scan_below,
-    checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at
+    checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at, index_from
 """
 
 # A job whose lease lapsed long ago and that has not moved since lost its queue message for good
@@ -106,8 +106,10 @@ SAVE_PLAN = """
     WHERE id = %(job)s AND lease_owner = %(owner)s
 """
 
+# index_from: the lowest message id the job stored (LEAST ignores NULL), where its last indexing request starts.
 RECEIVE_PROGRESS = """
-    UPDATE mail_import.jobs SET remaining = %(remaining)s, imported = imported + %(imported)s, updated_at = now()
+    UPDATE mail_import.jobs SET remaining = %(remaining)s, imported = imported + %(imported)s, updated_at = now(),
+        index_from = LEAST(index_from, %(first_id)s)
     WHERE id = %(job)s AND lease_owner = %(owner)s
 """
 
@@ -197,24 +199,25 @@ MESSAGES_AFTER = "SELECT " + _MESSAGE_COLUMNS + """
     LIMIT %(limit)s
 """
 
-# Full-text search: the query in both configurations (a Russian or an English word form matches), ranked
-# (subject above addresses above text) among the newest %(candidates)s matches, newest first among equals;
-# only the page's rows are highlighted. The candidate cap keeps a word found in half of a million-message
-# mailbox from ranking all of them: the planner walks (account_id, id) backwards for common words and uses
-# the GIN index for rare ones. Markers \x02 ... \x03 around matches become segments in the caller (never
-# HTML from SQL).
+# Full-text search over mail_import.message_search (filled by the indexer after the import commits): one
+# configuration, 'russian', which stems Cyrillic words with the Russian stemmer and Latin ones with the English
+# one; the query also in 'simple', as the addresses and names are stored unstemmed ('Ольга' is 'ольг' in
+# 'russian'). Ranked (subject above addresses above text) among the newest %(candidates)s matches, newest first among
+# equals; only the page's rows are highlighted. The candidate cap keeps a word found in half of a
+# million-message mailbox from ranking all of them. Markers \x02 ... \x03 around matches become segments in
+# the caller (never HTML from SQL).
 _SEARCH = """
-    WITH q AS (SELECT websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('english', %(q)s) AS query),
+    WITH q AS (SELECT websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('simple', %(q)s) AS query),
     candidates AS (
-        SELECT m.id, m.search
-        FROM mail_import.messages m
-        WHERE m.account_id = %(account)s
+        SELECT s.message_id AS id, s.search
+        FROM mail_import.message_search s
+        WHERE s.account_id = %(account)s
           -- The query written out, not q.query: the planner then knows how common the words are (q is
           -- materialised, being used three times) and picks the GIN index or the newest-first walk.
-          AND m.search @@ (websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('english', %(q)s))
-          AND (%(since)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) >= %(since)s::timestamptz)
-          AND (%(until)s::timestamptz IS NULL OR COALESCE(m.sent_at, m.received_at) < %(until)s::timestamptz)
-          AND (NOT %(attachments)s OR m.attachment_count > 0)
+          AND s.search @@ (websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('simple', %(q)s))
+          AND (%(since)s::timestamptz IS NULL OR s.date >= %(since)s::timestamptz)
+          AND (%(until)s::timestamptz IS NULL OR s.date < %(until)s::timestamptz)
+          AND (NOT %(attachments)s OR s.has_attachments)
         ORDER BY {candidate_order}
         LIMIT %(candidates)s
     ),
@@ -235,13 +238,45 @@ _SEARCH = """
 """
 
 # The planner's choice: the GIN index for rare words, a newest-first walk for common ones.
-SEARCH_MESSAGES = _SEARCH.replace("{candidate_order}", "m.id DESC")
+SEARCH_MESSAGES = _SEARCH.replace("{candidate_order}", "s.message_id DESC")
 # The GIN index whatever the estimate ("m.id + 0" cannot be read from an index in order): for when the walk
 # was cut short, i.e. words each common but rarely together, where the estimate is far off.
-SEARCH_MESSAGES_BY_INDEX = _SEARCH.replace("{candidate_order}", "m.id + 0 DESC")
+SEARCH_MESSAGES_BY_INDEX = _SEARCH.replace("{candidate_order}", "s.message_id + 0 DESC")
 SEARCH_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
 SAVEPOINT = "SAVEPOINT search"
 ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT search"
+
+# ---- search index ------------------------------------------------------------------------------
+
+# One indexing request's work for an account, serialised per account (a second request waits and then finds
+# the rows stored: no vector is computed twice). The advisory lock is its own statement so that the INSERT,
+# under READ COMMITTED, takes its snapshot after the lock and sees what the previous holder stored.
+LOCK_ACCOUNT_INDEX = "SELECT pg_advisory_xact_lock(hashtext('mail_import.message_search'), hashtext(%s::text))"
+
+# Up to %(limit)s messages of the account with id >= %(from_id)s and no search row yet, oldest first;
+# returns how many were taken, the last id taken and how many were stored (ON CONFLICT: a redelivered
+# request stores nothing twice). Keep the vector in step with 0104_mail_import_search_table.sql.
+INDEX_MESSAGES = """
+    WITH todo AS (
+        SELECT m.id FROM mail_import.messages m
+        WHERE m.account_id = %(account)s AND m.id >= %(from_id)s
+          AND NOT EXISTS (SELECT 1 FROM mail_import.message_search s WHERE s.message_id = m.id)
+        ORDER BY m.id
+        LIMIT %(limit)s
+    ),
+    stored AS (
+        INSERT INTO mail_import.message_search (message_id, account_id, date, has_attachments, search)
+        SELECT m.id, m.account_id, COALESCE(m.sent_at, m.received_at), m.attachment_count > 0,
+               setweight(to_tsvector('russian'::regconfig, m.subject), 'A')
+               || setweight(to_tsvector('simple'::regconfig,
+                                        concat_ws(' ', m.sender, m.recipients -> 'to', m.recipients -> 'cc')), 'B')
+               || to_tsvector('russian'::regconfig, left(m.text, 200000))
+        FROM todo JOIN mail_import.messages m ON m.id = todo.id
+        ON CONFLICT (message_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM todo), (SELECT COALESCE(max(id), 0) FROM todo), (SELECT count(*) FROM stored)
+"""
 
 MESSAGE_STATS = """
     SELECT count(*), COALESCE(max(id), 0) FROM mail_import.messages WHERE account_id = %s

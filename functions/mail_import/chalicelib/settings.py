@@ -14,6 +14,9 @@ SAFETY_SECONDS = 30        # left at a chunk's deadline for the batches in fligh
 @dataclass(frozen=True)
 class Settings:
     queue_url: str               # MAIL_IMPORT_QUEUE_URL: where chunk messages go
+    index_queue_url: str         # MAIL_IMPORT_INDEX_QUEUE_URL: where indexing requests go
+    index_batch: int             # messages one indexing request indexes before queueing the rest
+    index_interval: float        # seconds between a chunk's indexing requests while it stores messages
     attachments_bucket: str      # ATTACHMENTS_BUCKET
     chunk_seconds: float         # a chunk's time budget, cut to fit the invocation
     lease_margin_seconds: float  # how long a chunk's lease outlasts its budget
@@ -35,6 +38,9 @@ def load():
     env = Reader()
     return Settings(
         queue_url=env.text("MAIL_IMPORT_QUEUE_URL"),
+        index_queue_url=env.text("MAIL_IMPORT_INDEX_QUEUE_URL"),
+        index_batch=env.integer("MAIL_IMPORT_INDEX_BATCH", 2000, minimum=1),
+        index_interval=env.number("MAIL_IMPORT_INDEX_INTERVAL", 1.0, minimum=0),
         attachments_bucket=env.text("ATTACHMENTS_BUCKET"),
         chunk_seconds=env.number("MAIL_IMPORT_CHUNK_SECONDS", 60, minimum=0.1),
         lease_margin_seconds=env.number("MAIL_IMPORT_LEASE_MARGIN_SECONDS", SAFETY_SECONDS, minimum=0),

@@ -2,8 +2,11 @@
 import logging
 
 import boto3
+from botocore.config import Config
 
-from . import imap_session
+from common import db
+
+from . import imap_session, message_store
 from .failures import ImportFailure
 from .fetching import BatchWorker
 
@@ -12,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def main(conn, server, folder, uidvalidity, account_id):
     """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple."""
-    session = worker = None
+    session = worker = conn_db = None
     try:
         session = imap_session.connect(server)
         info = session.select(folder)
@@ -20,7 +23,14 @@ def main(conn, server, folder, uidvalidity, account_id):
             conn.send(("changed", f"UIDVALIDITY of {folder} changed"))
             return
         # A client of our own: boto3 clients must not be shared across processes.
-        worker = BatchWorker(session, account_id, boto3.session.Session().client("s3"))
+        # No CRC32 of every upload where S3 does not require one (the key already names the content).
+        s3 = boto3.session.Session().client("s3", config=Config(request_checksum_calculation="when_required"))
+        # A database connection of our own, only to quote the rows (the driver's quoting follows the server's
+        # settings); it writes nothing: the parent commits, in order.
+        conn_db = db.pg_connect()
+        cur = conn_db.cursor()
+        worker = BatchWorker(session, account_id, s3,
+                             quote=lambda rec: message_store.quote(cur, account_id, folder, uidvalidity, rec))
         _serve(conn, worker)
     except ImportFailure as exc:
         _send(conn, ("failure", exc))
@@ -32,6 +42,8 @@ def main(conn, server, folder, uidvalidity, account_id):
             worker.close()
         if session is not None:
             session.close()
+        if conn_db is not None:
+            conn_db.close()
         conn.close()
 
 

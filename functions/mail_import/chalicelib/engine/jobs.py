@@ -18,7 +18,7 @@ from common.log import get_logger
 
 from .. import settings
 from ..settings import SAFETY_SECONDS
-from . import accounts, imap_session, job_records, planning, progress
+from . import accounts, imap_session, indexer, job_records, planning, progress
 from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, ImportFailure, LeaseLost
 from .receiving import Receiver
 
@@ -98,10 +98,12 @@ class Chunk:
                 enqueue(job_id, self.seq + 1)
                 job_records.next_chunk(job_id, self.owner, self.seq + 1)
             else:
+                self._request_index()
                 job_records.finish(job_id, "done")
                 final = dict(progress.job_event(job_records.get_job(job_id)), type="done")
         except ImportFailure as exc:
             log.warning("job %s failed: %s", job_id, exc)
+            self._request_index(strict=False)
             job_records.finish(job_id, "error", exc)
             final = {"type": "error", "message": str(exc), "error_message": exc.message}
         except LeaseLost as exc:
@@ -115,12 +117,26 @@ class Chunk:
                 job_records.release(job_id, self.owner)
                 raise
             log.exception("job %s failed on its last attempt", job_id)
+            self._request_index(strict=False)
             failure = ImportFailure(UNEXPECTED)
             job_records.finish(job_id, "error", failure)
             final = {"type": "error", "message": str(failure), "error_message": failure.message}
         finally:
             job_records.add_commands(job_id, self.commands)
             notifier.close(final)
+
+    def _request_index(self, strict=True):
+        """Before the job ends: index every message it stored (from its first one), covering any request lost
+        between a commit and its send. Strict (the job finishing well): a failed send raises, the chunk runs
+        again. Otherwise the job is failing already: the failure is logged."""
+        try:
+            job = job_records.get_job(self.job["id"])
+            if job["index_from"] is not None:
+                indexer.request(job["account_id"], job["index_from"])
+        except Exception:
+            if strict:
+                raise
+            log.exception("could not queue the indexing of job %s", self.job["id"])
 
     def _work(self, notifier):
         """Plan and receive folder after folder; True if there is more for another chunk."""
