@@ -102,7 +102,17 @@ def prepare(count):
                   "names": NAMES})
             print(f"  generated {min(start + step, count):,} messages ({time.perf_counter() - started:.0f} s)",
                   flush=True)
+        # The search rows the way the product's indexer stores them (its own query), in batches.
+        from chalicelib import queries as sql
+        last = 0
+        while True:
+            cur.execute(sql.INDEX_MESSAGES, {"account": account_id, "from_id": last + 1, "limit": step})
+            taken, last, _stored = cur.fetchone()
+            if not taken:
+                break
+            print(f"  indexed up to message {last} ({time.perf_counter() - started:.0f} s)", flush=True)
         cur.execute("VACUUM ANALYZE mail_import.messages")
+        cur.execute("VACUUM ANALYZE mail_import.message_search")
         cur.execute("UPDATE mail_import.accounts SET status = 'ok' WHERE id = %s", (account_id,))
         print(f"  generated and analysed in {time.perf_counter() - started:.0f} s", flush=True)
     conn.close()
@@ -117,8 +127,8 @@ def frequencies(account_id, words):
         total = cur.fetchone()[0]
         out = {}
         for word in words:
-            cur.execute("SELECT count(*) FROM mail_import.messages WHERE account_id = %s AND search @@ "
-                        "(websearch_to_tsquery('russian', %s) || websearch_to_tsquery('english', %s))",
+            cur.execute("SELECT count(*) FROM mail_import.message_search WHERE account_id = %s AND search @@ "
+                        "(websearch_to_tsquery('russian', %s) || websearch_to_tsquery('simple', %s))",
                         (account_id, word, word))
             out[word] = cur.fetchone()[0] / total
     conn.close()
