@@ -162,6 +162,14 @@ def queries(account_id, count, rnd):
     return out
 
 
+def variant(params):
+    if "from" in params:
+        return "one word, half a year"
+    if "attachments" in params:
+        return "one word, has attachments"
+    return "two words" if " " in params["q"] else "one word"
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -182,12 +190,17 @@ def main(argv=None):
     plan = queries(account_id, args.queries, rnd)
     for _kind, params in plan[:10]:  # warm the cache the way a working server's is
         search.run(account_id, search.parse(params))
-    timings, found = {}, []
+    timings, by_variant, steps, found, slowest = {}, {}, {}, [], []
     for kind, params in plan:
+        calls = []
         started = time.perf_counter()
-        rows = search.run(account_id, search.parse(params))
-        timings.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        rows = search.run(account_id, search.parse(params), on_step=calls.append)
+        elapsed = (time.perf_counter() - started) * 1000
+        timings.setdefault(kind, []).append(elapsed)
+        by_variant.setdefault(variant(params), []).append(elapsed)
+        steps.setdefault(" + ".join(calls), []).append(elapsed)
         found.append(len(rows))
+        slowest.append((elapsed, params, calls))
     baseline = []
     for _ in range(100):
         before = rnd.randint(1, args.messages)
@@ -197,9 +210,14 @@ def main(argv=None):
             cur.fetchall()
         baseline.append((time.perf_counter() - started) * 1000)
     every = [t for values in timings.values() for t in values]
-    for kind, values in timings.items():
-        print(f"  {kind:18} {len(values):4} queries: p50 {percentile(values, 50):6.1f} ms, "
-              f"p95 {percentile(values, 95):6.1f} ms, p99 {percentile(values, 99):6.1f} ms")
+    for title, groups in (("by word frequency", timings), ("by query shape", by_variant),
+                          ("by the steps that answered", steps)):
+        print(f"  {title}:")
+        for kind, values in groups.items():
+            print(f"    {kind:36} {len(values):4} queries: p50 {percentile(values, 50):6.1f} ms, "
+                  f"p95 {percentile(values, 95):6.1f} ms, p99 {percentile(values, 99):6.1f} ms")
+    print("  slowest: " + "; ".join(f"{ms:.0f} ms {params} ({' + '.join(calls)})"
+                                    for ms, params, calls in sorted(slowest, key=lambda x: -x[0])[:3]))
     print(f"  results per query: median {statistics.median(found)}, queries with none: "
           f"{sum(1 for n in found if n == 0)}")
     print(f"  baseline (a page of 50 rows by id, same run): p50 {percentile(baseline, 50):.1f} ms, "

@@ -115,6 +115,7 @@ def test_the_messages_api_searches_with_q(searchable, app_module):
 
 def newest_matches(account_id, params, monkeypatch, window, candidates, margin):
     monkeypatch.setattr(search, "WINDOW", window)
+    monkeypatch.setattr(search, "ATTACHMENTS_WINDOW", window)
     monkeypatch.setattr(search, "CANDIDATES", candidates)
     monkeypatch.setattr(search, "SLICE_MARGIN", margin)
     s = search.parse(params)

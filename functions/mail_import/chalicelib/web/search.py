@@ -21,7 +21,8 @@ MAX_QUERY = 500
 MAX_RESULTS = 100
 TIMEOUT_MS = 10_000        # a search that still runs then is a 503, not a stuck worker
 CANDIDATES = 1000          # matches ranked, the newest first (a mail search is mostly about recent mail)
-WINDOW = 20_000            # newest messages tested one by one before the GIN index is asked
+WINDOW = 20_000            # newest messages tested one by one before the GIN index is asked ...
+ATTACHMENTS_WINDOW = 10_000  # ... with attachments: a tenth of the mail, so each one a table page of its own
 SLICE_MARGIN = 2           # the index's time slice is this many times what the window's match rate needs
 MAX_OFFSET = CANDIDATES
 START, STOP = "\x02", "\x03"
@@ -84,7 +85,7 @@ def segments(marked):
     return out
 
 
-def candidates(cur, params):
+def candidates(cur, params, on_step=None):
     """[(message_id, rank)] of the newest CANDIDATES matches within the filters, newest first.
 
     A word in a few percent of the mail or more is found by testing the newest messages one by one: the
@@ -92,13 +93,17 @@ def candidates(cur, params):
     planner's estimate is far off) that walk would go through the whole mailbox, and the GIN index answers
     instead for the messages older than the window; its cost is reading every match it finds from the table,
     so it is asked first for a time slice that the window's match rate says should hold the rest (the
-    planner ANDs that with the date index), and only then for anything older.
+    planner ANDs that with the date index), and only then for anything older. on_step(name) is told each
+    step taken (the bench reports which answered).
     """
-    cur.execute(queries.SEARCH_RECENT, dict(params, window=WINDOW))
+    on_step = on_step or (lambda name: None)
+    on_step("walk")
+    window = ATTACHMENTS_WINDOW if params["attachments"] else WINDOW
+    cur.execute(queries.SEARCH_RECENT, dict(params, window=window))
     found = cur.fetchall()
     if len(found) >= CANDIDATES:
         return found
-    cur.execute(queries.SEARCH_WINDOW_EDGE, dict(params, window=WINDOW))
+    cur.execute(queries.SEARCH_WINDOW_EDGE, dict(params, window=window))
     edge = cur.fetchone()
     if edge is None:                                   # the window held every message within the filters
         return found
@@ -109,24 +114,26 @@ def candidates(cur, params):
         span = (newest - last_date).total_seconds() * needed / len(found) * SLICE_MARGIN
         if span < (last_date - max(params["since"] or _EPOCH, _EPOCH)).total_seconds():
             lower = last_date - timedelta(seconds=span)  # else the slice reaches back to the oldest mail anyway
+    on_step("index slice" if lower else "index")
     cur.execute(queries.SEARCH_OLDER, dict(params, before_date=last_date, before_id=last_id, lower=lower,
                                            candidates=needed))
     found += cur.fetchall()
     if len(found) < CANDIDATES and lower is not None:
+        on_step("index rest")
         cur.execute(queries.SEARCH_OLDER, dict(params, before_date=lower, before_id=0, lower=None,
                                                candidates=CANDIDATES - len(found)))
         found += cur.fetchall()
     return found
 
 
-def run(account_id, search):
+def run(account_id, search, on_step=None):
     """The page rows of the matches, best first, each with "rank" and "highlight" {"subject", "text"}."""
     params = {"q": search.text, "account": account_id, "since": search.since, "until": search.until,
               "attachments": search.attachments, "candidates": CANDIDATES}
     try:
         with pg_transaction() as cur:
             cur.execute(queries.SEARCH_TIMEOUT, (f"{TIMEOUT_MS}ms",))
-            ranked = sorted(candidates(cur, params), key=lambda hit: (-hit[1], -hit[0]))
+            ranked = sorted(candidates(cur, params, on_step), key=lambda hit: (-hit[1], -hit[0]))
             page = ranked[search.offset:search.offset + search.limit]
             rank = dict(page)
             cur.execute(queries.SEARCH_PAGE, dict(params, ids=[message_id for message_id, _ in page],
