@@ -19,7 +19,7 @@ from ..mime import message_rows
 
 MAX_QUERY = 500
 MAX_RESULTS = 100
-TIMEOUT_MS = 10_000        # a search that still runs then is a 503, not a stuck worker
+TIMEOUT_MS = 10_000        # a search statement still running then makes a 503, not a stuck worker
 CANDIDATES = 1000          # matches ranked, the newest first (a mail search is mostly about recent mail)
 WINDOW = 20_000            # newest messages tested one by one before the GIN index is asked ...
 ATTACHMENTS_WINDOW = 10_000  # ... with attachments: a tenth of the mail, so each one a table page of its own
