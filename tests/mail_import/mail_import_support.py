@@ -7,7 +7,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-FUNCTIONS = ["MailImportWebFunction", "MailImportWorkerFunction", "MailImportWsFunction"]
+FUNCTIONS = ["MailImportWebFunction", "MailImportWorkerFunction", "MailImportWsFunction", "MailImportIndexFunction"]
 ALL_MAIL = "Вся почта"   # flagged \All in the test Dovecot, as Gmail flags its localised "All Mail"
 LOCAL_CONF = """
 namespace inbox {

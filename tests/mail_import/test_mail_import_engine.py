@@ -33,7 +33,11 @@ def attachments_of(db, message_pk):
 
 
 def s3_bytes(bucket, key):
-    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    """The bytes an attachment's key names: a slice "<object>#<offset>+<length>" of one S3 object."""
+    name, _, part = key.partition("#")
+    offset, length = (int(n) for n in part.split("+"))
+    whole = boto3.client("s3").get_object(Bucket=bucket, Key=name)["Body"].read() if length else b""
+    return whole[offset:offset + length]
 
 
 def served(mailbox, folder="INBOX"):

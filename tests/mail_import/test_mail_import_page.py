@@ -50,7 +50,7 @@ def wait_until(predicate, timeout=60, message="condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
-def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_cloud, chromium):
+def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_cloud, chromium, db):
     mailbox = dovecot.new_mailbox("browser")
     mailbox.fill("INBOX", [make_message(20000 + i, i % 10 == 0) for i in range(MESSAGES)])
     api = slow_cloud.api_url("MailImportApi")
@@ -113,6 +113,10 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
     wait_until(lambda: page.evaluate("document.querySelector('#messages tbody tr').dataset.uid") == str(MESSAGES),
                message="back to the newest rows")
 
+    # Search sees what the index function has indexed (it runs after the import's commits): wait for it.
+    account_id = int(re.search(r"/accounts/(\d+)", page.url).group(1))
+    wait_until(lambda: db("SELECT count(*) FROM mail_import.message_search WHERE account_id = %s",
+                          account_id)[0][0] == MESSAGES, message="every message indexed for search")
     newest = f"№{20000 + MESSAGES - 1}"                              # the newest message's subject ends so
     page.fill("#q", newest)                                         # the search box
     page.click("#search-form button[type=submit]")

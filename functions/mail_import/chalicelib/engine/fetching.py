@@ -1,6 +1,7 @@
 """Phase 2's heavy part: fetch batches of messages by UID, parse them and upload their attachments.
 
-One BatchWorker per IMAP connection. With several processes each child logs in on its own and
+One BatchWorker per IMAP connection; a batch's attachments go up as one object (attachment_store.Pack).
+With several processes each child logs in on its own and
 takes every other batch, so fetching, parsing and uploading run in parallel; the parent only
 writes to the database, in UID order. Batch N's uploads overlap batch N+1's fetch and parse.
 """
@@ -61,19 +62,17 @@ class BatchWorker:
         """Fetch and parse a batch; its uploads start in the background."""
         before = self.session.commands
         fetched = self.session.fetch_messages(uids)
-        records, uploads, seen = [], [], set()
+        pack, parsed_batch = attachment_store.Pack(self.account_id), []
         for uid in sorted(fetched):
             raw, received_at, size = fetched[uid]
             parsed = parse_message(raw)
-            keys = []
-            for attachment in parsed.attachments:
-                key = attachment_store.key_for(self.account_id, attachment.content)
-                keys.append(key)
-                if key not in seen:
-                    seen.add(key)
-                    uploads.append(self.uploader.submit(attachment_store.put, self.s3, key, attachment.content,
-                                                        attachment.content_type))
-            records.append(message_rows.record(uid, parsed, received_at, size, keys))
+            parsed_batch.append((uid, parsed, received_at, size, [pack.add(a.content) for a in parsed.attachments]))
+        pack.seal()
+        uploads = []
+        if pack.key is not None:   # one PUT for the whole batch's attachments
+            uploads.append(self.uploader.submit(attachment_store.put, self.s3, pack.key, pack.content, None))
+        records = [message_rows.record(uid, parsed, received_at, size, [pack.slice_key(h) for h in handles])
+                   for uid, parsed, received_at, size, handles in parsed_batch]
         return Pending(uids, records, uploads, self.session.commands - before)
 
     def finish(self, pending):

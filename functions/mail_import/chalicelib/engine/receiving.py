@@ -1,4 +1,6 @@
 """Phase 2, "receiving messages": fetch the planned UIDs oldest first, store them, checkpoint every batch."""
+from concurrent.futures import ThreadPoolExecutor
+
 from common import aws
 from common.log import get_logger
 
@@ -32,16 +34,30 @@ class Receiver:
         batches = fetching.make_batches(chunk, sizes, settings.load().batch, settings.load().batch_bytes)
         remaining = len(todo)
         index_requests = indexer.Requests(job["account_id"])
+
+        def commit(result, remaining):
+            return message_store.commit_batch(job, self.owner, info.name, info.uidvalidity, result.records,
+                                              result.uids[-1], remaining), remaining
+
+        def committed(new_rows, remaining):
+            index_requests.note(min((row["id"] for row in new_rows), default=None))
+            self.notifier.rows(new_rows)
+            self.notifier.progress({"type": "progress", "state": "running", "phase": "receiving",
+                                    "folder": info.name, "checked": job["checked"], "total": len(plan),
+                                    "remaining": remaining})
         try:
-            for result in self._results(batches, deadline):
-                remaining -= len(result.uids)
-                new_rows = message_store.commit_batch(job, self.owner, info.name, info.uidvalidity,
-                                                      result.records, result.uids[-1], remaining)
-                index_requests.note(min((row["id"] for row in new_rows), default=None))
-                self.notifier.rows(new_rows)
-                self.notifier.progress({"type": "progress", "state": "running", "phase": "receiving",
-                                        "folder": info.name, "checked": job["checked"], "total": len(plan),
-                                        "remaining": remaining})
+            # Batch N is committed (in its own thread, on that thread's own connection) while batch N+1 is
+            # received and more batches are handed to the fetch processes: they no longer wait for the
+            # database. Commits stay in UID order, one at a time.
+            with ThreadPoolExecutor(1, thread_name_prefix="commit") as committer:
+                pending = None
+                for result in self._results(batches, deadline):
+                    remaining -= len(result.uids)
+                    if pending is not None:
+                        committed(*pending.result())
+                    pending = committer.submit(commit, result, remaining)
+                if pending is not None:
+                    committed(*pending.result())
         except BaseException:
             try:
                 index_requests.flush()
