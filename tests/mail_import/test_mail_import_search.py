@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from common import web
+from common.db import pg_transaction
 from functions.mail_import.chalicelib.web import search
 
 
@@ -112,12 +113,38 @@ def test_the_messages_api_searches_with_q(searchable, app_module):
     assert foreign.status_code == 404
 
 
-def test_a_plan_that_runs_long_gives_way_to_the_index_with_the_same_answer(searchable, monkeypatch):
+def newest_matches(account_id, params, monkeypatch, window, candidates, margin):
+    monkeypatch.setattr(search, "WINDOW", window)
+    monkeypatch.setattr(search, "ATTACHMENTS_WINDOW", window)
+    monkeypatch.setattr(search, "CANDIDATES", candidates)
+    monkeypatch.setattr(search, "SLICE_MARGIN", margin)
+    s = search.parse(params)
+    with pg_transaction() as cur:
+        return search.candidates(cur, {"q": s.text, "account": account_id, "since": s.since, "until": s.until,
+                                       "attachments": s.attachments, "candidates": candidates})
+
+
+@pytest.mark.parametrize("params", [{"q": "Ольга"}, {"q": "отчёт"}, {"q": "Ольга", "from": "2025-03-01"},
+                                    {"q": "Ольга", "to": "2025-05-31"}, {"q": "Ольга", "attachments": "1"},
+                                    {"q": "Ольга", "from": "2025-01-07", "to": "2025-05-01"}])
+def test_the_index_steps_find_the_same_newest_matches_as_the_walk(searchable, monkeypatch, params):
+    # The walk alone (a window larger than the mailbox) gives the newest matches; a window of one or two
+    # messages makes the GIN index find the rest: in a time slice (whose width the margin sets), then older.
+    every = newest_matches(searchable[0], params, monkeypatch, 100, 100, 2)
+    assert every and [message_id for message_id, _ in every] == sorted((i for i, _ in every), reverse=True)
+    for window in (1, 2, 3):
+        for candidates in range(1, len(every) + 2):
+            for margin in (0.1, 2, 1000):
+                found = newest_matches(searchable[0], params, monkeypatch, window, candidates, margin)
+                assert found == every[:candidates], (window, candidates, margin)
+
+
+def test_a_search_that_runs_too_long_is_a_503(searchable, monkeypatch):
     from functions.mail_import.chalicelib import queries
-    expected = search.run(searchable[0], search.parse({"q": "отчёт черновик"}))
-    assert [row["subject"] for row in expected] == ["Квартальный отчёт"]
-    # The first plan stands in for a newest-first walk through a huge mailbox for two words that are common
-    # alone and rare together: it never finishes in time.
-    monkeypatch.setattr(queries, "SEARCH_MESSAGES", "SELECT pg_sleep(30), %(q)s")
-    monkeypatch.setattr(search, "FIRST_PLAN_MS", 50)
-    assert search.run(searchable[0], search.parse({"q": "отчёт черновик"})) == expected
+    monkeypatch.setattr(queries, "SEARCH_RECENT", "SELECT pg_sleep(30), %(q)s")
+    monkeypatch.setattr(search, "TIMEOUT_MS", 50)
+    with pytest.raises(web.AppError) as raised:
+        search.run(searchable[0], search.parse({"q": "отчёт"}))
+    assert raised.value.status == 503
+    monkeypatch.undo()  # the connection is usable again, the timeout gone with the transaction
+    assert subjects(search.run(searchable[0], search.parse({"q": "счёт"}))) == ["Счёт на оплату"]

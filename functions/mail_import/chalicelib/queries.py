@@ -202,49 +202,86 @@ MESSAGES_AFTER = "SELECT " + _MESSAGE_COLUMNS + """
 # Full-text search over mail_import.message_search (filled by the indexer after the import commits): one
 # configuration, 'russian', which stems Cyrillic words with the Russian stemmer and Latin ones with the English
 # one; the query also in 'simple', as the addresses and names are stored unstemmed ('Ольга' is 'ольг' in
-# 'russian'). Ranked (subject above addresses above text) among the newest %(candidates)s matches, newest first among
-# equals; only the page's rows are highlighted. The candidate cap keeps a word found in half of a
-# million-message mailbox from ranking all of them. Markers \x02 ... \x03 around matches become segments in
-# the caller (never HTML from SQL).
-_SEARCH = """
-    WITH q AS (SELECT websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('simple', %(q)s) AS query),
-    candidates AS (
-        SELECT s.message_id AS id, s.search
-        FROM mail_import.message_search s
-        WHERE s.account_id = %(account)s
-          -- The query written out, not q.query: the planner then knows how common the words are (q is
-          -- materialised, being used three times) and picks the GIN index or the newest-first walk.
-          AND s.search @@ (websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('simple', %(q)s))
-          AND (%(since)s::timestamptz IS NULL OR s.date >= %(since)s::timestamptz)
-          AND (%(until)s::timestamptz IS NULL OR s.date < %(until)s::timestamptz)
-          AND (NOT %(attachments)s OR s.has_attachments)
-        ORDER BY {candidate_order}
-        LIMIT %(candidates)s
-    ),
-    hits AS (
-        SELECT c.id, ts_rank_cd(c.search, q.query) AS rank
-        FROM candidates c, q
-        ORDER BY rank DESC, c.id DESC
-        LIMIT %(limit)s OFFSET %(offset)s
-    )
-    SELECT """ + _MESSAGE_COLUMNS + """, h.rank,
-        ts_headline(%(config)s::regconfig, m.subject, q.query,
-                    'HighlightAll=true, StartSel=' || chr(2) || ', StopSel=' || chr(3)) AS subject_marked,
-        ts_headline(%(config)s::regconfig, left(m.text, 20000), q.query,
-                    'MaxFragments=2, MaxWords=25, MinWords=8, FragmentDelimiter=" … ", StartSel=' || chr(2)
-                    || ', StopSel=' || chr(3)) AS text_marked
-    FROM hits h JOIN mail_import.messages m ON m.id = h.id, q
-    ORDER BY h.rank DESC, m.id DESC
+# 'russian'). Results are ranked (subject above addresses above text) among the account's newest
+# %(candidates)s matches within the filters (web/search.py finds them in two steps, ranks them and pages),
+# and only the page's rows are read from messages and highlighted.
+_SEARCH_QUERY = "(websearch_to_tsquery('russian', %(q)s) || websearch_to_tsquery('simple', %(q)s))"
+_SEARCH_FILTERS = """
+    s.account_id = %(account)s
+    AND (%(since)s::timestamptz IS NULL OR s.date >= %(since)s::timestamptz)
+    AND (%(until)s::timestamptz IS NULL OR s.date < %(until)s::timestamptz)
+    AND (NOT %(attachments)s OR s.has_attachments)
 """
 
-# The planner's choice: the GIN index for rare words, a newest-first walk for common ones.
-SEARCH_MESSAGES = _SEARCH.replace("{candidate_order}", "s.message_id DESC")
-# The GIN index whatever the estimate ("m.id + 0" cannot be read from an index in order): for when the walk
-# was cut short, i.e. words each common but rarely together, where the estimate is far off.
-SEARCH_MESSAGES_BY_INDEX = _SEARCH.replace("{candidate_order}", "s.message_id + 0 DESC")
+# Step one: the newest %(window)s messages within the filters, newest first (the (account_id, date DESC,
+# message_id DESC) index, or its has_attachments part), tested one by one; stops at %(candidates)s matches.
+SEARCH_RECENT = """
+    WITH q AS MATERIALIZED (SELECT """ + _SEARCH_QUERY + """ AS query)
+    SELECT r.message_id, ts_rank_cd(r.search, (SELECT query FROM q)) AS rank
+    FROM (
+        SELECT s.message_id, s.date, s.search
+        FROM mail_import.message_search s
+        WHERE """ + _SEARCH_FILTERS + """
+        ORDER BY s.date DESC, s.message_id DESC
+        LIMIT %(window)s
+    ) r
+    -- q as a value, not joined: the walk's order is then the result's, and it stops at the last match needed.
+    WHERE r.search @@ (SELECT query FROM q)
+    ORDER BY r.date DESC, r.message_id DESC
+    LIMIT %(candidates)s
+"""
+
+# When the window held too few matches: its last message (where step two carries on) and its newest date
+# (how much time the window covered); no row when the window held every message within the filters.
+SEARCH_WINDOW_EDGE = """
+    SELECT e.message_id, e.date,
+        (SELECT s.date FROM mail_import.message_search s WHERE """ + _SEARCH_FILTERS + """
+         ORDER BY s.date DESC, s.message_id DESC LIMIT 1) AS newest
+    FROM (
+        SELECT s.message_id, s.date FROM mail_import.message_search s
+        WHERE """ + _SEARCH_FILTERS + """
+        ORDER BY s.date DESC, s.message_id DESC
+        OFFSET %(window)s - 1 LIMIT 1
+    ) e
+"""
+
+# Step two, when the window held too few matches: the GIN index, for messages older than the window's last
+# row (in the window's order: date DESC puts undated messages first) and, when given, not older than
+# %(lower)s: with that bound the planner ANDs the GIN bitmap with the date index's, so only the slice's
+# matches are read from the table, not every match of a word common in old mail. "date + interval '0'"
+# cannot be read from an index in order: no newest-first walk, which the window showed to be slow here.
+SEARCH_OLDER = """
+    WITH q AS MATERIALIZED (SELECT """ + _SEARCH_QUERY + """ AS query)
+    SELECT s.message_id, ts_rank_cd(s.search, q.query) AS rank
+    FROM mail_import.message_search s, q
+    WHERE """ + _SEARCH_FILTERS + """
+      -- The query written out, not q.query: the planner then knows how common the words are.
+      AND s.search @@ """ + _SEARCH_QUERY + """
+      AND CASE WHEN %(before_date)s::timestamptz IS NULL THEN s.date IS NOT NULL OR s.message_id < %(before_id)s
+               ELSE s.date < %(before_date)s::timestamptz
+                    OR (s.date = %(before_date)s::timestamptz AND s.message_id < %(before_id)s) END
+      AND (%(before_date)s::timestamptz IS NULL OR s.date <= %(before_date)s::timestamptz)
+      AND (%(lower)s::timestamptz IS NULL OR s.date >= %(lower)s::timestamptz)
+    ORDER BY s.date + interval '0' DESC, s.message_id DESC
+    LIMIT %(candidates)s
+"""
+
+# The page: the ranked ids given in order, their rows with the matches marked \x02 ... \x03 (segments in the
+# caller, never HTML from SQL). 'russian' parses both languages as the index did.
+SEARCH_PAGE = """
+    WITH q AS MATERIALIZED (SELECT """ + _SEARCH_QUERY + """ AS query)
+    SELECT """ + _MESSAGE_COLUMNS + """,
+        ts_headline('russian', m.subject, q.query,
+                    'HighlightAll=true, StartSel=' || chr(2) || ', StopSel=' || chr(3)) AS subject_marked,
+        ts_headline('russian', left(m.text, 20000), q.query,
+                    'MaxFragments=2, MaxWords=25, MinWords=8, FragmentDelimiter=" … ", StartSel=' || chr(2)
+                    || ', StopSel=' || chr(3)) AS text_marked
+    FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY p(id, n)
+    JOIN mail_import.messages m ON m.id = p.id AND m.account_id = %(account)s, q
+    ORDER BY p.n
+"""
+
 SEARCH_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
-SAVEPOINT = "SAVEPOINT search"
-ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT search"
 
 # ---- search index ------------------------------------------------------------------------------
 
