@@ -292,7 +292,7 @@ LOCK_ACCOUNT_INDEX = "SELECT pg_advisory_xact_lock(hashtext('mail_import.message
 
 # Up to %(limit)s messages of the account with id >= %(from_id)s and no search row yet, oldest first;
 # returns how many were taken, the last id taken and how many were stored (ON CONFLICT: a redelivered
-# request stores nothing twice). Keep the vector in step with 0104_mail_import_search_table.sql.
+# request stores nothing twice). The vector is mail_import.search_document (migration 0104).
 INDEX_MESSAGES = """
     WITH todo AS (
         SELECT m.id FROM mail_import.messages m
@@ -304,10 +304,7 @@ INDEX_MESSAGES = """
     stored AS (
         INSERT INTO mail_import.message_search (message_id, account_id, date, has_attachments, search)
         SELECT m.id, m.account_id, COALESCE(m.sent_at, m.received_at), m.attachment_count > 0,
-               setweight(to_tsvector('russian'::regconfig, m.subject), 'A')
-               || setweight(to_tsvector('simple'::regconfig,
-                                        concat_ws(' ', m.sender, m.recipients -> 'to', m.recipients -> 'cc')), 'B')
-               || to_tsvector('russian'::regconfig, left(m.text, 200000))
+               mail_import.search_document(m.subject, m.sender, m.recipients, m.text)
         FROM todo JOIN mail_import.messages m ON m.id = todo.id
         ON CONFLICT (message_id) DO NOTHING
         RETURNING 1

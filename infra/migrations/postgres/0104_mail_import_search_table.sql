@@ -18,12 +18,19 @@ CREATE INDEX IF NOT EXISTS message_search_search ON mail_import.message_search U
 CREATE INDEX IF NOT EXISTS message_search_account_date
     ON mail_import.message_search (account_id, date DESC, message_id DESC);
 
+-- The one definition of a message's search vector: this fill and the indexer (queries.INDEX_MESSAGES) both
+-- call it. A simple SQL function: the planner inlines it.
+CREATE OR REPLACE FUNCTION mail_import.search_document(subject text, sender text, recipients jsonb, body text)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('russian'::regconfig, subject), 'A')
+           || setweight(to_tsvector('simple'::regconfig,
+                                    concat_ws(' ', sender, recipients -> 'to', recipients -> 'cc')), 'B')
+           || to_tsvector('russian'::regconfig, left(body, 200000))
+$$;
+
 INSERT INTO mail_import.message_search (message_id, account_id, date, has_attachments, search)
 SELECT m.id, m.account_id, COALESCE(m.sent_at, m.received_at), m.attachment_count > 0,
-       setweight(to_tsvector('russian'::regconfig, m.subject), 'A')
-       || setweight(to_tsvector('simple'::regconfig,
-                                concat_ws(' ', m.sender, m.recipients -> 'to', m.recipients -> 'cc')), 'B')
-       || to_tsvector('russian'::regconfig, left(m.text, 200000))
+       mail_import.search_document(m.subject, m.sender, m.recipients, m.text)
 FROM mail_import.messages m
 ON CONFLICT (message_id) DO NOTHING;
 
