@@ -17,6 +17,7 @@ from common.db import pg_transaction
 from common.log import get_logger
 
 from .. import queries, settings
+from . import queue_bodies
 
 log = get_logger(__name__)
 
@@ -41,12 +42,10 @@ def index(account_id, from_id, limit):
 
 def handle(body):
     """One indexing request from the queue: index a bounded share and queue the rest."""
-    try:
-        message = json.loads(body)
-        account_id, from_id = int(message["account"]), int(message["from"])
-    except (ValueError, KeyError, TypeError):
-        log.warning("dropping a malformed indexing request: %.200s", body)
+    fields = queue_bodies.whole_numbers(body, "account", "from", kind="indexing request")
+    if fields is None:
         return
+    account_id, from_id = fields
     limit = settings.load().index_batch
     taken, last, stored = index(account_id, from_id, limit)
     if taken >= limit:

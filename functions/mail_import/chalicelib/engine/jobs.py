@@ -18,7 +18,7 @@ from common.log import get_logger
 
 from .. import settings
 from ..settings import SAFETY_SECONDS
-from . import accounts, imap_session, indexer, job_records, planning, progress
+from . import accounts, imap_session, indexer, job_records, planning, progress, queue_bodies
 from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, ImportFailure, LeaseLost
 from .receiving import Receiver
 
@@ -57,12 +57,10 @@ def start(account_id, delay=0):
 def handle(body, attempt, remaining_ms):
     """Run the chunk a queue message asks for. A job busy with another chunk raises batch.Retry: the
     message comes back once the job is free (the handover in progress, or the holder's lease ending)."""
-    try:
-        message = json.loads(body)
-        job_id, seq = int(message["job"]), int(message["seq"])
-    except (ValueError, KeyError, TypeError):
-        log.warning("dropping a malformed chunk message: %.200s", body)
+    fields = queue_bodies.whole_numbers(body, "job", "seq", kind="chunk message")
+    if fields is None:
         return
+    job_id, seq = fields
     owner = str(uuid.uuid4())
     budget = max(min(settings.load().chunk_seconds, remaining_ms / 1000 - SAFETY_SECONDS), 1.0)
     job = job_records.lease(job_id, seq, owner, lease_seconds(budget, remaining_ms))
