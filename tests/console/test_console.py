@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from local import sites
 from local.console import Console
 from local.console.server import Request
 
@@ -48,6 +49,10 @@ def stack(start_cloud, db):
     before = datetime.now(timezone.utc)
     cloud = start_cloud(template=TEMPLATE)
     after = datetime.now(timezone.utc)
+    # On a fresh machine a function's first invocation installs its requirements (pip, tens of seconds):
+    # done here, so the live views' waits measure the console, not pip.
+    for pool in cloud.runtime.pools.values() if cloud.isolated else ():
+        sites.function_site(pool.fn.code_dir, pool.fn.layer_dirs, pool.fn.logical_id)
     console = Console(cloud).start()
     yield cloud, console, (before, after)
     console.stop()
