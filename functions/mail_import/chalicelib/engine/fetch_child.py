@@ -1,4 +1,5 @@
 """The body of a fetch worker process: log in, then fetch/parse/upload the batches the parent sends."""
+import gc
 import logging
 
 import boto3
@@ -16,6 +17,11 @@ log = logging.getLogger(__name__)
 def main(conn, server, folder, uidvalidity, account_id):
     """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple."""
     session = worker = conn_db = None
+    # The forked child inherits the parent's whole heap (boto3's service models, the app's modules): without
+    # this, every full collection walks all of it again while parsing allocates millions of objects; and the
+    # parser's objects die young, so collecting every 700 allocations only burns CPU (about 6% of the child's).
+    gc.freeze()
+    gc.set_threshold(100_000, 10, 10)
     try:
         session = imap_session.connect(server)
         info = session.select(folder)
