@@ -22,6 +22,7 @@ log = logging.getLogger("local.console")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOCAL_ADDRESSES = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 SSE_MIN_INTERVAL = 1.0      # at most one refresh a second, however busy the cloud is
+QUEUE_WATCH_INTERVAL = 1.0  # queue counts are read this often (a DLQ move or an expired visibility logs nothing)
 SSE_KEEPALIVE = 15.0
 
 
@@ -72,13 +73,29 @@ class Console:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="console", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._watch_queues, name="console-queues", daemon=True).start()
         log.info("console at %s", self.url)
         return self
+
+    def _watch_queues(self):
+        """Tell the live pages when queue counts change: moto moves a message to its DLQ, or makes an
+        in-flight one visible again, without an invocation or a log line that would tell them otherwise."""
+        last = None
+        while self._server is not None:
+            try:
+                now = [(q["id"], q["visible"], q["in_flight"], q["delayed"]) for q in self.resources.queues()]
+            except Exception:  # noqa: BLE001 - moto stopping or busy: try again next time
+                now = last
+            if last is not None and now != last:
+                self.changes.bump()
+            last = now
+            time.sleep(QUEUE_WATCH_INTERVAL)
 
     def stop(self):
         if self._server:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None     # ends the queue watcher and the event streams
         logging.getLogger().removeHandler(self.logs)
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)

@@ -246,3 +246,20 @@ def test_actions_only_from_this_machine_and_with_the_page_token(stack):
     assert wrong.status_code == 303 and "/purge" in wrong.headers["Location"]
     state = json.loads(requests.get(console.url + "/api/state", timeout=10).text)
     assert {q["id"] for q in state["queues"]} == {"JobsQueue", "JobsDlq"}
+
+
+def test_queue_counts_update_live_without_any_invocation(stack, page):
+    # A message landing in a queue no function reads (here a DLQ) makes no invocation and no log line: the
+    # console still tells the open page.
+    cloud, console, _ = stack
+    sqs = boto3.client("sqs")
+    dlq = cloud.physical_id("JobsDlq")
+    page.goto(console.url + "/queues")
+    expect(page.locator("#live")).to_contain_text("live", timeout=WAIT_MS)
+    cell = page.locator("tr[data-queue=JobsDlq] .visible")
+    before = int(cell.inner_text())
+    sqs.send_message(QueueUrl=dlq, MessageBody="straight into the DLQ")
+    try:
+        expect(cell).to_have_text(str(before + 1), timeout=WAIT_MS)
+    finally:
+        sqs.purge_queue(QueueUrl=dlq)
