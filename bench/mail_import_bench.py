@@ -270,18 +270,19 @@ SyncState *
 
 
 def mbsync_once(fsync=True):
-    """Seconds mbsync takes to pull the big INBOX into a fresh Maildir (default fsync, or `FSync no`)."""
+    """(seconds, messages, machine use) of mbsync pulling the big INBOX into a fresh Maildir (default fsync, or
+    `FSync no`)."""
     work = Path(tempfile.mkdtemp(prefix="mbsync-bench-"))
     try:
         rc = work / "mbsyncrc"
         rc.write_text(MBSYNC_RC.format(port=PORT, password=USERS["big"], target=work / "mail",
                                        fsync="" if fsync else "FSync no"))
         (work / "mail").mkdir()
-        started = time.perf_counter()
+        before, started = Machine.read(), time.perf_counter()
         subprocess.run(["mbsync", "-c", str(rc), "-q", "bench"], check=True, stderr=subprocess.DEVNULL)
-        elapsed = time.perf_counter() - started
+        elapsed, usage = time.perf_counter() - started, Machine.since(before)
         got = len(os.listdir(work / "mail" / "INBOX" / "cur")) + len(os.listdir(work / "mail" / "INBOX" / "new"))
-        return elapsed, got
+        return elapsed, got, usage
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -301,6 +302,43 @@ def settle():
     finally:
         conn.close()
     os.sync()
+
+
+# ---- what the machine did during a run ---------------------------------------------------------
+
+class Machine:
+    """The whole machine's CPU and disk counters (/proc/stat, /proc/diskstats), read before and after a run: its
+    CPU seconds (every process: ours, moto, PostgreSQL, Dovecot; or mbsync and Dovecot), the seconds a CPU sat
+    idle waiting for the disk, the seconds the hypervisor took (steal) and the megabytes written to disk. They
+    say whether a run was slow for its own work or for the machine's."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    @classmethod
+    def read(cls):
+        with open("/proc/stat") as f:
+            user, nice, system, _idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+        written = 0
+        with open("/proc/diskstats") as f:
+            for line in f:
+                fields = line.split()
+                # whole disks only (vda, sda, nvme0n1): not partitions (counted in their disk), loop or RAM devices
+                name = fields[2]
+                if name.startswith(("loop", "ram", "zram")) or not Path(f"/sys/block/{name}/device").exists():
+                    continue
+                written += int(fields[9]) * 512
+        return {"cpu": (user + nice + system + irq + softirq) / cls.TICK, "iowait": iowait / cls.TICK,
+                "steal": steal / cls.TICK, "written_mb": written / 1e6}
+
+    @classmethod
+    def since(cls, before):
+        after = cls.read()
+        return {key: after[key] - before[key] for key in after}
+
+
+def describe(usage):
+    return (f"cpu {usage['cpu']:.1f} s, iowait {usage['iowait']:.1f} s, steal {usage['steal']:.1f} s, "
+            f"disk written {usage['written_mb']:.0f} MB")
 
 
 # ---- main --------------------------------------------------------------------------------------
@@ -327,21 +365,22 @@ def main(argv=None):
         ours.run(warm)
         ours.index(warm)
         times = {"ours": [], "mbsync": [], "mbsync-nofsync": []}
+        usage = {name: [] for name in times}
         searchable_after = []
 
         def run_ours():
             account = ours.account("big")
-            started = time.perf_counter()
+            before, started = Machine.read(), time.perf_counter()
             job = ours.run(account)
-            elapsed = time.perf_counter() - started
+            elapsed, used = time.perf_counter() - started, Machine.since(before)
             assert job["state"] == "done" and job["imported"] == args.messages, job
             searchable_after.append(ours.index(account))
-            return elapsed, account
+            return elapsed, used, account
 
         def run_mbsync(fsync):
-            elapsed, got = mbsync_once(fsync)
+            elapsed, got, used = mbsync_once(fsync)
             assert got == args.messages, got
-            return elapsed, None
+            return elapsed, used, None
 
         runners = {"ours": run_ours, "mbsync": lambda: run_mbsync(True),
                    "mbsync-nofsync": lambda: run_mbsync(False)}
@@ -349,16 +388,25 @@ def main(argv=None):
         for n in range(args.repeat):
             for name in order[n % 3:] + order[:n % 3]:  # rotate who goes first: no one always has a warm cache
                 settle()
-                elapsed, account = runners[name]()
+                elapsed, used, account = runners[name]()
+                usage[name].append(used)
                 times[name].append(elapsed)
                 if account is not None:
                     big_account = account
             print(f"round {n + 1}: " + ", ".join(f"{name} {times[name][-1]:.2f} s" for name in order), flush=True)
+            for name in order:
+                print(f"    {name}: {describe(usage[name][-1])}")
         med = {name: statistics.median(values) for name, values in times.items()}
         print("median: " + ", ".join(f"{name} {med[name]:.2f} s ({args.messages / med[name]:,.0f} msg/s)"
                                      for name in order))
         print(f"ours/mbsync = {med['ours'] / med['mbsync']:.2f}x")
         print(f"ours/mbsync-nofsync = {med['ours'] / med['mbsync-nofsync']:.2f}x (equal durability; target <= 1.5x)")
+        for name in order:
+            medians = {key: statistics.median(u[key] for u in usage[name]) for key in usage[name][0]}
+            print(f"median machine use, {name}: {describe(medians)}")
+        cpu = {name: statistics.median(u["cpu"] for u in usage[name]) for name in order}
+        print(f"cpu ours/mbsync-nofsync = {cpu['ours'] / cpu['mbsync-nofsync']:.2f}x (CPU seconds of the whole "
+              "machine during the runs, medians: the work each side made the machine do, whatever the disk did)")
         print(f"searchable: the last message {statistics.median(searchable_after):.2f} s after the import ended "
               "(median; the indexing requests the import queued, drained after it by app.index_worker in this "
               "process; not part of the ratios)")
