@@ -158,7 +158,8 @@ def _send_together(records):
 @app.schedule("rate(1 hour)")
 def maintain(event):
     """On the sweep schedule: renew tokens well before they end (encrypting any stored in plaintext); queue
-    again recipients whose fan-out job was lost; make final the recipients no queue message can reach any more."""
+    again recipients whose fan-out job was lost, after making final the recipients no queue message can reach any
+    more."""
     result = {"tokens_renewed": False, "requeued": 0}
     client = _chatapp()           # its settings checked first: a missing SECRET_KEY is named, not met halfway
     tokens.encrypt_plaintext()
@@ -166,9 +167,10 @@ def maintain(event):
         result["tokens_renewed"] = client.keep_fresh()
     except ChatAppError as exc:
         log.error("keeping ChatApp tokens fresh failed: %s", exc)
+    # Given up first: a recipient past the queue's retention is made final, not queued again to be sent hours late.
+    result.update(expiry.sweep(settings.load()))
     result["requeued"] = fanout.requeue_stranded(settings.load())
     result["login_records_purged"] = login_throttle.purge()
-    result.update(expiry.sweep(settings.load()))
     return result
 
 

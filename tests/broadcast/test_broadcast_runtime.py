@@ -111,21 +111,25 @@ SCHEDULED_EVENT = {"version": "0", "id": "e1", "detail-type": "Scheduled Event",
 
 
 def test_the_hourly_run_gets_tokens_ahead_and_requeues_stranded_recipients(cloud, live_site, emulator, sql):
-    bid, [rid, expired] = store_broadcast("+79991234567\n+79991234568", delays=[1, 1])
+    bid, [rid, expired, never] = store_broadcast("+79991234567\n+79991234568\n+79991234569", delays=[1, 1, 1])
     sql("UPDATE broadcast_recipients SET queued_at = queued_at - INTERVAL 2 HOUR WHERE id = %s", rid)
     # Its message was sent longer ago than the queue keeps one (the template's 4 h + the sweep's margin).
     sql("UPDATE broadcast_recipients SET enqueued_at = queued_at - INTERVAL 5 HOUR WHERE id = %s", expired)
+    # Never queued for as long: given up, not queued again (only rid is re-queued).
+    sql("UPDATE broadcast_recipients SET queued_at = queued_at - INTERVAL 5 HOUR WHERE id = %s", never)
     result = cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT)
     assert result == {"tokens_renewed": True, "requeued": 1, "login_records_purged": 0, "expired": 1,
-                      "interrupted": 0}
-    assert sql("SELECT status, error_code FROM broadcast_recipients WHERE id = %s", expired)[0] == \
-        {"status": "not_sent", "error_code": "Expired"}
+                      "never_queued": 1, "interrupted": 0}
+    assert sql("SELECT status, error_code FROM broadcast_recipients WHERE id IN (%s, %s) ORDER BY id",
+               expired, never) == [{"status": "not_sent", "error_code": "Expired"},
+                                   {"status": "not_sent", "error_code": "NeverQueued"}]
     assert len(emulator.calls("POST", "/v1/tokens")) == 1
     assert emulator.callbacks["100001"]["url"].startswith(live_site + "/prod/webhooks/chatapp")
     wait_for(lambda: sql("SELECT status FROM broadcast_recipients WHERE id = %s", rid)[0]["status"] == "read",
              20, what="the stranded recipient to be sent and read")
     assert cloud.invoke("BroadcastMaintenanceFunction", SCHEDULED_EVENT) == \
-        {"tokens_renewed": False, "requeued": 0, "login_records_purged": 0, "expired": 0, "interrupted": 0}
+        {"tokens_renewed": False, "requeued": 0, "login_records_purged": 0, "expired": 0, "never_queued": 0,
+         "interrupted": 0}
     assert len(emulator.calls("POST", "/v1/tokens")) == 1 and len(emulator.calls("POST", "/v1/tokens/refresh")) == 0
 
 

@@ -10,6 +10,9 @@ or timed out), or the message was never received before SQS deleted it. Such a r
   the sender will not receive it again -> 'not_sent' (Expired), and the operator can send it again. The
   retention is required to be at least twice the queue's whole retry span (a message's longest life while it is
   retried), so nothing the queue would still try is given up.
+- 'queued' with no message of its own (enqueued_at unset) since before that same cutoff: its fan-out job kept
+  failing, and the maintenance queued it again every sweep in vain -> 'not_sent' (NeverQueued). Were it queued
+  now, it would be sent hours late; the operator can send it again instead. The sweep runs before the re-queueing.
 - 'sending' for longer than sender.STALE_AFTER: the attempt died (no live one is older), maybe after ChatApp
   accepted the text -> 'unknown' (Interrupted), exactly what its redelivery would do.
 
@@ -55,16 +58,20 @@ def expired_before(settings, now):
 
 
 def sweep(settings, now=None):
-    """Make final the recipients no message can reach any more; returns {"expired": n, "interrupted": n}."""
+    """Make final the recipients no message can reach any more; returns {"expired": n, "never_queued": n,
+    "interrupted": n}."""
     now = now or utcnow()
     cutoff = expired_before(settings, now)
     with db.mysql_transaction() as cur:
         expired = cur.execute(queries.MARK_EXPIRED, (sender.EXPIRED, sender.EXPLANATIONS[sender.EXPIRED], now, now,
                                                      cutoff))
     with db.mysql_transaction() as cur:
+        never_queued = cur.execute(queries.MARK_NEVER_QUEUED, (
+            sender.NEVER_QUEUED, sender.EXPLANATIONS[sender.NEVER_QUEUED], now, now, cutoff))
+    with db.mysql_transaction() as cur:
         interrupted = cur.execute(queries.MARK_STALE_SENDING, (
             sender.INTERRUPTED, sender.EXPLANATIONS[sender.INTERRUPTED], now, now, now - sender.STALE_AFTER))
-    if expired or interrupted:
-        log.warning("%d queued recipients whose message expired made not_sent; %d left sending made unknown",
-                    expired, interrupted)
-    return {"expired": expired, "interrupted": interrupted}
+    if expired or interrupted or never_queued:
+        log.warning("%d queued recipients whose message expired and %d never queued made not_sent; %d left sending "
+                    "made unknown", expired, never_queued, interrupted)
+    return {"expired": expired, "never_queued": never_queued, "interrupted": interrupted}

@@ -89,6 +89,14 @@ SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, 
 WHERE status = 'queued' AND enqueued_at < %s
 """
 
+# Queued recipients that never got a message of their own, for as long as a message would have lived: their
+# fan-out job kept failing (requeue_stranded tried again every sweep). Given up, so the broadcast ends.
+MARK_NEVER_QUEUED = """
+UPDATE broadcast_recipients
+SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
+WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s
+"""
+
 # Rows left 'sending' by an attempt that died (no live attempt is older than sender.STALE_AFTER) whose message
 # will not come back to apply the stale rule (it went to the DLQ): made 'unknown' as the redelivery would.
 # Few rows are ever 'sending': the status prefix of recipients_stranded finds them.

@@ -38,7 +38,7 @@ SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "du
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
 WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
 LEFT = "left"       # as WAIT, on the last receive: done with; the delivery sending it records the outcome
-INTERRUPTED, GAVE_UP, EXPIRED = "Interrupted", "GaveUp", "Expired"
+INTERRUPTED, GAVE_UP, EXPIRED, NEVER_QUEUED = "Interrupted", "GaveUp", "Expired", "NeverQueued"
 # The details of our own codes, stored in English and shown in the reader's language (pages).
 EXPLANATIONS = {
     INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate message - "
@@ -47,6 +47,8 @@ EXPLANATIONS = {
                 "was sent - you can send it again"),
     EXPIRED: N_("its queue message expired or was lost before it could be sent; nothing was sent - you can send "
                 "it again"),
+    NEVER_QUEUED: N_("its message could not be queued for hours (the queue kept failing); nothing was sent - you "
+                     "can send it again"),
 }
 
 
