@@ -54,6 +54,8 @@ class Console:
         self._server = None
         self._thread = None
         self._resources = None
+        self._streams = 0               # open event streams: the queue watcher reads moto only while a page listens
+        self._streams_lock = threading.Lock()
 
     @property
     def url(self):
@@ -82,11 +84,17 @@ class Console:
         in-flight one visible again, without an invocation or a log line that would tell them otherwise."""
         last = None
         while self._server is not None:
+            if not self._streams:       # no page open: nobody to tell, and moto is not asked every second
+                time.sleep(QUEUE_WATCH_INTERVAL)
+                continue
             try:
                 now = [(q["id"], q["visible"], q["in_flight"], q["delayed"]) for q in self.resources.queues()]
             except Exception:  # noqa: BLE001 - moto stopping or busy: try again next time
-                now = last
-            if last is not None and now != last:
+                time.sleep(QUEUE_WATCH_INTERVAL)
+                continue
+            # Compared with the last counts read, even from before an idle spell: a page that opened its stream
+            # just before a change must hear of it, so counts never read, or changed since, tell the pages.
+            if now != last:
                 self.changes.bump()
             last = now
             time.sleep(QUEUE_WATCH_INTERVAL)
@@ -313,6 +321,8 @@ class Console:
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 seen = console.changes.version
+                with console._streams_lock:
+                    console._streams += 1
                 try:
                     self.wfile.write(b"retry: 2000\n\n")
                     self.wfile.flush()
@@ -327,6 +337,9 @@ class Console:
                         time.sleep(SSE_MIN_INTERVAL)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+                finally:
+                    with console._streams_lock:
+                        console._streams -= 1
                 self.close_connection = True
 
             def log_message(self, fmt, *args):

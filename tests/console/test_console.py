@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 
 from local import sites
 from local.console import Console
-from local.console.server import Request
+from local.console.server import QUEUE_WATCH_INTERVAL, Request
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 WAIT_MS = 20000
@@ -263,3 +263,19 @@ def test_queue_counts_update_live_without_any_invocation(stack, page):
         expect(cell).to_have_text(str(before + 1), timeout=WAIT_MS)
     finally:
         sqs.purge_queue(QueueUrl=dlq)
+
+
+def test_queue_counts_are_read_only_while_a_page_listens(stack, monkeypatch):
+    cloud, _console, _ = stack
+    console = Console(cloud).start()
+    reads = []
+    queues = console.resources.queues
+    monkeypatch.setattr(console.resources, "queues", lambda: reads.append(1) or queues())
+    try:
+        time.sleep(3 * QUEUE_WATCH_INTERVAL)
+        assert reads == []                        # no page open: moto is left alone
+        with requests.get(console.url + "/events", stream=True, timeout=10) as stream:
+            assert stream.raw.readline() == b"retry: 2000\n"
+            wait_until(lambda: len(reads) >= 2, timeout=10, what="the watcher reading the queues")
+    finally:
+        console.stop()
