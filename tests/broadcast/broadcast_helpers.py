@@ -2,11 +2,12 @@
 import base64
 import json
 import re
-import time
 from html import unescape
 from pathlib import Path
 
 import requests
+
+from waiting import wait_until as wait_for  # noqa: F401 - the broadcast tests import it from here
 
 USER, PASSWORD, SECRET = "operator", "correct horse battery staple", "hook-secret-123"
 UNUSED_QUEUE = "http://127.0.0.1:9/000000000000/not-used-by-this-test"
@@ -29,18 +30,6 @@ def csrf(base):
     found = CSRF_FIELD.findall(page.text)
     assert len(found) == 1, "the form should carry exactly one csrf field"
     return unescape(found[0])
-
-
-def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
-    """Poll predicate() until it returns something truthy; fail the test after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def sqs_record(body, message_id="m-1", receive_count=1):

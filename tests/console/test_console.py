@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 from local import sites
 from local.console import Console
 from local.console.server import QUEUE_WATCH_INTERVAL, Request
+from waiting import wait_until
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 WAIT_MS = 20000
@@ -67,16 +68,6 @@ def sqs_counts(cloud, logical_id):
     attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=cloud.physical_id(logical_id),
                                                      AttributeNames=["All"])["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
-
-
-def wait_until(check, timeout=20, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_dead_letter_message_shown_live_then_redriven_and_processed(stack, page, db):

@@ -12,6 +12,8 @@ from websockets.exceptions import InvalidStatus
 
 from pathlib import Path
 
+from waiting import wait_until as wait_for
+
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,16 +36,6 @@ def seen(records, kind):
         with open(path) as f:
             out.append(json.load(f))
     return out
-
-
-def wait_for(check, timeout=20, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in %ss" % timeout)
 
 
 def test_http_request_reaches_handler_and_response_comes_back(cloud):

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from local.model import InvocationError
+from waiting import wait_until as _wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FOUNDATION = Path(__file__).resolve().parent / "template.yaml"
@@ -74,14 +75,8 @@ def get_version(cloud):
     return r.status_code, r.text
 
 
-def wait_for(check, timeout=90, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"condition not met in {timeout}s")
+def wait_for(check, timeout=90):
+    return _wait_until(check, timeout)
 
 
 def is_gone(pid):

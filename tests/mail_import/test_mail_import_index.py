@@ -80,6 +80,35 @@ def test_requests_lost_after_the_commits_are_covered_by_the_jobs_last_request(
     first = db("SELECT min(id) FROM mail_import.messages WHERE account_id = %s", account_id)[0][0]
     assert requests == [{"account": account_id, "from": first}]
     assert indexed(db, account_id) == 3
+    # Its last request queued, the job has nothing left for the schedule's backstop.
+    assert db("SELECT index_from FROM mail_import.jobs WHERE account_id = %s", account_id) == [(None,)]
+
+
+def test_a_job_that_could_not_ask_for_its_indexing_is_indexed_through_the_schedule(
+        dovecot, new_account, run_indexer, run_import, db, monkeypatch):
+    # SQS refuses every indexing request while the job runs: it stores the messages, fails to finish well on
+    # every attempt and ends in error, its last request not queued either.
+    monkeypatch.setattr(indexer.Requests, "flush", lambda self: None)
+
+    def refused(account, from_id):
+        raise OSError("SQS is down")
+    original, indexer.request = indexer.request, refused
+    try:
+        mailbox = dovecot.new_mailbox("index-missed")
+        mailbox.fill("INBOX", [letter(n, f"Missed {n}", "Текст.") for n in range(1, 4)])
+        account_id, _token = new_account(mailbox)
+        job = run_import(account_id).job
+    finally:
+        indexer.request = original
+    assert job["state"] == "error" and job["imported"] == 3
+    assert run_indexer() == [] and indexed(db, account_id) == 0
+
+    assert indexer.request_missed() >= 1            # the sync schedule's backstop (other tests' jobs may be there)
+    first = db("SELECT min(id) FROM mail_import.messages WHERE account_id = %s", account_id)[0][0]
+    assert {"account": account_id, "from": first} in run_indexer()
+    assert indexed(db, account_id) == 3
+    assert db("SELECT index_from FROM mail_import.jobs WHERE account_id = %s", account_id) == [(None,)]
+    assert indexer.request_missed() == 0            # asked once
 
 
 @pytest.fixture(scope="module")

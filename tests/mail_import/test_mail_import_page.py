@@ -1,11 +1,11 @@
 """The messages page in headless Chromium: the form, live progress, rows, reload mid-import, a second tab."""
 import re
-import time
 
 import pytest
 from mail_import_corpus import make_message
 
 from mail_import_support import FUNCTIONS
+from waiting import wait_until
 
 MESSAGES = 400
 LIVE = 200        # rows the page keeps in the DOM (web.pages.LIVE_ROWS)
@@ -41,15 +41,6 @@ def remaining_values(log):
     return values
 
 
-def wait_until(predicate, timeout=60, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
 def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_cloud, chromium, db):
     mailbox = dovecot.new_mailbox("browser")
     mailbox.fill("INBOX", [make_message(20000 + i, i % 10 == 0) for i in range(MESSAGES)])
@@ -73,7 +64,7 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
     first = page.evaluate("window.__progress")
     assert first[0][0] == "Чтение сообщений"                      # the import starts by itself
     wait_until(lambda: 0 < page.locator("#messages tbody tr").count() < MESSAGES
-               and page.text_content("#phase") == "Получение сообщений", message="rows arriving")
+               and page.text_content("#phase") == "Получение сообщений", what="rows arriving")
     before_reload = page.evaluate("window.__progress")
     page.screenshot(path=SCREENSHOT.replace(".png", "_progress.png"))
 
@@ -87,10 +78,10 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
 
     for tab in (page, second):
         # Polled from here: the page's CSP (no eval) forbids wait_for_function's in-page predicate.
-        wait_until(lambda: tab.text_content("#phase") == "Импорт завершён", timeout=90, message="import finished")
+        wait_until(lambda: tab.text_content("#phase") == "Импорт завершён", timeout=90, what="import finished")
         wait_until(lambda: tab.evaluate("document.querySelectorAll('#messages tbody tr').length") == LIVE,
-                   timeout=30, message="the newest rows shown")
-        wait_until(lambda: tab.text_content("#count") == str(MESSAGES), timeout=30, message="every row counted")
+                   timeout=30, what="the newest rows shown")
+        wait_until(lambda: tab.text_content("#count") == str(MESSAGES), timeout=30, what="every row counted")
     countdown = remaining_values(before_reload) + remaining_values(page.evaluate("window.__progress"))
     assert len(set(countdown)) >= 3 and countdown == sorted(countdown, reverse=True)
     assert "Чтение сообщений" in [p for p, _c, _r in first]
@@ -106,21 +97,21 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
 
     page.click("#older")                                            # older rows come page by page from the API
     wait_until(lambda: page.evaluate("document.querySelector('#messages tbody tr').dataset.uid") == str(
-        MESSAGES - LIVE), message="the older page")
+        MESSAGES - LIVE), what="the older page")
     older = page.eval_on_selector_all("#messages tbody tr", "rows => rows.map(r => Number(r.dataset.uid))")
     assert older == list(range(MESSAGES - LIVE, 0, -1)) and page.is_visible("#newest")
     page.click("#newest")
     wait_until(lambda: page.evaluate("document.querySelector('#messages tbody tr').dataset.uid") == str(MESSAGES),
-               message="back to the newest rows")
+               what="back to the newest rows")
 
     # Search sees what the index function has indexed (it runs after the import's commits): wait for it.
     account_id = int(re.search(r"/accounts/(\d+)", page.url).group(1))
     wait_until(lambda: db("SELECT count(*) FROM mail_import.message_search WHERE account_id = %s",
-                          account_id)[0][0] == MESSAGES, message="every message indexed for search")
+                          account_id)[0][0] == MESSAGES, what="every message indexed for search")
     newest = f"№{20000 + MESSAGES - 1}"                              # the newest message's subject ends so
     page.fill("#q", newest)                                         # the search box
     page.click("#search-form button[type=submit]")
-    wait_until(lambda: page.text_content("#search-status").startswith("найдено"), message="search results")
+    wait_until(lambda: page.text_content("#search-status").startswith("найдено"), what="search results")
     first_subject = page.locator("#messages tbody td.subject a").first
     assert newest in first_subject.text_content()
     assert first_subject.locator("mark").first.text_content() == newest[1:]
@@ -137,7 +128,7 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
     tab = english.new_page()
     tab.on("pageerror", lambda exc: page_errors.append(str(exc)))
     tab.goto(account_url)
-    wait_until(lambda: tab.text_content("#phase") == "Import finished", message="English progress")
+    wait_until(lambda: tab.text_content("#phase") == "Import finished", what="English progress")
     assert tab.evaluate("document.documentElement.lang") == "en"
     assert "Subject" in tab.text_content("#messages thead") and "Тема" not in tab.text_content("#messages thead")
     assert tab.text_content("#counter").startswith("new messages: ")

@@ -3,7 +3,6 @@ server marked, stranded jobs queued again, a login that stopped working, and the
 (internal addresses, non-IMAP servers, tarpits) with imports of different accounts running side by side."""
 import socket
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -17,6 +16,7 @@ from functions.mail_import.chalicelib.engine.failures import (
 from functions.mail_import.chalicelib.engine.imap_connection import GuardedClient, Pace, TooSlow
 from functions.mail_import.chalicelib.web import account_form
 from mail_import_support import FUNCTIONS
+from waiting import wait_until as _wait_until
 
 
 def numbered(count, start=0):
@@ -25,10 +25,12 @@ def numbered(count, start=0):
 
 @pytest.fixture
 def nobody_else_due(db):
-    """Other tests' accounts are not due, and their unfinished jobs not stranded, while a test drives the
+    """Other tests' accounts are not due, their unfinished jobs not stranded and their finished ones not waiting
+    for indexing, while a test drives the
     schedule by hand (the database is shared by the whole session)."""
     db("UPDATE mail_import.accounts SET next_sync_at = now() + interval '1 day'")
     db("UPDATE mail_import.jobs SET updated_at = now() WHERE state IN ('queued', 'running')")
+    db("UPDATE mail_import.jobs SET index_from = NULL WHERE state NOT IN ('queued', 'running')")
 
 
 # ---- the schedule's choices ------------------------------------------------------------------------------
@@ -114,8 +116,8 @@ def test_a_job_whose_queue_message_was_lost_is_queued_again_and_finishes(
     assert created
     db("UPDATE mail_import.jobs SET updated_at = now() - interval '1 hour' WHERE id = %s", job["id"])
 
-    assert schedule.run() == {"started": 0, "requeued": 1}
-    assert schedule.run() == {"started": 0, "requeued": 0}  # claimed: not queued twice
+    assert schedule.run() == {"started": 0, "requeued": 1, "indexing": 0}
+    assert schedule.run() == {"started": 0, "requeued": 0, "indexing": 0}  # claimed: not queued twice
     finished = run_import(account_id)  # joins the active job and drains the queue
 
     assert finished.job["id"] == job["id"] and finished.job["state"] == "done" and finished.job["imported"] == 3
@@ -262,13 +264,7 @@ def api_json(api, path, token, method="GET", **kwargs):
 
 
 def wait_until(check, timeout=120, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    return _wait_until(check, timeout, what, interval=0.3)
 
 
 def test_the_schedule_keeps_an_account_in_sync_without_its_page(sync_cloud, dovecot, db, nobody_else_due):

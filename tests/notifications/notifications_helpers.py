@@ -1,10 +1,10 @@
 """Shared test helpers for notifications: JWT, settings, SQL shortcuts, HTTP API client."""
 import json
-import time
 
 import requests
 
 from local.emulators.provider import issue_token
+from waiting import wait_until  # noqa: F401 - the notifications tests import it from here
 
 JWT_KEY = b"test-only-signing-key-not-a-secret-0123456789"
 JWT = issue_token(JWT_KEY, subject="tests", now=1_900_000_000 - 3650 * 86400 + 10 ** 8)
@@ -12,16 +12,6 @@ OPERATOR = "operator"
 PASSWORD = "correct horse battery staple"
 TABLES = "notifications.messages, notifications.message_counts, notifications.mailings, notifications.clients, " \
          "notifications.tokens, notifications.operators"
-
-
-def wait_until(predicate, timeout=30, message="condition", interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 class Api:

@@ -52,7 +52,7 @@ def test_operator_manages_clients_and_watches_a_mailing_live(chromium, cloud, em
     def sent_shown():
         seen.add(page.locator("#sent").inner_text())
         return "2" in seen
-    wait_until(sent_shown, timeout=60, message="the page shows 2 sent")
+    wait_until(sent_shown, timeout=60, what="the page shows 2 sent")
     assert "0" in seen or "1" in seen                            # it showed progress on the way
     assert page.evaluate("window.__same_page") is True          # updated by polling, not by a reload
     assert page.locator("#total").inner_text() == "2" and page.locator("#processing").inner_text() == "0"

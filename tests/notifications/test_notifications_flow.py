@@ -30,7 +30,7 @@ def test_a_running_mailing_starts_at_once_and_every_matching_client_gets_one_mes
     now = datetime.now(UTC)
     mailing = api.post("/mailings", {"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1)),
                                      "text": "Привет", "filter": {"tags": ["vip"]}}).json()
-    wait_until(lambda: counts(api, mailing["id"])["sent"] == 3, message="3 sent")
+    wait_until(lambda: counts(api, mailing["id"])["sent"] == 3, what="3 sent")
     assert sorted(s["phone"] for s in emulator.sends()) == sorted(int(p) for p in PHONES if p != "79031110003")
     assert {s["text"] for s in emulator.sends()} == {"Привет"}
     stats = api.get(f"/mailings/{mailing['id']}/stats?limit=2").json()
@@ -49,13 +49,13 @@ def test_a_scheduled_mailing_starts_through_its_one_off_schedule(api, cloud, emu
     mailing = api.post("/mailings", {"start": iso(start), "end": iso(start + timedelta(hours=1)), "text": "Hi",
                                      "filter": {"operator_codes": ["903"]}}).json()
     assert mailing["state"] == "scheduled"
-    wait_until(lambda: counts(api, mailing["id"])["sent"] == 1, timeout=40, message="sent at its start")
+    wait_until(lambda: counts(api, mailing["id"])["sent"] == 1, timeout=40, what="sent at its start")
     assert [s["phone"] for s in emulator.sends()] == [79031110003]
     # The minute sweep (every 3 s here) may start it first; either way its schedule fires once and is deleted.
     scheduler = boto3.client("scheduler", region_name="us-east-1")
     name = f"{cloud.stack_name}-mailing-{mailing['id']}"
     wait_until(lambda: name not in [s["Name"] for s in scheduler.list_schedules()["Schedules"]], timeout=30,
-               message="the schedule deleted after firing")
+               what="the schedule deleted after firing")
     assert cloud.scheduler_schedules.stats["fired"] == fired_before + 1
     assert len(emulator.requests) == 1
 
@@ -84,7 +84,7 @@ def test_failures_are_retried_with_backoff_until_sent(api, emulator, sql):
     now = datetime.now(UTC)
     mailing = api.post("/mailings", {"start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1)),
                                      "text": "Retry", "filter": {"tags": ["a"]}}).json()
-    wait_until(lambda: counts(api, mailing["id"])["sent"] == 1, timeout=60, message="sent after retries")
+    wait_until(lambda: counts(api, mailing["id"])["sent"] == 1, timeout=60, what="sent after retries")
     assert [r["status"] for r in emulator.requests] == [500, 500, 200]
     assert sql("SELECT attempts FROM notifications.messages WHERE mailing_id = %s", mailing["id"]) == [(3,)]
 
@@ -95,7 +95,7 @@ def test_a_hanging_provider_does_not_hold_the_other_messages(api, emulator, sql)
     now = datetime.now(UTC)
     mailing = api.post("/mailings", {"start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1)),
                                      "text": "Hang"}).json()
-    wait_until(lambda: counts(api, mailing["id"])["sent"] == 4, timeout=90, message="all sent")
+    wait_until(lambda: counts(api, mailing["id"])["sent"] == 4, timeout=90, what="all sent")
     # The hung call is still hanging (logged on arrival, unanswered) while every message went out.
     statuses = [r["status"] for r in emulator.requests]
     assert statuses.count(200) == 4 and statuses.count(None) == 1 and len(statuses) == 5
@@ -114,8 +114,8 @@ def test_overall_stats_count_every_status(api, sql, emulator):
     running = api.post("/mailings", {"start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1)),
                                      "text": "Now"}).json()
     wait_until(lambda: counts(api, running["id"])["processing"] == 0 and counts(api, running["id"])["total"] == 4,
-               timeout=60, message="running mailing done")
-    wait_until(lambda: counts(api, past["id"])["total"] == 4, timeout=30, message="the sweep expired the past one")
+               timeout=60, what="running mailing done")
+    wait_until(lambda: counts(api, past["id"])["total"] == 4, timeout=30, what="the sweep expired the past one")
     stats = {m["id"]: m["counts"] for m in api.get("/stats").json()["mailings"]}
     assert stats[later["id"]] == {"processing": 0, "sent": 0, "error": 0, "expired": 0, "total": 0}
     assert stats[past["id"]] == {"processing": 0, "sent": 0, "error": 0, "expired": 4, "total": 4}

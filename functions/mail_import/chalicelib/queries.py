@@ -377,6 +377,20 @@ CLAIM_STRANDED_JOBS = """
     RETURNING id, chunks
 """
 
+# Finished jobs whose last indexing request was never queued (jobs_index_pending), locked while the schedule
+# queues their requests: one request per account, from the lowest message id any of them stored.
+JOBS_NOT_INDEXED = """
+    WITH pending AS (
+        SELECT id, account_id, index_from FROM mail_import.jobs
+        WHERE index_from IS NOT NULL AND state NOT IN ('queued', 'running')
+        ORDER BY id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    SELECT account_id, min(index_from), array_agg(id) FROM pending GROUP BY account_id ORDER BY account_id
+"""
+
+INDEXING_REQUESTED = "UPDATE mail_import.jobs SET index_from = NULL WHERE id = ANY(%(jobs)s)"
+
 # ---- vanished messages -------------------------------------------------------------------------
 
 # How many messages of a folder (under its UIDVALIDITY, up to the checkpoint) are stored and not gone.

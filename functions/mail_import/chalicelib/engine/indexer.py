@@ -7,7 +7,9 @@ are skipped, ON CONFLICT DO NOTHING), so a redelivered or repeated request store
 indexes at most `index_batch` messages and queues the rest as a new request before it returns (a failed send
 raises, and the request comes back). A chunk sends one request per `index_interval` while it stores
 (a message is searchable within seconds) and the job's last chunk one from the job's first stored message,
-so a request lost between a commit and its send is covered by the next.
+so a request lost between a commit and its send is covered by the next. Once that last one is queued the job's
+index_from is cleared; a job that ended without it (failing, while SQS failed too) keeps it, and the sync
+schedule queues it (request_missed), so no stored message stays unsearchable.
 """
 import json
 import time
@@ -26,6 +28,29 @@ def request(account_id, from_id):
     """Queue the indexing of the account's messages from `from_id` on."""
     aws.client("sqs").send_message(QueueUrl=settings.load().index_queue_url,
                                    MessageBody=json.dumps({"account": account_id, "from": from_id}))
+
+
+def requested(job_id):
+    """The job's last indexing request is queued: nothing left for request_missed."""
+    with pg_transaction() as cur:
+        cur.execute(queries.INDEXING_REQUESTED, {"jobs": [job_id]})
+
+
+def request_missed(limit=1000):
+    """Queue the indexing that finished jobs could not ask for; returns how many requests were queued.
+
+    The jobs stay locked until their requests are sent: a failed send rolls back and they are tried again next
+    time (a request sent twice stores nothing twice)."""
+    with pg_transaction() as cur:
+        cur.execute(queries.JOBS_NOT_INDEXED, {"limit": limit})
+        rows = cur.fetchall()
+        for account_id, from_id, _jobs in rows:
+            request(account_id, from_id)
+        if rows:
+            cur.execute(queries.INDEXING_REQUESTED, {"jobs": [job for *_, jobs in rows for job in jobs]})
+    if rows:
+        log.warning("queued the indexing %d accounts' finished jobs had not asked for", len(rows))
+    return len(rows)
 
 
 def index(account_id, from_id, limit):

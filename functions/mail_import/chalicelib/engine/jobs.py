@@ -126,11 +126,13 @@ class Chunk:
     def _request_index(self, strict=True):
         """Before the job ends: index every message it stored (from its first one), covering any request lost
         between a commit and its send. Strict (the job finishing well): a failed send raises, the chunk runs
-        again. Otherwise the job is failing already: the failure is logged."""
+        again. Otherwise the job is failing already: the failure is logged, and the sync schedule asks later
+        (indexer.request_missed)."""
         try:
             job = job_records.get_job(self.job["id"])
             if job["index_from"] is not None:
                 indexer.request(job["account_id"], job["index_from"])
+                indexer.requested(job["id"])
         except Exception:
             if strict:
                 raise

@@ -1,5 +1,5 @@
-"""The sync schedule (every minute): queue an incremental import for each account that is due, and
-queue again the chunk of any job whose queue message was lost.
+"""The sync schedule (every minute): queue an incremental import for each account that is due, queue
+again the chunk of any job whose queue message was lost, and the indexing a finished job could not ask for.
 
 Starts are spread over the minute with per-message delays, so ten thousand accounts on a ten-minute
 interval start about seventeen a second, never all at once; one account never has two jobs (the
@@ -9,7 +9,7 @@ from common.db import pg_transaction
 from common.log import get_logger
 
 from .. import queries, settings
-from . import jobs
+from . import indexer, jobs
 
 log = get_logger(__name__)
 WINDOW_SECONDS = 55         # starts spread over this part of the minute, done before the next run
@@ -36,7 +36,7 @@ def claim_stranded(stale_seconds, limit=1000):
 
 
 def run():
-    """One schedule run: {"started": n, "requeued": n}."""
+    """One schedule run: {"started": n, "requeued": n, "indexing": n (requests finished jobs had not sent)}."""
     requeued = 0
     # Beyond the queue's visibility timeout (MAIL_IMPORT_STRANDED_SECONDS): only lost messages are this old.
     for job_id, seq in claim_stranded(settings.load().stranded_seconds):
@@ -53,4 +53,4 @@ def run():
         started += job is not None
     if requeued or due:
         log.info("sync schedule: %d accounts due, %d stranded jobs queued again", len(due), requeued)
-    return {"started": started, "requeued": requeued}
+    return {"started": started, "requeued": requeued, "indexing": indexer.request_missed()}
