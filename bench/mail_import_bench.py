@@ -401,6 +401,11 @@ def main(argv=None):
                                      for name in order))
         print(f"ours/mbsync = {med['ours'] / med['mbsync']:.2f}x")
         print(f"ours/mbsync-nofsync = {med['ours'] / med['mbsync-nofsync']:.2f}x (equal durability; target <= 1.5x)")
+        # A round's own pair too: the machine's speed moves between rounds (see the CPU seconds), so the median
+        # of the rounds is the figure, and this range says how far one round can stray from it.
+        pairs = [a / b for a, b in zip(times["ours"], times["mbsync-nofsync"])]
+        print(f"ours/mbsync-nofsync round by round: {min(pairs):.2f}x-{max(pairs):.2f}x "
+              f"({', '.join(f'{r:.2f}x' for r in pairs)})")
         for name in order:
             medians = {key: statistics.median(u[key] for u in usage[name]) for key in usage[name][0]}
             print(f"median machine use, {name}: {describe(medians)}")
