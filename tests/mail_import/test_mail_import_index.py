@@ -92,14 +92,13 @@ def test_a_job_that_could_not_ask_for_its_indexing_is_indexed_through_the_schedu
 
     def refused(account, from_id):
         raise OSError("SQS is down")
-    original, indexer.request = indexer.request, refused
-    try:
-        mailbox = dovecot.new_mailbox("index-missed")
-        mailbox.fill("INBOX", [letter(n, f"Missed {n}", "Текст.") for n in range(1, 4)])
-        account_id, _token = new_account(mailbox)
-        job = run_import(account_id).job
-    finally:
-        indexer.request = original
+    working = indexer.request
+    monkeypatch.setattr(indexer, "request", refused)
+    mailbox = dovecot.new_mailbox("index-missed")
+    mailbox.fill("INBOX", [letter(n, f"Missed {n}", "Текст.") for n in range(1, 4)])
+    account_id, _token = new_account(mailbox)
+    job = run_import(account_id).job
+    monkeypatch.setattr(indexer, "request", working)      # SQS is back
     assert job["state"] == "error" and job["imported"] == 3
     assert run_indexer() == [] and indexed(db, account_id) == 0
 

@@ -8,8 +8,7 @@ NIL body, more literals, an item not listed below) goes through imapclient's par
 """
 import re
 
-from imapclient.datetime_util import parse_to_datetime
-from imapclient.response_parser import parse_fetch_response
+from imapclient.response_parser import _convert_INTERNALDATE, parse_fetch_response
 
 # The items the import asks for (and the size some servers add): a number or a quoted date each.
 _ITEMS = rb'(?:\s*(?:(?:UID|RFC822\.SIZE) \d+|INTERNALDATE "[^"\\]*"))*'
@@ -58,11 +57,8 @@ def _simple(response, normalise_times):
     items = {b"SEQ": int(head.group(1)), b"BODY[]": literal}
     for name, value in _ITEM.findall(head.group(2) + b" " + end.group(1)):
         name = name.upper()
-        if name == b"INTERNALDATE":
-            try:
-                items[name] = parse_to_datetime(value[1:-1], normalise=normalise_times)
-            except ValueError:
-                items[name] = None
+        if name == b"INTERNALDATE":   # imapclient's own conversion: None for a date it cannot read
+            items[name] = _convert_INTERNALDATE(value[1:-1], normalise_times)
         else:
             items[name] = int(value)
     if b"UID" not in items:
