@@ -1,6 +1,7 @@
 """The import engine against real Dovecot, PostgreSQL and moto S3, driven through app.import_worker."""
 import hashlib
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -8,7 +9,8 @@ import pytest
 from mail_import_corpus import CASES, make_message
 
 from common import batch
-from functions.mail_import.chalicelib.engine import fetching, job_records, jobs, planning, receiving
+from functions.mail_import.chalicelib.engine import (fetch_child, fetch_pool, fetching, job_records, jobs, planning,
+                                                     receiving)
 from functions.mail_import.chalicelib.engine.failures import ImportFailure
 from functions.mail_import.chalicelib.mime import message_rows
 from functions.mail_import.chalicelib.mime.parser import parse_message
@@ -363,3 +365,14 @@ def test_rows_quoted_by_the_fetch_processes_store_every_character_exactly(doveco
         parsed = parse_message(raw_of[uid])
         assert (row["subject"], row["sender"], row["text"]) == (parsed.subject, parsed.sender, parsed.text)
         assert row["text"].startswith(tricky) and "\\new\\table 'quoted'" in row["subject"]
+
+
+def test_a_fetch_worker_that_never_answers_fails_the_chunk_instead_of_hanging_it(monkeypatch):
+    monkeypatch.setattr(fetch_child, "main", lambda conn, *args: time.sleep(60))   # stuck: alive, silent
+    monkeypatch.setattr(fetch_pool, "ANSWER_GRACE", 0.5)
+    pool = fetch_pool.ProcessPool(1, None, "INBOX", 1, 1)
+    started = time.monotonic()
+    with pytest.raises(fetch_pool.WorkerDied, match="did not answer"), pool:
+        list(pool.results([[1], [2]], deadline=time.monotonic() + 0.5))
+    assert time.monotonic() - started < 30
+    assert all(not proc.is_alive() for proc, _conn in pool.children)    # killed, not left behind
