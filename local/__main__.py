@@ -37,9 +37,23 @@ def generated_secrets(template_params):
             else:
                 saved[name] = secrets.token_urlsafe(18)
     STATE.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(saved, indent=2))
-    path.chmod(0o600)
+    _write_private(path, json.dumps(saved, indent=2))
     return {k: v for k, v in saved.items() if k in template_params}
+
+
+def _write_private(path, text):
+    """Replace path with text, readable by its owner only from the first byte: a new temporary file created
+    0600 (mkstemp: O_CREAT|O_EXCL, mode 0600 whatever the umask), then renamed over it, so no reader ever sees a
+    group/world-readable or half-written file."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _common_options(parser):
