@@ -81,8 +81,10 @@ def parse_args(argv):
     run.add_argument("--host", default=os.environ.get("LOCAL_BIND_HOST") or "127.0.0.1",
                      help="address the gateways, emulators and moto bind (default: $LOCAL_BIND_HOST or 127.0.0.1)")
     run.add_argument("--console-port", type=int, default=4000, help="the console's port (0: none)")
-    run.add_argument("--console-remote", action="store_true",
-                     help="let other machines act in the console too (it is read-only for them otherwise)")
+    run.add_argument("--console-remote", nargs="?", const="", default=None, metavar="NAME,...",
+                     help="serve the console on --host and let other machines act in it too (it is read-only for "
+                          "them otherwise); NAMEs are the host names it is opened by, besides 127.0.0.1, "
+                          "localhost and [::1] (it refuses any other Host)")
     invoke.add_arguments(sub, _common_options)
     generate_event.add_arguments(sub)
     args = parser.parse_args(argv)
@@ -144,7 +146,9 @@ def main(argv=None):
     console = None
     if args.console_port:
         from local.console import Console
-        console = Console(cloud, port=args.console_port, allow_remote=args.console_remote)  # before start: logs
+        remote = args.console_remote is not None
+        console = Console(cloud, host=args.host if remote else "127.0.0.1", port=args.console_port,  # before start:
+                          allow_remote=remote, names=(args.console_remote or "").split(","))  # it sees every log
     try:
         cloud.start()
         if console:
