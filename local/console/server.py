@@ -352,15 +352,25 @@ class Console:
                 self.wfile.write(body)
 
             def _send_headers(self, headers):
-                """headers plus FRAME_HEADERS (a view's own CSP, e.g. the email's sandbox, keeps its rules)."""
+                """headers, a view's own CSP (the email's sandbox) extended with the frame policy."""
                 for key, value in headers.items():
-                    if key != "Content-Security-Policy":
-                        self.send_header(key, value)
-                own = headers.get("Content-Security-Policy")
-                frame_csp = FRAME_HEADERS["Content-Security-Policy"]
-                self.send_header("Content-Security-Policy", f"{own}; {frame_csp}" if own else frame_csp)
-                self.send_header("X-Frame-Options", FRAME_HEADERS["X-Frame-Options"])
+                    if key == "Content-Security-Policy":
+                        value = f"{value}; {FRAME_HEADERS[key]}"
+                    self.send_header(key, value)
                 self.end_headers()
+
+            def send_header(self, keyword, value):
+                self._frame_headers_sent = getattr(self, "_frame_headers_sent", set()) | {keyword.lower()}
+                super().send_header(keyword, value)
+
+            def end_headers(self):
+                """FRAME_HEADERS on every answer, also the errors BaseHTTPRequestHandler writes itself (501, 400)."""
+                sent = getattr(self, "_frame_headers_sent", set())
+                for key, value in FRAME_HEADERS.items():
+                    if key.lower() not in sent:
+                        super().send_header(key, value)
+                self._frame_headers_sent = set()
+                super().end_headers()
 
             def _events(self):
                 """Server-Sent Events: 'change' at most once a second while anything changes."""
