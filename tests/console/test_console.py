@@ -421,3 +421,11 @@ def test_credentials_in_paths_are_masked_wherever_the_console_shows_them(stack, 
                          "started": time.time()})
     page = console_request(console, "GET", "/functions/JobFunction").text
     assert "secret=***" in page and "Signature=***" in page and secret not in page
+
+
+def test_console_remote_option_takes_optional_host_names():
+    import local.__main__ as local_main
+    assert local_main.parse_args(["run"]).console_remote is None                  # loopback only, read-only elsewhere
+    assert local_main.parse_args(["run", "--console-remote"]).console_remote == ""
+    assert local_main.parse_args(["run", "--console-remote", "devbox.internal,ci"]).console_remote == \
+        "devbox.internal,ci"
