@@ -37,9 +37,23 @@ def generated_secrets(template_params):
             else:
                 saved[name] = secrets.token_urlsafe(18)
     STATE.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(saved, indent=2))
-    path.chmod(0o600)
+    _write_private(path, json.dumps(saved, indent=2))
     return {k: v for k, v in saved.items() if k in template_params}
+
+
+def _write_private(path, text):
+    """Replace path with text, readable by its owner only from the first byte: a new temporary file created
+    0600 (mkstemp: O_CREAT|O_EXCL, mode 0600 whatever the umask), then renamed over it, so no reader ever sees a
+    group/world-readable or half-written file."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _common_options(parser):
@@ -67,8 +81,10 @@ def parse_args(argv):
     run.add_argument("--host", default=os.environ.get("LOCAL_BIND_HOST") or "127.0.0.1",
                      help="address the gateways, emulators and moto bind (default: $LOCAL_BIND_HOST or 127.0.0.1)")
     run.add_argument("--console-port", type=int, default=4000, help="the console's port (0: none)")
-    run.add_argument("--console-remote", action="store_true",
-                     help="let other machines act in the console too (it is read-only for them otherwise)")
+    run.add_argument("--console-remote", nargs="?", const="", default=None, metavar="NAME,...",
+                     help="serve the console on --host and let other machines act in it too (it is read-only for "
+                          "them otherwise); NAMEs are the host names it is opened by, besides 127.0.0.1, "
+                          "localhost and [::1] (it refuses any other Host)")
     invoke.add_arguments(sub, _common_options)
     generate_event.add_arguments(sub)
     args = parser.parse_args(argv)
@@ -130,7 +146,9 @@ def main(argv=None):
     console = None
     if args.console_port:
         from local.console import Console
-        console = Console(cloud, port=args.console_port, allow_remote=args.console_remote)  # before start: logs
+        remote = args.console_remote is not None
+        console = Console(cloud, host=args.host if remote else "127.0.0.1", port=args.console_port,  # before start:
+                          allow_remote=remote, names=(args.console_remote or "").split(","))  # it sees every log
     try:
         cloud.start()
         if console:

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import http
+import ipaddress
 import json
 import logging
 import re
@@ -435,6 +436,13 @@ class WebSocketGateway:
 
     async def _serve_http(self, reader, writer, method, target, headers) -> bool:
         """Answer one Management API request; False when the stream can't be reused."""
+        refusal = _management_refusal(headers, writer.get_extra_info("peername"))
+        if refusal:
+            self.log.info("ws %s management %s %s refused: %s", self.api.logical_id, method,
+                          urlsplit(target).path[:200], refusal)
+            _write_http(writer, 403, {"x-amzn-ErrorType": "ForbiddenException", "Connection": "close"},
+                        _json({"message": f"Forbidden: {refusal}"}))
+            return False
         if _header(headers, "transfer-encoding"):
             _write_http(writer, 411, {"Connection": "close"}, _json({"message": "Length Required"}))
             return False
@@ -492,6 +500,24 @@ class WebSocketGateway:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+def _management_refusal(headers, peer) -> str:
+    """Why a Management API request must not be served, or "". Only functions and the console call it, from
+    this machine and never from a browser: a web page could otherwise POST to or DELETE any connection (a
+    cross-site request needs no answer to do harm), and with the gateway bound to every interface (a container)
+    so could any machine that reaches the port. Browsers send Origin on cross-site POST/DELETE and fetch, and
+    Sec-Fetch-Site on every request; boto3 sends neither."""
+    if _header(headers, "origin") or _header(headers, "sec-fetch-site"):
+        return "browser requests are not accepted"
+    try:
+        address = ipaddress.ip_address((peer or ("",))[0].split("%")[0])
+    except ValueError:
+        return "caller's address unknown"
+    address = getattr(address, "ipv4_mapped", None) or address
+    if not address.is_loopback:
+        return "only callers on this machine"
+    return ""
+
 
 def _api_id(logical_id: str) -> str:
     digits = int(hashlib.sha1(logical_id.encode()).hexdigest(), 16)

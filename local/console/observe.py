@@ -7,6 +7,8 @@ import time
 
 from local.logs import structured
 
+from .redact import mask_query, mask_values
+
 MAX_INVOCATIONS = 20000
 MAX_LOG_LINES = 50000
 
@@ -42,6 +44,8 @@ class Invocations:
         event = record.get("event")
         item = {k: record.get(k) for k in ("function", "request_id", "trigger", "duration_ms", "cold",
                                            "error_type", "message", "trace", "started")}
+        for key in ("trigger", "message", "trace"):    # an error may quote a URL with its token
+            item[key] = mask_query(item[key])
         item["records"] = len(event["Records"]) if isinstance(event, dict) and isinstance(
             event.get("Records"), list) else None
         with self._lock:
@@ -97,7 +101,7 @@ class LogStore(logging.Handler):
 
     def emit(self, record):
         try:
-            entry = structured(record)
+            entry = mask_values(structured(record))     # kept masked: a logged URL may carry a token
         except Exception:
             return
         with self._store_lock:

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 import requests
 
+from .redact import mask_query
+
 MOVE_BATCH = 10
 
 
@@ -154,8 +156,10 @@ class Resources:
     # ---- WebSocket ---------------------------------------------------------------------------------
 
     def connections(self):
-        """{api logical id: [connection]} for every running WebSocket API."""
-        return {logical: gw.connections() for logical, gw in self.cloud.ws.items()}
+        """{api logical id: [connection]} for every running WebSocket API; credentials in paths masked (mail_import's
+        WebSocket URL carries the account's access token)."""
+        return {logical: [dict(c, path=mask_query(c["path"])) for c in gw.connections()]
+                for logical, gw in self.cloud.ws.items()}
 
     def disconnect(self, api_id, connection_id):
         """Close a connection through the API's own @connections Management API; True if it was open."""

@@ -1,6 +1,10 @@
 """The console's HTTP server: server-rendered pages (jinja2), Server-Sent Events for live updates,
 POST forms for actions. Actions are accepted only from this machine unless allow_remote is set, and
-only with the page's token (so another site open in the browser cannot post them)."""
+only with the page's token (so another site open in the browser cannot post them).
+
+A web page in the user's browser must not drive it: the console answers only to its own host names (a page
+that rebinds its own name to 127.0.0.1 sends that name as Host and is refused, so it never reads the token),
+takes a POST only from its own origin, and no page may frame it (no one-click forms under a decoy)."""
 import html
 import json
 import logging
@@ -21,6 +25,9 @@ from .resources import Resources
 log = logging.getLogger("local.console")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOCAL_ADDRESSES = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")     # the Host names the console answers to, besides `names`
+# Sent with every answer: no page may frame the console (its forms act in one click).
+FRAME_HEADERS = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
 SSE_MIN_INTERVAL = 1.0      # at most one refresh a second, however busy the cloud is
 QUEUE_WATCH_INTERVAL = 1.0  # queue counts are read this often (a DLQ move or an expired visibility logs nothing)
 SSE_KEEPALIVE = 15.0
@@ -29,11 +36,16 @@ SSE_KEEPALIVE = 15.0
 class Console:
     """Observe a Cloud and serve the console. Create it before cloud.start() to catch every log line."""
 
-    def __init__(self, cloud, host="127.0.0.1", port=0, allow_remote=False, minutes=15):
+    def __init__(self, cloud, host="127.0.0.1", port=0, allow_remote=False, minutes=15, names=()):
+        """names: further Host names the console answers to (--console-remote NAME,...); an address it binds
+        other than a wildcard is one too (an address literal cannot be rebound by a web page)."""
         self.cloud = cloud
         self.host = host
         self.port = port
         self.allow_remote = allow_remote
+        self.names = {n.lower() for n in LOCAL_NAMES} | {n.strip().lower().strip("[]") for n in names if n.strip()}
+        if host not in ("", "0.0.0.0", "::"):
+            self.names.add(host.lower())
         self.minutes = minutes
         self.token = secrets.token_urlsafe(16)
         self.changes = Changes()
@@ -262,6 +274,28 @@ class Console:
     def can_act(self, req):
         return self.allow_remote or req.client in LOCAL_ADDRESSES
 
+    def refuse(self, method, headers):
+        """An answer refusing a request a web page could have made, or None: a Host that is not one of the
+        console's names (DNS rebinding), or a POST from another origin (a cross-site form; `Origin: null` too).
+        A POST without Origin and Referer comes from a script, not a browser (browsers send Origin on every
+        POST), and still needs the page's token."""
+        host = headers.get("Host")
+        if host is None:
+            return _plain(400, "The request has no Host header.")
+        if _host_name(host) not in self.names:
+            return _plain(421, f"This console answers to {', '.join(sorted(self.names))} only, not to "
+                               f"{host[:100]!r}. Open it as http://127.0.0.1:{self.port}/ (or start it with "
+                               "--console-remote NAME to add a name).")
+        if method == "POST":
+            origin = headers.get("Origin")
+            if origin is None and headers.get("Referer"):
+                referer = urlsplit(headers["Referer"])
+                origin = f"{referer.scheme}://{referer.netloc}"
+            if origin is not None and origin.lower() != f"http://{host}".lower():
+                return _plain(403, "Actions are accepted from the console's own pages only (this form came from "
+                                   "another site).")
+        return None
+
     def dispatch(self, req):
         for method, pattern, view in self.routes():
             match = re.fullmatch(pattern, req.path)
@@ -291,6 +325,10 @@ class Console:
                 self._serve("POST")
 
             def _serve(self, method):
+                refused = console.refuse(method, self.headers)
+                if refused is not None:         # before reading anything else of the request
+                    self.close_connection = True
+                    return self._answer(*refused)
                 split = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(split.query).items()}
                 form = {}
@@ -306,20 +344,38 @@ class Console:
                     log.exception("console %s %s failed", method, self.path)
                     status, headers, body = _plain(500, f"The console could not show this: {exc}. "
                                                         "The local cloud's terminal has the traceback.")
+                self._answer(status, headers, body)
+
+            def _answer(self, status, headers, body):
                 self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
+                self._send_headers(dict(headers, **{"Content-Length": str(len(body)), "Cache-Control": "no-store"}))
                 self.wfile.write(body)
+
+            def _send_headers(self, headers):
+                """headers, a view's own CSP (the email's sandbox) extended with the frame policy."""
+                for key, value in headers.items():
+                    if key == "Content-Security-Policy":
+                        value = f"{value}; {FRAME_HEADERS[key]}"
+                    self.send_header(key, value)
+                self.end_headers()
+
+            def send_header(self, keyword, value):
+                self._frame_headers_sent = getattr(self, "_frame_headers_sent", set()) | {keyword.lower()}
+                super().send_header(keyword, value)
+
+            def end_headers(self):
+                """FRAME_HEADERS on every answer, also the errors BaseHTTPRequestHandler writes itself (501, 400)."""
+                sent = getattr(self, "_frame_headers_sent", set())
+                for key, value in FRAME_HEADERS.items():
+                    if key.lower() not in sent:
+                        super().send_header(key, value)
+                self._frame_headers_sent = set()
+                super().end_headers()
 
             def _events(self):
                 """Server-Sent Events: 'change' at most once a second while anything changes."""
                 self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
+                self._send_headers({"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
                 seen = console.changes.version
                 with console._streams_lock:
                     console._streams += 1
@@ -357,6 +413,21 @@ def _plain(status, text):
     body = f"<!doctype html><meta charset=utf-8><title>{status}</title><p>{html.escape(text)}</p>" \
            f"<p><a href=\"/\">Back to the console</a></p>"
     return status, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
+
+
+def _host_name(value):
+    """The name in a Host header without its port, lower-cased ("[::1]:4000" -> "::1"); None if malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        rest = value[end + 1:] if end > 0 else None
+        if rest is None or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+        return value[1:end]
+    name, sep, port = value.partition(":")
+    if sep and not port.isdigit():
+        return None
+    return name
 
 
 def _minutes(query, default):

@@ -270,3 +270,162 @@ def test_queue_counts_are_read_only_while_a_page_listens(stack, monkeypatch):
             wait_until(lambda: len(reads) >= 2, timeout=10, what="the watcher reading the queues")
     finally:
         console.stop()
+
+
+# ---- a web page must not drive the console ----------------------------------------------------------------------
+
+def console_request(console, method, path, headers=None, **kwargs):
+    """A real HTTP request to the console with exactly these extra headers (Host as given, if given)."""
+    return requests.request(method, console.url + path, headers=headers or {}, allow_redirects=False, timeout=10,
+                            **kwargs)
+
+
+def assert_not_frameable(answer):
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Frame-Options"] == "DENY"
+
+
+def test_console_answers_only_to_its_own_host_names(stack, db):
+    cloud, console, _ = stack
+    port = console.port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST", f"localhost:{port}"):
+        answer = console_request(console, "GET", "/schedules", {"Host": host})
+        assert answer.status_code == 200, host
+        assert console.token in answer.text                 # its own pages carry the form token
+    # A page that rebinds its own name to 127.0.0.1 sends that name: refused before anything is read or done.
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"localhost.:{port}",
+                 f"localhost:{port}x", "[::1"):
+        for path in ("/", "/schedules", "/api/state", "/events", "/connections"):
+            answer = console_request(console, "GET", path, {"Host": host})
+            assert answer.status_code == 421, (host, path)
+            assert console.token not in answer.text and "JobsQueue" not in answer.text
+            assert_not_frameable(answer)
+    fired = len(query(db, "SELECT rule FROM console_test.fires"))
+    answer = console_request(console, "POST", "/schedules/Nightly/run", {"Host": f"evil.example:{port}"},
+                             data={"token": console.token})
+    assert answer.status_code == 421
+    time.sleep(1)
+    assert len(query(db, "SELECT rule FROM console_test.fires")) == fired     # nothing fired
+
+
+def test_names_given_to_the_console_are_answered_too(stack):
+    cloud, _console, _ = stack
+    console = Console(cloud, names=["devbox.internal", "[fd00::7]"]).start()
+    try:
+        for host in ("devbox.internal", f"DevBox.Internal:{console.port}", f"[fd00::7]:{console.port}",
+                     f"127.0.0.1:{console.port}"):
+            assert console_request(console, "GET", "/queues", {"Host": host}).status_code == 200, host
+        assert console_request(console, "GET", "/queues", {"Host": "other.internal"}).status_code == 421
+    finally:
+        console.stop()
+
+
+def test_every_answer_forbids_framing(stack):
+    cloud, console, _ = stack
+    answers = [console_request(console, "GET", path) for path in ("/", "/queues", "/schedules", "/connections",
+                                                                  "/mail", "/logs", "/api/state", "/nothing")]
+    answers.append(console_request(console, "POST", "/queues/JobsQueue/purge", data={"token": "stale"}))
+    answers.append(console_request(console, "POST", "/queues/JobsQueue/purge",
+                                   data={"token": console.token, "confirm": "not the name"}))
+    answers.append(console_request(console, "DELETE", "/queues"))
+    assert [a.status_code for a in answers] == [200] * 7 + [404, 403, 303, 501]
+    message_id = cloud.invoke("MailFunction", {"to": "f@example.org", "subject": "framed?", "text": "t",
+                                               "html": "<p>framed?</p>"})
+    answers.append(console_request(console, "GET", f"/mail/{message_id}/html"))
+    assert answers[-1].status_code == 200 and "sandbox" in answers[-1].headers["Content-Security-Policy"]
+    with requests.get(console.url + "/events", stream=True, timeout=10) as stream:
+        answers.append(stream)
+        for answer in answers:
+            assert_not_frameable(answer)
+
+
+def test_posts_only_from_the_console_own_origin(stack, db):
+    cloud, console, _ = stack
+    own = f"http://127.0.0.1:{console.port}"
+    fired = len(query(db, "SELECT rule FROM console_test.fires"))
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                    {"Origin": f"http://localhost:{console.port}"},       # the same machine, another origin
+                    {"Origin": f"http://127.0.0.1:{console.port + 1}"}, {"Referer": "https://evil.example/page"}):
+        answer = console_request(console, "POST", "/schedules/Nightly/run", headers, data={"token": console.token})
+        assert answer.status_code == 403, headers
+        assert "another site" in answer.text
+    time.sleep(1)
+    assert len(query(db, "SELECT rule FROM console_test.fires")) == fired     # none of them fired it
+    # The console's own pages (Origin, or only a Referer from it) and scripts that send neither are served.
+    for headers in ({"Origin": own}, {"Referer": own + "/queues/JobsQueue/purge"}, {}):
+        answer = console_request(console, "POST", "/queues/JobsQueue/purge", headers,
+                                 data={"token": console.token, "confirm": "not the name"})
+        assert answer.status_code == 303 and "/purge" in answer.headers["Location"], headers
+
+
+def test_a_page_of_another_origin_can_neither_post_to_nor_frame_the_console(stack, chromium, db):
+    # What a browser does, not what a test sends: a page served from another origin (another port) posts the
+    # run-now form with the right token and frames the console.
+    import http.server
+    import threading
+    cloud, console, _ = stack
+    evil = (f'<form id="f" method="post" action="{console.url}/schedules/Nightly/run" target="out">'
+            f'<input name="token" value="{console.token}"></form><iframe name="out"></iframe>'
+            f'<iframe id="framed" src="{console.url}/schedules"></iframe>').encode()
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(evil)))
+            self.end_headers()
+            self.wfile.write(evil)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = chromium.new_page()
+    fired = len(query(db, "SELECT rule FROM console_test.fires"))
+    try:
+        with page.expect_response(lambda r: r.url.endswith("/schedules/Nightly/run")) as posted:
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+            page.evaluate("document.getElementById('f').submit()")
+        assert posted.value.status == 403
+        framed = page.frame_locator("#framed")
+        expect(framed.locator("text=Run now")).to_have_count(0)         # the browser refused to show it
+        time.sleep(1)
+        assert len(query(db, "SELECT rule FROM console_test.fires")) == fired
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_credentials_in_paths_are_masked_wherever_the_console_shows_them(stack, db):
+    cloud, console, _ = stack
+    secret = f"s3cr3t-{uuid.uuid4().hex}"
+    with connect(cloud.ws_url("WsApi") + f"?user=alice&token={secret}&api_key={secret}"):
+        page = console_request(console, "GET", "/connections").text
+        state = console_request(console, "GET", "/api/state").text
+        assert "user=alice" in page and "token=***" in page and "api_key=***" in page
+        assert secret not in page and secret not in state and "token=***" in state
+        assert [c["path"] for c in cloud.ws["WsApi"].connections() if secret in c["path"]]   # the gateway has it
+    # A function that logs a URL with a token (here the job's body), and an invocation error quoting one.
+    boto3.client("sqs").send_message(QueueUrl=cloud.physical_id("JobsQueue"),
+                                     MessageBody=f"https://callback.example/done?access_token={secret}&page=2")
+    logs = wait_until(lambda: (lambda t: t if "page=2" in t else None)(
+        console_request(console, "GET", "/logs", params={"function": "JobFunction"}).text),
+        what="the job's log line in the console")
+    assert "access_token=***" in logs and secret not in logs
+    console.invocations({"function": "JobFunction", "request_id": uuid.uuid4().hex, "trigger": "invoke",
+                         "duration_ms": 1.0, "cold": False, "error_type": "HTTPError",
+                         "message": f"GET https://api.example/x?secret={secret} failed",
+                         "trace": f"Traceback ...\n  url='https://api.example/x?Signature={secret}'",
+                         "started": time.time()})
+    page = console_request(console, "GET", "/functions/JobFunction").text
+    assert "secret=***" in page and "Signature=***" in page and secret not in page
+
+
+def test_console_remote_option_takes_optional_host_names():
+    import local.__main__ as local_main
+    assert local_main.parse_args(["run"]).console_remote is None                  # loopback only, read-only elsewhere
+    assert local_main.parse_args(["run", "--console-remote"]).console_remote == ""
+    assert local_main.parse_args(["run", "--console-remote", "devbox.internal,ci"]).console_remote == \
+        "devbox.internal,ci"

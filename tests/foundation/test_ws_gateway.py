@@ -98,10 +98,10 @@ def lambdas():
 def make_gateway(lambdas):
     started = []
 
-    def make(routes=ROUTES, expression="$request.body.action"):
+    def make(routes=ROUTES, expression="$request.body.action", host="127.0.0.1"):
         api = WsApi(logical_id="ChatApi", name="chat", route_selection_expression=expression,
                     stage="prod", routes=dict(routes))
-        gateway = WebSocketGateway(api, lambdas)
+        gateway = WebSocketGateway(api, lambdas, host=host)
         gateway.start()
         started.append(gateway)
         lambdas.endpoint = gateway.management_endpoint
@@ -375,3 +375,67 @@ def test_management_api_bounds_what_it_reads(gateway, length, status):
     answer = _raw_management(gateway, b"POST /prod/@connections/x HTTP/1.1\r\nHost: h\r\nContent-Length: " +
                              length + b"\r\n\r\n")
     assert answer.split(b" ")[1] == status
+
+
+def _own_non_loopback_address():
+    """This machine's first non-loopback IPv4 address (SIOCGIFADDR on each interface)."""
+    import fcntl
+    import ipaddress
+    import socket
+    import struct
+    for _index, name in socket.if_nameindex():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                packed = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue
+        address = socket.inet_ntoa(packed[20:24])
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    raise AssertionError("this test needs a network interface with a non-loopback address")
+
+
+def _management_request(address, port, method, path, headers=(), body=b"", source=None):
+    """(status, body) of one plain HTTP request, from `source` (an address of this machine) if given."""
+    import http.client
+    conn = http.client.HTTPConnection(address, port, timeout=10, source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, path, body=body, headers=dict(headers))
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("browser_header", [("Origin", "https://evil.example"), ("Origin", "null"),
+                                            ("Sec-Fetch-Site", "cross-site")])
+def test_management_api_refuses_what_a_browser_sends(gateway, lambdas, browser_header):
+    # A page on any site can send a "simple" cross-site POST (text/plain) or a DELETE through fetch: the
+    # browser adds Origin / Sec-Fetch-Site, which no Lambda's boto3 client sends.
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        path = f"/prod/@connections/{connection_id}"
+        status, body = _management_request("127.0.0.1", gateway.port, "POST", path, [browser_header,
+                                           ("Content-Type", "text/plain")], b"forged message")
+        assert status == 403 and b"Forbidden" in body
+        status, _ = _management_request("127.0.0.1", gateway.port, "DELETE", path, [browser_header])
+        assert status == 403
+        status, _ = _management_request("127.0.0.1", gateway.port, "POST", path, body=b"from a function")
+        assert status == 200
+        assert ws.recv(timeout=WAIT) == "from a function"       # the forged message never arrived
+    assert [c for c in gateway.connections() if c["id"] == connection_id] == []
+
+
+@pytest.mark.timeout(30)
+def test_management_api_bound_to_every_interface_serves_only_this_machine(make_gateway, lambdas):
+    own = _own_non_loopback_address()
+    gateway = make_gateway(host="0.0.0.0")
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        path = f"/prod/@connections/{connection_id}"
+        status, body = _management_request(own, gateway.port, "POST", path, body=b"from elsewhere", source=own)
+        assert status == 403 and b"this machine" in body
+        status, _ = _management_request(own, gateway.port, "DELETE", path, source=own)
+        assert status == 403
+        mgmt = management_client(gateway.management_endpoint)
+        mgmt.post_to_connection(ConnectionId=connection_id, Data=b"from loopback")
+        assert ws.recv(timeout=WAIT) == "from loopback"

@@ -1,23 +1,38 @@
-"""Database connections read from environment URLs, reused across warm invocations."""
+"""Database connections, reused across warm invocations. The URLs are secrets: on AWS they come from the
+platform's Secrets Manager secret (common.secrets), never from a function's environment."""
+import os
 import select
 import threading
 import time
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
-from .settings import Reader
+from . import secrets
+from .settings import SettingError
 
 _local = threading.local()
 
 
 def pg_url():
     """The PostgreSQL URL (DATABASE_URL); SettingError naming it when unset: no local default hides it on AWS."""
-    return Reader().text("DATABASE_URL")
+    return _url("DATABASE_URL")
 
 
 def mysql_url():
     """The MySQL URL (MYSQL_URL); SettingError naming it when unset."""
-    return Reader().text("MYSQL_URL")
+    return _url("MYSQL_URL")
+
+
+def _url(name):
+    """The environment variable when set (migrations, tools and tests set it directly), else the platform's
+    secret (functions: the template puts the URLs there, where get-function-configuration cannot show them)."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    try:
+        return secrets.get(name)
+    except secrets.SecretMissing as exc:
+        raise SettingError(str(exc)) from None
 
 
 # A dead server or a half-open TCP connection must not hang a function until its timeout.
