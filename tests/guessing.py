@@ -1,0 +1,36 @@
+"""Parallel wrong guesses for the sign-in throttling tests of every product: many threads released at once
+(each with its own database connection, as parallel Lambda instances have), and a count of how many
+reached the password check."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+
+def fire(count, attempt):
+    """attempt(i) for i in range(count), all threads released together by a barrier; the results in order."""
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait(timeout=30)
+        return attempt(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+class Calls:
+    """Wraps a function (monkeypatched in place of the product's password check) and counts its calls."""
+
+    def __init__(self, function):
+        self.function, self.count, self._lock = function, 0, threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self._lock:
+            self.count += 1
+        return self.function(*args, **kwargs)
+
+
+def count_calls(monkeypatch, owner, name):
+    """Replace owner.name by a counting wrapper of itself; returns the wrapper (its .count)."""
+    calls = Calls(getattr(owner, name))
+    monkeypatch.setattr(owner, name, calls)
+    return calls
