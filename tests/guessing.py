@@ -1,8 +1,10 @@
 """Parallel wrong guesses for the sign-in throttling tests of every product: many threads released at once
 (each with its own database connection, as parallel Lambda instances have), and a count of how many
 reached the password check."""
+import http.client
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 
 def fire(count, attempt):
@@ -34,3 +36,17 @@ def count_calls(monkeypatch, owner, name):
     calls = Calls(getattr(owner, name))
     monkeypatch.setattr(owner, name, calls)
     return calls
+
+
+def request(url, method="GET", body=None, headers=None, source="127.0.0.1"):
+    """(status, headers, body text) of one HTTP request sent from a chosen local address (127.0.0.x all reach
+    the local gateway on 127.0.0.1, which reports it as the caller's sourceIp)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60, source_address=(source, 0))
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body,
+                     headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode("utf-8")
+    finally:
+        conn.close()

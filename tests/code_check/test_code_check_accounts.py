@@ -66,8 +66,8 @@ def test_repeated_failures_lock_the_account_from_that_address_even_for_the_right
         assert failed.status_code == 401
     locked = Browser(base_url).post("/login", {"email": known.email, "password": PASSWORD},
                                     headers={"Accept-Language": "en"})
-    assert locked.status_code == 429 and "Too many attempts. Try again in 60 s, after" in locked.text
-    assert locked.headers["Retry-After"] == str(users.PER_ACCOUNT_AND_ADDRESS.base)
+    assert locked.status_code == 429 and re.search(r"Too many attempts\. Try again in \d+ s, after ", locked.text)
+    assert 55 <= int(locked.headers["Retry-After"]) <= users.PER_ACCOUNT_AND_ADDRESS.base
     assert "cc_session" not in locked.headers.get("Set-Cookie", "")
     assert "Wrong e-mail" not in locked.text and "password" not in locked.text.split("role=\"alert\">")[1][:80]
     russian = Browser(base_url).post("/login", {"email": known.email, "password": PASSWORD})
@@ -84,7 +84,7 @@ def test_repeated_failures_from_one_address_are_slowed_down(make_user, tx):
         cur.execute("SELECT email FROM code_check.users WHERE id = %s", (user,))
         email = cur.fetchone()[0]
     user_id, error = users.login(email, PASSWORD, address)
-    assert user_id is None and error.status == 429 and error.headers["Retry-After"] == "60"
+    assert user_id is None and error.status == 429 and 0 < int(error.headers["Retry-After"]) <= 60
     user_id, error = users.login(email, PASSWORD, "198.51.100.7")
     assert error is None and user_id == user
 
