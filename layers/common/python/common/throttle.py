@@ -22,6 +22,7 @@ its queries.py) and its transaction (common.db.pg_transaction / mysql_transactio
 SQL and works on either database. Times come from the caller's clock, so tests can move time.
 """
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,7 +60,8 @@ def retry_after(locked_until, now):
 
 def key(kind, *parts):
     """A row key that stores no e-mail or name and has a bounded length whatever the caller sent."""
-    digest = hashlib.sha256("\0".join(str(part) for part in parts).encode("utf-8", "surrogatepass"))
+    # JSON keeps the parts apart whatever they contain (a NUL, a lone surrogate): ("a", "b") is not ("a\0b",).
+    digest = hashlib.sha256(json.dumps([str(part) for part in parts]).encode("ascii"))
     return f"{kind}:{digest.hexdigest()[:40]}"
 
 
