@@ -59,8 +59,7 @@ def _sign_in(config, event):
     if header and config.password:     # a browser's first request carries no credentials: not an attempt
         try:
             reservation = login_throttle.reserve(login_throttle.client_of(event.context))
-        except throttle.Refused as refused:
-            log.warning("sign-in locked for %s s after repeated failures", refused.seconds)
+        except throttle.Refused as refused:       # logged by common.throttle
             return _locked_out(refused.seconds)
         if auth.basic_ok(config, header):
             reservation.succeeded()

@@ -59,3 +59,16 @@ def test_a_right_password_gives_its_reservation_back(make_user, tx):
         cur.execute("SELECT attempts FROM code_check.sign_in_attempts WHERE key = %s",
                     (users.throttle_limits(email, OWNER)[1].key,))
         assert cur.fetchone()[0] == 2 * (users.PER_ACCOUNT_AND_ADDRESS.free - 1)
+
+
+def test_each_sign_in_drops_records_that_no_longer_count(tx):
+    """No schedule purges the table: sign-ins do, a bounded batch at a time, keeping what still counts."""
+    with tx() as cur:
+        cur.execute("""INSERT INTO code_check.sign_in_attempts (key, attempts, last_attempt_at, locked_until) VALUES
+                       ('test:stale', 3, now() - interval '2 hours', NULL),
+                       ('test:recent', 3, now() - interval '10 minutes', NULL),
+                       ('test:still-locked', 9, now() - interval '2 hours', now() + interval '5 minutes')""")
+    users.login("nobody@test.example", "wrong guess 1!", GUESSER)
+    with tx() as cur:
+        cur.execute("SELECT key FROM code_check.sign_in_attempts WHERE key LIKE 'test:%%' ORDER BY key")
+        assert [row[0] for row in cur.fetchall()] == ["test:recent", "test:still-locked"]

@@ -28,7 +28,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .i18n import N_
+from .log import get_logger
 from .web import AppError
+
+log = get_logger("throttle")
 
 FORGET = "forget"      # success deletes the row (the failures were the owner's typos)
 RELEASE = "release"    # success gives this attempt back (the count of other failures stays)
@@ -140,6 +143,8 @@ class Gate:
                         "key": limit.key, "attempts": attempts + 1, "last_attempt_at": now,
                         "locked_until": now + timedelta(seconds=seconds) if seconds else None})
         if wait:
+            # The kinds only: keys are digests, and the address is in the request's own log line.
+            log.warning("attempt refused", seconds=wait, limits=[limit.key.split(":")[0] for limit in limits])
             raise Refused(wait, now)
         if self.purge_after:
             self.purge(self.purge_after, now)
