@@ -117,24 +117,35 @@ class Gate:
         # than this (the purge statement must skip locked rows, so it never waits for a sign-in).
         self.purge_after = purge_after
 
-    def _locked_row(self, cur, limit, now):
+    def _lock(self, cur, limit, now):
         for statement in self.statements.lock:
             cur.execute(statement, {"key": limit.key, "now": now})
         row = cur.fetchone()
-        attempts, last, locked_until = tuple(row.values()) if isinstance(row, dict) else row
+        return tuple(row.values()) if isinstance(row, dict) else row
+
+    @staticmethod
+    def _counted(limit, row, now):
+        """(attempts that still count, locked_until) of a locked row."""
+        attempts, last, locked_until = row
         if last is None or last <= now - timedelta(seconds=limit.policy.forget_after):
             attempts = 0
         return attempts, locked_until
+
+    def _locked_row(self, cur, limit, now):
+        return self._counted(limit, self._lock(cur, limit, now), now)
 
     def reserve(self, limits, now=None):
         """Count one attempt on every limit, or raise Refused(seconds) if any of them is locked (then
         nothing is counted). Call before checking the password; the rows are locked in key order, so two
         requests never wait for each other crosswise."""
-        now = now or self.clock()
+        given = now
         limits = sorted({limit.key: limit for limit in limits}.values(), key=lambda limit: limit.key)
         wait = 0
         with self.transaction() as cur:
-            rows = [self._locked_row(cur, limit, now) for limit in limits]
+            locked = [self._lock(cur, limit, given or self.clock()) for limit in limits]
+            # The time once the locks are held: a request that waited behind others decides on the present.
+            now = given or self.clock()
+            rows = [self._counted(limit, row, now) for limit, row in zip(limits, locked)]
             wait = max([retry_after(locked_until, now) for _, locked_until in rows] + [0])
             if not wait:
                 for limit, (attempts, _) in zip(limits, rows):
