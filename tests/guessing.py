@@ -4,6 +4,7 @@ reached the password check."""
 import http.client
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 
@@ -50,3 +51,20 @@ def request(url, method="GET", body=None, headers=None, source="127.0.0.1"):
         return response.status, dict(response.getheaders()), response.read().decode("utf-8")
     finally:
         conn.close()
+
+
+def thread_requests(monkeypatch):
+    """call(route, body, source, headers=None, **url_params) -> the route function's answer, as API Gateway
+    would pass a POST from `source`. Chalice keeps current_request on the app object, shared by threads;
+    here it is per thread, so parallel calls of app.py's handlers each see their own request."""
+    from chalice import Chalice
+    local = threading.local()
+    monkeypatch.setattr(Chalice, "current_request", property(lambda self: local.request, lambda self, value: None),
+                        raising=False)
+
+    def call(route, body, source, headers=None, **params):
+        local.request = SimpleNamespace(
+            headers={k.lower(): v for k, v in (headers or {}).items()}, raw_body=body.encode("utf-8"),
+            context={"identity": {"sourceIp": source}, "stage": "", "path": ""}, query_params=None, method="POST")
+        return route(**params)
+    return call

@@ -2,10 +2,13 @@
 parallel wrong guesses reach the password check at most as often as the limit allows, and the owner, from
 another address, still signs in."""
 import uuid
+from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import guessing
 from code_check_helpers import PASSWORD
-from functions.code_check.chalicelib.accounts import users
+from functions.code_check.chalicelib.accounts import sessions, users
+from products import load_app
 
 GUESSER = "203.0.113.66"
 OWNER = "198.51.100.20"
@@ -72,3 +75,25 @@ def test_each_sign_in_drops_records_that_no_longer_count(tx):
     with tx() as cur:
         cur.execute("SELECT key FROM code_check.sign_in_attempts WHERE key LIKE 'test:%%' ORDER BY key")
         assert [row[0] for row in cur.fetchall()] == ["test:recent", "test:still-locked"]
+
+
+def test_twenty_parallel_guesses_through_the_login_handler_reach_argon2_at_most_the_limit(
+        make_user, tx, monkeypatch):
+    """The same through app.py's POST /login (a form with its double-submit CSRF token; the address it passes
+    is the one API Gateway saw)."""
+    app_module = load_app("code_check")
+    monkeypatch.setattr(app_module.config, "settings", lambda: SimpleNamespace(session_days=1))
+    call = guessing.thread_requests(monkeypatch)
+    checks = guessing.count_calls(monkeypatch, users.passwords, "verify_password")
+    email = email_of(tx, make_user())
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{sessions.PRE_COOKIE}=form-token"}
+
+    def post(password, source):
+        body = urlencode({"csrf": "form-token", "email": email, "password": password})
+        return call(app_module.login, body, source, headers)
+    answers = guessing.fire(20, lambda i: post(f"wrong guess {i}!", GUESSER).status_code)
+    limit = users.PER_ACCOUNT_AND_ADDRESS.free
+    assert checks.count == limit
+    assert sorted(answers) == [401] * limit + [429] * (20 - limit)
+    signed_in = post(PASSWORD, OWNER)
+    assert signed_in.status_code == 303 and sessions.COOKIE in signed_in.headers["Set-Cookie"]

@@ -4,12 +4,9 @@ parallel requests from one address are acted on at most as often as its allowanc
 (JSON for the API, a page saying when for the form); another address is not affected."""
 import json
 import re
-import threading
-from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-from chalice import Chalice
 
 import guessing
 from functions.mail_import.chalicelib.engine import accounts
@@ -20,20 +17,14 @@ FIELDS = {"provider": "gmail.com", "login": "someone@gmail.com", "password": "a 
 
 
 @pytest.fixture
-def handler(app_module, monkeypatch):
-    """handler(route, body, source, ...) calls a route of app.py in this thread as API Gateway would from
-    `source`. Chalice keeps current_request on the app object; here it is per thread, so parallel calls each
-    see their own request."""
-    local = threading.local()
-    monkeypatch.setattr(Chalice, "current_request", property(lambda self: local.request,
-                                                             lambda self, value: None), raising=False)
+def handler(monkeypatch):
+    """handler(route, body, source, content_type, language, **url_params): a route of app.py called in this
+    thread as API Gateway would from `source` (tests/guessing.py)."""
+    call = guessing.thread_requests(monkeypatch)
 
-    def call(route, body, source, content_type="application/json", language="en", **params):
-        local.request = SimpleNamespace(
-            headers={"content-type": content_type, "accept-language": language}, raw_body=body.encode("utf-8"),
-            context={"identity": {"sourceIp": source}, "stage": "", "path": ""}, query_params=None, method="POST")
-        return route(**params)
-    return call
+    def run(route, body, source, content_type="application/json", language="en", **params):
+        return call(route, body, source, {"Content-Type": content_type, "Accept-Language": language}, **params)
+    return run
 
 
 @pytest.fixture

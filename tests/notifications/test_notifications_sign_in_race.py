@@ -5,11 +5,13 @@ address, still signs in."""
 import json
 import re
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import guessing
 from functions.notifications.chalicelib.api import auth
 from notifications_helpers import OPERATOR, PASSWORD
+from products import load_app
 
 GUESSER = "203.0.113.77"
 ELSEWHERE = "198.51.100.30"
@@ -75,3 +77,25 @@ def test_the_admin_form_shows_a_page_saying_when_to_come_back(cloud, clean):
     assert 'name="password"' in page
     status, _, page = post(PASSWORD)
     assert status == 429 and re.search(r"Слишком много попыток\. Попробуйте снова через \d+ с, после ", page)
+
+
+def test_twenty_parallel_guesses_through_the_handlers_reach_argon2_at_most_the_limit(clean, monkeypatch):
+    """The same through app.py's POST /auth and /admin/login handlers (the address they pass is the one API
+    Gateway saw): guesses on both count against one allowance."""
+    app_module = load_app("notifications")
+    # Only the token's lifetime is read from the API's settings here (the rest names queues and schedules).
+    monkeypatch.setattr(app_module.config, "api", lambda: SimpleNamespace(token_hours=1))
+    call = guessing.thread_requests(monkeypatch)
+    checks = guessing.count_calls(monkeypatch, auth.passwords, "verify_password")
+
+    def guess(index):
+        if index % 2:
+            return call(app_module.sign_in, json.dumps({"username": OPERATOR, "password": f"wrong {index}"}),
+                        GUESSER, {"Content-Type": "application/json"}).status_code
+        return call(app_module.admin_login, urlencode({"username": OPERATOR, "password": f"wrong {index}"}),
+                    GUESSER, {"Content-Type": "application/x-www-form-urlencoded"}).status_code
+    answers = guessing.fire(20, guess)
+    assert checks.count == LIMIT
+    assert sorted(answers) == [401] * LIMIT + [429] * (20 - LIMIT)
+    body = json.dumps({"username": OPERATOR, "password": PASSWORD})
+    assert call(app_module.sign_in, body, ELSEWHERE, {"Content-Type": "application/json"}).status_code == 200
