@@ -72,13 +72,9 @@ def _dummy_hash():
     return _DUMMY_HASH
 
 
-def utcnow():
-    return datetime.now(timezone.utc)
-
-
 GATE = throttle.Gate(throttle.Statements(lock=(queries.SIGN_IN_LOCK,), save=queries.SIGN_IN_SAVE,
                                          forget=queries.SIGN_IN_FORGET, purge=queries.SIGN_IN_PURGE),
-                     db.pg_transaction, lambda: utcnow(), purge_after=PER_ADDRESS.forget_after)
+                     db.pg_transaction, lambda: datetime.now(timezone.utc), purge_after=PER_ADDRESS.forget_after)
 
 
 def throttle_limits(email, address):
