@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from chalice import Chalice
-from common import batch, i18n, validate, web
+from common import batch, i18n, throttle, validate, web
 from common.i18n import Message
 from common.log import get_logger
 from common.settings import SettingError, once
@@ -52,22 +52,18 @@ def guard(event, get_response):
 
 
 def _sign_in(config, event):
-    """None if the request may go on; else the 401 or 429 page. While a client is locked out nothing it sends
-    is checked (a right password then would tell a guesser it was right)."""
-    client = login_throttle.client_of(event.context)
-    wait, known = login_throttle.check(client)
-    if wait:
-        return _locked_out(wait)
+    """None if the request may go on; else the 401 or 429 page. Each request with credentials reserves an
+    attempt before they are compared; while a client is locked out nothing it sends is checked (a right
+    password then would tell a guesser it was right)."""
     header = event.headers.get("authorization")
-    if auth.basic_ok(config, header):
-        if known:
-            login_throttle.succeeded(client)
-        return None
-    if header and config.password:     # a browser's first request carries no credentials: not a failure
-        wait = login_throttle.failed(client)
-        if wait:
-            log.warning("sign-in locked for %s s after repeated failures", wait)
-            return _locked_out(wait)
+    if header and config.password:     # a browser's first request carries no credentials: not an attempt
+        try:
+            reservation = login_throttle.reserve(login_throttle.client_of(event.context))
+        except throttle.Refused as refused:       # logged by common.throttle
+            return _locked_out(refused.seconds)
+        if auth.basic_ok(config, header):
+            reservation.succeeded()
+            return None
     return _page(401, pages.SIGN_IN if config.password else pages.NO_PASSWORD,
                  headers={"WWW-Authenticate": 'Basic realm="broadcast", charset="UTF-8"'})
 

@@ -123,11 +123,11 @@ def login_page():
 def login():
     fields, _ = _form(_anonymous_csrf())
     address = ((app.current_request.context or {}).get("identity") or {}).get("sourceIp")
-    with db.pg_transaction() as cur:
-        user_id, error = users.login(cur, fields.get("email"), fields.get("password"), address)
-        if user_id is not None:
+    user_id, error = users.login(fields.get("email"), fields.get("password"), address)
+    if user_id is not None:
+        with db.pg_transaction() as cur:
             return _signed_in_response(cur, user_id)
-    message = pages.translate(app.current_request, error.message)
+    message = pages.translate(app.current_request, error.message, error.params)
     return _anonymous_form("login.html", status=error.status, headers=error.headers, error=message,
                            email=fields.get("email", ""))
 

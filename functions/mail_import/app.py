@@ -13,7 +13,7 @@ from common.log import get_logger
 
 from chalicelib import settings
 from chalicelib.engine import accounts, indexer, job_records, jobs, progress, schedule
-from chalicelib.web import access, account_form, message_list, message_view, pages, search, websocket
+from chalicelib.web import access, account_form, attempts, message_list, message_view, pages, search, websocket
 
 app = Chalice(app_name="mail_import")
 log = get_logger("mail_import")
@@ -49,9 +49,12 @@ def create_account_from_form():
     values = {}
     try:
         values = access.form_values(request, account_form.MAX_BODY_BYTES)
-        account_id, token = accounts.create(account_form.parse_account(values))
+        account = account_form.parse_account(values)
+        attempts.reserve(request)
+        account_id, token = accounts.create(account)
     except web.AppError as exc:
-        return web.html_response(pages.new_account(_base(), _language(), exc, values), status=exc.status)
+        return web.html_response(pages.new_account(_base(), _language(), exc, values), status=exc.status,
+                                 headers=exc.headers)
     # The token travels in the cookie, not in the URL: it never lands in the address bar or the history.
     return web.redirect(f"{_base()}/accounts/{account_id}", headers=dict(web.NO_STORE, **{"Set-Cookie": [
         access.set_cookie(request, account_id, token), access.link_cookie(request, account_id)]}))
@@ -146,7 +149,9 @@ def message_html(account_id, message_id):
 def create_account():
     """Create an account: {"id", "token" (shown once), "url"}."""
     values = access.form_values(app.current_request, account_form.MAX_BODY_BYTES)
-    account_id, token = accounts.create(account_form.parse_account(values))
+    account = account_form.parse_account(values)
+    attempts.reserve(app.current_request)
+    account_id, token = accounts.create(account)
     return web.json_response({"id": account_id, "token": token, "url": access.page_url(_base(), account_id, token)},
                              status=201)
 
@@ -207,7 +212,9 @@ def set_sync(account_id):
 def set_password(account_id):
     """A new password (after the old one stopped working): stored, and an import starts with it."""
     account = access.account(app.current_request, account_id)
-    accounts.set_password(account["id"], account_form.new_password(access.form_values(app.current_request)))
+    password = account_form.new_password(access.form_values(app.current_request))
+    attempts.reserve(app.current_request)
+    accounts.set_password(account["id"], password)
     return web.json_response({"job": progress.job_event(jobs.start(account["id"]))}, status=202)
 
 

@@ -53,8 +53,8 @@ def sign_in():
     for name in ("username", "password"):
         if not isinstance(body.get(name), str):
             raise web.bad_request("%(name)s is required (text)", field=name, name=name)
-    with db.pg_transaction() as cur:
-        token, expires = auth.sign_in(cur, body["username"], body["password"], now(), config.api().token_hours)
+    token, expires = auth.sign_in(body["username"], body["password"], auth.client_address(app.current_request),
+                                  now(), config.api().token_hours)
     return web.json_response({"token": token, "expires_at": expires.isoformat()}, headers=web.NO_STORE)
 
 
@@ -247,8 +247,8 @@ def _render(template, status=200, headers=None, **values):
 
 
 def _error_page(error):
-    signed_in = error.status != 401
-    return pages.render("login.html" if error.status == 401 else "error.html", _language(),
+    signed_in = error.status not in (401, 429)
+    return pages.render("error.html" if signed_in else "login.html", _language(),
                         base=web.base_path(app.current_request), signed_in=signed_in,
                         error=pages.error_text(error, _language()), states={}, statuses={})
 
@@ -304,12 +304,13 @@ def _dashboard(cur, error=None, status=200):
 def admin_login():
     _same_origin(app.current_request)
     form = forms.fields(app.current_request.raw_body)
-    with db.pg_transaction() as cur:
-        try:
-            token, expires = auth.sign_in(cur, form.get("username", ""), form.get("password", ""), now(),
-                                          config.api().token_hours)
-        except web.AppError:
-            raise web.AppError(401, messages.WRONG_CREDENTIALS) from None
+    try:
+        token, expires = auth.sign_in(form.get("username", ""), form.get("password", ""),
+                                      auth.client_address(app.current_request), now(), config.api().token_hours)
+    except web.AppError as exc:
+        if exc.status == 429:       # too many attempts: the page says when to come back
+            raise
+        raise web.AppError(401, messages.WRONG_CREDENTIALS) from None
     cookie = (f"{auth.COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; "
               f"Max-Age={int((expires - now()).total_seconds())}")
     # API Gateway always says https; the local gateway (plain http on 127.0.0.1) says nothing.

@@ -95,6 +95,16 @@ def cold_settings():
         loader.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def no_attempts_on_record(request):
+    """Every test creates its accounts from 127.0.0.1: earlier tests' must not count against its allowance."""
+    if "pg_url" in request.fixturenames:
+        from common import db
+        with db.pg_transaction() as cur:
+            cur.execute("DELETE FROM mail_import.sign_in_attempts")
+    yield
+
+
 @pytest.fixture(scope="session")
 def app_module(mail_env):
     """functions/mail_import/app.py (tests/products.py: it shares the modules the tests import)."""

@@ -11,7 +11,7 @@ JWT = issue_token(JWT_KEY, subject="tests", now=1_900_000_000 - 3650 * 86400 + 1
 OPERATOR = "operator"
 PASSWORD = "correct horse battery staple"
 TABLES = "notifications.messages, notifications.message_counts, notifications.mailings, notifications.clients, " \
-         "notifications.tokens, notifications.operators"
+         "notifications.tokens, notifications.operators, notifications.sign_in_attempts"
 
 
 class Api:

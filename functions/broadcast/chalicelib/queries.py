@@ -200,19 +200,23 @@ WHERE id = 1
 
 # ---- sign-in throttling --------------------------------------------------------------------------
 
-LOGIN_FAILURES = "SELECT failures, locked_until FROM login_failures WHERE client = %s"
+# common.throttle.Gate's statements: the upsert creates the client's row (or takes its lock), the SELECT reads
+# it under that lock; parallel requests from one client wait for each other only for this short transaction.
+LOCK_LOGIN = """
+INSERT INTO login_failures (client, failures, last_failure_at) VALUES (%(key)s, 0, %(now)s)
+ON DUPLICATE KEY UPDATE client = client
+"""
+LOCKED_LOGIN = "SELECT failures, last_failure_at, locked_until FROM login_failures WHERE client = %(key)s FOR UPDATE"
 
-# A failure older than the forgetting window starts the count again at 1.
-COUNT_LOGIN_FAILURE = """
-INSERT INTO login_failures (client, failures, last_failure_at) VALUES (%(client)s, 1, %(now)s)
-ON DUPLICATE KEY UPDATE failures = IF(last_failure_at < %(forget_before)s, 1, failures + 1),
-                        last_failure_at = %(now)s
+SAVE_LOGIN = """
+UPDATE login_failures
+SET failures = %(attempts)s, last_failure_at = %(last_attempt_at)s, locked_until = %(locked_until)s
+WHERE client = %(key)s
 """
 
-LOCK_LOGIN = "UPDATE login_failures SET locked_until = %s WHERE client = %s"
-
-FORGET_LOGIN_FAILURES = "DELETE FROM login_failures WHERE client = %s"
+FORGET_LOGIN_FAILURES = "DELETE FROM login_failures WHERE client = %(key)s"
 
 PURGE_LOGIN_FAILURES = """
-DELETE FROM login_failures WHERE last_failure_at < %s AND (locked_until IS NULL OR locked_until < %s)
+DELETE FROM login_failures
+WHERE last_failure_at < %(forget_before)s AND (locked_until IS NULL OR locked_until < %(now)s)
 """

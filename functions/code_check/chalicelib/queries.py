@@ -13,13 +13,22 @@ SELECT u.id, u.email, s.csrf FROM code_check.sessions s JOIN code_check.users u 
 WHERE s.digest = %s AND s.expires_at > now()"""
 DELETE_SESSION = "DELETE FROM code_check.sessions WHERE digest = %s"
 DELETE_EXPIRED_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND expires_at <= now()"
-COUNT_FAILURES = """
-SELECT count(*) FROM code_check.login_failures
-WHERE key = %s AND failed_at > now() - make_interval(secs => %s)"""
-INSERT_FAILURE = "INSERT INTO code_check.login_failures (key) VALUES (%s)"
-PRUNE_FAILURES = """
-DELETE FROM code_check.login_failures WHERE key = %s AND failed_at <= now() - make_interval(secs => %s)"""
-CLEAR_FAILURES = "DELETE FROM code_check.login_failures WHERE key = %s"
+# Sign-in attempts (common.throttle.Gate): the upsert creates or locks the key's row for the transaction.
+SIGN_IN_LOCK = """
+INSERT INTO code_check.sign_in_attempts AS a (key, attempts, last_attempt_at) VALUES (%(key)s, 0, %(now)s)
+ON CONFLICT (key) DO UPDATE SET key = a.key
+RETURNING attempts, last_attempt_at, locked_until"""
+SIGN_IN_SAVE = """
+UPDATE code_check.sign_in_attempts
+SET attempts = %(attempts)s, last_attempt_at = %(last_attempt_at)s, locked_until = %(locked_until)s
+WHERE key = %(key)s"""
+SIGN_IN_FORGET = "DELETE FROM code_check.sign_in_attempts WHERE key = %(key)s"
+# Run after sign-ins (no schedule of its own): a bounded batch, never waiting for a row a sign-in holds.
+SIGN_IN_PURGE = """
+DELETE FROM code_check.sign_in_attempts WHERE key IN (
+    SELECT key FROM code_check.sign_in_attempts
+    WHERE last_attempt_at < %(forget_before)s AND (locked_until IS NULL OR locked_until < %(now)s)
+    ORDER BY last_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED)"""
 
 # ---- API tokens --------------------------------------------------------------------------------
 INSERT_TOKEN = """

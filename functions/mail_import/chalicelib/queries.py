@@ -421,3 +421,21 @@ MESSAGE_ATTACHMENTS = """
     SELECT id, filename, content_type, content_id, inline, size, storage_key
     FROM mail_import.attachments WHERE message_id = %s ORDER BY position
 """
+
+# ---- attempts that prove a mailbox password, per client address (common.throttle.Gate) ----------
+# The upsert creates or locks the key's row for the transaction, so parallel requests count one by one.
+ATTEMPT_LOCK = """
+INSERT INTO mail_import.sign_in_attempts AS a (key, attempts, last_attempt_at) VALUES (%(key)s, 0, %(now)s)
+ON CONFLICT (key) DO UPDATE SET key = a.key
+RETURNING attempts, last_attempt_at, locked_until"""
+ATTEMPT_SAVE = """
+UPDATE mail_import.sign_in_attempts
+SET attempts = %(attempts)s, last_attempt_at = %(last_attempt_at)s, locked_until = %(locked_until)s
+WHERE key = %(key)s"""
+ATTEMPT_FORGET = "DELETE FROM mail_import.sign_in_attempts WHERE key = %(key)s"
+# Run after each counted attempt (no schedule of its own): a bounded batch, never waiting for a locked row.
+ATTEMPT_PURGE = """
+DELETE FROM mail_import.sign_in_attempts WHERE key IN (
+    SELECT key FROM mail_import.sign_in_attempts
+    WHERE last_attempt_at < %(forget_before)s AND (locked_until IS NULL OR locked_until < %(now)s)
+    ORDER BY last_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED)"""

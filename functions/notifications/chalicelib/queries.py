@@ -12,6 +12,23 @@ WHERE t.digest = %s AND t.expires_at > %s"""
 DELETE_TOKEN = "DELETE FROM notifications.tokens WHERE digest = %s"
 DELETE_EXPIRED_TOKENS = "DELETE FROM notifications.tokens WHERE expires_at <= %s"
 
+# Sign-in attempts (common.throttle.Gate): the upsert creates or locks the key's row for the transaction.
+SIGN_IN_LOCK = """
+INSERT INTO notifications.sign_in_attempts AS a (key, attempts, last_attempt_at) VALUES (%(key)s, 0, %(now)s)
+ON CONFLICT (key) DO UPDATE SET key = a.key
+RETURNING attempts, last_attempt_at, locked_until"""
+SIGN_IN_SAVE = """
+UPDATE notifications.sign_in_attempts
+SET attempts = %(attempts)s, last_attempt_at = %(last_attempt_at)s, locked_until = %(locked_until)s
+WHERE key = %(key)s"""
+SIGN_IN_FORGET = "DELETE FROM notifications.sign_in_attempts WHERE key = %(key)s"
+# Run after sign-ins (no schedule of its own): a bounded batch, never waiting for a row a sign-in holds.
+SIGN_IN_PURGE = """
+DELETE FROM notifications.sign_in_attempts WHERE key IN (
+    SELECT key FROM notifications.sign_in_attempts
+    WHERE last_attempt_at < %(forget_before)s AND (locked_until IS NULL OR locked_until < %(now)s)
+    ORDER BY last_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED)"""
+
 # ---- clients -----------------------------------------------------------------------------------------
 CLIENT_COLUMNS = "id, phone, operator_code, tag, timezone, created_at"
 INSERT_CLIENT = f"""

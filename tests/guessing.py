@@ -1,0 +1,70 @@
+"""Parallel wrong guesses for the sign-in throttling tests of every product: many threads released at once
+(each with its own database connection, as parallel Lambda instances have), and a count of how many
+reached the password check."""
+import http.client
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+
+def fire(count, attempt):
+    """attempt(i) for i in range(count), all threads released together by a barrier; the results in order."""
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait(timeout=30)
+        return attempt(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+class Calls:
+    """Wraps a function (monkeypatched in place of the product's password check) and counts its calls."""
+
+    def __init__(self, function):
+        self.function, self.count, self._lock = function, 0, threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self._lock:
+            self.count += 1
+        return self.function(*args, **kwargs)
+
+
+def count_calls(monkeypatch, owner, name):
+    """Replace owner.name by a counting wrapper of itself; returns the wrapper (its .count)."""
+    calls = Calls(getattr(owner, name))
+    monkeypatch.setattr(owner, name, calls)
+    return calls
+
+
+def request(url, method="GET", body=None, headers=None, source="127.0.0.1"):
+    """(status, headers, body text) of one HTTP request sent from a chosen local address (127.0.0.x all reach
+    the local gateway on 127.0.0.1, which reports it as the caller's sourceIp)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60, source_address=(source, 0))
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body,
+                     headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def thread_requests(monkeypatch):
+    """call(route, body, source, headers=None, **url_params) -> the route function's answer, as API Gateway
+    would pass a POST from `source`. Chalice keeps current_request on the app object, shared by threads;
+    here it is per thread, so parallel calls of app.py's handlers each see their own request."""
+    from chalice import Chalice
+    local = threading.local()
+    monkeypatch.setattr(Chalice, "current_request", property(lambda self: local.request, lambda self, value: None),
+                        raising=False)
+
+    def call(route, body, source, headers=None, **params):
+        local.request = SimpleNamespace(
+            headers={k.lower(): v for k, v in (headers or {}).items()}, raw_body=body.encode("utf-8"),
+            context={"identity": {"sourceIp": source}, "stage": "", "path": ""}, query_params=None, method="POST")
+        return route(**params)
+    return call
