@@ -89,12 +89,21 @@ JOIN LATERAL (SELECT id FROM code_check.checks WHERE version_id = v.id AND outco
 WHERE v.file_id = %s AND v.number < %s ORDER BY v.number DESC LIMIT 1"""
 
 # ---- the checker -------------------------------------------------------------------------------
-# Row locks held until the results are committed: an overlapping tick skips these versions.
+# Fair across owners: every owner's oldest unchecked version comes before anyone's second one, so a
+# thousand uploads of one user never hold back another user's one file. Row locks are taken in that
+# order and held until the results are committed: an overlapping tick skips them and takes the next
+# ones (LockRows sits under the LIMIT); the outer WHERE is re-checked on a row another tick just finished.
 CLAIM_VERSIONS = """
-SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name
-FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
-WHERE v.checked_at IS NULL AND f.status <> 'deleted'
-ORDER BY v.id LIMIT %s
+WITH ranked AS (
+    SELECT v.id, row_number() OVER (PARTITION BY f.user_id ORDER BY v.id) AS turn
+    FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
+    WHERE v.checked_at IS NULL AND v.given_up_at IS NULL AND f.status <> 'deleted')
+SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name, v.check_attempts
+FROM ranked r
+JOIN code_check.versions v ON v.id = r.id
+JOIN code_check.files f ON f.id = v.file_id
+WHERE v.checked_at IS NULL AND v.given_up_at IS NULL
+ORDER BY r.turn, v.id LIMIT %s
 FOR UPDATE OF v SKIP LOCKED"""
 INSERT_CHECK = """
 INSERT INTO code_check.checks (version_id, started_at, finished_at, outcome, problem_count, error, options,
@@ -103,6 +112,9 @@ VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s, %s) RETURNING id"""
 INSERT_VIOLATIONS = """
 INSERT INTO code_check.violations (check_id, code, line, col, message, source_line) VALUES %s"""
 MARK_CHECKED = "UPDATE code_check.versions SET checked_at = now() WHERE id = ANY(%s)"
+COUNT_ATTEMPT = """
+UPDATE code_check.versions SET check_attempts = check_attempts + 1 WHERE id = %s RETURNING check_attempts"""
+GIVE_UP = "UPDATE code_check.versions SET given_up_at = now() WHERE id = %s"
 # Checks whose e-mail message never reached the queue (the enqueue after the commit failed).
 UNQUEUED_CHECKS = """
 SELECT id FROM code_check.checks
