@@ -20,6 +20,9 @@ CREATE INDEX checks_email_sent ON code_check.checks (email_sent_at) WHERE email_
 
 -- No report e-mail goes to an address before its owner opened the confirmation link sent to it.
 ALTER TABLE code_check.users ADD COLUMN confirmed_at timestamptz;
+-- Confirmation links sent (at registration and on request), bounded: see accounts/confirmation.py.
+ALTER TABLE code_check.users ADD COLUMN confirmation_sent_at timestamptz;
+ALTER TABLE code_check.users ADD COLUMN confirmations_sent integer NOT NULL DEFAULT 0;
 -- The client address a registration came from: registrations are limited per address and hour.
 ALTER TABLE code_check.users ADD COLUMN registered_from text;
 CREATE INDEX users_registered_from ON code_check.users (registered_from, created_at);

@@ -19,6 +19,8 @@ MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 20
 LOGIN_FAILED = N_("Wrong e-mail or password.")
 THROTTLED = N_("Too many failed attempts. Wait 15 minutes and try again.")
+TOO_MANY_REGISTRATIONS = N_("Too many accounts were registered from your address. Try again in an hour.")
+REGISTRATION_WINDOW = 3600
 
 
 class FormErrors(Exception):
@@ -54,10 +56,16 @@ _COMMON = {"password12", "password123", "qwertyuiop", "1234567890", "qwerty1234"
            "passw0rd12", "adminadmin", "letmein123", "0987654321", "abcdefghij"}
 
 
-def register(cur, email, password):
-    """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored)."""
+def register(cur, email, password, address=None, per_hour=None):
+    """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored); a 429
+    AppError when `address` (the client's) registered `per_hour` accounts in the last hour."""
     email = validate(email, password)
-    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password)))
+    if address and per_hour:
+        cur.execute(queries.LOCK_REGISTRATIONS_FROM, (address,))
+        cur.execute(queries.REGISTRATIONS_FROM, (address, REGISTRATION_WINDOW))
+        if cur.fetchone()[0] >= per_hour:
+            raise web.AppError(429, TOO_MANY_REGISTRATIONS, headers={"Retry-After": str(REGISTRATION_WINDOW)})
+    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password), address))
     row = cur.fetchone()
     if row is None:
         raise FormErrors({"email": N_("This e-mail is already registered: log in instead.")})

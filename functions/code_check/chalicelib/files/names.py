@@ -9,6 +9,8 @@ from common.i18n import N_
 MAX_BYTES = 1024 * 1024
 # Linux (and S3 keys, mail headers) count a name in bytes: 200 Cyrillic letters are 400 of them.
 MAX_NAME_BYTES = 255
+# Files in one upload request, the form's and the API's alike.
+MAX_FILES = 20
 
 
 class Refused(Exception):
