@@ -54,7 +54,7 @@ def notify(settings, check_id):
         check = one(cur)
         if check is None:
             return "gone"
-        if check["email_state"] in ("sent", "none"):
+        if check["email_state"] in ("sent", "none", "skipped"):
             return "already sent"
         if check["email_state"] == "claimed" and not check["claim_stale"]:
             raise batch.Retry(f"check {check_id}: e-mail being sent by another attempt",
