@@ -2,6 +2,7 @@
 fails a run, bounded tries with a final "could not be checked", fair claiming across owners
 (real PostgreSQL, moto S3/SQS, real flake8)."""
 import json
+import re
 import subprocess
 import sys
 import time
@@ -185,3 +186,77 @@ def test_no_user_name_on_disk_and_results_equal_the_command_line(tmp_path):
 def _no_leftover_claims(conn):
     yield
     conn.rollback()
+
+
+# ---- through the running product ----------------------------------------------------------------
+
+def test_through_the_product_others_are_checked_and_mailed_in_one_tick(cc_cloud, base_url, tx, make_user,
+                                                                       aws_endpoint):
+    """The outage as it was seen: poison uploads of one user through the API, 20 other users' ordinary files;
+    one scheduled run later every one of the 20 has its report e-mailed; the poison ends 'failed'."""
+    import base64
+    import requests
+    from code_check_helpers import sent_mail, tick as cloud_tick
+    from functions.code_check.chalicelib.accounts import tokens
+
+    def api_user():
+        user = make_user()
+        with tx() as cur:
+            token, _ = tokens.create(cur, user, "poison test")
+            cur.execute("SELECT email FROM code_check.users WHERE id = %s", (user,))
+            return token, cur.fetchone()[0]
+
+    def put(token, files):
+        answer = requests.post(base_url + "/api/files", timeout=60, headers={"Authorization": f"Bearer {token}"},
+                               json={"files": [{"name": name, "content": base64.b64encode(data).decode()}
+                                               for name, data in files]})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"]
+
+    attacker, attacker_email = api_user()
+    poison = put(attacker, [("plus.py", PLUS), ("lambdas.py", LAMBDAS), (LONG_NAME, b"x = 1\n")])
+    assert [r["status"] for r in poison] == ["new", "new", "refused"] and poison[2]["field"] == "files[2].name"
+    others = [api_user() for _ in range(20)]
+    for index, (token, _) in enumerate(others):
+        put(token, [(f"ordinary{index}.py", b"import os\n")])
+    cloud_tick(cc_cloud)
+    deadline, waiting = time.time() + 120, {email for _, email in others}
+    while waiting and time.time() < deadline:
+        time.sleep(1)
+        mailed = {a for m in sent_mail(aws_endpoint) for a in m["destinations"]["ToAddresses"]}
+        waiting -= mailed
+    assert not waiting, f"{len(waiting)} of 20 never got their report"
+    for _ in range(tick.MAX_ATTEMPTS - 1):
+        cloud_tick(cc_cloud)
+    file_ids = [r["file_id"] for r in poison[:2]]
+    for file_id in file_ids:
+        version = requests.get(f"{base_url}/api/files/{file_id}/versions/1", timeout=30,
+                               headers={"Authorization": f"Bearer {attacker}"}).json()
+        assert [c["outcome"] for c in version["checks"]] == ["error"] * (tick.MAX_ATTEMPTS - 1) + ["failed"]
+        assert version["checks"][-1]["error"].split(":")[0] in ("RecursionError", "MemoryError")
+        assert version["checked"] is False
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        subjects = sorted(m["subject"] for m in sent_mail(aws_endpoint)
+                          if attacker_email in m["destinations"]["ToAddresses"])
+        if len(subjects) >= 2:
+            break
+        time.sleep(1)
+    assert subjects == ["code_check report: could not check version 1 of lambdas.py",
+                        "code_check report: could not check version 1 of plus.py"]
+
+
+def test_the_file_page_and_badge_say_could_not_be_checked(cc_cloud, browser):
+    from code_check_helpers import tick as cloud_tick
+    me = browser()
+    assert me.upload(("deep.py", LAMBDAS)).status_code == 200
+    file_id = me.file_id("deep.py")
+    for _ in range(tick.MAX_ATTEMPTS):
+        cloud_tick(cc_cloud)
+    english = me.get(f"/files/{file_id}", headers={"Accept-Language": "en"}).text
+    assert "could not be checked: MemoryError" in english
+    russian = me.get(f"/files/{file_id}").text
+    assert "не удалось проверить: MemoryError" in russian
+    assert "не удалось проверить" in me.get("/").text
+    badge_key = re.search(r"/badges/([A-Za-z0-9_-]+)\.svg", english).group(1)
+    assert "could not be checked" in me.get(f"/badges/{badge_key}.svg").text
