@@ -20,6 +20,7 @@ def test_names_are_reduced_to_a_base_name(raw, expected):
     ("x.txt", "only Python files"), ("x.py.exe", "only Python files"), (".py", "only Python files"),
     ("x.pyc", "only Python files"), ("bad\x00name.py", "control characters"), ("new\nline.py", "control characters"),
     ("tab\tname.py", "control characters"), ("rtl\u202e.py", "control characters"),
+    ("lone\ud800.py", "control characters"),
     ("a" * 300 + ".py", "longer than 255"), ("я" * 200 + ".py", "longer than 255 bytes"),
     ("a" * 252 + ".py", None),
 ])

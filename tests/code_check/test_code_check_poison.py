@@ -117,6 +117,20 @@ def test_a_failed_run_is_bisected_in_the_same_tick(tx, cc_settings, make_user, m
     assert runs[0] == 16 and len(runs) < 16
 
 
+def test_versions_not_reached_in_the_time_budget_wait_for_the_next_tick(tx, cc_settings, make_user, monkeypatch):
+    stored = upload(tx, cc_settings, make_user(), "later.py", b"x = 1\n")
+    monkeypatch.setattr(tick, "BUDGET_SECONDS", -1)
+    assert tick.tick(cc_settings)["checked"] == 0
+    with tx() as cur:
+        cur.execute("SELECT check_attempts, checked_at FROM code_check.versions WHERE file_id = %s",
+                    (stored.file_id,))
+        assert cur.fetchone() == (0, None)             # no attempt counted against it
+    assert outcomes(tx, stored.file_id) == []
+    monkeypatch.undo()
+    assert tick.tick(cc_settings)["checked"] == 1
+    assert outcomes(tx, stored.file_id)[0][0] == "ok"
+
+
 def test_claiming_is_fair_across_owners(tx, cc_settings, make_user):
     busy, quiet = make_user(), make_user()
     flood = [upload(tx, cc_settings, busy, f"flood{i}.py", f"x{i} = 1\n".encode()) for i in range(30)]
