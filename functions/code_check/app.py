@@ -6,7 +6,7 @@ from urllib.parse import quote
 from chalice import Chalice, Response
 
 from chalicelib import config
-from chalicelib.accounts import sessions, tokens, users
+from chalicelib.accounts import confirmation, sessions, tokens, users
 from chalicelib.api import docs, payloads
 from chalicelib.checks import options, report, tick
 from chalicelib.files import names, store
@@ -104,12 +104,60 @@ def register_page():
 @page
 def register():
     fields, _ = _form(_anonymous_csrf())
+    settings = config.settings()
     with db.pg_transaction() as cur:
         try:
-            user_id = users.register(cur, fields.get("email"), fields.get("password"))
+            user_id = users.register(cur, fields.get("email"), fields.get("password"), _client_address(),
+                                     settings.registrations_per_hour)
         except users.FormErrors as exc:
             return _anonymous_form("register.html", status=400, errors=exc.errors, email=fields.get("email", ""))
-        return _signed_in_response(cur, user_id)
+        address = confirmation.may_send(cur, user_id)
+        response = _signed_in_response(cur, user_id)
+    confirmation.send(settings, user_id, address)
+    return response
+
+
+def _client_address():
+    return ((app.current_request.context or {}).get("identity") or {}).get("sourceIp")
+
+
+@app.route("/confirm", methods=["GET"])
+@page
+def confirm_page():
+    """The link from the e-mail shows a button: opening the link alone (a mail scanner) uses nothing up."""
+    token = (app.current_request.query_params or {}).get("token") or ""
+    try:
+        _, email = confirmation.address_of(token)
+    except confirmation.Unusable as exc:
+        return pages.render(app.current_request, "confirm.html", status=400, user=None, error=exc.message)
+    return pages.render(app.current_request, "confirm.html", user=None, error=None, token=token, email=email,
+                        done=False)
+
+
+@app.route("/confirm", methods=["POST"], content_types=FORM_TYPES)
+@page
+def confirm():
+    # No CSRF token: the link's own token is the proof, and a cross-site post cannot know it.
+    fields, _ = forms.parse(app.current_request.headers, app.current_request.raw_body)
+    with db.pg_transaction() as cur:
+        try:
+            email = confirmation.confirm(cur, fields.get("token") or "")
+        except confirmation.Unusable as exc:
+            error = exc
+        else:
+            return pages.render(app.current_request, "confirm.html", user=None, error=None, email=email, done=True)
+    return pages.render(app.current_request, "confirm.html", status=400, user=None, error=error.message)
+
+
+@app.route("/confirm/resend", methods=["POST"], content_types=FORM_TYPES)
+@page
+@signed_in
+def resend_confirmation(cur, me):
+    _form(me["csrf"])
+    address = confirmation.may_send(cur, me["id"])
+    sent = bool(address) and confirmation.send(config.settings(), me["id"], address)
+    return pages.render(app.current_request, "files.html", status=200 if sent else 429, user=me,
+                        files=views.file_list(cur, me["id"]), results=None, resent=sent)
 
 
 @app.route("/login", methods=["GET"])
@@ -306,14 +354,15 @@ def api_upload():
         me = tokens.authenticate(cur, app.current_request.headers)
     uploads = payloads.parse_upload(app.current_request.raw_body)
     results = []
-    for name, data in uploads:
+    for index, (name, data) in enumerate(uploads):
         try:
             with db.pg_transaction() as cur:
                 stored = store.upload(cur, settings.bucket, me["id"], name, data)
             results.append({"name": stored.name, "status": stored.outcome, "file_id": stored.file_id,
                             "version": stored.version})
         except names.Refused as exc:
-            results.append({"name": name, "status": "refused", "reason": str(exc)})
+            results.append({"name": name, "status": "refused", "reason": str(exc),
+                            "field": f"files[{index}].{exc.field}"})
     return web.json_response({"results": results}, status=200)
 
 

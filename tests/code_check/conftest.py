@@ -20,10 +20,17 @@ def base_url(cc_cloud):
 
 
 @pytest.fixture
-def browser(base_url):
-    def make(register=True):
+def browser(base_url, tx):
+    """browser() -> a signed-in Browser of a new account whose address is confirmed (as if its link was
+    opened; tests of the confirmation itself pass confirmed=False)."""
+    def make(register=True, confirmed=True):
         b = Browser(base_url)
-        return b.register() if register else b
+        if register:
+            b.register()
+            if confirmed:
+                with tx() as cur:
+                    cur.execute("UPDATE code_check.users SET confirmed_at = now() WHERE email = %s", (b.email,))
+        return b
     return make
 
 
@@ -57,12 +64,15 @@ def cc_settings(aws_endpoint, pg_url):
 
 @pytest.fixture
 def make_user(tx):
-    """make_user() -> user id of a fresh registered user."""
+    """make_user() -> user id of a fresh registered user (its address confirmed unless confirmed=False)."""
     from functions.code_check.chalicelib.accounts import users
 
-    def make():
+    def make(confirmed=True):
         with tx() as cur:
-            return users.register(cur, f"u{uuid.uuid4().hex[:10]}@test.example", PASSWORD)
+            user_id = users.register(cur, f"u{uuid.uuid4().hex[:10]}@test.example", PASSWORD)
+            if confirmed:
+                cur.execute("UPDATE code_check.users SET confirmed_at = now() WHERE id = %s", (user_id,))
+            return user_id
     return make
 
 
@@ -74,3 +84,5 @@ def quiet_schedule(conn):
         cur.execute("UPDATE code_check.versions SET checked_at = now() WHERE checked_at IS NULL")
         # Every HTTP test logs in from 127.0.0.1: earlier tests' failures must not throttle this one.
         cur.execute("DELETE FROM code_check.sign_in_attempts")
+        # Every HTTP test registers from 127.0.0.1 too: earlier tests' accounts must not count against it.
+        cur.execute("UPDATE code_check.users SET registered_from = NULL WHERE registered_from = '127.0.0.1'")

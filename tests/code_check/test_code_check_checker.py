@@ -60,14 +60,14 @@ def test_tick_checks_stores_every_violation_and_queues_one_email(tx, cc_settings
 def test_two_ticks_at_once_check_each_version_once(tx, cc_settings, make_user, monkeypatch):
     user = make_user()
     files = [upload(tx, cc_settings, user, f"c{i}.py", f"x{i}=1\n".encode()) for i in range(6)]
-    real = runner.check_sources
+    real = runner.check_isolated
     started = threading.Barrier(2, timeout=30)
 
     def slow(sources, **kwargs):
         started.wait()              # both ticks hold their claims at the same time
         time.sleep(0.5)
         return real(sources, **kwargs)
-    monkeypatch.setattr(runner, "check_sources", slow)
+    monkeypatch.setattr(runner, "check_isolated", slow)
     results = []
     threads = [threading.Thread(target=lambda: results.append(tick.tick(cc_settings, batch_size=3)))
                for _ in range(2)]
@@ -86,9 +86,9 @@ def test_checker_failure_is_stored_and_retried_next_tick(tx, cc_settings, make_u
 
     def broken(sources, **kwargs):
         raise runner.CheckerError("plugin crashed")
-    monkeypatch.setattr(runner, "check_sources", broken)
+    monkeypatch.setattr(runner, "check_isolated", broken)
     assert tick.tick(cc_settings)["failed"] == 1
-    assert checks_of(tx, stored.file_id) == [(1, "error", 0, "checker error: CheckerError: plugin crashed", "none")]
+    assert checks_of(tx, stored.file_id) == [(1, "error", 0, "checker error: plugin crashed", "none")]
     monkeypatch.undo()
     assert tick.tick(cc_settings)["checked"] == 1
     assert [row[1] for row in checks_of(tx, stored.file_id)] == ["error", "ok"]

@@ -1,5 +1,6 @@
 """Through the local cloud with its real minute schedule (sped up), SQS, SES and the DLQ."""
 import json
+import re
 import time
 
 import boto3
@@ -36,7 +37,15 @@ def test_register_upload_tick_report_in_chromium(scheduled_cloud, chromium, aws_
     page.fill("#password", "browser pass 2026!")
     page.click("button[type=submit]")
     page.wait_for_selector("#files")
-    assert "Ваши файлы" in page.content()
+    assert "Ваши файлы" in page.content() and "не подтверждён" in page.inner_text("#unconfirmed")
+    # The confirmation link from the e-mail: a page with a button, then the address is confirmed.
+    link = next(m for m in sent_mail(aws_endpoint) if email in m["destinations"]["ToAddresses"])["body"]
+    token = re.search(r"/confirm\?token=([A-Za-z0-9_.-]+)", link).group(1)
+    page.goto(f"{base}/confirm?token={token}")
+    page.click("#confirm")
+    assert email in page.inner_text("#confirmed")
+    page.goto(base + "/")
+    assert page.locator("#unconfirmed").count() == 0
 
     page.set_input_files("#files", [
         {"name": "shop.py", "mimeType": "text/x-python", "buffer": b"import os\nprice=10\nname = 'x' \n"},
@@ -74,8 +83,11 @@ def test_register_upload_tick_report_in_chromium(scheduled_cloud, chromium, aws_
     page.click("#versions a >> text='1'")
     assert page.locator("#violations .b-new").count() == 3
     mails = [m for m in sent_mail(aws_endpoint) if email in m["destinations"]["ToAddresses"]]
-    assert sorted(m["subject"] for m in mails) == ["clean.py v1: no problems", "shop.py v1: 3 problems (3 new)",
-                                                   "shop.py v2: 3 problems (1 new)"]
+    assert sorted(m["subject"] for m in mails) == [
+        "code_check report: 3 problems (1 new) in version 2 of shop.py",
+        "code_check report: 3 problems (3 new) in version 1 of shop.py",
+        "code_check report: no problems in version 1 of clean.py",
+        "code_check: confirm your e-mail address / подтвердите адрес"]
     page.close()
 
 

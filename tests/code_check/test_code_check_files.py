@@ -20,12 +20,17 @@ def test_names_are_reduced_to_a_base_name(raw, expected):
     ("x.txt", "only Python files"), ("x.py.exe", "only Python files"), (".py", "only Python files"),
     ("x.pyc", "only Python files"), ("bad\x00name.py", "control characters"), ("new\nline.py", "control characters"),
     ("tab\tname.py", "control characters"), ("rtl\u202e.py", "control characters"),
-    ("a" * 300 + ".py", "longer than 255"),
+    ("lone\ud800.py", "control characters"),
+    ("a" * 300 + ".py", "longer than 255"), ("я" * 200 + ".py", "longer than 255 bytes"),
+    ("a" * 252 + ".py", None),
 ])
 def test_bad_names_are_refused_with_the_reason(raw, reason):
+    if reason is None:                                  # exactly 255 bytes: the largest name accepted
+        assert names.clean_name(raw) == raw
+        return
     with pytest.raises(names.Refused) as refused:
         names.clean_name(raw)
-    assert reason in str(refused.value)
+    assert reason in str(refused.value) and refused.value.field == "name"
 
 
 @pytest.mark.parametrize("data, reason", [

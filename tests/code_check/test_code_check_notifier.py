@@ -62,7 +62,8 @@ def test_report_email_is_readable(tx, cc_settings, make_user, aws_endpoint):
     notifier.notify(cc_settings, second)
     mail = mails_to(aws_endpoint, email)[-1]
     assert mail["source"] == cc_settings.sender
-    assert mail["subject"] == "n.py v2: 3 problems (2 new)"
+    # The platform's words open the subject; the user's file name comes last.
+    assert mail["subject"] == "code_check report: 3 problems (2 new) in version 2 of n.py"
     body = mail["body"]
     assert "n.py, version 2" in body and f"{cc_settings.public_url}/files/{stored.file_id}?version=2" in body
     # New problems come first, then the remaining one, then the fixed one.

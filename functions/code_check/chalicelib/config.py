@@ -14,6 +14,10 @@ class Settings:
     flake8_jobs: int
     session_days: int
     claim_seconds: int
+    # Report e-mails per account and day (a platform-written report still carries the user's text).
+    daily_emails: int = 50
+    # Accounts registered from one client address per hour.
+    registrations_per_hour: int = 5
 
 
 @once
@@ -29,4 +33,6 @@ def settings():
         session_days=env.integer("CODE_CHECK_SESSION_DAYS", 14, 1, 365),
         # Longer than the notifier's timeout: an older claim belongs to an invocation that is over.
         claim_seconds=env.integer("CODE_CHECK_EMAIL_CLAIM_SECONDS", 120, 5, 3600),
+        daily_emails=env.integer("CODE_CHECK_DAILY_EMAILS", 50, 1, 100000),
+        registrations_per_hour=env.integer("CODE_CHECK_REGISTRATIONS_PER_HOUR", 5, 1, 100000),
     )

@@ -2,14 +2,20 @@
 
 # ---- users, sessions, login throttling -------------------------------------------------------
 INSERT_USER = """
-INSERT INTO code_check.users (email, password_hash) VALUES (%s, %s)
+INSERT INTO code_check.users (email, password_hash, registered_from) VALUES (%s, %s, %s)
 ON CONFLICT DO NOTHING RETURNING id"""
+# Registrations from one client address are counted under a per-address transaction lock, so that
+# parallel registrations cannot all see the same count.
+LOCK_REGISTRATIONS_FROM = "SELECT pg_advisory_xact_lock(hashtextextended('code_check.register:' || %s, 0))"
+REGISTRATIONS_FROM = """
+SELECT count(*) FROM code_check.users
+WHERE registered_from = %s AND created_at > now() - make_interval(secs => %s)"""
 USER_BY_EMAIL = "SELECT id, email, password_hash FROM code_check.users WHERE lower(email) = lower(%s)"
 INSERT_SESSION = """
 INSERT INTO code_check.sessions (digest, user_id, csrf, expires_at)
 VALUES (%s, %s, %s, now() + make_interval(days => %s))"""
 SESSION_USER = """
-SELECT u.id, u.email, s.csrf FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
+SELECT u.id, u.email, s.csrf, u.confirmed_at FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
 WHERE s.digest = %s AND s.expires_at > now()"""
 DELETE_SESSION = "DELETE FROM code_check.sessions WHERE digest = %s"
 DELETE_EXPIRED_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND expires_at <= now()"
@@ -29,6 +35,20 @@ DELETE FROM code_check.sign_in_attempts WHERE key IN (
     SELECT key FROM code_check.sign_in_attempts
     WHERE last_attempt_at < %(forget_before)s AND (locked_until IS NULL OR locked_until < %(now)s)
     ORDER BY last_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED)"""
+
+# ---- confirming the e-mail address -----------------------------------------------------------------
+# A link's digest is stored when it is used: a second use finds it (single use).
+USE_LINK = "INSERT INTO code_check.used_links (digest) VALUES (%s) ON CONFLICT DO NOTHING RETURNING digest"
+CONFIRM_USER = """
+UPDATE code_check.users SET confirmed_at = coalesce(confirmed_at, now())
+WHERE id = %s AND lower(email) = lower(%s) RETURNING email"""
+# Another link only for an unconfirmed account, at most every %s seconds and %s times in all.
+CONFIRMATION_SENT = """
+UPDATE code_check.users SET confirmation_sent_at = now(), confirmations_sent = confirmations_sent + 1
+WHERE id = %s AND confirmed_at IS NULL
+  AND (confirmation_sent_at IS NULL OR confirmation_sent_at < now() - make_interval(secs => %s))
+  AND confirmations_sent < %s
+RETURNING email"""
 
 # ---- API tokens --------------------------------------------------------------------------------
 INSERT_TOKEN = """
@@ -93,17 +113,26 @@ SELECT code, line, col, message, source_line FROM code_check.violations WHERE ch
 # The latest successful check of the nearest earlier version: what "new" and "fixed" are measured against.
 PREVIOUS_CHECK = """
 SELECT c.id, v.number FROM code_check.versions v
-JOIN LATERAL (SELECT id FROM code_check.checks WHERE version_id = v.id AND outcome <> 'error'
+JOIN LATERAL (SELECT id FROM code_check.checks WHERE version_id = v.id AND outcome NOT IN ('error', 'failed')
               ORDER BY id DESC LIMIT 1) c ON true
 WHERE v.file_id = %s AND v.number < %s ORDER BY v.number DESC LIMIT 1"""
 
 # ---- the checker -------------------------------------------------------------------------------
-# Row locks held until the results are committed: an overlapping tick skips these versions.
+# Fair across owners: every owner's oldest unchecked version comes before anyone's second one, so a
+# thousand uploads of one user never hold back another user's one file. Row locks are taken in that
+# order and held until the results are committed: an overlapping tick skips them and takes the next
+# ones (LockRows sits under the LIMIT); the outer WHERE is re-checked on a row another tick just finished.
 CLAIM_VERSIONS = """
-SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name
-FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
-WHERE v.checked_at IS NULL AND f.status <> 'deleted'
-ORDER BY v.id LIMIT %s
+WITH ranked AS (
+    SELECT v.id, row_number() OVER (PARTITION BY f.user_id ORDER BY v.id) AS turn
+    FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
+    WHERE v.checked_at IS NULL AND v.given_up_at IS NULL AND f.status <> 'deleted')
+SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name, v.check_attempts
+FROM ranked r
+JOIN code_check.versions v ON v.id = r.id
+JOIN code_check.files f ON f.id = v.file_id
+WHERE v.checked_at IS NULL AND v.given_up_at IS NULL
+ORDER BY r.turn, v.id LIMIT %s
 FOR UPDATE OF v SKIP LOCKED"""
 INSERT_CHECK = """
 INSERT INTO code_check.checks (version_id, started_at, finished_at, outcome, problem_count, error, options,
@@ -112,6 +141,9 @@ VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s, %s) RETURNING id"""
 INSERT_VIOLATIONS = """
 INSERT INTO code_check.violations (check_id, code, line, col, message, source_line) VALUES %s"""
 MARK_CHECKED = "UPDATE code_check.versions SET checked_at = now() WHERE id = ANY(%s)"
+COUNT_ATTEMPT = """
+UPDATE code_check.versions SET check_attempts = check_attempts + 1 WHERE id = %s RETURNING check_attempts"""
+GIVE_UP = "UPDATE code_check.versions SET given_up_at = now() WHERE id = %s"
 # Checks whose e-mail message never reached the queue (the enqueue after the commit failed).
 UNQUEUED_CHECKS = """
 SELECT id FROM code_check.checks
@@ -121,8 +153,9 @@ MARK_ENQUEUED = "UPDATE code_check.checks SET email_enqueued_at = now() WHERE id
 
 # ---- the notifier ------------------------------------------------------------------------------
 CHECK_FOR_EMAIL = """
-SELECT c.id, c.email_state, c.email_claimed_at, c.outcome, c.problem_count, c.finished_at, c.options,
-       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email,
+SELECT c.id, c.email_state, c.email_claimed_at, c.outcome, c.problem_count, c.finished_at, c.options, c.error,
+       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email, u.id AS user_id,
+       u.confirmed_at IS NOT NULL AS confirmed,
        c.email_claimed_at < now() - make_interval(secs => %s) AS claim_stale
 FROM code_check.checks c
 JOIN code_check.versions v ON v.id = c.version_id
@@ -135,6 +168,16 @@ WHERE id = %s"""
 EMAIL_SENT = """
 UPDATE code_check.checks SET email_state = 'sent', email_sent_at = now(), email_message_id = %s, email_error = NULL
 WHERE id = %s AND email_state = 'claimed'"""
+# The account's row serialises its e-mails: the daily cap is counted and the claim made under its lock.
+LOCK_USER = "SELECT id FROM code_check.users WHERE id = %s FOR UPDATE"
+EMAILS_TODAY = """
+SELECT count(*) FROM code_check.checks c
+JOIN code_check.versions v ON v.id = c.version_id
+JOIN code_check.files f ON f.id = v.file_id
+WHERE f.user_id = %s AND c.email_state IN ('claimed', 'sent') AND c.email_claimed_at > now() - interval '1 day'"""
+EMAIL_SKIPPED = """
+UPDATE code_check.checks SET email_state = 'skipped', email_error = %s
+WHERE id = %s AND email_state IN ('pending', 'claimed')"""
 EMAIL_FAILED = """
 UPDATE code_check.checks SET email_state = 'pending', email_claimed_at = NULL, email_error = %s
 WHERE id = %s AND email_state = 'claimed'"""

@@ -23,12 +23,12 @@ def create(cur, user_id, days):
 
 
 def lookup(cur, token):
-    """{"id", "email", "csrf"} of a live session, or None."""
+    """{"id", "email", "csrf", "confirmed"} of a live session, or None."""
     if not token:
         return None
     cur.execute(queries.SESSION_USER, (passwords.api_key_digest(token),))
     row = cur.fetchone()
-    return None if row is None else {"id": row[0], "email": row[1], "csrf": row[2]}
+    return None if row is None else {"id": row[0], "email": row[1], "csrf": row[2], "confirmed": row[3] is not None}
 
 
 def end(cur, token):

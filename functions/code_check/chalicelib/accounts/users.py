@@ -20,6 +20,8 @@ _DUMMY_HASH = None
 PER_ACCOUNT_AND_ADDRESS = throttle.Policy(free=5, base=60, cap=900, forget_after=3600)
 PER_ADDRESS = throttle.Policy(free=20, base=60, cap=900, forget_after=3600)
 LOGIN_FAILED = N_("Wrong e-mail or password.")
+TOO_MANY_REGISTRATIONS = N_("Too many accounts were registered from your address. Try again in an hour.")
+REGISTRATION_WINDOW = 3600
 
 
 class FormErrors(Exception):
@@ -55,10 +57,16 @@ _COMMON = {"password12", "password123", "qwertyuiop", "1234567890", "qwerty1234"
            "passw0rd12", "adminadmin", "letmein123", "0987654321", "abcdefghij"}
 
 
-def register(cur, email, password):
-    """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored)."""
+def register(cur, email, password, address=None, per_hour=None):
+    """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored); a 429
+    AppError when `address` (the client's) registered `per_hour` accounts in the last hour."""
     email = validate(email, password)
-    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password)))
+    if address and per_hour:
+        cur.execute(queries.LOCK_REGISTRATIONS_FROM, (address,))
+        cur.execute(queries.REGISTRATIONS_FROM, (address, REGISTRATION_WINDOW))
+        if cur.fetchone()[0] >= per_hour:
+            raise web.AppError(429, TOO_MANY_REGISTRATIONS, headers={"Retry-After": str(REGISTRATION_WINDOW)})
+    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password), address))
     row = cur.fetchone()
     if row is None:
         raise FormErrors({"email": N_("This e-mail is already registered: log in instead.")})

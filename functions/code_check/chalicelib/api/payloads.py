@@ -9,7 +9,7 @@ from common import web
 from ..files import names
 from ..web import badge
 
-MAX_FILES = 20
+MAX_FILES = names.MAX_FILES
 
 
 def parse_id(value, field):
@@ -84,7 +84,8 @@ def version_json(version, report):
         return {"id": check["id"], "started_at": check["started_at"], "finished_at": check["finished_at"],
                 "outcome": check["outcome"], "problems": check["problem_count"], "error": check["error"],
                 "options": check["options"], "email_sent": check["email_state"] == "sent",
-                "email_sent_at": check["email_sent_at"]}
+                "email_sent_at": check["email_sent_at"],
+                "email_skipped": check["email_error"] if check["email_state"] == "skipped" else None}
 
     def violation_json(v, **extra):
         return {"code": v["code"], "line": v["line"], "column": v["col"], "message": v["message"],

@@ -9,7 +9,7 @@ def version_report(cur, file_id, version):
     "compared_with": previous version number or None} for a version row (id, number)."""
     cur.execute(queries.VERSION_CHECKS, (version["id"],))
     checks = every(cur)
-    result = next((c for c in reversed(checks) if c["outcome"] != "error"), None)
+    result = next((c for c in reversed(checks) if c["outcome"] not in ("error", "failed")), None)
     report = {"checks": checks, "result": result, "violations": [], "fixed": [], "groups": [],
               "compared_with": None, "new_count": 0}
     if result is None:

@@ -7,16 +7,21 @@ import unicodedata
 from common.i18n import N_
 
 MAX_BYTES = 1024 * 1024
-MAX_NAME = 255
+# Linux (and S3 keys, mail headers) count a name in bytes: 200 Cyrillic letters are 400 of them.
+MAX_NAME_BYTES = 255
+# Files in one upload request, the form's and the API's alike.
+MAX_FILES = 20
 
 
 class Refused(Exception):
-    """A file that is not accepted; message is a catalog msgid with %(name)s etc."""
+    """A file that is not accepted; message is a catalog msgid with %(name)s etc.; field is the part of the
+    upload it is about ("name" or "content")."""
 
-    def __init__(self, message, **params):
+    def __init__(self, message, field="content", **params):
         super().__init__(message % params if params else message)
         self.message = message
         self.params = params
+        self.field = field
 
 
 def clean_name(raw):
@@ -25,13 +30,16 @@ def clean_name(raw):
     name = (raw or "").replace("\\", "/")
     name = posixpath.basename(name).strip()
     if not name or name in (".", ".."):
-        raise Refused(N_("A file without a name was refused: give it a name ending in .py."))
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise Refused(N_("%(name)s: the name contains control characters; rename the file."), name=ascii(name)[1:-1])
-    if len(name) > MAX_NAME:
-        raise Refused(N_("%(name)s: the name is longer than 255 characters."), name=name[:40] + "...")
+        raise Refused(N_("A file without a name was refused: give it a name ending in .py."), field="name")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in name):
+        raise Refused(N_("%(name)s: the name contains control characters; rename the file."), field="name",
+                      name=ascii(name)[1:-1])
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise Refused(N_("%(name)s: the name is longer than 255 bytes in UTF-8 (a letter outside English takes "
+                         "2 to 4); rename the file."), field="name", name=name[:40] + "...")
     if not name.lower().endswith(".py") or name.lower() == ".py":
-        raise Refused(N_("%(name)s: only Python files (names ending in .py) are accepted."), name=name)
+        raise Refused(N_("%(name)s: only Python files (names ending in .py) are accepted."), field="name",
+                      name=name)
     return name
 
 

@@ -22,9 +22,16 @@ def compose(check, report, link):
                       "total": len(marked), "new": len(new), "remaining": len(remaining),
                       "fixed": len(report["fixed"])},
                   more=max(0, len(marked) - MAX_LISTED), link=link, compared_with=report["compared_with"])
-    if marked:
-        subject = f"{check['name']} v{check['number']}: {len(marked)} problems ({len(new)} new)"
-    else:
-        subject = f"{check['name']} v{check['number']}: no problems"
-    return (subject, _env.get_template("email.txt").render(**values),
-            _env.get_template("email.html").render(**values))
+    return subject_of(check, len(marked), len(new)), \
+        _env.get_template("email.txt").render(**values), _env.get_template("email.html").render(**values)
+
+
+def subject_of(check, total, new):
+    """The platform's own words first, the user's file name last: an upload's name cannot open the subject
+    with a text of its own ("Your-account-is-locked...")."""
+    where = f"version {check['number']} of {check['name']}"
+    if check["outcome"] == "failed":
+        return f"code_check report: could not check {where}"
+    if total:
+        return f"code_check report: {total} problems ({new} new) in {where}"
+    return f"code_check report: no problems in {where}"

@@ -6,6 +6,8 @@ still be running). A claim older than the longest possible attempt means the sen
 claiming and recording: the outcome is unknown, so it is resolved by sending once more and counted
 in email_attempts (shown on the page), rather than dropped or resent while the first could still succeed.
 A refused or failed SES call releases the claim and raises batch.Retry: backoff, then the DLQ.
+No report goes to an address its owner has not confirmed, nor past the account's daily cap: such a
+check's e-mail is 'skipped' with the reason (shown on the page), never sent later.
 """
 import json
 import logging
@@ -13,6 +15,7 @@ import logging
 from botocore.config import Config
 
 from common import batch, db
+from common.i18n import N_
 
 from .. import queries
 from ..checks import report
@@ -22,6 +25,8 @@ from . import email
 log = logging.getLogger("code_check.notifier")
 SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 1})
 _ses = None
+NOT_CONFIRMED = N_("the e-mail address is not confirmed yet")
+DAILY_LIMIT = N_("the account's daily limit of report e-mails is reached")
 
 
 def ses():
@@ -49,11 +54,16 @@ def notify(settings, check_id):
         check = one(cur)
         if check is None:
             return "gone"
-        if check["email_state"] in ("sent", "none"):
+        if check["email_state"] in ("sent", "none", "skipped"):
             return "already sent"
         if check["email_state"] == "claimed" and not check["claim_stale"]:
             raise batch.Retry(f"check {check_id}: e-mail being sent by another attempt",
                               delay=settings.claim_seconds)
+        skipped = _skip_reason(cur, settings, check)
+        if skipped:
+            cur.execute(queries.EMAIL_SKIPPED, (skipped, check_id))
+            log.info("check %s: no e-mail: %s", check_id, skipped)
+            return "skipped"
         if check["email_state"] == "claimed":
             log.warning("check %s: a send attempt was interrupted; sending again", check_id)
         cur.execute(queries.CLAIM_EMAIL, (check_id,))
@@ -73,3 +83,14 @@ def notify(settings, check_id):
     with db.pg_transaction() as cur:
         cur.execute(queries.EMAIL_SENT, (answer.get("MessageId"), check_id))
     return "sent"
+
+
+def _skip_reason(cur, settings, check):
+    """Why this check's report must not be sent (a msgid), or None."""
+    if not check["confirmed"]:
+        return NOT_CONFIRMED
+    cur.execute(queries.LOCK_USER, (check["user_id"],))
+    cur.execute(queries.EMAILS_TODAY, (check["user_id"],))
+    if cur.fetchone()[0] >= settings.daily_emails:
+        return DAILY_LIMIT
+    return None

@@ -16,6 +16,8 @@ def status_of(file_row):
         return "pending", "not checked yet"
     if file_row["outcome"] == "error":
         return "error", "checker error"
+    if file_row["outcome"] == "failed":
+        return "error", "could not be checked"
     if file_row["outcome"] == "ok":
         return "ok", "passing"
     count = file_row["problem_count"]

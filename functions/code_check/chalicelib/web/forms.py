@@ -6,16 +6,20 @@ from urllib.parse import parse_qsl
 from common import web
 from common.i18n import N_
 
+from ..files import names
+
 MAX_BODY = 8 * 1024 * 1024
 FORM_EXPIRED = N_("The form has expired or came from another site. Reload the page and try again.")
 NO_FILES = N_("Choose one or more .py files.")
+TOO_MANY_FILES = N_("At most %(count)s files can be uploaded at once; send the others in another upload.")
 
 
 def parse(headers, body):
     """(fields {name: text}, files [(file name, bytes)]) of a form post."""
     body = body or b""
     if len(body) > MAX_BODY:
-        raise web.AppError(413, N_("The upload is larger than 8 MB in total; send fewer files at once."))
+        raise web.AppError(413, N_("The upload is larger than 8 MB in total; send fewer files at once."),
+                           field="files")
     content_type = (headers or {}).get("content-type") or ""
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
         return _multipart(content_type, body)
@@ -41,4 +45,7 @@ def _multipart(content_type, body):
                 files.append((filename, data))
         elif name:
             fields[name] = data.decode(part.get_content_charset() or "utf-8", "replace")
+    if len(files) > names.MAX_FILES:
+        # Nothing of the request is stored: the API refuses the same way (payloads.parse_upload).
+        raise web.AppError(400, TOO_MANY_FILES, params={"count": names.MAX_FILES}, field="files")
     return fields, files

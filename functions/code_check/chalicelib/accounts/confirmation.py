@@ -1,0 +1,93 @@
+"""Proof that an account's owner reads its e-mail address: a signed, expiring, single-use link
+(common.signed_links) sent at registration and again on request. Until it is opened, the account
+works (uploads, reports on the page) but no report is e-mailed (reports/notifier.py).
+"""
+import logging
+
+from common import aws, signed_links
+from common.i18n import N_
+
+from .. import queries
+
+log = logging.getLogger("code_check.confirmation")
+PURPOSE = "code_check.confirm-email"
+TTL_SECONDS = 3 * 24 * 3600
+# Another link on request: not more often than this, and not more links than that per account.
+RESEND_AFTER = 10 * 60
+MAX_SENT = 5
+
+USED = "used"
+REASONS = {
+    signed_links.INVALID: N_("This confirmation link is not valid. Log in and ask for a new one."),
+    signed_links.EXPIRED: N_("This confirmation link has expired. Log in and ask for a new one."),
+    USED: N_("This confirmation link was already used."),
+}
+
+
+class Unusable(Exception):
+    """A link that confirms nothing; reason is a key of REASONS."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+        self.message = REASONS[reason]
+
+
+def _subject(user_id, email):
+    # The address is part of what is signed: a link for an address the account no longer has is void.
+    return f"{user_id}:{email.lower()}"
+
+
+def make_link(settings, user_id, email):
+    token = signed_links.make(PURPOSE, _subject(user_id, email), TTL_SECONDS)
+    return f"{settings.public_url}/confirm?token={token}"
+
+
+def address_of(token):
+    """(user id, e-mail) the token is for; Unusable if it is forged or expired (use is not checked here)."""
+    try:
+        subject = signed_links.read(token, PURPOSE)
+    except signed_links.LinkError as exc:
+        raise Unusable(exc.reason) from None
+    user_id, _, email = subject.partition(":")
+    return int(user_id), email
+
+
+def confirm(cur, token):
+    """Confirm the address a link is for and use the link up; returns the address. Unusable otherwise."""
+    user_id, email = address_of(token)
+    cur.execute(queries.USE_LINK, (signed_links.digest(token),))
+    if cur.fetchone() is None:
+        raise Unusable(USED)
+    cur.execute(queries.CONFIRM_USER, (user_id, email))
+    row = cur.fetchone()
+    if row is None:                # the account is gone or has another address now
+        raise Unusable(signed_links.INVALID)
+    return row[0]
+
+
+def may_send(cur, user_id):
+    """The address to send another link to, counted as sent; None while the last one is recent, after
+    MAX_SENT links, or when the address is confirmed."""
+    cur.execute(queries.CONFIRMATION_SENT, (user_id, RESEND_AFTER, MAX_SENT))
+    row = cur.fetchone()
+    return row and row[0]
+
+
+def send(settings, user_id, email, ses=None):
+    """E-mail the link (the platform's words only; both languages). False if SES refused: the page offers
+    to send it again."""
+    link = make_link(settings, user_id, email)
+    text = (f"Confirm your e-mail address for code_check / Подтвердите адрес для code_check:\n\n{link}\n\n"
+            "The link works once, for 3 days. If you did not register, ignore this message.\n"
+            "Ссылка действует один раз в течение 3 дней. Если вы не регистрировались, не отвечайте на письмо.\n")
+    try:
+        (ses or aws.client("ses")).send_email(
+            Source=settings.sender, Destination={"ToAddresses": [email]},
+            Message={"Subject": {"Data": "code_check: confirm your e-mail address / подтвердите адрес",
+                                 "Charset": "UTF-8"},
+                     "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
+    except Exception:  # noqa: BLE001 - the account exists either way; the page offers another link
+        log.exception("could not send the confirmation link of user %s", user_id)
+        return False
+    return True
