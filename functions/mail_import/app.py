@@ -8,7 +8,7 @@ the WebSocket API ($connect, $disconnect, $default, subscribe): app.ws_handler.
 from urllib.parse import quote
 
 from chalice import Chalice, Response
-from common import batch, i18n, web
+from common import batch, i18n, validate, web
 from common.log import get_logger
 
 from chalicelib import settings
@@ -173,14 +173,12 @@ def account_messages(account_id):
     query = app.current_request.query_params or {}
     if "q" in query:
         return web.json_response({"messages": search.run(account["id"], search.parse(query))})
-    try:
-        limit = int(query.get("limit", message_list.MAX_PAGE))
-        if "after" in query:
-            found = message_list.after(account["id"], int(query["after"]), limit)
-        else:
-            found = message_list.newest(account["id"], int(query["before"]) if "before" in query else None, limit)
-    except ValueError:
-        raise web.bad_request("after, before and limit must be numbers.") from None
+    limit = validate.query_integer(query, "limit", message_list.MAX_PAGE, 1, message_list.MAX_PAGE)
+    if "after" in query:
+        found = message_list.after(account["id"], validate.query_integer(query, "after", 0, 0, validate.MAX_ID), limit)
+    else:
+        found = message_list.newest(account["id"], validate.query_integer(query, "before", None, 1, validate.MAX_ID),
+                                    limit)
     return web.json_response({"messages": found})
 
 

@@ -88,6 +88,12 @@ def test_json_texts_with_nul_or_lone_surrogates_are_refused_naming_the_top_level
     assert validate.json_object(raw, 1000, clean=False)       # the caller that stores bytes may opt out
 
 
+def test_fields_a_request_does_not_have_are_refused_by_name():
+    assert validate.known_fields({"username": "a"}, ("username", "password")) == {"username": "a"}
+    assert refusal(validate.known_fields, {"username": "a", "pasword": "b"}, ("username", "password"))[:2] == \
+        (400, "pasword")
+
+
 def test_a_json_body_of_sixty_thousand_brackets_is_too_deep_not_a_crash():
     assert refusal(validate.json_object, "[" * 60000, 64 * 1024)[:2] == (400, "body")
     assert refusal(validate.json_object, '{"a":' + "[" * 60000, 10 ** 6)[:2] == (400, "body")

@@ -34,8 +34,8 @@ def token(request, account_id):
 def account(request, account_id, missing=NO_ACCOUNT):
     """The account row if the request carries its token; 404 otherwise (missing and foreign look the same)."""
     try:
-        number = int(account_id)
-    except ValueError:
+        number = validate.identifier(account_id, "account_id")
+    except web.AppError:
         raise web.not_found(missing) from None
     row = accounts.authorized(number, token(request, number))
     if row is None:

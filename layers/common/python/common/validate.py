@@ -38,8 +38,9 @@ NOT_LIST = N_("%(field)s must be a list of at most %(max)s texts.")
 NOT_DATE = N_("%(field)s must be a date like 2026-01-31, from %(min)s to %(max)s.")
 BAD_CHARSET = N_("%(field)s is not text in a character set that can be read.")
 NOT_FORM = N_("The form could not be read: it must be UTF-8 text with at most %(max)s fields.")
+UNKNOWN_FIELD = N_("%(field)s is not a field of this request.")
 MESSAGES = (NOT_JSON, NOT_OBJECT, TOO_DEEP, TOO_LARGE, NOT_TEXT, MISSING, TOO_LONG, BAD_CHARACTER, NOT_SINGLE_LINE,
-            NOT_INTEGER, NOT_LIST, NOT_DATE, BAD_CHARSET, NOT_FORM)
+            NOT_INTEGER, NOT_LIST, NOT_DATE, BAD_CHARSET, NOT_FORM, UNKNOWN_FIELD)
 
 
 def refuse(message, field, status=400, **params):
@@ -75,6 +76,14 @@ def json_object(raw, max_bytes, max_depth=MAX_DEPTH, clean=True):
             clean_text(key, BODY)
             clean_texts(item, key)
     return value
+
+
+def known_fields(body, allowed):
+    """400 naming the first field of a JSON object that is not in allowed (a typo must not be ignored)."""
+    for name in body:
+        if name not in allowed:
+            raise refuse(UNKNOWN_FIELD, name)
+    return body
 
 
 def clean_texts(value, field):
@@ -152,10 +161,11 @@ def charset_of(content_type):
     return None
 
 
-def form_fields(raw, max_bytes, content_type=None, max_fields=MAX_FORM_FIELDS, field=BODY):
+def form_fields(raw, max_bytes, content_type=None, max_fields=MAX_FORM_FIELDS, field=BODY, clean=True):
     """An application/x-www-form-urlencoded body (bytes or text) as {name: value} (the last value wins), each
-    value clean text (a refusal names that field). 413 over max_bytes; 400 naming `field` when the body is
-    not text in its charset (UTF-8 unless the Content-Type names another one) or has more than max_fields."""
+    value clean text (a refusal names that field; without clean the caller checks every field it reads).
+    413 over max_bytes; 400 naming `field` when the body is not text in its charset (UTF-8 unless the
+    Content-Type names another one) or has more than max_fields."""
     raw = raw or b""
     if len(raw) > max_bytes:
         raise too_large(max_bytes, field)
@@ -169,6 +179,8 @@ def form_fields(raw, max_bytes, content_type=None, max_fields=MAX_FORM_FIELDS, f
         pairs = parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=max_fields)
     except ValueError:          # UnicodeDecodeError, or more than max_fields
         raise refuse(NOT_FORM, field, max=max_fields) from None
+    if not clean:
+        return dict(pairs)
     fields = {}
     for name, value in pairs:
         fields[clean_text(name, field)] = clean_text(value, name)
