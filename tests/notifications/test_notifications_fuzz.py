@@ -1,0 +1,58 @@
+"""No input makes a 5xx: every route of the app (app.routes, so a new one is included) fuzzed with hypothesis in
+process (JSON of any shape and depth, forms, odd charsets, NUL, lone surrogates, huge numbers) with and without
+the operator's token and cookie; and the inputs once seen to give a 500, each a 4xx naming the field."""
+import pytest
+
+import fuzz_support
+from notifications_helpers import OPERATOR, PASSWORD
+
+MAX_EXAMPLES = 25
+
+
+@pytest.fixture(scope="module")
+def environment(start_cloud):
+    return fuzz_support.function_environment(start_cloud, "NotificationsApiFunction")
+
+
+@pytest.fixture
+def notifications(environment, clean):
+    with fuzz_support.product("notifications", environment) as app:
+        yield app
+
+
+def sign_in(app):
+    answer = app.call("POST", "/auth", headers={"Content-Type": "application/json"},
+                      body=f'{{"username": "{OPERATOR}", "password": "{PASSWORD}"}}')
+    assert answer.status == 200, answer.body
+    return answer.json()["token"]
+
+
+@pytest.mark.parametrize("name, body, field", [
+    ("sixty thousand brackets", "[" * 60000, "body"),
+    ("lone surrogate in tag", '{"phone": "79991234567", "timezone": "UTC", "tag": "a\\ud800"}', "tag"),
+])
+def test_inputs_once_a_500_are_a_400_naming_the_field(notifications, name, body, field):
+    path = "/auth" if "brackets" in name else "/clients"
+    token = sign_in(notifications)
+    answer = notifications.call("POST", path, headers={"Content-Type": "application/json",
+                                                       "Authorization": f"Bearer {token}"}, body=body)
+    assert (answer.status, answer.json().get("field")) == (400, field), answer.body
+
+
+def test_no_route_answers_5xx_to_any_input(notifications):
+    token = sign_in(notifications)
+    bearer = {"Authorization": f"Bearer {token}"}
+    created = notifications.call("POST", "/clients", headers=dict(bearer, **{"Content-Type": "application/json"}),
+                                 body='{"phone": "79991234567", "timezone": "UTC", "tag": "vip"}')
+    mailing = notifications.call("POST", "/mailings", headers=dict(bearer, **{"Content-Type": "application/json"}),
+                                 body='{"text": "hi", "start": "2030-01-01T00:00:00+00:00", '
+                                      '"end": "2030-01-02T00:00:00+00:00", "filter": {"tags": ["vip"]}}')
+    assert (created.status, mailing.status) == (201, 201), (created.body, mailing.body)
+    ids = [str(created.json()["id"]), str(mailing.json()["id"])]
+    known = {"headers": [bearer, {"Cookie": f"notifications_token={token}"},
+                         {"Cookie": f"notifications_token={token}", "Sec-Fetch-Site": "same-origin"}],
+             "ids": {"id": ids, "asset": ["swagger-ui.css", "swagger-ui-bundle.js", "index.html"]}}
+    problems, counts, statuses = fuzz_support.fuzz_routes(notifications, known, MAX_EXAMPLES)
+    assert len(counts) == len(notifications.routes()) and sum(counts.values()) >= MAX_EXAMPLES * len(counts)
+    assert statuses[200] > 50 and statuses[400] > 100         # past sign-in, and into the checks
+    assert problems == {}, "\n".join(f"{route}: {found}" for route, found in problems.items())
