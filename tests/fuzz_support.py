@@ -198,14 +198,20 @@ CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "multi
 def requests_for(draw, route, known):
     """(params, query, headers, body) for one route; `known` gives the product's credentials and ids:
     {"headers": [dicts of headers that sign in], "ids": {path parameter: [values]},
-     "fields": {form field: [values]} (added to forms half of the time)}."""
+     "fields": {form field: [values]} (added to forms half of the time), "query": {name: [values]} (likewise)}."""
     path, method, content_types = route
     params = {}
     for name in [part[1:-1] for part in path.split("/") if part.startswith("{")]:
         choices = known.get("ids", {}).get(name, [])
-        params[name] = draw(st.one_of(st.sampled_from(choices), url_texts) if choices else url_texts)
+        # Two times in three a value that exists, so the request reaches what the route does with it.
+        params[name] = draw(st.one_of(st.sampled_from(choices), st.sampled_from(choices), url_texts)
+                            if choices else url_texts)
     query = draw(st.dictionaries(st.one_of(st.sampled_from(QUERY_NAMES), url_texts), url_texts, max_size=4))
-    headers = dict(draw(st.sampled_from([{}] + list(known.get("headers", [])))))
+    for name, values in known.get("query", {}).items():     # e.g. a webhook's secret, half of the time
+        if draw(st.booleans()):
+            query[name] = draw(st.sampled_from(values))
+    # Mostly signed in (hypothesis leans towards a list's first items).
+    headers = dict(draw(st.sampled_from(list(known.get("headers", [])) * 2 + [{}])))
     headers["Accept-Language"] = draw(st.sampled_from(["en", "ru", "", "*", "xx;q=nope"]))
     body = b""
     if method in ("POST", "PUT", "PATCH", "DELETE"):

@@ -96,5 +96,5 @@ def test_no_route_answers_5xx_to_any_input(code_check, user):
              "fields": {"csrf": [csrf, "pre"]}}
     problems, counts, statuses = fuzz_support.fuzz_routes(code_check, known, MAX_EXAMPLES)
     assert len(counts) == len(code_check.routes()) and sum(counts.values()) >= MAX_EXAMPLES * len(counts)
-    assert statuses[200] > 50 and statuses[400] > 50          # past sign-in, and into the checks
+    assert statuses[200] > 50 and statuses[400] > 30          # past sign-in, and into the checks
     assert problems == {}, "\n".join(f"{route}: {found}" for route, found in problems.items())
