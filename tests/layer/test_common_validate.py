@@ -79,10 +79,10 @@ def test_text_lists_are_stripped_and_deduplicated():
 @pytest.mark.parametrize("raw, field", [
     (b'{"tag": "a\\ud800"}', "tag"),                       # a lone surrogate, escaped as JSON allows
     (b'{"tag": "a\\u0000"}', "tag"),
-    (b'{"client": {"tags": ["ok", "\\udfff"]}}', "client"),  # deep inside: the top-level field is named
+    (b'{"client": {"tags": ["ok", "\\udfff"]}}', "client.tags"),  # deep inside: named by its path
     (b'{"a\\u0000": 1}', "body"),                          # a key
 ])
-def test_json_texts_with_nul_or_lone_surrogates_are_refused_naming_the_top_level_field(raw, field):
+def test_json_texts_with_nul_or_lone_surrogates_are_refused_naming_the_field(raw, field):
     status, got, message = refusal(validate.json_object, raw, 1000)
     assert (status, got) == (400, field) and "not allowed" in message
     assert validate.json_object(raw, 1000, clean=False)       # the caller that stores bytes may opt out

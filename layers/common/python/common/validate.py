@@ -55,8 +55,8 @@ def too_large(max_bytes, field=BODY):
 
 def json_object(raw, max_bytes, max_depth=MAX_DEPTH, clean=True):
     """The body (bytes or text) parsed as a JSON object no larger than max_bytes and no deeper than max_depth;
-    with clean, every key and text in it carries no NUL or unpaired surrogate (a refusal names the top-level
-    field that holds it), so no part of it can fail later in the database or in an encoder."""
+    with clean, every key and text in it carries no NUL or unpaired surrogate (a refusal names the field that
+    holds it, e.g. "filter.tags"), so no part of it can fail later in the database or in an encoder."""
     if raw is None or len(raw) == 0:
         raise refuse(NOT_OBJECT, BODY)
     if len(raw) > max_bytes:
@@ -87,17 +87,19 @@ def known_fields(body, allowed):
 
 
 def clean_texts(value, field):
-    """Every text (and key) inside a decoded JSON value is clean_text, without recursion."""
-    stack = [value]
+    """Every text (and key) inside a decoded JSON value is clean_text, without recursion; a refusal names where
+    it is ("filter.tags": an object's member is named after its key, a list's item after the list)."""
+    stack = [(value, field)]
     while stack:
-        item = stack.pop()
+        item, where = stack.pop()
         if isinstance(item, str):
-            clean_text(item, field)
+            clean_text(item, where)
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            for key, member in item.items():
+                clean_text(key, where)
+                stack.append((member, f"{where}.{key}"))
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((member, where) for member in item)
     return value
 
 
