@@ -5,7 +5,8 @@ HTTP function (its queues, buckets and databases are real: moto and the test dat
 `app(event, context)` with the event the local gateway would build (local.events.http_event_v1).
 
 `fuzz_routes` takes the route list from the app itself (app.routes), so a route added later is fuzzed
-without touching a test: for each route and method hypothesis generates path segments, query strings,
+without touching a test: each route and method first gets a corpus of hostile values in every place at once
+(`corpus`), then hypothesis generates path segments, query strings,
 headers and bodies (JSON values of any shape and depth, forms, multipart, raw bytes, NUL, lone
 surrogates, odd charsets), mixed with the product's own credentials and ids so that the requests get
 past sign-in, and collects every answer of 500 or more.
@@ -238,21 +239,58 @@ def requests_for(draw, route, known):
     return params, query, headers, body
 
 
+# The corpus every route gets before the generated requests: each hostile value in every place at once (all
+# path parameters, all query parameters, every field of a JSON body or a form), signed in, with real ids.
+HOSTILE = ["-1", "0", "9" * 20, str(2 ** 63), "²", "١٢", "a\x00b", "9999-12-31", "0001-01-01", "", "1e3", " 1"]
+HOSTILE_JSON = HOSTILE + ["\ud800", -1, 0, 2 ** 70, 1.5, True, None, [], {}, ["a\x00"], {"a": "\udfff"},
+                          [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+RAW_BODIES = [("[" * 60000).encode(), _deep(5000).encode(), b"{", b"null", b"\xff\xfe", b'{"a": "\\ud800"}']
+
+
+def corpus(route, known):
+    """[(params, query, headers, body)]: the hostile values of HOSTILE / HOSTILE_JSON for one route."""
+    path, method, content_types = route
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    ids = {name: (known.get("ids", {}).get(name) or ["1"])[0] for name in names}
+    signed_in = {}                  # every way of signing in at once: pages read the cookie, the API its header
+    for headers in known.get("headers", []):
+        signed_in.update(headers)
+    extra_query = {name: values[0] for name, values in known.get("query", {}).items()}
+    fields = {name: values[0] for name, values in known.get("fields", {}).items()}
+    requests = [({name: value for name in names}, extra_query, signed_in, b"") for value in HOSTILE if names]
+    for value in HOSTILE:
+        query = {name: value for name in QUERY_NAMES if name != "q"}
+        requests += [(ids, dict(extra_query, **query), signed_in, b""),
+                     (ids, dict(extra_query, **query, q="a"), signed_in, b"")]
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        declared = [kind for kind in content_types if kind.startswith(("application/json", "application/x-www"))]
+        for kind in declared or ["application/json"]:
+            headers = dict(signed_in, **{"Content-Type": kind})
+            if kind.startswith("application/json"):
+                bodies = [_json_text({name: value for name in FIELD_NAMES}) for value in HOSTILE_JSON] + RAW_BODIES
+            else:
+                bodies = [urlencode(dict({name: value for name in FIELD_NAMES}, **fields), encoding="utf-8",
+                                    errors="surrogatepass").encode() for value in HOSTILE + ["\ud800"]]
+            requests += [(ids, extra_query, headers, body) for body in bodies]
+    return requests
+
+
 def fuzz_routes(app, known, max_examples, skip=()):
     """({"METHOD path": [problem, ...]}, requests per route, answers by status) for every route of the app; a
-    problem is an answer of 500 or more or an exception out of the app. Each route gets max_examples requests
-    (derandomized: the same ones every run)."""
+    problem is an answer of 500 or more or an exception out of the app. Each route gets the corpus, then
+    max_examples generated requests (derandomized: the same ones every run). `known` is the dict requests_for
+    takes, or a function returning it, called before each route (a route that signs out or deletes must not
+    leave the next ones without a session or an id)."""
     problems, counts, statuses = {}, {}, Counter()
+    refresh = known if callable(known) else lambda: known
     for route in app.routes():
         path, method, _types = route
         if (method, path) in skip:
             continue
+        known = refresh()
         found = []
 
-        @settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
-                  phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
-        @given(requests_for(route, known))
-        def check(request):
+        def one(request):
             params, query, headers, body = request
             counts[f"{method} {path}"] = counts.get(f"{method} {path}", 0) + 1
             try:
@@ -263,6 +301,15 @@ def fuzz_routes(app, known, max_examples, skip=()):
             statuses[answer.status] += 1
             if answer.status >= 500:
                 found.append(f"{answer.status} {answer.body[:200]} <- {params} {query} {headers} {body[:200]!r}")
+
+        for request in corpus(route, known):
+            one(request)
+
+        @settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
+                  phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
+        @given(requests_for(route, known))
+        def check(request):
+            one(request)
         check()
         if found:
             problems[f"{method} {path}"] = found[:5]

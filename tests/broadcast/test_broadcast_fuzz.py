@@ -12,8 +12,8 @@ MAX_EXAMPLES = 50
 @pytest.fixture(scope="module")
 def environment(start_cloud, emulator_server):
     web = start_cloud(functions=["BroadcastWebFunction"], serve=False,
-                      parameters={"BroadcastUser": USER, "BroadcastPassword": PASSWORD, "BroadcastWebhookSecret": SECRET,
-                                  "ChatAppBaseUrl": emulator_server.url})
+                      parameters={"BroadcastUser": USER, "BroadcastPassword": PASSWORD,
+                                  "BroadcastWebhookSecret": SECRET, "ChatAppBaseUrl": emulator_server.url})
     return {k: v for k, v in web.runtime.pools["BroadcastWebFunction"].env.items()
             if k not in fuzz_support.NOT_APPLIED}
 

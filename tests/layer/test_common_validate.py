@@ -88,6 +88,11 @@ def test_json_texts_with_nul_or_lone_surrogates_are_refused_naming_the_field(raw
     assert validate.json_object(raw, 1000, clean=False)       # the caller that stores bytes may opt out
 
 
+def test_encodable_refuses_only_what_utf8_cannot_encode():
+    assert validate.encodable("a\x00b", "name") == "a\x00b"
+    assert refusal(validate.encodable, "a\ud800", "name")[:2] == (400, "name")
+
+
 def test_fields_a_request_does_not_have_are_refused_by_name():
     assert validate.known_fields({"username": "a"}, ("username", "password")) == {"username": "a"}
     assert refusal(validate.known_fields, {"username": "a", "pasword": "b"}, ("username", "password"))[:2] == \

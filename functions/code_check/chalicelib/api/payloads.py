@@ -19,7 +19,7 @@ def parse_id(value, field):
 
 
 def _object(raw):
-    return validate.json_object(raw, MAX_BODY)
+    return validate.json_object(raw, MAX_BODY, clean=False)     # the fields used are checked one by one
 
 
 def _content(value, field):
@@ -47,6 +47,8 @@ def parse_upload(raw):
             raise web.bad_request(f"files[{index}] must be an object {{name, content}}", field=f"files[{index}]")
         if not isinstance(item.get("name"), str):
             raise web.bad_request(f"files[{index}].name must be a string", field=f"files[{index}].name")
+        # A name with control characters (NUL too) is that file's own refusal; one UTF-8 cannot encode is the body's.
+        validate.encodable(item["name"], f"files[{index}].name")
         out.append((item["name"], _content(item.get("content"), f"files[{index}].content")))
     return out
 

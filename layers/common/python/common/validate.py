@@ -122,6 +122,11 @@ def clean_text(value, field):
         raise refuse(NOT_TEXT, field)
     if "\x00" in value:
         raise refuse(BAD_CHARACTER, field)
+    return encodable(value, field)
+
+
+def encodable(value, field):
+    """value if UTF-8 can encode it (no unpaired surrogate), for text that may hold a NUL its owner handles."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
