@@ -52,12 +52,6 @@ def test_sync_minutes_that_are_not_a_whole_number_are_a_400_naming_them(mail_imp
     assert (answer.status, answer.json().get("field")) == (400, "minutes"), answer.body
 
 
-def test_an_account_id_beyond_bigint_is_not_found(mail_import, account):
-    _, bearer = account
-    answer = mail_import.call("GET", "/api/accounts/{account_id}", {"account_id": "9" * 25}, headers=bearer)
-    assert answer.status == 404, answer.body
-
-
 def test_no_route_answers_5xx_to_any_input(mail_import, account):
     account_id, bearer = account
     token = bearer["Authorization"].split()[1]
