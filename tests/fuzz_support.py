@@ -257,7 +257,8 @@ def corpus(route, known):
         signed_in.update(headers)
     extra_query = {name: values[0] for name, values in known.get("query", {}).items()}
     fields = {name: values[0] for name, values in known.get("fields", {}).items()}
-    requests = [({name: value for name in names}, extra_query, signed_in, b"") for value in HOSTILE if names]
+    # Each path parameter hostile in turn, the others real (so that the request reaches the one under test).
+    requests = [(dict(ids, **{name: value}), extra_query, signed_in, b"") for name in names for value in HOSTILE]
     for value in HOSTILE:
         query = {name: value for name in QUERY_NAMES if name != "q"}
         requests += [(ids, dict(extra_query, **query), signed_in, b""),

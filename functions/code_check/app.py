@@ -231,12 +231,9 @@ def file_badge(badge_name):
 def _page_id(value, missing=None):
     """A page's id from its URL; anything that is not one is simply absent (404)."""
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if not 0 < number < 2 ** 62:
-        raise web.not_found(missing or N_("No such file"))
-    return number
+        return validate.identifier(value, maximum=2 ** 62 - 1)
+    except web.AppError:
+        raise web.not_found(missing or N_("No such file")) from None
 
 
 def _source_response(settings, version):

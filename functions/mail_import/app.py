@@ -86,7 +86,7 @@ def account_page(account_id):
 def attachment(account_id, attachment_id):
     """An attachment's bytes, for the account's owner only."""
     account = access.account(app.current_request, account_id, access.PAGE_GONE)
-    number = int(attachment_id) if attachment_id.isdigit() and len(attachment_id) < 19 else None
+    number = _id_or_none(attachment_id)
     found = message_list.attachment(account["id"], number) if number is not None else None
     if found is None:
         raise web.not_found(access.PAGE_GONE)
@@ -97,8 +97,16 @@ def attachment(account_id, attachment_id):
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename or 'attachment')}"})
 
 
+def _id_or_none(value):
+    """A page's id from its URL, or None: anything that is not one is simply absent (404)."""
+    try:
+        return validate.identifier(value)
+    except web.AppError:
+        return None
+
+
 def _message(account, message_id):
-    number = int(message_id) if message_id.isdigit() and len(message_id) < 19 else None
+    number = _id_or_none(message_id)
     found = message_view.get(account["id"], number) if number is not None else None
     if found is None:
         raise web.not_found(access.PAGE_GONE)

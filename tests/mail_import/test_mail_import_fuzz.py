@@ -52,6 +52,16 @@ def test_sync_minutes_that_are_not_a_whole_number_are_a_400_naming_them(mail_imp
     assert (answer.status, answer.json().get("field")) == (400, "minutes"), answer.body
 
 
+@pytest.mark.parametrize("path, name", [("/accounts/{account_id}/messages/{message_id}", "message_id"),
+                                        ("/accounts/{account_id}/messages/{message_id}/html", "message_id"),
+                                        ("/accounts/{account_id}/attachments/{attachment_id}", "attachment_id")])
+@pytest.mark.parametrize("value", ["²", "١٢", "9" * 25])
+def test_page_ids_that_are_not_ascii_numbers_are_not_found(mail_import, account, path, name, value):
+    account_id, bearer = account
+    answer = mail_import.call("GET", path, {"account_id": account_id, name: value}, headers=bearer)
+    assert answer.status == 404, answer.body[:300]
+
+
 def test_no_route_answers_5xx_to_any_input(mail_import, account):
     account_id, bearer = account
     token = bearer["Authorization"].split()[1]
