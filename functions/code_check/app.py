@@ -12,7 +12,7 @@ from chalicelib.checks import options, report, tick
 from chalicelib.files import names, store
 from chalicelib.reports import notifier
 from chalicelib.web import badge, forms, pages, views
-from common import batch, db, web
+from common import batch, db, validate, web
 from common.i18n import N_
 
 app = Chalice(app_name="code_check")
@@ -266,8 +266,9 @@ def delete_file(cur, me, file_id):
 
 
 @app.route("/badges/{badge_name}", methods=["GET"])
+@web.json_errors
 def file_badge(badge_name):
-    key = badge_name[:-4] if badge_name.endswith(".svg") else badge_name
+    key = validate.text(badge_name[:-4] if badge_name.endswith(".svg") else badge_name, "badge_name", 200)
     with db.pg_transaction() as cur:
         state, text = badge.status_of(store.file_by_badge(cur, key))
     return Response(body=badge.svg(state, text), status_code=200,
@@ -278,12 +279,9 @@ def file_badge(badge_name):
 def _page_id(value, missing=None):
     """A page's id from its URL; anything that is not one is simply absent (404)."""
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if not 0 < number < 2 ** 62:
-        raise web.not_found(missing or N_("No such file"))
-    return number
+        return validate.identifier(value, maximum=2 ** 62 - 1)
+    except web.AppError:
+        raise web.not_found(missing or N_("No such file")) from None
 
 
 def _source_response(settings, version):

@@ -8,7 +8,7 @@ the WebSocket API ($connect, $disconnect, $default, subscribe): app.ws_handler.
 from urllib.parse import quote
 
 from chalice import Chalice, Response
-from common import batch, i18n, web
+from common import batch, i18n, validate, web
 from common.log import get_logger
 
 from chalicelib import settings
@@ -89,7 +89,7 @@ def account_page(account_id):
 def attachment(account_id, attachment_id):
     """An attachment's bytes, for the account's owner only."""
     account = access.account(app.current_request, account_id, access.PAGE_GONE)
-    number = int(attachment_id) if attachment_id.isdigit() and len(attachment_id) < 19 else None
+    number = _id_or_none(attachment_id)
     found = message_list.attachment(account["id"], number) if number is not None else None
     if found is None:
         raise web.not_found(access.PAGE_GONE)
@@ -100,8 +100,16 @@ def attachment(account_id, attachment_id):
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename or 'attachment')}"})
 
 
+def _id_or_none(value):
+    """A page's id from its URL, or None: anything that is not one is simply absent (404)."""
+    try:
+        return validate.identifier(value)
+    except web.AppError:
+        return None
+
+
 def _message(account, message_id):
-    number = int(message_id) if message_id.isdigit() and len(message_id) < 19 else None
+    number = _id_or_none(message_id)
     found = message_view.get(account["id"], number) if number is not None else None
     if found is None:
         raise web.not_found(access.PAGE_GONE)
@@ -178,14 +186,12 @@ def account_messages(account_id):
     query = app.current_request.query_params or {}
     if "q" in query:
         return web.json_response({"messages": search.run(account["id"], search.parse(query))})
-    try:
-        limit = int(query.get("limit", message_list.MAX_PAGE))
-        if "after" in query:
-            found = message_list.after(account["id"], int(query["after"]), limit)
-        else:
-            found = message_list.newest(account["id"], int(query["before"]) if "before" in query else None, limit)
-    except ValueError:
-        raise web.bad_request("after, before and limit must be numbers.") from None
+    limit = validate.query_integer(query, "limit", message_list.MAX_PAGE, 1, message_list.MAX_PAGE)
+    if "after" in query:
+        found = message_list.after(account["id"], validate.query_integer(query, "after", 0, 0, validate.MAX_ID), limit)
+    else:
+        found = message_list.newest(account["id"], validate.query_integer(query, "before", None, 1, validate.MAX_ID),
+                                    limit)
     return web.json_response({"messages": found})
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from chalice import Chalice
 
-from chalicelib import config, observability, parsing
+from chalicelib import config, observability
 from chalicelib.admin import forms, messages, pages
 from chalicelib.api import auth, docs
 from chalicelib.clients import store as clients
@@ -13,7 +13,7 @@ from chalicelib.dispatch import dispatcher
 from chalicelib.mailings import schedules, store as mailings
 from chalicelib.sending import provider as provider_api, sender
 from chalicelib.stats import reports
-from common import aws, batch, db, i18n, swagger, web
+from common import aws, batch, db, i18n, swagger, validate, web
 
 app = Chalice(app_name="notifications")
 JSON = ["application/json"]
@@ -35,12 +35,19 @@ def _operator(cur):
     return auth.require(cur, app.current_request.headers, now())
 
 
+MAX_BODY = 64 * 1024
+MAX_PAGE = 1000
+
+
 def _body():
-    return parsing.json_object(app.current_request.raw_body)
+    return validate.json_object(app.current_request.raw_body, MAX_BODY)
 
 
 def _page():
-    return parsing.page_params(app.current_request.query_params)
+    """(after_id, limit) from ?after=&limit= (keyset pagination by id)."""
+    query = app.current_request.query_params
+    return (validate.query_integer(query, "after", 0, 0, validate.MAX_ID),
+            validate.query_integer(query, "limit", 100, 1, MAX_PAGE))
 
 
 # ---- auth ---------------------------------------------------------------------------------------------
@@ -49,7 +56,7 @@ def _page():
 @web.json_errors
 def sign_in():
     body = _body()
-    parsing.unknown_fields(body, ("username", "password"))
+    validate.known_fields(body, ("username", "password"))
     for name in ("username", "password"):
         if not isinstance(body.get(name), str):
             raise web.bad_request("%(name)s is required (text)", field=name, name=name)
@@ -80,7 +87,7 @@ def create_client():
 @app.route("/clients/{id}", methods=["GET"])
 @web.json_errors
 def get_client(id):
-    client_id = parsing.resource_id(id)
+    client_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _operator(cur)
         return web.json_response(clients.get(cur, client_id))
@@ -89,7 +96,7 @@ def get_client(id):
 @app.route("/clients/{id}", methods=["PATCH"], content_types=JSON)
 @web.json_errors
 def update_client(id):
-    client_id = parsing.resource_id(id)
+    client_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _operator(cur)
         return web.json_response(clients.update(cur, client_id, _body()))
@@ -98,7 +105,7 @@ def update_client(id):
 @app.route("/clients/{id}", methods=["DELETE"])
 @web.json_errors
 def delete_client(id):
-    client_id = parsing.resource_id(id)
+    client_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _operator(cur)
         clients.delete(cur, client_id)
@@ -130,7 +137,7 @@ def create_mailing():
 @app.route("/mailings/{id}", methods=["GET"])
 @web.json_errors
 def get_mailing(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _operator(cur)
         return web.json_response(mailings.public(mailings.get(cur, mailing_id)))
@@ -139,7 +146,7 @@ def get_mailing(id):
 @app.route("/mailings/{id}", methods=["PATCH"], content_types=JSON)
 @web.json_errors
 def update_mailing(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _operator(cur)
         before, mailing = mailings.update(cur, mailing_id, _body(), now())
@@ -151,7 +158,7 @@ def update_mailing(id):
 @app.route("/mailings/{id}", methods=["DELETE"])
 @web.json_errors
 def delete_mailing(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _operator(cur)
         mailings.delete(cur, mailing_id, now())
@@ -190,7 +197,7 @@ def overall_stats():
 @app.route("/mailings/{id}/stats", methods=["GET"])
 @web.json_errors
 def mailing_stats(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
     after, limit = _page()
     with db.pg_transaction() as cur:
         _operator(cur)
@@ -356,7 +363,7 @@ def admin_create_client():
 @app.route("/admin/clients/{id}/delete", methods=["POST"], content_types=FORM)
 @web.html_errors(_error_page)
 def admin_delete_client(id):
-    client_id = parsing.resource_id(id)
+    client_id = validate.identifier(id)
 
     def delete(cur):
         clients.delete(cur, client_id)
@@ -382,7 +389,7 @@ def admin_create_mailing():
 @app.route("/admin/mailings/{id}/delete", methods=["POST"], content_types=FORM)
 @web.html_errors(_error_page)
 def admin_delete_mailing(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
 
     def delete(cur):
         mailings.delete(cur, mailing_id, now())
@@ -396,7 +403,7 @@ def admin_delete_mailing(id):
 @app.route("/admin/mailings/{id}", methods=["GET"])
 @web.html_errors(_error_page)
 def admin_mailing(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         _admin_operator(cur)
         mailing = mailings.get(cur, mailing_id)
@@ -408,7 +415,7 @@ def admin_mailing(id):
 @app.route("/admin/mailings/{id}/progress", methods=["GET"])
 @web.json_errors
 def admin_progress(id):
-    mailing_id = parsing.resource_id(id)
+    mailing_id = validate.identifier(id)
     with db.pg_transaction() as cur:
         if auth.operator(cur, auth.cookie_token(app.current_request.headers), now()) is None:
             raise auth.unauthorized("sign in again")

@@ -79,7 +79,7 @@ def test_upload_list_replace_versions_delete(api, cc_cloud):
 
 
 @pytest.mark.parametrize("method, path, body, status, names", [
-    ("POST", "/api/files", "not json", 400, "JSON object"),
+    ("POST", "/api/files", "not json", 400, "not valid JSON"),
     ("POST", "/api/files", [], 400, "JSON object"),
     ("POST", "/api/files", {}, 400, "files"),
     ("POST", "/api/files", {"files": []}, 400, "files"),

@@ -81,7 +81,7 @@ FORM_CASES = [
     ("port abc", {"port": "abc"}, 400, "port", "The port must be a number"),
     ("folders python list text", {"folders": "['a', 'b']"}, 400, "folders", "folders must be a list"),
     ("folders 21 lines", {"folders": "\n".join(f"f{i}" for i in range(21))}, 400, "folders", "at most 20"),
-    ("form not UTF-8", b"login=%FF%FE&password=x", 400, "body", "body must be text"),
+    ("form not UTF-8", b"login=%FF%FE&password=x", 400, "body", "The form could not be read"),
     ("form over 64 KB", {"password": "p" * (70 * 1024)}, 413, "body", "larger than 65536 bytes"),
 ]
 

@@ -27,7 +27,7 @@ def secret_ok(settings, given):
 
 def parse(raw_body):
     """The list of status events in a raw callback body; AppError(400/413) naming the field if it is not one."""
-    payload = validate.json_object(raw_body, MAX_BODY_BYTES, max_depth=MAX_DEPTH)
+    payload = validate.json_object(raw_body, MAX_BODY_BYTES, max_depth=MAX_DEPTH, clean=False)  # events: one by one
     events = payload.get("data")
     if not isinstance(events, list) or len(events) > MAX_EVENTS:
         raise bad_request(f'expected {{"data": [at most {MAX_EVENTS} events], "meta": {{...}}}}', field="data")

@@ -40,7 +40,8 @@ class PageRequest:
 
 def parse_json_object(raw_body):
     """The request body parsed as a JSON object (bounded in size and depth; errors name the field "body")."""
-    return validate.json_object(raw_body, MAX_REQUEST_BYTES, max_depth=MAX_DEPTH)
+    # clean=False: each field is checked (and named) on its own below.
+    return validate.json_object(raw_body, MAX_REQUEST_BYTES, max_depth=MAX_DEPTH, clean=False)
 
 
 def normalize_address(value, field="address"):
@@ -98,28 +99,15 @@ def parse_folder(value):
 
 def parse_letter_id(value):
     """A letter id from the URL path: a positive 64-bit integer."""
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
-        raise AppError(400, "letter id must be a positive integer", field="id")
-    number = int(value)
-    if not 1 <= number <= MAX_ID:
-        raise AppError(400, "letter id must be a positive integer", field="id")
-    return number
+    return validate.identifier(value, "id", maximum=MAX_ID)
 
 
 def parse_page_request(query):
     """A PageRequest from the query string (limit, cursor, unread)."""
     query = query or {}
-    return PageRequest(limit=_limit(query.get("limit")),
+    return PageRequest(limit=validate.query_integer(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
                        after=pagination.decode(query["cursor"]) if "cursor" in query else None,
                        unread_only=_boolean(query.get("unread"), "unread"))
-
-
-def _limit(value):
-    if value is None:
-        return DEFAULT_LIMIT
-    if not value.isascii() or not value.isdigit() or len(value) > 4 or not 1 <= int(value) <= MAX_LIMIT:
-        raise AppError(400, f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
-    return int(value)
 
 
 def _boolean(value, field):

@@ -4,32 +4,22 @@ import binascii
 import hashlib
 import json
 
-from common import web
+from common import validate, web
 
 from ..files import names
 from ..web import badge
 
 MAX_FILES = names.MAX_FILES
+MAX_ID = 2 ** 62
+MAX_BODY = 10 * 1024 * 1024     # API Gateway's own limit; each file's content is bounded on its own
 
 
 def parse_id(value, field):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise web.bad_request(f"{field} must be a whole number", field=field) from None
-    if number < 1 or number > 2 ** 62:
-        raise web.bad_request(f"{field} must be a positive whole number", field=field)
-    return number
+    return validate.identifier(value, field, maximum=MAX_ID)
 
 
 def _object(raw):
-    try:
-        value = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise web.bad_request("The body must be a JSON object", field="body") from None
-    if not isinstance(value, dict):
-        raise web.bad_request("The body must be a JSON object", field="body")
-    return value
+    return validate.json_object(raw, MAX_BODY, clean=False)     # the fields used are checked one by one
 
 
 def _content(value, field):
@@ -57,6 +47,8 @@ def parse_upload(raw):
             raise web.bad_request(f"files[{index}] must be an object {{name, content}}", field=f"files[{index}]")
         if not isinstance(item.get("name"), str):
             raise web.bad_request(f"files[{index}].name must be a string", field=f"files[{index}].name")
+        # A name with control characters (NUL too) is that file's own refusal; one UTF-8 cannot encode is the body's.
+        validate.encodable(item["name"], f"files[{index}].name")
         out.append((item["name"], _content(item.get("content"), f"files[{index}].content")))
     return out
 

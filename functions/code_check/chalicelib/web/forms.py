@@ -1,9 +1,8 @@
 """Form bodies: application/x-www-form-urlencoded and multipart/form-data (several files)."""
 from email.parser import BytesParser
 from email.policy import HTTP
-from urllib.parse import parse_qsl
 
-from common import web
+from common import validate, web
 from common.i18n import N_
 
 from ..files import names
@@ -23,11 +22,7 @@ def parse(headers, body):
     content_type = (headers or {}).get("content-type") or ""
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
         return _multipart(content_type, body)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise web.bad_request(N_("The form could not be read; reload the page and try again.")) from None
-    return dict(parse_qsl(text, keep_blank_values=True)), []
+    return validate.form_fields(body, MAX_BODY, content_type), []
 
 
 def _multipart(content_type, body):
@@ -38,13 +33,17 @@ def _multipart(content_type, body):
     fields, files = {}, []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
+        if name:
+            validate.clean_text(name, validate.BODY)
         filename = part.get_param("filename", header="content-disposition")
         data = part.get_payload(decode=True) or b""
         if filename is not None:
+            # A header byte that is not ASCII comes back surrogate-escaped: such a name is not text.
+            validate.clean_text(filename, name or "files")
             if filename or data:  # an empty file input sends a part with no name and no bytes
                 files.append((filename, data))
         elif name:
-            fields[name] = data.decode(part.get_content_charset() or "utf-8", "replace")
+            fields[name] = validate.decoded(data, name, part.get_content_charset())
     if len(files) > names.MAX_FILES:
         # Nothing of the request is stored: the API refuses the same way (payloads.parse_upload).
         raise web.AppError(400, TOO_MANY_FILES, params={"count": names.MAX_FILES}, field="files")

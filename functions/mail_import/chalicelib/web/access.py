@@ -1,6 +1,6 @@
 """Who may see an account: its access token, from the Authorization header, ?token= or the account's cookie."""
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from common import validate, web
 from common.i18n import N_
@@ -34,8 +34,8 @@ def token(request, account_id):
 def account(request, account_id, missing=NO_ACCOUNT):
     """The account row if the request carries its token; 404 otherwise (missing and foreign look the same)."""
     try:
-        number = int(account_id)
-    except ValueError:
+        number = validate.identifier(account_id, "account_id")
+    except web.AppError:
         raise web.not_found(missing) from None
     row = accounts.authorized(number, token(request, number))
     if row is None:
@@ -89,10 +89,5 @@ def form_values(request, max_bytes=64 * 1024):
     raw = request.raw_body or b""
     if request.headers.get("content-type", "").startswith(JSON):
         return validate.json_object(raw, max_bytes)
-    if len(raw) > max_bytes:
-        raise validate.too_large(max_bytes)
-    try:
-        pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50)
-    except ValueError:          # not UTF-8 (UnicodeDecodeError), or too many fields
-        raise validate.refuse(validate.NOT_TEXT, validate.BODY) from None
-    return {k: v[-1] for k, v in pairs.items()}
+    # clean=False: account_form checks (and names) each field it reads.
+    return validate.form_fields(raw, max_bytes, request.headers.get("content-type"), max_fields=50, clean=False)

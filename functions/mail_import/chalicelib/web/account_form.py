@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from common.i18n import N_
 from common import validate
-from common.web import bad_request
+from common.web import AppError, bad_request
 
 # (host, port, SSL) of each preset; "custom" takes them from the form.
 PRESETS = {
@@ -103,11 +103,11 @@ def sync_minutes(data):
     value = data.get("minutes")
     if value is None or str(value).strip().lower() in ("", "off", "0"):
         return None
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_SYNC_MINUTES:
+    try:
+        return validate.integer(value, "minutes", 1, MAX_SYNC_MINUTES)
+    except AppError:
         raise bad_request(N_("The sync interval must be a number of minutes from 1 to %(max)s, or off."),
-                          field="minutes", max=MAX_SYNC_MINUTES)
-    return int(text)
+                          field="minutes", max=MAX_SYNC_MINUTES) from None
 
 
 def new_password(data):

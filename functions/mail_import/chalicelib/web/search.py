@@ -6,12 +6,12 @@ escapes itself, so no HTML is built from a letter's content here.
 """
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Optional
 
 from psycopg2.errors import QueryCanceled
 
-from common import web
+from common import validate, web
 from common.db import pg_transaction
 
 from .. import queries
@@ -40,36 +40,20 @@ class Search:
 
 
 def _day(value, field):
-    try:
-        return datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
-    except ValueError:
-        raise web.bad_request(f"{field} must be a date like 2026-01-31.", field=field) from None
-
-
-def _number(value, field, low, high):
-    if not re.fullmatch(r"\d{1,6}", value or ""):
-        raise web.bad_request(f"{field} must be a whole number from {low} to {high}.", field=field)
-    number = int(value)
-    if not low <= number <= high:
-        raise web.bad_request(f"{field} must be a whole number from {low} to {high}.", field=field)
-    return number
+    return datetime.combine(validate.date(value, field), time(), tzinfo=timezone.utc)
 
 
 def parse(params):
     """A Search from query parameters q, from, to (dates, to inclusive), attachments=1, limit, offset."""
-    text = (params.get("q") or "").strip()
-    if not text:
-        raise web.bad_request("q must not be empty.", field="q")
-    if len(text) > MAX_QUERY or "\x00" in text:
-        raise web.bad_request(f"q must be at most {MAX_QUERY} characters.", field="q")
+    text = validate.text(params.get("q"), "q", MAX_QUERY, strip=True)
     since = _day(params["from"], "from") if params.get("from") else None
     until = _day(params["to"], "to") + timedelta(days=1) if params.get("to") else None
     flag = (params.get("attachments") or "").lower()
     if flag not in ("", "0", "1", "true", "false", "yes", "no", "on"):
         raise web.bad_request("attachments must be 1 or 0.", field="attachments")
     return Search(text, since, until, flag in ("1", "true", "yes", "on"),
-                  _number(params.get("limit", "20"), "limit", 1, MAX_RESULTS),
-                  _number(params.get("offset", "0"), "offset", 0, MAX_OFFSET))
+                  validate.query_integer(params, "limit", 20, 1, MAX_RESULTS),
+                  validate.query_integer(params, "offset", 0, 0, MAX_OFFSET))
 
 
 def segments(marked):

@@ -1,8 +1,8 @@
 """HTML form fields turned into the API's bodies, so the page and the API share every rule."""
 from datetime import datetime
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
+from common import validate
 from common.i18n import N_
 from common.web import bad_request
 
@@ -11,19 +11,9 @@ from ..clients import model as client_model
 MAX_FORM = 16 * 1024
 
 
-def fields(raw_body):
-    """Form fields (last value wins), 400 for an oversized or undecodable body."""
-    raw = raw_body or b""
-    if len(raw) > MAX_FORM:
-        raise bad_request(N_("The form is too large."))
-    try:
-        parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        raise bad_request(N_("The form could not be read; send it again.")) from None
-    form = {name: values[-1].strip() for name, values in parsed.items()}
-    if any("\x00" in name or "\x00" in value for name, value in form.items()):
-        raise bad_request(N_("The form could not be read; send it again."))
-    return form
+def fields(raw_body, content_type=None):
+    """Form fields (last value wins, stripped); 413/400 naming the field for an oversized or unreadable body."""
+    return {name: value.strip() for name, value in validate.form_fields(raw_body, MAX_FORM, content_type).items()}
 
 
 def client_body(form):
