@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from chalice import Chalice
-from common import batch, i18n, throttle, validate, web
+from common import batch, heartbeat, i18n, throttle, validate, web
 from common.i18n import Message
 from common.log import get_logger
 from common.settings import SettingError, once
@@ -127,8 +127,11 @@ def send_messages(event):
     """Fan-out jobs and per-recipient sends; a record that should come back raises (common.batch). The sends
     of a batch go out together (sender.send_batch: one claim and one outcome transaction per batch)."""
     records = (event.to_dict() if hasattr(event, "to_dict") else event)["Records"]
-    outcomes = _send_together(records)
-    return batch.process(event, lambda record: _handle_record(record, outcomes))
+    # The heartbeat covers the sends too: a sender killed mid-batch has its records back within a minute, not
+    # after the queue's 180 s.
+    with heartbeat.Heartbeat(records) as beating:
+        outcomes = _send_together(records)
+        return batch.process(event, lambda record: _handle_record(record, outcomes), heartbeat=beating)
 
 
 def _send_together(records):
@@ -185,9 +188,9 @@ def _handle_record(record, outcomes):
             raise batch.Retry(f"recipient {message.recipient_id}: the batch failed ({outcome.__class__.__name__})")
         if outcome == sender.RETRY:
             raise batch.Retry(f"recipient {message.recipient_id}: sending failed, retrying")
-        if outcome == sender.WAIT:
+        if outcome == sender.WAIT:   # back when that delivery must have ended: sent, or died and 'unknown' then
             raise batch.Retry(f"recipient {message.recipient_id} is being sent by another delivery",
-                              delay=sender.STALE_AFTER.total_seconds())
+                              delay=getattr(outcome, "seconds", sender.STALE_AFTER.total_seconds()))
     else:
         log.error("dropping an SQS message we cannot read: %.200s", record.get("body"))
 
