@@ -76,3 +76,10 @@ def arm_from_environment():
 
 if os.environ.get("LAMBDA_TASK_ROOT"):   # preloaded by a local cloud worker
     arm_from_environment()
+
+
+def silent_child(conn, *args):
+    """A fetch child that stays alive and never answers (a stuck child), for fetch_pool's deadline test. At module
+    level: the forkserver unpickles the target by name."""
+    import time
+    time.sleep(60)

@@ -1,6 +1,8 @@
 """The body of a fetch worker process: log in, then fetch/parse/upload the batches the parent sends."""
 import gc
 import logging
+import os
+import threading
 
 import boto3
 from botocore.config import Config
@@ -14,10 +16,29 @@ from .fetching import BatchWorker
 log = logging.getLogger(__name__)
 
 
-def main(conn, server, folder, uidvalidity, account_id):
-    """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple."""
+PARENT_GONE = 70           # exit status of a child whose parent died
+
+
+def watch_parent(alive):
+    """Exit this process as soon as `alive` (a pipe end whose other end only the parent holds) ends."""
+    def run():
+        try:
+            alive.recv()
+        except (EOFError, OSError):
+            pass
+        os._exit(PARENT_GONE)   # the parent is gone: nobody wants what this process is doing
+    threading.Thread(target=run, name="parent-watch", daemon=True).start()
+
+
+def main(conn, alive, environ, server, folder, uidvalidity, account_id):
+    """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple.
+    `alive`: the parent's lifeline (see fetch_pool); `environ`: the parent's environment at the chunk's start
+    (the forkserver's own is from when it started), so settings and credentials are the parent's."""
+    watch_parent(alive)
+    os.environ.clear()
+    os.environ.update(environ)
     session = worker = conn_db = None
-    # The forked child inherits the parent's whole heap (boto3's service models, the app's modules): without
+    # The child starts with the forkserver's heap (boto3's service models, the app's modules): without
     # this, every full collection walks all of it again while parsing allocates millions of objects; and the
     # parser's objects die young, so collecting every 700 allocations only burns CPU (about 6% of the child's).
     gc.freeze()
