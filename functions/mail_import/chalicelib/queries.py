@@ -94,6 +94,15 @@ HOST_LEASES = """
     WHERE lease_owner IS NOT NULL AND lease_host = %(host)s AND lease_until > now() AND id <> %(job)s
 """
 
+# A chunk message reached the dead-letter queue: it was delivered maxReceiveCount times and never finished (its
+# worker died every time). For a job still at that chunk that counts as one failure of the data; a job that has
+# finished or moved past it since gives no row (the message is only noise then).
+DEAD_LETTER_FAILURE = """
+    UPDATE mail_import.jobs SET failures = failures + 1, interrupted = true, updated_at = now()
+    WHERE id = %(job)s AND state IN ('queued', 'running') AND chunks <= %(seq)s
+    RETURNING failures
+"""
+
 # Give the lease back (the chunk failed and its message comes back): the page says "retrying".
 RELEASE_JOB = """
     UPDATE mail_import.jobs SET lease_owner = NULL, lease_until = NULL, lease_host = NULL, interrupted = true

@@ -15,6 +15,7 @@ SAFETY_SECONDS = 30        # left at a chunk's deadline for the batches in fligh
 class Settings:
     queue_url: str               # MAIL_IMPORT_QUEUE_URL: where chunk messages go
     index_queue_url: str         # MAIL_IMPORT_INDEX_QUEUE_URL: where indexing requests go
+    dead_letter_queue_url: str   # MAIL_IMPORT_DEAD_LETTER_QUEUE_URL: the chunks' DLQ, swept by the schedule ("": none)
     index_batch: int             # messages one indexing request indexes before queueing the rest
     index_interval: float        # seconds between a chunk's indexing requests while it stores messages
     attachments_bucket: str      # ATTACHMENTS_BUCKET
@@ -40,6 +41,7 @@ def load():
     return Settings(
         queue_url=env.text("MAIL_IMPORT_QUEUE_URL"),
         index_queue_url=env.text("MAIL_IMPORT_INDEX_QUEUE_URL"),
+        dead_letter_queue_url=env.text("MAIL_IMPORT_DEAD_LETTER_QUEUE_URL", ""),
         index_batch=env.integer("MAIL_IMPORT_INDEX_BATCH", 2000, minimum=1),
         index_interval=env.number("MAIL_IMPORT_INDEX_INTERVAL", 1.0, minimum=0),
         attachments_bucket=env.text("ATTACHMENTS_BUCKET"),

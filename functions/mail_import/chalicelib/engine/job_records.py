@@ -97,6 +97,15 @@ def count_failure(job_id, owner):
     return row[0] if row else None
 
 
+def dead_letter_failure(job_id, seq):
+    """A chunk message of the job came out of the dead-letter queue: the job's failures so far, or None if the job
+    has finished or moved past that chunk."""
+    with pg_transaction() as cur:
+        cur.execute(queries.DEAD_LETTER_FAILURE, {"job": job_id, "seq": seq})
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def next_chunk(job_id, owner, seq):
     """Record that chunk message `seq` is the current one and give the lease back."""
     with pg_transaction() as cur:
