@@ -4,13 +4,15 @@ A record handler returns normally when the record is done with (including "unusa
 raises to have it delivered again. A failed record is reported in batchItemFailures AND made visible
 again after an exponential backoff with full jitter (ChangeMessageVisibility), so a transient failure
 comes back in seconds; the queue's long visibility timeout stays only as the backstop for a crash.
+With heartbeat=True a long handler's records are kept hidden only while its process lives (common.heartbeat),
+so a crashed worker's records come back within a minute instead of after that long timeout.
 """
 import logging
 import random
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from . import aws
+from . import aws, heartbeat as heartbeats
 
 log = logging.getLogger("common.batch")
 
@@ -48,17 +50,15 @@ def attempt_of(record):
     return int(attributes.get("ApproximateReceiveCount") or 1)
 
 
-def queue_url(arn):
-    """The queue URL of a queue ARN (arn:aws:sqs:region:account:name), asked of SQS so it fits any endpoint."""
-    _, _, _, _, account, name = arn.split(":", 5)
-    return aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+queue_url = heartbeats.queue_url  # asked of SQS once per process and queue
 
 
 class _Processor(BatchProcessor):
-    def __init__(self, backoff):
+    def __init__(self, backoff, heartbeat=None):
         # Not raising when every record failed: each failure is reported (and backed off) one by one.
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
         self.backoff = backoff
+        self.heartbeat = heartbeat
 
     def failure_handler(self, record, exception):
         error = exception[1]
@@ -70,6 +70,8 @@ class _Processor(BatchProcessor):
         else:
             log.error("record %s failed (attempt %s), back in %s s", raw.get("messageId"), attempt, delay,
                       exc_info=exception)
+        if self.heartbeat is not None:
+            self.heartbeat.release(raw)  # its beats would overwrite the backoff set next
         _delay_record(raw, min(int(delay), SQS_MAX_VISIBILITY))
         entry = ("fail", f"{exception[0]}:{exception[1]}", record)
         self.exceptions.append(exception)
@@ -86,11 +88,24 @@ def _delay_record(raw, seconds):
                     raw.get("messageId"), exc_info=True)
 
 
-def process(event, handler, context=None, backoff=DEFAULT_BACKOFF):
+def process(event, handler, context=None, backoff=DEFAULT_BACKOFF, heartbeat=False):
     """Run handler(record: dict) for every record of an SQS event (a dict, or Chalice's SQSEvent);
-    returns the partial-batch response {"batchItemFailures": [...]}."""
+    returns the partial-batch response {"batchItemFailures": [...]}.
+
+    heartbeat: True (common.heartbeat.DEFAULT: hidden 60 s past the last beat, a beat every 20 s) or a
+    common.heartbeat.Policy, for handlers that may run long: every record of the batch is kept hidden
+    while this call runs (a failed one only until its backoff is set), and shows again soon after the
+    process dies."""
     if hasattr(event, "to_dict"):
         context = context or getattr(event, "context", None)
         event = event.to_dict()
-    return process_partial_response(event=event, record_handler=lambda record: handler(record.raw_event),
-                                    processor=_Processor(backoff), context=context)
+    policy = heartbeats.DEFAULT if heartbeat is True else heartbeat or None
+    beating = heartbeats.Heartbeat(event.get("Records") or [], policy) if policy else None
+    if beating is not None:
+        beating.start()
+    try:
+        return process_partial_response(event=event, record_handler=lambda record: handler(record.raw_event),
+                                        processor=_Processor(backoff, beating), context=context)
+    finally:
+        if beating is not None:
+            beating.stop()
