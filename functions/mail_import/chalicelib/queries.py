@@ -103,6 +103,13 @@ DEAD_LETTER_FAILURE = """
     RETURNING failures
 """
 
+# The chunk's message came back while the job is still leased: its holder stopped (the message shows again only
+# when the holder's heartbeat stops); the page says "retrying" until the takeover's first commit.
+MARK_INTERRUPTED = """
+    UPDATE mail_import.jobs SET interrupted = true
+    WHERE id = %(job)s AND state IN ('queued', 'running') AND chunks = %(seq)s AND NOT interrupted
+"""
+
 # Give the lease back (the chunk failed and its message comes back): the page says "retrying".
 RELEASE_JOB = """
     UPDATE mail_import.jobs SET lease_owner = NULL, lease_until = NULL, lease_host = NULL, interrupted = true

@@ -61,6 +61,9 @@ def main(conn, alive, environ, server, folder, uidvalidity, account_id):
         _serve(conn, worker)
     except ImportFailure as exc:
         _send(conn, ("failure", exc))
+    except db.connection_errors() as exc:
+        log.warning("fetch worker lost its database connection: %s", exc)
+        _send(conn, ("interrupted", f"{type(exc).__name__}: {exc}"))
     except Exception as exc:
         log.exception("fetch worker failed")
         _send(conn, ("error", f"{type(exc).__name__}: {exc}"))

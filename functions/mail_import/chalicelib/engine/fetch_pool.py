@@ -41,7 +41,7 @@ def context():
 
 
 class WorkerDied(RuntimeError):
-    """A child process ended without answering."""
+    """A fetch child died, stayed silent or lost a connection: an interruption of the chunk, not a data failure."""
 
 
 class ProcessPool:
@@ -95,7 +95,10 @@ class ProcessPool:
     def _hand_out(conn, todo, owner, deadline):
         if not todo or time.monotonic() >= deadline:
             return 0
-        conn.send(todo.popleft())
+        try:
+            conn.send(todo.popleft())
+        except OSError:    # its pipe is closed: the child died (killed, out of memory)
+            raise WorkerDied("a fetch worker process died") from None
         owner[conn] += 1
         return 1
 
@@ -112,6 +115,8 @@ class ProcessPool:
             raise failure if isinstance(failure, ImportFailure) else ImportFailure(str(failure))
         if kind == "changed":
             raise FolderChanged(payload[0])
+        if kind == "interrupted":   # it lost a connection (the database restarting): not the data's fault
+            raise WorkerDied(f"a fetch worker was interrupted: {payload[0]}")
         raise RuntimeError(f"fetch worker failed: {payload[0]}")
 
     def close(self, abort=False):

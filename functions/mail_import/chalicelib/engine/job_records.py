@@ -75,6 +75,12 @@ def lease(job_id, seq, owner, seconds, host_slots=None):
         return job
 
 
+def mark_interrupted(job_id, seq):
+    """Chunk `seq`'s message is back while the job is leased: its holder died (see queries.MARK_INTERRUPTED)."""
+    with pg_transaction() as cur:
+        cur.execute(queries.MARK_INTERRUPTED, {"job": job_id, "seq": seq})
+
+
 def renew(job_id, owner, seconds):
     """Extend our lease by `seconds` from now; False if it is no longer ours."""
     with pg_transaction() as cur:

@@ -89,6 +89,8 @@ def handle(body, attempt, remaining_ms):
             # Waiting for the lease to end means the next delivery finds the job free: one hand-back, not a
             # string of them eating the message's receives.
             delay = HANDOVER_SECONDS if current["chunks"] < seq else math.ceil(job_records.lease_left(job_id)) + 1
+            if attempt > 1 and current["chunks"] == seq:
+                job_records.mark_interrupted(job_id, seq)   # delivered again: the chunk holding the job died
             raise batch.Retry(f"job {job_id} is leased by another chunk; chunk {seq} comes back later", delay=delay)
         return
     keeper = LeaseKeeper(job_id, owner, config.lease_seconds).start()
