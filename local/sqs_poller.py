@@ -9,6 +9,10 @@ from local.model import InvocationError, Invoke, SqsMapping
 
 MAX_RECEIVE = 10            # SQS ReceiveMessage cap per call
 MAX_BACKOFF = 5.0
+# InvocationError types meaning the execution environment died (killed, crashed, timed out and killed):
+# the runtime saw the process end, so the batch is made visible again at once instead of after the queue's
+# visibility timeout. On AWS the records' heartbeat (common.heartbeat) stops with the process instead.
+PROCESS_DEATHS = {"Runtime.ExitError", "Sandbox.Timedout"}
 
 
 class SqsPoller:
@@ -25,7 +29,7 @@ class SqsPoller:
         self.concurrency = max(1, int(concurrency))
         self.trigger = f"sqs:{mapping.queue_logical_id}"
         self.stats = {"received": 0, "deleted": 0, "failed_batches": 0, "partial_failures": 0,
-                      "invocations": 0}
+                      "invocations": 0, "released": 0}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list = []
@@ -113,6 +117,8 @@ class SqsPoller:
             result = self.invoke(self.mapping.function_id, event, self.trigger)
         except InvocationError as exc:
             self._fail(messages, f"{exc.error_type}: {exc}", started)
+            if exc.error_type in PROCESS_DEATHS:
+                self._release(messages)
             return
         except Exception as exc:  # a broken invoke callable counts as a failed invocation too
             self._fail(messages, f"{type(exc).__name__}: {exc}", started)
@@ -147,6 +153,24 @@ class SqsPoller:
         self.log.warning("%s <- %s: %d records, %d reported failed (%.0f ms): %s", self.mapping.function_id,
                          self.trigger, len(messages), len(failed_ids), _ms(started),
                          ", ".join(sorted(failed_ids)))
+
+    def _release(self, messages: list) -> None:
+        """Make a dead worker's batch visible again now (ChangeMessageVisibility 0)."""
+        for start in range(0, len(messages), MAX_RECEIVE):
+            chunk = messages[start:start + MAX_RECEIVE]
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                       for i, m in enumerate(chunk)]
+            try:
+                resp = self.sqs.change_message_visibility_batch(QueueUrl=self.mapping.queue_url, Entries=entries)
+            except Exception as exc:  # the visibility timeout still brings them back, only later
+                self.log.warning("%s: could not release a dead worker's batch: %s: %s", self.trigger,
+                                 type(exc).__name__, exc)
+                continue
+            self._count("released", len(resp.get("Successful", [])))
+            for failure in resp.get("Failed", []):
+                self.log.warning("%s: release failed for entry %s: %s", self.trigger, failure.get("Id"),
+                                 failure.get("Message") or failure.get("Code"))
+        self.log.info("%s: the worker died; its %d records are visible again", self.trigger, len(messages))
 
     @staticmethod
     def _failed_ids(result, batch_ids: set) -> Optional[set]:

@@ -132,7 +132,8 @@ def send_messages(event):
     of a batch go out together (sender.send_batch: one claim and one outcome transaction per batch)."""
     records = (event.to_dict() if hasattr(event, "to_dict") else event)["Records"]
     outcomes = _send_together(records)
-    return batch.process(event, lambda record: _handle_record(record, outcomes))
+    # heartbeat: a sender killed mid-batch has its records back within a minute, not the queue's 180 s.
+    return batch.process(event, lambda record: _handle_record(record, outcomes), heartbeat=True)
 
 
 def _send_together(records):
@@ -189,9 +190,9 @@ def _handle_record(record, outcomes):
             raise batch.Retry(f"recipient {message.recipient_id}: the batch failed ({outcome.__class__.__name__})")
         if outcome == sender.RETRY:
             raise batch.Retry(f"recipient {message.recipient_id}: sending failed, retrying")
-        if outcome == sender.WAIT:
+        if outcome == sender.WAIT:   # back when that delivery must have ended: sent, or died and 'unknown' then
             raise batch.Retry(f"recipient {message.recipient_id} is being sent by another delivery",
-                              delay=sender.STALE_AFTER.total_seconds())
+                              delay=getattr(outcome, "seconds", sender.STALE_AFTER.total_seconds()))
     else:
         log.error("dropping an SQS message we cannot read: %.200s", record.get("body"))
 

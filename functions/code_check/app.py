@@ -415,4 +415,5 @@ def check_tick(event):
 @app.on_sqs_message(queue="code-check-reports", batch_size=10)
 def send_reports(event):
     settings = config.settings()
-    return batch.process(event, lambda record: notifier.handle_record(settings, record))
+    # heartbeat: a notifier that dies mid-batch has its records back within a minute, not the queue's timeout.
+    return batch.process(event, lambda record: notifier.handle_record(settings, record), heartbeat=True)

@@ -464,7 +464,8 @@ def send(event, context):
             log.warning("unusable send record dropped", extra={"sqs_message_id": record.get("messageId")})
             return
         sender.handle(settings, provider, message_id, now)
-    return batch.process(event, one, context)
+    # heartbeat: a sender that dies mid-batch has its records back within a minute, not the queue's timeout.
+    return batch.process(event, one, context, heartbeat=True)
 
 
 @app.lambda_function(name="daily_report")

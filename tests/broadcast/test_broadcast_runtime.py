@@ -152,9 +152,9 @@ def test_a_duplicate_of_a_running_send_comes_back_unless_it_is_the_last_receive(
     left to the delivery sending it (or to the sweep, if that one died)."""
     _bid, [rid] = store_broadcast("+79991234567", text="running")
     sql("UPDATE broadcast_recipients SET status = 'sending', sending_at = UTC_TIMESTAMP(3) WHERE id = %s", rid)
-    early = {"Records": [sqs_record({"recipient": rid}, "msg-1", receive_count=4)]}
+    early = {"Records": [sqs_record({"recipient": rid}, "msg-1", receive_count=9)]}
     assert cloud.invoke("BroadcastSenderFunction", early) == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
-    last = {"Records": [sqs_record({"recipient": rid}, "msg-1", receive_count=5)]}
+    last = {"Records": [sqs_record({"recipient": rid}, "msg-1", receive_count=10)]}  # template: maxReceiveCount
     assert cloud.invoke("BroadcastSenderFunction", last) == {"batchItemFailures": []}
     assert sql("SELECT status FROM broadcast_recipients WHERE id = %s", rid)[0]["status"] == "sending"
     assert emulator.sends() == []

@@ -82,6 +82,20 @@ def test_retryable_error_on_the_last_receive_becomes_not_sent(emulator, make_cha
     assert row["status"] == "not_sent" and row["error_message"] == "down (gave up after 5 attempts)"
 
 
+def test_a_retryable_error_is_final_after_max_calls_not_after_receives_spent_by_deaths(
+        emulator, make_chatapp, recipients, sql):
+    early, late = recipients("+79991234567", "+79991234568")
+    # Receives spent by killed senders (no call made) do not count: 6 of 10 receives, first call -> retried.
+    emulator.fail(next=1, status=503, code="ServiceUnavailable", message="down")
+    assert sender.send(make_chatapp(), early, receive_count=6, max_receives=10) == sender.RETRY
+    # The MAX_CALLS-th failing call is final, however many receives are left.
+    sql("UPDATE broadcast_recipients SET attempts = %s WHERE id = %s", sender.MAX_CALLS - 1, late)
+    emulator.fail(next=1, status=503, code="ServiceUnavailable", message="down")
+    assert sender.send(make_chatapp(), late, receive_count=6, max_receives=10) == sender.NOT_SENT
+    row = _row(sql, late)
+    assert row["status"] == "not_sent" and row["error_message"] == f"down (gave up after {sender.MAX_CALLS} attempts)"
+
+
 def test_rejected_token_is_renewed_and_the_send_repeated(emulator, make_chatapp, recipients, sql):
     first, second = recipients("+79991234567", "+79991234568")
     client = make_chatapp()
@@ -118,6 +132,10 @@ def test_a_concurrent_duplicate_waits_for_the_running_attempt(emulator, make_cha
     sql("UPDATE broadcast_recipients SET status = 'sending', sending_at = %s WHERE id = %s", utcnow(), rid)
     assert sender.send(make_chatapp(), rid, receive_count=1) == sender.WAIT     # comes back once it has ended
     assert _row(sql, rid)["status"] == "sending"
+    # ... and no later than its claim turns stale (20 s of STALE_AFTER's 60 s are gone): then it is decided.
+    sql("UPDATE broadcast_recipients SET sending_at = %s WHERE id = %s", utcnow() - timedelta(seconds=20), rid)
+    outcome = sender.send(make_chatapp(), rid, receive_count=2)
+    assert outcome == sender.WAIT and 39 <= outcome.seconds <= 42
     assert emulator.sends() == []
 
 

@@ -136,6 +136,35 @@ def test_error_redelivers_after_visibility_timeout_then_dlq(sqs, run_poller, cap
     assert poller.stats["failed_batches"] == 2 and poller.stats["deleted"] == 0
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("death", ["Runtime.ExitError", "Sandbox.Timedout"])
+def test_a_dead_worker_s_batch_is_visible_again_at_once(sqs, run_poller, death):
+    # 600 s: only the poller's release can bring the batch back within the test.
+    url, arn = make_queue(sqs, VisibilityTimeout=600)
+    send(sqs, url, ["a", "b"])
+
+    def die_once(event):
+        if len(rec.calls) == 1:
+            raise InvocationError("Runtime exited with error: exit status -9", death)
+    rec = Recorder(die_once)
+    poller = run_poller(url, arn, rec, batch_size=2, batching_window=1)
+    rec.wait_for(lambda r: sum(len(e["Records"]) for e in r.events()) >= 4, timeout=30)
+    assert sorted(rec.bodies()) == ["a", "a", "b", "b"]
+    assert poller.stats["released"] == 2
+    _wait(lambda: counts(sqs, url) == (0, 0))
+
+
+@pytest.mark.timeout(20)
+def test_a_handler_error_is_not_released_early(sqs, run_poller):
+    url, arn = make_queue(sqs, VisibilityTimeout=3)
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    rec = Recorder(_fail)
+    poller = run_poller(url, arn, rec)
+    rec.wait_for(2, timeout=15)
+    assert rec.calls[1][0] - rec.calls[0][0] >= 2.9, "a failed (not dead) batch waits for its visibility timeout"
+    assert poller.stats["released"] == 0
+
+
 @pytest.mark.timeout(20)
 def test_partial_batch_failure_redelivers_only_failed_record(sqs, run_poller):
     url, arn = make_queue(sqs, VisibilityTimeout=1)

@@ -111,7 +111,8 @@ WHERE status = 'sending' AND sending_at < %s
 # The claim of an SQS batch, in one transaction: the rows locked (in id order: concurrent batches never
 # deadlock; a second delivery waits, then sees 'sending'), the queued ones claimed, their texts read.
 LOCK_RECIPIENTS = """
-SELECT id, broadcast_id, phone, status, sending_at FROM broadcast_recipients WHERE id IN %s ORDER BY id FOR UPDATE
+SELECT id, broadcast_id, phone, status, sending_at, attempts FROM broadcast_recipients WHERE id IN %s ORDER BY id
+FOR UPDATE
 """
 
 # Only ids LOCK_RECIPIENTS found 'queued' and still holds locked: by primary key alone (a status condition lets

@@ -11,6 +11,10 @@ A redelivery that finds the row still 'sending':
   the text. We do NOT resend blindly, because a duplicate WhatsApp message cannot be taken back;
   the row becomes 'unknown' with that explanation, and the operator can check the chat.
 
+A retryable ChatApp error is final after MAX_CALLS calls for the row (its `attempts`, counted at each claim),
+not after so many receives: a receive spent by a killed sender (no call made, or the row ends 'unknown') is
+not a failure of the data, and the queue's maxReceiveCount is set well above MAX_CALLS for such deaths.
+
 The last allowed receive (max_receives, the queue's maxReceiveCount) is final, so no row is left 'queued' or
 'sending' behind a message that went to the DLQ: a retryable error or running out of time makes it 'not_sent'
 (nothing was sent), and a WAIT leaves the row to the delivery sending it (which records its outcome; if that
@@ -33,10 +37,22 @@ STALE_AFTER = timedelta(seconds=60)    # 2x the sender's Timeout: no live attemp
 # Seconds into a batch after which no ChatApp call starts: one call can take 25 s (chatapp.TIMEOUT), and the
 # sender has 30 s in all.
 SEND_BUDGET = 5.0
+MAX_CALLS = 5   # ChatApp calls for one recipient that may fail retryably before it is 'not_sent'
 
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
 WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
+
+
+class Wait(str):
+    """WAIT (equal to it), with the seconds until the claim is stale: the redelivery that finds it so decides."""
+
+    def __new__(cls, seconds):
+        outcome = super().__new__(cls, WAIT)
+        outcome.seconds = seconds
+        return outcome
+
+
 LEFT = "left"       # as WAIT, on the last receive: done with; the delivery sending it records the outcome
 INTERRUPTED, GAVE_UP, EXPIRED, NEVER_QUEUED = "Interrupted", "GaveUp", "Expired", "NeverQueued"
 # The details of our own codes, stored in English and shown in the reader's language (pages).
@@ -83,7 +99,8 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
             try:
                 data = client.send_text(row["phone"], row["text"], held)
             except ChatAppError as exc:
-                outcomes[recipient_id] = _failed(writes, recipient_id, exc, receives[recipient_id], max_receives)
+                outcomes[recipient_id] = _failed(writes, recipient_id, exc, receives[recipient_id], max_receives,
+                                                 row["attempts"] + 1)
                 continue
             writes.append((queries.MARK_SENT, (_message_id(recipient_id, data), utcnow(), utcnow(), recipient_id)))
             outcomes[recipient_id] = SENT
@@ -131,16 +148,18 @@ def _message_id(recipient_id, data):
     return str(message_id)[:64] if message_id else None
 
 
-def _failed(writes, recipient_id, exc, receive_count, max_receives):
-    if exc.retryable and receive_count < max_receives:
-        log.warning("recipient %s: %s; will retry (receive %d of %d)", recipient_id, exc, receive_count,
-                    max_receives)
+def _failed(writes, recipient_id, exc, receive_count, max_receives, calls):
+    """calls: ChatApp calls made for the row, this one included."""
+    if exc.retryable and receive_count < max_receives and calls < MAX_CALLS:
+        log.warning("recipient %s: %s; will retry (receive %d of %d, call %d of %d)", recipient_id, exc,
+                    receive_count, max_receives, calls, MAX_CALLS)
         writes.append((queries.RELEASE_FOR_RETRY, (exc.code[:100], f"retrying: {exc.message}"[:1000], utcnow(),
                                                    recipient_id)))
         return RETRY
     message = exc.message
     if exc.retryable:   # last receive before the DLQ: say so rather than leave it queued forever
-        message = f"{message} (gave up after {receive_count} attempts)"
+        tried = calls if calls >= MAX_CALLS else receive_count  # what made it final: the calls, or the last receive
+        message = f"{message} (gave up after {tried} attempts)"
     log.info("recipient %s not sent: %s", recipient_id, exc)
     writes.append((queries.MARK_FINAL, (NOT_SENT, exc.code[:100], message[:1000], utcnow(), utcnow(), recipient_id)))
     return NOT_SENT
@@ -172,7 +191,7 @@ def _not_claimed(cur, row, recipient_id, now, last=False):
             log.info("recipient %s: being sent by another delivery on this one's last receive; left to it",
                      recipient_id)
             return LEFT
-        return WAIT
+        return Wait(max(1, int((row["sending_at"] + STALE_AFTER - now).total_seconds()) + 1))
     log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
     cur.execute(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
     return UNKNOWN
