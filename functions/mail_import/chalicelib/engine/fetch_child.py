@@ -19,6 +19,23 @@ log = logging.getLogger(__name__)
 PARENT_GONE = 70           # exit status of a child whose parent died
 
 
+class LazyS3:
+    """The child's own S3 client (boto3 clients must not be shared across processes), made when the first
+    attachment is uploaded: making one costs a few hundred ms of CPU, and most batches of a sync have none."""
+
+    def __init__(self):
+        self._client = None
+        self._lock = threading.Lock()      # the upload threads may ask at the same time
+
+    def __getattr__(self, name):
+        with self._lock:
+            if self._client is None:
+                # No CRC32 of every upload where S3 does not require one (the key already names the content).
+                self._client = boto3.session.Session().client(
+                    "s3", config=Config(request_checksum_calculation="when_required"))
+        return getattr(self._client, name)
+
+
 def watch_parent(alive):
     """Exit this process as soon as `alive` (a pipe end whose other end only the parent holds) ends."""
     def run():
@@ -49,9 +66,7 @@ def main(conn, alive, environ, server, folder, uidvalidity, account_id):
         if info.uidvalidity != uidvalidity:
             conn.send(("changed", f"UIDVALIDITY of {folder} changed"))
             return
-        # A client of our own: boto3 clients must not be shared across processes.
-        # No CRC32 of every upload where S3 does not require one (the key already names the content).
-        s3 = boto3.session.Session().client("s3", config=Config(request_checksum_calculation="when_required"))
+        s3 = LazyS3()
         # A database connection of our own, only to quote the rows (the driver's quoting follows the server's
         # settings); it writes nothing: the parent commits, in order.
         conn_db = db.pg_connect()
