@@ -11,6 +11,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 
 STORE = "message_store"
 
@@ -109,3 +110,19 @@ def silent_child(conn, *args):
     level: the forkserver unpickles the target by name."""
     import time
     time.sleep(60)
+
+
+# A lock of the kind libraries keep at module level without an at-fork handler (unlike logging's).
+PROBE_LOCK = threading.Lock()
+
+
+def lock_probe_child(conn, *args):
+    """A fetch child that takes PROBE_LOCK, then answers every batch: it hangs if it was forked while another
+    thread of the parent held that lock."""
+    with PROBE_LOCK:
+        pass
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        conn.send(("ok", request[0], "probe"))

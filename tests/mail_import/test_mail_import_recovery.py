@@ -16,8 +16,10 @@ import boto3
 import pytest
 import yaml
 from mail_import_corpus import make_message
+import mail_import_faults
 
-from functions.mail_import.chalicelib.engine import dead_letters, fetch_pool, job_records, jobs, progress
+from functions.mail_import.chalicelib.engine import (
+    dead_letters, fetch_child, fetch_pool, job_records, jobs, progress)
 from functions.mail_import.chalicelib.engine.failures import HostBusy
 from functions.mail_import.chalicelib.engine.imap_session import Server
 from functions.mail_import.chalicelib.engine.lease import LeaseKeeper
@@ -247,6 +249,31 @@ def running(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_fetch_children_never_inherit_a_lock_another_thread_holds(monkeypatch):
+    # Another thread of the handler's process holds a lock (the commit thread's, a library's) at the moment the
+    # children start: a forked child would start with it held forever and never answer.
+    monkeypatch.setattr(fetch_child, "main", mail_import_faults.lock_probe_child)
+    monkeypatch.setattr(fetch_pool, "ANSWER_GRACE", 5.0)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with mail_import_faults.PROBE_LOCK:
+            held.set()
+            release.wait(30)
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    held.wait(5)
+    try:
+        with fetch_pool.ProcessPool(2, None, "INBOX", 1, 1) as pool:
+            release_later = threading.Timer(8.0, release.set)   # only after the children had to take the lock
+            release_later.start()
+            answers = list(pool.results([[1], [2], [3]], time.monotonic() + 1))
+        assert answers == ["probe"] * 3
+    finally:
+        release.set()
+        holder.join(5)
 
 
 class Load:
