@@ -199,7 +199,10 @@ def test_the_sweep_clears_finished_work_from_the_dead_letter_queue_and_recovers_
 
     assert dead_letters.sweep() == {"cleared": 1, "requeued": 1, "failed": 1}
 
-    assert queue_bodies(dead_letter_queue) == ["not a chunk"]          # only what nobody can read stays
+    left = sqs.get_queue_attributes(QueueUrl=dead_letter_queue, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert left == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "0"}
+    assert queue_bodies(dead_letter_queue) == ["not a chunk"]          # only what nobody can read stays, in view
     assert queue_bodies(mail_env["queue"]) == [json.dumps({"job": stuck["id"], "seq": 0})]
     stuck_now, hopeless_now = job_records.get_job(stuck["id"]), job_records.get_job(hopeless["id"])
     assert stuck_now["state"] == "queued" and stuck_now["failures"] == 1 and stuck_now["interrupted"]
