@@ -21,7 +21,7 @@ from waiting import wait_until
 FAULTS = str(Path(__file__).resolve().parent / "mail_import_faults.py")
 MESSAGES = 3000
 RECOVERY_SECONDS = 90     # from the last fault to the job's end (issue 28)
-# From a killed worker to stored messages again: at worst the heartbeat's 60 s visibility, then the lapsed 20 s
+# From a killed worker to stored messages again: at worst the heartbeat's 60 s visibility, then the lapsed 15 s
 # lease taken over at once.
 RESUME_SECONDS = 75
 

@@ -46,7 +46,7 @@ def load():
         index_interval=env.number("MAIL_IMPORT_INDEX_INTERVAL", 1.0, minimum=0),
         attachments_bucket=env.text("ATTACHMENTS_BUCKET"),
         chunk_seconds=env.number("MAIL_IMPORT_CHUNK_SECONDS", 60, minimum=0.1),
-        lease_seconds=env.number("MAIL_IMPORT_LEASE_SECONDS", 20, minimum=1),
+        lease_seconds=env.number("MAIL_IMPORT_LEASE_SECONDS", 15, minimum=1),
         max_attempts=env.integer("MAIL_IMPORT_MAX_ATTEMPTS", 3, minimum=1),
         host_slots=env.integer("MAIL_IMPORT_HOST_SLOTS", 2, minimum=1),
         batch=env.integer("MAIL_IMPORT_BATCH", 100, minimum=1),

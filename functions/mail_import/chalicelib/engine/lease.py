@@ -1,6 +1,6 @@
 """A chunk's job lease, kept alive from a thread of its own while the chunk runs.
 
-The lease names its holder (a uuid per chunk) and lasts only MAIL_IMPORT_LEASE_SECONDS (20 s by default); the
+The lease names its holder (a uuid per chunk) and lasts only MAIL_IMPORT_LEASE_SECONDS (15 s by default); the
 keeper renews it every quarter of that. While the chunk lives the lease never lapses, however long the chunk
 takes; when its process dies (a kill, out of memory, the invocation's timeout) or cannot reach the database (a
 restart), the renewals stop and the next chunk message takes the job over within those seconds, instead of
