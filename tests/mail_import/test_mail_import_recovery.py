@@ -16,6 +16,8 @@ import boto3
 import pytest
 import yaml
 from mail_import_corpus import make_message
+
+from common import batch
 import mail_import_faults
 
 from functions.mail_import.chalicelib.engine import (
@@ -70,6 +72,20 @@ def test_a_dead_holder_makes_the_job_say_retrying_and_its_takeover_spends_no_att
     run = run_import(account_id)
     assert run.job["state"] == "done" and run.job["imported"] == 12 and not run.failures
     assert run.job["failures"] == 0 and not progress.job_event(run.job)["interrupted"]
+
+
+def test_a_chunk_delivered_again_to_a_leased_job_marks_it_interrupted(dovecot, new_account, mail_env):
+    account_id, _ = new_account(dovecot.new_mailbox("redelivered"))
+    job = jobs.start(account_id)
+    assert job_records.lease(job["id"], 0, DEAD, 30) is not None   # its holder was killed a moment ago
+    body = json.dumps({"job": job["id"], "seq": 0})
+    with pytest.raises(batch.Retry):
+        jobs.handle(body, 1, 120_000)          # a first delivery (a duplicate): nothing is known to have died
+    assert not job_records.get_job(job["id"])["interrupted"]
+    with pytest.raises(batch.Retry):
+        jobs.handle(body, 2, 120_000)          # back while still leased: its holder stopped beating
+    assert job_records.get_job(job["id"])["interrupted"]
+    job_records.finish(job["id"], "done")
 
 
 # ---- which failures spend attempts ---------------------------------------------------------------
