@@ -126,3 +126,8 @@ def lock_probe_child(conn, *args):
         if request is None:
             return
         conn.send(("ok", request[0], "probe"))
+
+
+def dying_child(conn, *args):
+    """A fetch child that dies at once, as if killed (no answer, no clean exit)."""
+    os._exit(137)

@@ -270,6 +270,29 @@ def running(pid):
         return False
 
 
+def test_a_child_that_died_before_its_batch_is_an_interruption(monkeypatch):
+    monkeypatch.setattr(fetch_child, "main", mail_import_faults.dying_child)
+    with pytest.raises(fetch_pool.WorkerDied), fetch_pool.ProcessPool(1, None, "INBOX", 1, 1) as pool:
+        wait_until(lambda: not pool.children[0][0].is_alive(), 10, "the child dead")
+        list(pool.results([[1], [2]], time.monotonic() + 5))     # handing it a batch finds its pipe closed
+
+
+def test_a_child_that_loses_the_database_is_an_interruption(dovecot, new_account, mail_env, monkeypatch):
+    mailbox = dovecot.new_mailbox("child-db")
+    mailbox.fill("INBOX", [make_message(74000 + i, False) for i in range(2)])
+    account_id, _ = new_account(mailbox)
+    with mailbox.client() as client:
+        uidvalidity = client.select_folder("INBOX")[b"UIDVALIDITY"]
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/gone")   # what the child is sent
+    server = Server(mailbox.host, mailbox.port, False, mailbox.login, mailbox.password)
+    with pytest.raises(fetch_pool.WorkerDied, match="interrupted"), \
+            fetch_pool.ProcessPool(1, server, "INBOX", uidvalidity, account_id) as pool:
+        list(pool.results([[1], [2]], time.monotonic() + 10))
+
+
 def test_fetch_children_never_inherit_a_lock_another_thread_holds(monkeypatch):
     # Another thread of the handler's process holds a lock (the commit thread's, a library's) at the moment the
     # children start: a forked child would start with it held forever and never answer.
