@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import boto3
+import psycopg2
 import pytest
 import yaml
 from mail_import_corpus import make_message
@@ -103,13 +104,16 @@ class Flaky:
         return self.real(pool, batches, deadline)
 
 
-def test_fetch_children_dying_again_and_again_never_fail_the_job(dovecot, new_account, run_import, monkeypatch):
+@pytest.mark.parametrize("death", [fetch_pool.WorkerDied("a fetch worker process died"),
+                                   psycopg2.OperationalError("server closed the connection unexpectedly")],
+                         ids=["fetch child", "database"])
+def test_interruptions_again_and_again_never_fail_the_job(death, dovecot, new_account, run_import, monkeypatch):
     mailbox = dovecot.new_mailbox("children-die")
     mailbox.fill("INBOX", [make_message(71000 + i, i % 4 == 0) for i in range(20)])
     account_id, _ = new_account(mailbox)
     monkeypatch.setenv("MAIL_IMPORT_BATCH", "5")
     monkeypatch.setenv("MAIL_IMPORT_PROCESSES", "2")
-    flaky = Flaky(fetch_pool.ProcessPool.results, fetch_pool.WorkerDied("a fetch worker process died"), 5)
+    flaky = Flaky(fetch_pool.ProcessPool.results, death, 5)
     monkeypatch.setattr(fetch_pool.ProcessPool, "results", lambda *args: flaky(*args))
 
     run = run_import(account_id)
