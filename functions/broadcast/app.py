@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from chalice import Chalice
-from common import batch, i18n, validate, web
+from common import batch, heartbeat, i18n, validate, web
 from common.i18n import Message
 from common.log import get_logger
 from common.settings import SettingError, once
@@ -131,9 +131,11 @@ def send_messages(event):
     """Fan-out jobs and per-recipient sends; a record that should come back raises (common.batch). The sends
     of a batch go out together (sender.send_batch: one claim and one outcome transaction per batch)."""
     records = (event.to_dict() if hasattr(event, "to_dict") else event)["Records"]
-    outcomes = _send_together(records)
-    # heartbeat: a sender killed mid-batch has its records back within a minute, not the queue's 180 s.
-    return batch.process(event, lambda record: _handle_record(record, outcomes), heartbeat=True)
+    # The heartbeat covers the sends too: a sender killed mid-batch has its records back within a minute, not
+    # after the queue's 180 s.
+    with heartbeat.Heartbeat(records) as beating:
+        outcomes = _send_together(records)
+        return batch.process(event, lambda record: _handle_record(record, outcomes), heartbeat=beating)
 
 
 def _send_together(records):

@@ -203,3 +203,34 @@ def test_the_queue_url_is_asked_once_per_queue(queues, monkeypatch):
     assert heartbeat.queue_url(arn) == url
     assert heartbeat.queue_url(arn) == url
     assert len(asked) == 1
+
+
+def test_the_first_beat_lands_before_the_work_starts(queues):
+    sqs, url, arn = queues(600)
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    event = receive_event(sqs, url, arn, 1)
+    beat = heartbeat.Heartbeat(event["Records"], heartbeat.Policy(visibility=2, interval=100))
+    beat.start()
+    beat.stop()   # the process "dies" at once: no beat of the thread ever came
+    # Visible again after the first beat's 2 s, not after the queue's 600 s.
+    again = wait_until(lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
+                       timeout=60, what="the record visible again")
+    assert again[0]["MessageId"] == event["Records"][0]["messageId"]
+
+
+def test_a_record_sqs_no_longer_holds_is_dropped_after_one_refusal(queues, caplog):
+    sqs, url, arn = queues(30)
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    event = receive_event(sqs, url, arn, 1)
+    beat = heartbeat.Heartbeat(event["Records"], heartbeat.Policy(visibility=5, first=3600))
+    beat.start()
+    try:
+        assert beat.beat() == 1
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=event["Records"][0]["receiptHandle"])  # done elsewhere
+        assert beat.beat() == 0
+        assert any("heartbeat refused" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        beat.beat()
+        assert not any("heartbeat refused" in r.getMessage() for r in caplog.records)  # not asked again
+    finally:
+        beat.stop()

@@ -95,17 +95,22 @@ def process(event, handler, context=None, backoff=DEFAULT_BACKOFF, heartbeat=Fal
     heartbeat: True (common.heartbeat.DEFAULT: hidden 60 s past the last beat, a beat every 20 s) or a
     common.heartbeat.Policy, for handlers that may run long: every record of the batch is kept hidden
     while this call runs (a failed one only until its backoff is set), and shows again soon after the
-    process dies."""
+    process dies. A handler that works on the batch before this call passes the common.heartbeat.Heartbeat
+    it started for that work (`with heartbeat.Heartbeat(records) as beating:`); it stays the caller's to stop."""
     if hasattr(event, "to_dict"):
         context = context or getattr(event, "context", None)
         event = event.to_dict()
-    policy = heartbeats.DEFAULT if heartbeat is True else heartbeat or None
-    beating = heartbeats.Heartbeat(event.get("Records") or [], policy) if policy else None
-    if beating is not None:
+    owned = not isinstance(heartbeat, heartbeats.Heartbeat)
+    if owned:
+        policy = heartbeats.DEFAULT if heartbeat is True else heartbeat or None
+        beating = heartbeats.Heartbeat(event.get("Records") or [], policy) if policy else None
+    else:
+        beating = heartbeat
+    if beating is not None and owned:
         beating.start()
     try:
         return process_partial_response(event=event, record_handler=lambda record: handler(record.raw_event),
                                         processor=_Processor(backoff, beating), context=context)
     finally:
-        if beating is not None:
+        if beating is not None and owned:
             beating.stop()

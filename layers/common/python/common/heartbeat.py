@@ -38,11 +38,12 @@ GONE_CODES = {"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterV
 class Policy:
     """visibility: seconds a dead worker's record stays hidden; interval: seconds between beats
     (default a third of visibility, so two beats may fail in a row before the record shows again);
-    first: seconds before the first beat, so a batch done sooner costs no SQS call (until then the
-    queue's own timeout covers a death)."""
+    first: seconds before the first beat. 0 by default: the first beat is made before the work starts (one
+    ChangeMessageVisibilityBatch per batch and queue), since until it lands only the queue's own long timeout
+    covers a death, and a short batch (most of broadcast's) is killed in its first second as likely as later."""
     visibility: float = 60
     interval: Optional[float] = None
-    first: float = 1.0
+    first: float = 0.0
 
     @property
     def every(self):
@@ -106,6 +107,8 @@ class Heartbeat:
         self._started = self.clock()
         if not self._records:
             return
+        if self.policy.first <= 0:
+            self._beat_logged()
         self._thread = threading.Thread(target=self._run, name="sqs-heartbeat", daemon=True)
         self._thread.start()
 
@@ -128,15 +131,19 @@ class Heartbeat:
         return max(0, int(min(self.policy.visibility, SQS_MAX_VISIBILITY - spent)))
 
     def _run(self):
-        if self._stop.wait(min(self.policy.first, self.policy.every)):
+        first = self.policy.first if self.policy.first > 0 else self.policy.every  # 0: made by start()
+        if self._stop.wait(min(first, self.policy.every)):
             return
         while not self._stop.is_set():
-            try:
-                self.beat()
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one; never kill the work
-                log.warning("heartbeat failed; retrying at the next beat", exc_info=True)
+            self._beat_logged()
             if self._stop.wait(self.policy.every):
                 return
+
+    def _beat_logged(self):
+        try:
+            self.beat()
+        except Exception:  # noqa: BLE001 - a missed beat is retried at the next one; never kill the work
+            log.warning("heartbeat failed; retrying at the next beat", exc_info=True)
 
     def beat(self):
         """Extend every record still held; returns how many SQS accepted."""
