@@ -228,13 +228,14 @@ def set_password(account_id):
 
 @app.on_sqs_message(queue="mail-import", batch_size=1)
 def import_worker(event):
-    """Run the import chunk each message names (a busy job's message comes back later: batch.Retry)."""
+    """Run the import chunk each message names (a busy job's message comes back later: batch.Retry). The heartbeat
+    keeps the message hidden only while this process lives: a killed chunk is back within a minute."""
     context = event.context
 
     def chunk(record):
         remaining = context.get_remaining_time_in_millis() if context else 900_000
         jobs.handle(record["body"], batch.attempt_of(record), remaining)
-    return batch.process(event, chunk)
+    return batch.process(event, chunk, heartbeat=True)
 
 
 @app.on_sqs_message(queue="mail-import-index", batch_size=10)

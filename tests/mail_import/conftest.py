@@ -55,6 +55,9 @@ def mail_env(pg_url, aws_endpoint):
     os.environ.update(SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY, ATTACHMENTS_BUCKET=name,
                       MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_INDEX_QUEUE_URL=index_queue,
                       MAIL_IMPORT_PUSH_INTERVAL="0.05",
+                      # Every test account lives on one Dovecot (one IMAP host): the per-host cap would make
+                      # direct calls wait on the leases other tests hold. Its own test sets it.
+                      MAIL_IMPORT_HOST_SLOTS="1000",
                       WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import", IMAP_ALLOWED_HOSTS="127.0.0.1")
     return {"bucket": name, "queue": queue, "arn": arn, "index_queue": index_queue}
 

@@ -239,8 +239,8 @@ def test_a_killed_worker_loses_nothing_and_stores_nothing_twice(dovecot, start_c
     killing = start_cloud(functions=FUNCTIONS, env={
         "MAIL_IMPORT_BATCH": "5", "LOCAL_PRELOAD": FAULTS, "FAULT_KILL_AFTER_COMMITS": "2",
         "FAULT_KILL_MARKER": str(marker),
-        # a short chunk budget means a short lease: the dead chunk's job is free by the redelivery
-        "MAIL_IMPORT_CHUNK_SECONDS": "2", "MAIL_IMPORT_LEASE_MARGIN_SECONDS": "1"},
+        # a short lease: the dead chunk's job is free soon after the redelivery
+        "MAIL_IMPORT_CHUNK_SECONDS": "2", "MAIL_IMPORT_LEASE_SECONDS": "2"},
         queue_attributes=REDELIVER_SOON)
     api = killing.api_url("MailImportApi")
     mailbox = dovecot.new_mailbox("killed")

@@ -14,7 +14,7 @@ from functions.mail_import.chalicelib.engine import (fetch_child, fetch_pool, fe
 from functions.mail_import.chalicelib.engine.failures import ImportFailure
 from functions.mail_import.chalicelib.mime import message_rows
 from functions.mail_import.chalicelib.mime.parser import parse_message
-from mail_import_faults import CrashAfterCommits
+from mail_import_faults import CrashAfterCommits, silent_child
 from mail_import_support import ALL_MAIL, LambdaContext
 from mail_import_fake_imap import RejectingImapServer
 
@@ -368,7 +368,7 @@ def test_rows_quoted_by_the_fetch_processes_store_every_character_exactly(doveco
 
 
 def test_a_fetch_worker_that_never_answers_fails_the_chunk_instead_of_hanging_it(monkeypatch):
-    monkeypatch.setattr(fetch_child, "main", lambda conn, *args: time.sleep(60))   # stuck: alive, silent
+    monkeypatch.setattr(fetch_child, "main", silent_child)   # stuck: alive, silent
     monkeypatch.setattr(fetch_pool, "ANSWER_GRACE", 0.5)
     pool = fetch_pool.ProcessPool(1, None, "INBOX", 1, 1)
     started = time.monotonic()

@@ -2,6 +2,7 @@
 import re
 
 import pytest
+import requests
 from mail_import_corpus import make_message
 
 from mail_import_support import FUNCTIONS
@@ -134,3 +135,21 @@ def test_the_page_shows_the_import_live_and_survives_a_reload(dovecot, slow_clou
     assert tab.text_content("#counter").startswith("new messages: ")
     assert not page_errors
     english.close()
+
+
+def test_a_job_whose_worker_died_says_it_is_retrying_in_both_languages(dovecot, slow_cloud, chromium, db):
+    api = slow_cloud.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("interrupted")
+    created = requests.post(f"{api}/api/accounts", json=mailbox.account_input(), timeout=30).json()
+    # A running job whose chunk's holder stopped renewing its lease (killed) and whose retry has not come yet.
+    db("INSERT INTO mail_import.jobs (account_id, state, phase, total, remaining, lease_owner, lease_until) "
+       "VALUES (%s, 'running', 'receiving', 100, 60, gen_random_uuid(), now() - interval '1 second')", created["id"])
+    try:
+        for locale, text in (("ru-RU", "Импорт прервался, повторяем"), ("en-GB", "Retrying after an interruption")):
+            context = chromium.new_context(locale=locale)
+            page = context.new_page()
+            page.goto(f"{api}/accounts/{created['id']}?token={created['token']}")
+            wait_until(lambda: page.text_content("#phase") == text, 10, f"the {locale} page saying it is retrying")
+            context.close()
+    finally:
+        db("UPDATE mail_import.jobs SET state = 'superseded', lease_owner = NULL WHERE account_id = %s", created["id"])

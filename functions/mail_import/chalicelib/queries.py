@@ -26,7 +26,8 @@ ACCOUNT_HAS_MESSAGES = "SELECT EXISTS (SELECT 1 FROM mail_import.messages WHERE 
 
 _JOB_COLUMNS = """
     id, account_id, state, folders, folder_index, phase, plan_uidvalidity, plan_uids, plan_top, scan_below,
-    checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at, index_from
+    checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at, index_from,
+    failures, interrupted OR (lease_owner IS NOT NULL AND lease_until < now()) AS interrupted
 """
 
 # A job whose lease lapsed long ago and that has not moved since lost its queue message for good
@@ -62,22 +63,70 @@ LEASE_LEFT = """
 """
 
 # Take the job for one chunk: only an active job, only if nobody else holds an unexpired lease,
-# only for the current chunk message (an older sequence number is a stale duplicate).
+# only for the current chunk message (an older sequence number is a stale duplicate). A lease still naming a
+# holder (it never gave the job back: killed, timed out, out of memory) marks the job interrupted until the
+# next commit, for the page.
 LEASE_JOB = "UPDATE mail_import.jobs SET " + """
-        state = 'running', lease_owner = %(owner)s,
-        lease_until = now() + make_interval(secs => %(seconds)s), updated_at = now()
+        state = 'running', lease_owner = %(owner)s, lease_host = %(host)s,
+        lease_until = now() + make_interval(secs => %(seconds)s), updated_at = now(),
+        interrupted = interrupted OR lease_owner IS NOT NULL
     WHERE id = %(job)s AND state IN ('queued', 'running') AND chunks <= %(seq)s
       AND (lease_until IS NULL OR lease_until < now())
     RETURNING """ + _JOB_COLUMNS
 
-RELEASE_JOB = """
-    UPDATE mail_import.jobs SET lease_owner = NULL, lease_until = NULL
+# The lease holder renews it while its chunk is alive (engine/lease.py); 0 rows: it is no longer ours.
+RENEW_LEASE = """
+    UPDATE mail_import.jobs SET lease_until = now() + make_interval(secs => %(seconds)s)
     WHERE id = %(job)s AND lease_owner = %(owner)s
+"""
+
+# The IMAP host a job's account imports from (the per-host cap's key).
+JOB_HOST = """
+    SELECT lower(a.host) FROM mail_import.jobs j JOIN mail_import.accounts a ON a.id = j.account_id WHERE j.id = %s
+"""
+
+# Serialises the per-host count-then-lease of chunks of one host (transaction-scoped).
+LOCK_HOST = "SELECT pg_advisory_xact_lock(hashtextextended('mail_import.host:' || %s, 0))"
+
+# Chunks of other jobs holding a live lease on this IMAP host.
+HOST_LEASES = """
+    SELECT count(*) FROM mail_import.jobs
+    WHERE lease_owner IS NOT NULL AND lease_host = %(host)s AND lease_until > now() AND id <> %(job)s
+"""
+
+# A chunk message reached the dead-letter queue: it was delivered maxReceiveCount times and never finished (its
+# worker died every time). For a job still at that chunk that counts as one failure of the data; a job that has
+# finished or moved past it since gives no row (the message is only noise then).
+DEAD_LETTER_FAILURE = """
+    UPDATE mail_import.jobs SET failures = failures + 1, interrupted = true, updated_at = now()
+    WHERE id = %(job)s AND state IN ('queued', 'running') AND chunks <= %(seq)s
+    RETURNING failures
+"""
+
+# The chunk's message came back while the job is still leased: its holder stopped (the message shows again only
+# when the holder's heartbeat stops); the page says "retrying" until the takeover's first commit.
+MARK_INTERRUPTED = """
+    UPDATE mail_import.jobs SET interrupted = true
+    WHERE id = %(job)s AND state IN ('queued', 'running') AND chunks = %(seq)s AND NOT interrupted
+"""
+
+# Give the lease back (the chunk failed and its message comes back): the page says "retrying".
+RELEASE_JOB = """
+    UPDATE mail_import.jobs SET lease_owner = NULL, lease_until = NULL, lease_host = NULL, interrupted = true
+    WHERE id = %(job)s AND lease_owner = %(owner)s
+"""
+
+# The import code itself saw the chunk fail (bad data, a bug): one of the job's MAIL_IMPORT_MAX_ATTEMPTS spent.
+COUNT_FAILURE = """
+    UPDATE mail_import.jobs SET failures = failures + 1, lease_owner = NULL, lease_until = NULL, lease_host = NULL,
+        interrupted = true
+    WHERE id = %(job)s AND lease_owner = %(owner)s
+    RETURNING failures
 """
 
 NEXT_CHUNK = """
     UPDATE mail_import.jobs SET chunks = GREATEST(chunks, %(next)s), lease_owner = NULL, lease_until = NULL,
-        updated_at = now()
+        lease_host = NULL, updated_at = now()
     WHERE id = %(job)s AND lease_owner = %(owner)s
 """
 
@@ -109,7 +158,7 @@ SAVE_PLAN = """
 # index_from: the lowest message id the job stored (LEAST ignores NULL), where its last indexing request starts.
 RECEIVE_PROGRESS = """
     UPDATE mail_import.jobs SET remaining = %(remaining)s, imported = imported + %(imported)s, updated_at = now(),
-        index_from = LEAST(index_from, %(first_id)s)
+        index_from = LEAST(index_from, %(first_id)s), interrupted = false
     WHERE id = %(job)s AND lease_owner = %(owner)s
 """
 
@@ -124,7 +173,8 @@ FINISH_JOB = """
         phase = CASE WHEN %(state)s = 'done' THEN 'done' ELSE phase END,
         error = %(error)s, error_message = %(error_message)s,
         remaining = CASE WHEN %(state)s = 'done' THEN 0 ELSE remaining END,
-        lease_owner = NULL, lease_until = NULL, updated_at = now(), finished_at = now()
+        lease_owner = NULL, lease_until = NULL, lease_host = NULL, interrupted = false, updated_at = now(),
+        finished_at = now()
     WHERE id = %(job)s AND state IN ('queued', 'running')
     RETURNING account_id
 """

@@ -15,12 +15,14 @@ SAFETY_SECONDS = 30        # left at a chunk's deadline for the batches in fligh
 class Settings:
     queue_url: str               # MAIL_IMPORT_QUEUE_URL: where chunk messages go
     index_queue_url: str         # MAIL_IMPORT_INDEX_QUEUE_URL: where indexing requests go
+    dead_letter_queue_url: str   # MAIL_IMPORT_DEAD_LETTER_QUEUE_URL: the chunks' DLQ, swept by the schedule ("": none)
     index_batch: int             # messages one indexing request indexes before queueing the rest
     index_interval: float        # seconds between a chunk's indexing requests while it stores messages
     attachments_bucket: str      # ATTACHMENTS_BUCKET
     chunk_seconds: float         # a chunk's time budget, cut to fit the invocation
-    lease_margin_seconds: float  # how long a chunk's lease outlasts its budget
-    max_attempts: int            # deliveries of one chunk message before the job fails (= maxReceiveCount)
+    lease_seconds: float         # a chunk's job lease, renewed while it lives: free this long after a death
+    max_attempts: int            # chunk failures the code itself saw (bad data, a bug) before the job fails
+    host_slots: int              # chunks importing from one IMAP host at once (the others wait, re-delayed)
     batch: int                   # messages per UID FETCH
     batch_bytes: int             # bytes per UID FETCH, unless one message is bigger
     processes: int               # fetch processes (1: fetch in the handler's process)
@@ -39,12 +41,14 @@ def load():
     return Settings(
         queue_url=env.text("MAIL_IMPORT_QUEUE_URL"),
         index_queue_url=env.text("MAIL_IMPORT_INDEX_QUEUE_URL"),
+        dead_letter_queue_url=env.text("MAIL_IMPORT_DEAD_LETTER_QUEUE_URL", ""),
         index_batch=env.integer("MAIL_IMPORT_INDEX_BATCH", 2000, minimum=1),
         index_interval=env.number("MAIL_IMPORT_INDEX_INTERVAL", 1.0, minimum=0),
         attachments_bucket=env.text("ATTACHMENTS_BUCKET"),
         chunk_seconds=env.number("MAIL_IMPORT_CHUNK_SECONDS", 60, minimum=0.1),
-        lease_margin_seconds=env.number("MAIL_IMPORT_LEASE_MARGIN_SECONDS", SAFETY_SECONDS, minimum=0),
+        lease_seconds=env.number("MAIL_IMPORT_LEASE_SECONDS", 15, minimum=1),
         max_attempts=env.integer("MAIL_IMPORT_MAX_ATTEMPTS", 3, minimum=1),
+        host_slots=env.integer("MAIL_IMPORT_HOST_SLOTS", 2, minimum=1),
         batch=env.integer("MAIL_IMPORT_BATCH", 100, minimum=1),
         batch_bytes=env.integer("MAIL_IMPORT_BATCH_BYTES", 24 * 1024 * 1024, minimum=1),
         processes=env.integer("MAIL_IMPORT_PROCESSES", 2, minimum=1),

@@ -39,6 +39,10 @@ class FolderChanged(Exception):
     """The folder's UIDVALIDITY changed under the import: plan it again."""
 
 
+class HostBusy(Exception):
+    """The job's IMAP host already has its cap of running chunks: the chunk comes back later."""
+
+
 class LeaseLost(Exception):
     """Another worker took the job over (our lease expired); stop without touching it further."""
 

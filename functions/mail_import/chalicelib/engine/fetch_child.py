@@ -1,6 +1,8 @@
 """The body of a fetch worker process: log in, then fetch/parse/upload the batches the parent sends."""
 import gc
 import logging
+import os
+import threading
 
 import boto3
 from botocore.config import Config
@@ -14,10 +16,46 @@ from .fetching import BatchWorker
 log = logging.getLogger(__name__)
 
 
-def main(conn, server, folder, uidvalidity, account_id):
-    """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple."""
+PARENT_GONE = 70           # exit status of a child whose parent died
+
+
+class LazyS3:
+    """The child's own S3 client (boto3 clients must not be shared across processes), made when the first
+    attachment is uploaded: making one costs a few hundred ms of CPU, and most batches of a sync have none."""
+
+    def __init__(self):
+        self._client = None
+        self._lock = threading.Lock()      # the upload threads may ask at the same time
+
+    def __getattr__(self, name):
+        with self._lock:
+            if self._client is None:
+                # No CRC32 of every upload where S3 does not require one (the key already names the content).
+                self._client = boto3.session.Session().client(
+                    "s3", config=Config(request_checksum_calculation="when_required"))
+        return getattr(self._client, name)
+
+
+def watch_parent(alive):
+    """Exit this process as soon as `alive` (a pipe end whose other end only the parent holds) ends."""
+    def run():
+        try:
+            alive.recv()
+        except (EOFError, OSError):
+            pass
+        os._exit(PARENT_GONE)   # the parent is gone: nobody wants what this process is doing
+    threading.Thread(target=run, name="parent-watch", daemon=True).start()
+
+
+def main(conn, alive, environ, server, folder, uidvalidity, account_id):
+    """Serve (index, uids) requests from conn until None; answer ("ok", index, Result) or an error tuple.
+    `alive`: the parent's lifeline (see fetch_pool); `environ`: the parent's environment at the chunk's start
+    (the forkserver's own is from when it started), so settings and credentials are the parent's."""
+    watch_parent(alive)
+    os.environ.clear()
+    os.environ.update(environ)
     session = worker = conn_db = None
-    # The forked child inherits the parent's whole heap (boto3's service models, the app's modules): without
+    # The child starts with the forkserver's heap (boto3's service models, the app's modules): without
     # this, every full collection walks all of it again while parsing allocates millions of objects; and the
     # parser's objects die young, so collecting every 700 allocations only burns CPU (about 6% of the child's).
     gc.freeze()
@@ -28,9 +66,7 @@ def main(conn, server, folder, uidvalidity, account_id):
         if info.uidvalidity != uidvalidity:
             conn.send(("changed", f"UIDVALIDITY of {folder} changed"))
             return
-        # A client of our own: boto3 clients must not be shared across processes.
-        # No CRC32 of every upload where S3 does not require one (the key already names the content).
-        s3 = boto3.session.Session().client("s3", config=Config(request_checksum_calculation="when_required"))
+        s3 = LazyS3()
         # A database connection of our own, only to quote the rows (the driver's quoting follows the server's
         # settings); it writes nothing: the parent commits, in order.
         conn_db = db.pg_connect()
@@ -40,6 +76,9 @@ def main(conn, server, folder, uidvalidity, account_id):
         _serve(conn, worker)
     except ImportFailure as exc:
         _send(conn, ("failure", exc))
+    except db.connection_errors() as exc:
+        log.warning("fetch worker lost its database connection: %s", exc)
+        _send(conn, ("interrupted", f"{type(exc).__name__}: {exc}"))
     except Exception as exc:
         log.exception("fetch worker failed")
         _send(conn, ("error", f"{type(exc).__name__}: {exc}"))

@@ -1,12 +1,20 @@
 """Child processes that each log in to IMAP and run a BatchWorker; batches come back in order.
 
-multiprocessing Process + Pipe only (Lambda has no /dev/shm, so no Pool or Queue). Children are
-forked: nothing is pickled or re-imported, and they touch nothing the parent's other threads may
-hold (they open their own IMAP session and S3 client, never the parent's database connection,
-and leave with os._exit, so the inherited connection is not closed under the parent).
+multiprocessing Process + Pipe only (Lambda has no /dev/shm, so no Pool or Queue). Children are started by a
+forkserver, never forked from the handler's process: that process runs threads (the commit thread, the
+progress notifier, the lease keeper), and a fork copies whatever lock one of them held at that instant (a
+child that never answered was seen). The forkserver is a single-threaded process started once per execution
+environment with the child's modules already imported (its preload), so a child starts in milliseconds with
+no other thread's state. What a child needs is sent to it (the environment, the server, the folder); it
+opens its own IMAP session, S3 client and database connection.
+
+A child never outlives the handler's process: it holds the read end of an "alive" pipe whose only write end is
+the parent's, and a thread of the child exits the process when that pipe ends (the parent died: killed, out of
+memory, timed out), whatever the child is doing at that moment.
 """
 import logging
 import multiprocessing
+import os
 import time
 from collections import deque
 from multiprocessing.connection import wait
@@ -16,18 +24,24 @@ from .failures import FolderChanged, ImportFailure
 log = logging.getLogger(__name__)
 IN_FLIGHT = 2          # batches queued per child: it starts the next while the last one uploads
 # How long past the chunk's deadline the children may take to answer for batches handed out before it. A child
-# that stays silent longer is stuck (seen once in a full test run, cause unknown): the chunk fails and is
-# retried with new children, instead of waiting until the invocation times out.
+# that stays silent longer is stuck: the chunk fails and is retried with new children, instead of waiting until
+# the invocation times out.
 ANSWER_GRACE = 30.0
+START_METHOD = "forkserver"
 
 
 def context():
-    """The multiprocessing context for children."""
-    return multiprocessing.get_context("fork")
+    """The multiprocessing context for children: a forkserver preloading the child's modules."""
+    from . import fetch_child
+    ctx = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        # Read when the forkserver starts (once per process); later calls change nothing.
+        ctx.set_forkserver_preload([fetch_child.__name__])
+    return ctx
 
 
 class WorkerDied(RuntimeError):
-    """A child process ended without answering."""
+    """A fetch child died, stayed silent or lost a connection: an interruption of the chunk, not a data failure."""
 
 
 class ProcessPool:
@@ -37,17 +51,21 @@ class ProcessPool:
         from . import fetch_child
         ctx = context()
         self.children = []
+        # The parent keeps the only write end: the children see EOF on theirs as soon as the parent is gone.
+        alive_r, self._alive = ctx.Pipe(duplex=False)
         try:
             for _ in range(processes):
                 parent_end, child_end = ctx.Pipe()
-                proc = ctx.Process(target=fetch_child.main, args=(child_end, server, folder, uidvalidity, account_id),
-                                   daemon=True)
+                proc = ctx.Process(target=fetch_child.main, daemon=True, args=(
+                    child_end, alive_r, dict(os.environ), server, folder, uidvalidity, account_id))
                 self.children.append((proc, parent_end))
                 proc.start()
                 child_end.close()
         except BaseException:
             self.close(abort=True)
             raise
+        finally:
+            alive_r.close()
 
     def results(self, batches, deadline):
         """Yield Results in batch order; no batch is handed out after the deadline."""
@@ -77,7 +95,10 @@ class ProcessPool:
     def _hand_out(conn, todo, owner, deadline):
         if not todo or time.monotonic() >= deadline:
             return 0
-        conn.send(todo.popleft())
+        try:
+            conn.send(todo.popleft())
+        except OSError:    # its pipe is closed: the child died (killed, out of memory)
+            raise WorkerDied("a fetch worker process died") from None
         owner[conn] += 1
         return 1
 
@@ -94,6 +115,8 @@ class ProcessPool:
             raise failure if isinstance(failure, ImportFailure) else ImportFailure(str(failure))
         if kind == "changed":
             raise FolderChanged(payload[0])
+        if kind == "interrupted":   # it lost a connection (the database restarting): not the data's fault
+            raise WorkerDied(f"a fetch worker was interrupted: {payload[0]}")
         raise RuntimeError(f"fetch worker failed: {payload[0]}")
 
     def close(self, abort=False):
@@ -117,6 +140,7 @@ class ProcessPool:
                 proc.kill()
                 proc.join()
             conn.close()
+        self._alive.close()
 
     def __enter__(self):
         return self

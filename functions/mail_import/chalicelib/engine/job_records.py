@@ -4,7 +4,7 @@ from psycopg2.extras import Json
 from common.db import pg_transaction
 
 from .. import queries
-from .failures import LeaseLost, is_auth_failure
+from .failures import HostBusy, LeaseLost, is_auth_failure
 
 STALE_SECONDS = 900    # an active job untouched this long, unleased, lost its queue message
 
@@ -53,17 +53,63 @@ def lease_left(job_id):
     return row[0] if row else 0
 
 
-def lease(job_id, seq, owner, seconds):
-    """The job if this chunk message may work on it now (we then hold its lease), else None."""
+def lease(job_id, seq, owner, seconds, host_slots=None):
+    """The job if this chunk message may work on it now (we then hold its lease), else None. With host_slots,
+    HostBusy if that many chunks of other jobs already hold a live lease on the same IMAP host: one host (slow,
+    or many accounts on it) cannot take every import slot. The count and the lease happen under the host's
+    advisory lock, so two chunks of one host never both see the last free slot."""
     with pg_transaction() as cur:
-        cur.execute(queries.LEASE_JOB, {"job": job_id, "seq": seq, "owner": owner, "seconds": seconds})
-        return _dict(cur)
+        cur.execute(queries.JOB_HOST, (job_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        host = row[0]
+        if host_slots is not None:
+            cur.execute(queries.LOCK_HOST, (host,))
+            cur.execute(queries.HOST_LEASES, {"host": host, "job": job_id})
+            busy = cur.fetchone()[0]
+        cur.execute(queries.LEASE_JOB, {"job": job_id, "seq": seq, "owner": owner, "seconds": seconds, "host": host})
+        job = _dict(cur)
+        if job is not None and host_slots is not None and busy >= host_slots:
+            raise HostBusy(f"{busy} chunks already import from {host}")   # rolls the lease back
+        return job
+
+
+def mark_interrupted(job_id, seq):
+    """Chunk `seq`'s message is back while the job is leased: its holder died (see queries.MARK_INTERRUPTED)."""
+    with pg_transaction() as cur:
+        cur.execute(queries.MARK_INTERRUPTED, {"job": job_id, "seq": seq})
+
+
+def renew(job_id, owner, seconds):
+    """Extend our lease by `seconds` from now; False if it is no longer ours."""
+    with pg_transaction() as cur:
+        cur.execute(queries.RENEW_LEASE, {"job": job_id, "owner": owner, "seconds": seconds})
+        return cur.rowcount == 1
 
 
 def release(job_id, owner):
-    """Give the lease back (a no-op if it is no longer ours)."""
+    """Give the lease back (a no-op if it is no longer ours); the job counts as interrupted until a commit."""
     with pg_transaction() as cur:
         cur.execute(queries.RELEASE_JOB, {"job": job_id, "owner": owner})
+
+
+def count_failure(job_id, owner):
+    """A failure the import code saw: give the lease back and return the job's failures so far (None if the
+    lease is no longer ours: the new holder counts its own)."""
+    with pg_transaction() as cur:
+        cur.execute(queries.COUNT_FAILURE, {"job": job_id, "owner": owner})
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def dead_letter_failure(job_id, seq):
+    """A chunk message of the job came out of the dead-letter queue: the job's failures so far, or None if the job
+    has finished or moved past that chunk."""
+    with pg_transaction() as cur:
+        cur.execute(queries.DEAD_LETTER_FAILURE, {"job": job_id, "seq": seq})
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
 def next_chunk(job_id, owner, seq):

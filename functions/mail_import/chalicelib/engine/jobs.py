@@ -1,38 +1,46 @@
 """Import jobs: start one for an account, and run one chunk of it per queue message.
 
 A chunk holds the job's lease, works until its time or size budget is spent, checkpoints with
-every batch and queues the next chunk itself. The lease lasts the chunk's budget plus a margin, not
-the whole invocation: when a worker dies hard (killed, out of memory), its redelivered message can
-take the job over soon after. A chunk that outlives its lease cannot do harm: each commit checks the
-lease owner in the same transaction (a taken-over chunk rolls back and stops), rows are unique by UID
-and Message-ID, and folder checkpoints only move forward. Messages are {"job": id, "seq": n}: a message older
-than the job's current chunk is a stale duplicate, one for a finished job a no-op.
+every batch and queues the next chunk itself. The lease is short (MAIL_IMPORT_LEASE_SECONDS) and renewed
+while the chunk is alive (lease.LeaseKeeper): when a worker dies hard (killed, out of memory, timed out) or
+loses the database, its redelivered message can take the job over seconds later. A chunk that outlives its
+lease cannot do harm: each commit checks the lease owner in the same transaction (a taken-over chunk rolls
+back and stops), rows are unique by UID and Message-ID, and folder checkpoints only move forward. Messages are
+{"job": id, "seq": n}: a message older than the job's current chunk is a stale duplicate, one for a finished job
+a no-op.
+
+A crash is not the data's fault: only a failure the code itself sees (an exception it catches, other than a lost
+connection or a dead fetch process) counts towards MAIL_IMPORT_MAX_ATTEMPTS, in the job's row. A killed worker
+sees nothing and spends nothing; its message simply comes back (the queue's maxReceiveCount is set far above
+MAX_ATTEMPTS, so only a message that kills its worker again and again reaches the dead-letter queue).
 """
 import json
 import math
+import random
 import time
 import uuid
 
 from common import aws, batch
+from common.db import connection_errors
 from common.log import get_logger
 
 from .. import settings
 from ..settings import SAFETY_SECONDS
 from . import accounts, imap_session, indexer, job_records, planning, progress, queue_bodies
-from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, ImportFailure, LeaseLost
+from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, HostBusy, ImportFailure, LeaseLost
+from .fetch_pool import WorkerDied
+from .lease import LeaseKeeper
 from .receiving import Receiver
 
 log = get_logger(__name__)
 HANDOVER_SECONDS = 2       # the previous chunk is between queueing this message and releasing the job
+HOST_BUSY_DELAY = (5, 20)  # a chunk over its IMAP host's cap comes back after this many seconds (jittered)
 
 
-def lease_seconds(budget, remaining_ms):
-    """The lease a chunk with this budget takes: budget + margin, never longer than the invocation can run.
-
-    With the defaults (60 s budget, 30 s margin, 120 s Timeout) that is 90 s: within the Lambda Timeout and
-    far below the queue's VisibilityTimeout, so a killed chunk's job is free again before its message returns.
-    """
-    return min(budget + settings.load().lease_margin_seconds, remaining_ms / 1000 + 5)
+def interruption(exc):
+    """True for failures that say nothing about the data: the database or a fetch process went away. They are
+    retried without spending the job's attempts (a restart or a killed child must never fail a job)."""
+    return isinstance(exc, connection_errors() + (WorkerDied,))
 
 
 def enqueue(job_id, seq, delay=0):
@@ -56,23 +64,40 @@ def start(account_id, delay=0):
 
 def handle(body, attempt, remaining_ms):
     """Run the chunk a queue message asks for. A job busy with another chunk raises batch.Retry: the
-    message comes back once the job is free (the handover in progress, or the holder's lease ending)."""
+    message comes back once the job is free (the handover in progress, or the holder's lease ending). A job
+    whose IMAP host already runs its cap of chunks is queued again a little later, not failed."""
     fields = queue_bodies.whole_numbers(body, "job", "seq", kind="chunk message")
     if fields is None:
         return
     job_id, seq = fields
     owner = str(uuid.uuid4())
-    budget = max(min(settings.load().chunk_seconds, remaining_ms / 1000 - SAFETY_SECONDS), 1.0)
-    job = job_records.lease(job_id, seq, owner, lease_seconds(budget, remaining_ms))
+    config = settings.load()
+    budget = max(min(config.chunk_seconds, remaining_ms / 1000 - SAFETY_SECONDS), 1.0)
+    try:
+        job = job_records.lease(job_id, seq, owner, config.lease_seconds, host_slots=config.host_slots)
+    except HostBusy as exc:
+        # A new message, not this one handed back: waiting for a busy host must not spend the receives that
+        # stand between a chunk and the dead-letter queue. A duplicate, should this one come back anyway, is
+        # a no-op (the lease and the sequence number).
+        delay = random.randint(*HOST_BUSY_DELAY)
+        log.info("job %s chunk %s: %s; queued again in %s s", job_id, seq, exc, delay)
+        enqueue(job_id, seq, delay)
+        return
     if job is None:
         current = job_records.get_job(job_id)
         if current is not None and current["state"] in ("queued", "running") and current["chunks"] <= seq:
             # Waiting for the lease to end means the next delivery finds the job free: one hand-back, not a
             # string of them eating the message's receives.
             delay = HANDOVER_SECONDS if current["chunks"] < seq else math.ceil(job_records.lease_left(job_id)) + 1
+            if attempt > 1 and current["chunks"] == seq:
+                job_records.mark_interrupted(job_id, seq)   # delivered again: the chunk holding the job died
             raise batch.Retry(f"job {job_id} is leased by another chunk; chunk {seq} comes back later", delay=delay)
         return
-    Chunk(job, owner, seq, time.monotonic() + budget, attempt).run()
+    keeper = LeaseKeeper(job_id, owner, config.lease_seconds).start()
+    try:
+        Chunk(job, owner, seq, time.monotonic() + budget, attempt).run()
+    finally:
+        keeper.stop()
 
 
 class Chunk:
@@ -87,7 +112,8 @@ class Chunk:
         self.commands = 0
 
     def run(self):
-        """Work, then queue the next chunk or finish the job; unexpected errors retry until the last attempt."""
+        """Work, then queue the next chunk or finish the job; a failure the code sees is retried until the job
+        has failed MAX_ATTEMPTS times, an interruption (database, fetch process) always."""
         job_id = self.job["id"]
         notifier = progress.Notifier(self.job["account_id"])
         final = None
@@ -110,11 +136,17 @@ class Chunk:
             log.info("job %s: %s; planning again", job_id, exc)
             enqueue(job_id, self.seq + 1)
             job_records.next_chunk(job_id, self.owner, self.seq + 1)
-        except Exception:
-            if self.attempt < settings.load().max_attempts:
-                job_records.release(job_id, self.owner)
+        except Exception as exc:
+            if interruption(exc):
+                # Not the data's fault: give the job back (best effort: the lease lapses by itself otherwise)
+                # and let the message come back after the backoff, attempts untouched.
+                log.warning("job %s interrupted (%s: %s); retrying", job_id, type(exc).__name__, exc)
+                self._release()
                 raise
-            log.exception("job %s failed on its last attempt", job_id)
+            failures = job_records.count_failure(job_id, self.owner)
+            if failures is None or failures < settings.load().max_attempts:
+                raise
+            log.exception("job %s failed %s times", job_id, failures)
             self._request_index(strict=False)
             failure = ImportFailure(UNEXPECTED)
             job_records.finish(job_id, "error", failure)
@@ -122,6 +154,12 @@ class Chunk:
         finally:
             job_records.add_commands(job_id, self.commands)
             notifier.close(final)
+
+    def _release(self):
+        try:
+            job_records.release(self.job["id"], self.owner)
+        except Exception:  # noqa: BLE001 - the database is away: the lease ends by itself in seconds
+            log.warning("job %s: could not give the lease back", self.job["id"], exc_info=True)
 
     def _request_index(self, strict=True):
         """Before the job ends: index every message it stored (from its first one), covering any request lost

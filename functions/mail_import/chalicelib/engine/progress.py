@@ -22,7 +22,9 @@ def job_event(job):
     return {"type": "progress", "state": job["state"], "phase": job["phase"],
             "folder": folders[index] if index < len(folders) else None, "checked": job["checked"],
             "total": job["total"], "remaining": job["remaining"], "imported": job["imported"],
-            "error": job.get("error"), "error_message": job.get("error_message")}
+            "error": job.get("error"), "error_message": job.get("error_message"),
+            # A chunk died or failed and its retry has not committed yet (or the holder stopped renewing its lease).
+            "interrupted": bool(job.get("interrupted")) and job["state"] in ("queued", "running")}
 
 
 def row_payloads(rows):

@@ -9,7 +9,7 @@ from common.db import pg_transaction
 from common.log import get_logger
 
 from .. import queries, settings
-from . import indexer, jobs
+from . import dead_letters, indexer, jobs
 
 log = get_logger(__name__)
 WINDOW_SECONDS = 55         # starts spread over this part of the minute, done before the next run
@@ -36,7 +36,13 @@ def claim_stranded(stale_seconds, limit=1000):
 
 
 def run():
-    """One schedule run: {"started": n, "requeued": n, "indexing": n (requests finished jobs had not sent)}."""
+    """One schedule run: {"started": n, "requeued": n, "indexing": n (requests finished jobs had not sent),
+    "dead_letters": {...} (dead_letters.sweep)}."""
+    try:
+        swept = dead_letters.sweep()
+    except Exception:  # the syncs below must run even when the dead-letter queue cannot be read
+        log.exception("could not sweep the dead-letter queue")
+        swept = None
     requeued = 0
     # Beyond the queue's visibility timeout (MAIL_IMPORT_STRANDED_SECONDS): only lost messages are this old.
     for job_id, seq in claim_stranded(settings.load().stranded_seconds):
@@ -53,4 +59,4 @@ def run():
         started += job is not None
     if requeued or due:
         log.info("sync schedule: %d accounts due, %d stranded jobs queued again", len(due), requeued)
-    return {"started": started, "requeued": requeued, "indexing": indexer.request_missed()}
+    return {"started": started, "requeued": requeued, "indexing": indexer.request_missed(), "dead_letters": swept}
