@@ -342,7 +342,7 @@ class LocalStack:
                 layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
                 timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
                 memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
-                reserved_concurrency=props.get("ReservedConcurrentExecutions"))
+                reserved_concurrency=_int_or_none(self.resolver.resolve(props.get("ReservedConcurrentExecutions"))))
         return out
 
     def _events(self):
@@ -436,6 +436,11 @@ class LocalStack:
             if api_logical in out and fn:
                 out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
         return out
+
+
+def _int_or_none(value):
+    """A resolved number property (a !Ref to a Number parameter resolves to its text); None when absent."""
+    return None if value is None or value is NO_VALUE else int(value)
 
 
 def _versioned(resource):

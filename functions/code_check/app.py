@@ -278,7 +278,10 @@ def revoke_token(cur, me, token_id):
 # ---- partner API -------------------------------------------------------------------------------
 
 def _api_base():
-    return config.settings().public_url
+    """The URL the partner called, up to the stage: API Gateway's Host and X-Forwarded-Proto headers."""
+    request = app.current_request
+    proto = request.headers.get("x-forwarded-proto", "https")
+    return f"{proto}://{request.headers['host']}{web.base_path(request)}"
 
 
 def _tagged(body, status=200):

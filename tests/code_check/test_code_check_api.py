@@ -45,6 +45,8 @@ def test_upload_list_replace_versions_delete(api, cc_cloud):
     file_id = results[0]["file_id"]
     listed = client.call("GET", "/api/files")
     assert sorted(f["name"] for f in listed.json()["files"]) == ["a.py", "b.PY"]
+    # Links are built from the URL the partner called (the web function's environment has no public URL).
+    assert [f["badge_url"].startswith(f"{client.base}/badges/") for f in listed.json()["files"]] == [True, True]
     etag = listed.headers["ETag"]
     assert client.call("GET", "/api/files", headers={"If-None-Match": etag}).status_code == 304
     tick(cc_cloud)

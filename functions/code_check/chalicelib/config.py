@@ -23,7 +23,9 @@ def settings():
         bucket=env.text("CODE_CHECK_BUCKET"),
         queue_url=env.url("CODE_CHECK_QUEUE_URL"),
         sender=env.text("CODE_CHECK_SENDER"),
-        public_url=env.url("CODE_CHECK_PUBLIC_URL"),
+        # The notifier's links. The web function has none (its API's id in its own environment is a circular
+        # dependency on AWS): it answers with the base URL each request came in through (app._api_base).
+        public_url=env.url("CODE_CHECK_PUBLIC_URL", None),
         batch_size=env.integer("CODE_CHECK_BATCH_SIZE", 200, 1, 5000),
         flake8_jobs=env.integer("CODE_CHECK_FLAKE8_JOBS", 2, 1, 64),
         session_days=env.integer("CODE_CHECK_SESSION_DAYS", 14, 1, 365),
