@@ -417,8 +417,8 @@ class LocalStack:
             integrations[logical] = fn
         stages = {}
         for _logical, res in self._of_type("AWS::ApiGatewayV2::Stage"):
-            props = self.resolver.resolve(res["Properties"])
-            stages[props["ApiId"]] = props["StageName"]
+            props = res["Properties"]   # only these two: access log settings name resources run on AWS only
+            stages[self.resolver.resolve(props["ApiId"])] = self.resolver.resolve(props["StageName"])
         out = {}
         for logical, (api_id, port, kind) in self.apis.items():
             if kind != "ws":

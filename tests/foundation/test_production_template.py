@@ -174,6 +174,11 @@ def test_the_local_cloud_reads_the_production_template():
     assert functions["MailImportWorkerFunction"].reserved_concurrency is None
     assert {q.attributes["SqsManagedSseEnabled"] for q in stack.queues()} == {"true"}
     assert not [q for q in stack.queues() if "KmsMasterKeyId" in q.attributes]
+    # Everything local.cloud reads resolves although the template now names alarms, log groups, VPC settings...
+    assert stack.ws_apis()["MailImportWsApi"].stage == "prod"
+    assert len(stack.rest_apis()) == 5 and len(stack.sqs_mappings()) == 6 and len(stack.schedules()) == 5
+    assert len(stack.buckets()) == 2 and len(stack.secrets()) == 1 and len(stack.email_identities()) == 2
+    assert {"AlarmTopicArn", "DashboardUrl", "CodeCheckPageUrl"} <= set(stack.outputs())
 
 
 # ---- the README ------------------------------------------------------------------------------------
