@@ -417,5 +417,5 @@ def check_tick(event):
 
 @app.on_sqs_message(queue="code-check-reports", batch_size=10)
 def send_reports(event):
-    settings = config.settings()
+    settings = config.notifier_settings()
     return batch.process(event, lambda record: notifier.handle_record(settings, record))

@@ -1,7 +1,7 @@
 """code_check's settings, read and checked once per cold start (the template gives every value)."""
 from dataclasses import dataclass
 
-from common.settings import Reader, once
+from common.settings import Reader, SettingError, once
 
 
 @dataclass(frozen=True)
@@ -32,3 +32,11 @@ def settings():
         # Longer than the notifier's timeout: an older claim belongs to an invocation that is over.
         claim_seconds=env.integer("CODE_CHECK_EMAIL_CLAIM_SECONDS", 120, 5, 3600),
     )
+
+
+def notifier_settings():
+    """settings() for the notifier, whose e-mails link to the site: CODE_CHECK_PUBLIC_URL must be set."""
+    found = settings()
+    if not found.public_url:
+        raise SettingError("CODE_CHECK_PUBLIC_URL is not set: the report e-mails link to the site")
+    return found
