@@ -157,7 +157,7 @@ def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypat
         table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
         parameters = {"SecretKey": "k" * 44, "AlarmEmail": "ops@example.com", "SubnetIds": ",".join(subnets),
                       "SecurityGroupIds": group, "VpcId": vpc, "RouteTableIds": table,
-                      "MailboxConcurrency": "7", "NotificationsSenderConcurrency": "3",
+                      "MailboxConcurrency": "7", "BroadcastSenderConcurrency": "3",
                       "DatabaseUrl": "postgresql://app@db.internal:5432/platform"}
         resources, clients, stack = rehearse(transformed, parameters, monkeypatch)
 
@@ -198,7 +198,7 @@ def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypat
             arn = sqs.get_queue_attributes(QueueUrl=physical[queue], AttributeNames=["QueueArn"])
             expected.add((arn["Attributes"]["QueueArn"], physical[fn]))
         assert set(mappings) == expected
-        sender = next(m for (arn, fn), m in mappings.items() if fn == physical["NotificationsSenderFunction"])
+        sender = next(m for (arn, fn), m in mappings.items() if fn == physical["BroadcastSenderFunction"])
         assert sender["ScalingConfig"] == {"MaximumConcurrency": 3}
 
         # Every alarm watches a function or queue of the stack and tells the alarm topic, which mails AlarmEmail.

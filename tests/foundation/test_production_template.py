@@ -83,8 +83,8 @@ def test_a_function_without_a_bound_is_an_error(tmp_path):
     copy.write_text(text.replace("      ReservedConcurrentExecutions: !Ref MailboxConcurrency", "", 1))
     with pytest.raises(connection_budget.BudgetError, match="MailboxFunction: event .* is unbounded"):
         connection_budget.budget(copy)
-    copy.write_text(text.replace("ScalingConfig: {MaximumConcurrency: !Ref CodeCheckNotifierConcurrency}", "", 1))
-    with pytest.raises(connection_budget.BudgetError, match="CodeCheckNotifierFunction: event Reports"):
+    copy.write_text(text.replace("MaximumConcurrency: !Ref BroadcastSenderConcurrency", "BatchSize: 10", 1))
+    with pytest.raises(connection_budget.BudgetError, match="BroadcastSenderFunction: event SendQueue"):
         connection_budget.budget(copy)
 
 
