@@ -4,9 +4,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test install sam system system-run services migrate lint bench clean
+.PHONY: run test install sam checkov system system-run services migrate lint bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +24,14 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 
 sam: $(SAM_VENV)/.installed  ## the SAM CLI into .venv-sam (sam build / validate; the deploy tests use it)
 
+# checkov (the IaC scanner) pins boto3, networkx... differently from the project too: its own venv.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed  ## checkov into .venv-checkov (make lint and tests/foundation/test_production_template.py)
+
 system:  ## Debian packages the tests use (Dovecot, mbsync, Chromium) and the database servers
 	bash infra/system.sh
 
@@ -38,16 +47,18 @@ migrate: install  ## apply SQL migrations to the run databases
 run: install system-run services migrate  ## start the whole platform locally; prints every URL
 	$(BIN)/python -m local run
 
-test: install sam system services  ## the whole test suite
+test: install sam checkov system services  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
-lint: install sam
+lint: install sam checkov
 	$(BIN)/flake8 .
 	$(BIN)/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/python -m tools.deploy.connection_budget
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) local/.state .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) local/.state .aws-sam

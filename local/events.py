@@ -107,6 +107,8 @@ def _http_context(api_id, stage, domain):
 def http_event_v1(method, path, query, headers, body, resource, params, stage="prod", api_id="local",
                   domain="127.0.0.1", source_ip="127.0.0.1", binary_media_types=()):
     """A REST API proxy event (payload 1.0, what Chalice expects). headers: [(name, value)], body: bytes."""
+    if not _get(headers, "X-Forwarded-Proto"):   # API Gateway always says how the client came in
+        headers = list(headers) + [("X-Forwarded-Proto", "http")]
     single, multi = {}, {}
     for name, value in headers:
         single[name] = value

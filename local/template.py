@@ -342,7 +342,7 @@ class LocalStack:
                 layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
                 timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
                 memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
-                reserved_concurrency=props.get("ReservedConcurrentExecutions"))
+                reserved_concurrency=_int_or_none(self.resolver.resolve(props.get("ReservedConcurrentExecutions"))))
         return out
 
     def _events(self):
@@ -417,8 +417,8 @@ class LocalStack:
             integrations[logical] = fn
         stages = {}
         for _logical, res in self._of_type("AWS::ApiGatewayV2::Stage"):
-            props = self.resolver.resolve(res["Properties"])
-            stages[props["ApiId"]] = props["StageName"]
+            props = res["Properties"]   # only these two: access log settings name resources run on AWS only
+            stages[self.resolver.resolve(props["ApiId"])] = self.resolver.resolve(props["StageName"])
         out = {}
         for logical, (api_id, port, kind) in self.apis.items():
             if kind != "ws":
@@ -436,6 +436,11 @@ class LocalStack:
             if api_logical in out and fn:
                 out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
         return out
+
+
+def _int_or_none(value):
+    """A resolved number property (a !Ref to a Number parameter resolves to its text); None when absent."""
+    return None if value is None or value is NO_VALUE else int(value)
 
 
 def _versioned(resource):

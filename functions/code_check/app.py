@@ -113,7 +113,7 @@ def register():
             return _anonymous_form("register.html", status=400, errors=exc.errors, email=fields.get("email", ""))
         address = confirmation.may_send(cur, user_id)
         response = _signed_in_response(cur, user_id)
-    confirmation.send(settings, user_id, address)
+    confirmation.send(settings, _api_base(), user_id, address)
     return response
 
 
@@ -155,7 +155,7 @@ def confirm():
 def resend_confirmation(cur, me):
     _form(me["csrf"])
     address = confirmation.may_send(cur, me["id"])
-    sent = bool(address) and confirmation.send(config.settings(), me["id"], address)
+    sent = bool(address) and confirmation.send(config.settings(), _api_base(), me["id"], address)
     return pages.render(app.current_request, "files.html", status=200 if sent else 429, user=me,
                         files=views.file_list(cur, me["id"]), results=None, resent=sent)
 
@@ -324,7 +324,11 @@ def revoke_token(cur, me, token_id):
 # ---- partner API -------------------------------------------------------------------------------
 
 def _api_base():
-    return config.settings().public_url
+    """The URL the caller used, up to the stage (API links, confirmation links): API Gateway's Host and
+    X-Forwarded-Proto headers (on AWS the Host is the API's own domain, whatever the client sent)."""
+    request = app.current_request
+    proto = request.headers.get("x-forwarded-proto", "https")
+    return f"{proto}://{request.headers['host']}{web.base_path(request)}"
 
 
 def _tagged(body, status=200):
@@ -461,6 +465,6 @@ def check_tick(event):
 
 @app.on_sqs_message(queue="code-check-reports", batch_size=10)
 def send_reports(event):
-    settings = config.settings()
+    settings = config.notifier_settings()
     # heartbeat: a notifier that dies mid-batch has its records back within a minute, not the queue's timeout.
     return batch.process(event, lambda record: notifier.handle_record(settings, record), heartbeat=True)

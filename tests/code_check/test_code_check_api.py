@@ -45,6 +45,10 @@ def test_upload_list_replace_versions_delete(api, cc_cloud):
     file_id = results[0]["file_id"]
     listed = client.call("GET", "/api/files")
     assert sorted(f["name"] for f in listed.json()["files"]) == ["a.py", "b.PY"]
+    # Links are built from the URL the partner called (the web function's environment has no public URL).
+    badges = [f["badge_url"] for f in listed.json()["files"]]
+    assert [b.split("/badges/")[0] for b in badges] == [f"{client.base}/prod"] * 2   # as the stage URL on AWS
+    assert [requests.get(b, timeout=10).headers["Content-Type"][:13] for b in badges] == ["image/svg+xml"] * 2
     etag = listed.headers["ETag"]
     assert client.call("GET", "/api/files", headers={"If-None-Match": etag}).status_code == 304
     tick(cc_cloud)

@@ -33,6 +33,8 @@ def test_registration_mails_a_link_that_confirms_once(browser, aws_endpoint, tx)
     [mail] = mails_to(aws_endpoint, me.email)
     assert mail["subject"] == CONFIRM_SUBJECT
     token = token_in(mail)
+    # The link leads back to the site the person registered on (the web function has no URL of its own API).
+    assert f"{me.base}/confirm?token={token}" in mail["body"]
     # Unconfirmed: the account works, and the page says reports are not e-mailed yet.
     assert "не подтверждён" in me.get("/").text
     assert "not confirmed yet" in me.get("/", headers=EN).text

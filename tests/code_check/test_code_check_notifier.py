@@ -124,3 +124,22 @@ def test_failed_checks_send_nothing_and_unusable_messages_are_dropped(tx, cc_set
     notifier.handle_record(cc_settings, {"messageId": "x", "body": "not json"})
     assert notifier.notify(cc_settings, 2 ** 62) == "gone"
     assert mails_to(aws_endpoint, email) == []
+
+
+def test_the_notifier_refuses_to_run_without_the_public_url(monkeypatch):
+    from common.settings import SettingError
+    from functions.code_check.chalicelib import config
+    monkeypatch.setenv("CODE_CHECK_BUCKET", "b")
+    monkeypatch.setenv("CODE_CHECK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q")
+    monkeypatch.setenv("CODE_CHECK_SENDER", "s@example.com")
+    monkeypatch.delenv("CODE_CHECK_PUBLIC_URL", raising=False)
+    config.settings.cache_clear()
+    try:
+        assert config.settings().public_url is None          # the web function runs without it
+        with pytest.raises(SettingError, match="CODE_CHECK_PUBLIC_URL"):
+            config.notifier_settings()                        # the e-mails' links need it
+        monkeypatch.setenv("CODE_CHECK_PUBLIC_URL", "https://x.example.com/prod")
+        config.settings.cache_clear()
+        assert config.notifier_settings().public_url == "https://x.example.com/prod"
+    finally:
+        config.settings.cache_clear()

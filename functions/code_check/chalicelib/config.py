@@ -1,7 +1,7 @@
 """code_check's settings, read and checked once per cold start (the template gives every value)."""
 from dataclasses import dataclass
 
-from common.settings import Reader, once
+from common.settings import Reader, SettingError, once
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ def settings():
         bucket=env.text("CODE_CHECK_BUCKET"),
         queue_url=env.url("CODE_CHECK_QUEUE_URL"),
         sender=env.text("CODE_CHECK_SENDER"),
-        public_url=env.url("CODE_CHECK_PUBLIC_URL"),
+        # The notifier's links. The web function has none (its API's id in its own environment is a circular
+        # dependency on AWS): it answers with the base URL each request came in through (app._api_base).
+        public_url=env.url("CODE_CHECK_PUBLIC_URL", None),
         batch_size=env.integer("CODE_CHECK_BATCH_SIZE", 200, 1, 5000),
         flake8_jobs=env.integer("CODE_CHECK_FLAKE8_JOBS", 2, 1, 64),
         session_days=env.integer("CODE_CHECK_SESSION_DAYS", 14, 1, 365),
@@ -36,3 +38,11 @@ def settings():
         daily_emails=env.integer("CODE_CHECK_DAILY_EMAILS", 50, 1, 100000),
         registrations_per_hour=env.integer("CODE_CHECK_REGISTRATIONS_PER_HOUR", 5, 1, 100000),
     )
+
+
+def notifier_settings():
+    """settings() for the notifier, whose e-mails link to the site: CODE_CHECK_PUBLIC_URL must be set."""
+    found = settings()
+    if not found.public_url:
+        raise SettingError("CODE_CHECK_PUBLIC_URL is not set: the report e-mails link to the site")
+    return found

@@ -38,9 +38,12 @@ def _subject(user_id, email):
     return f"{user_id}:{email.lower()}"
 
 
-def make_link(settings, user_id, email):
+def make_link(site_url, user_id, email):
+    """site_url: the site's URL up to the stage. The web function takes it from the request API Gateway
+    forwards (its Host is the API's own domain): its own API's URL in its environment would be a circular
+    dependency in the template."""
     token = signed_links.make(PURPOSE, _subject(user_id, email), TTL_SECONDS)
-    return f"{settings.public_url}/confirm?token={token}"
+    return f"{site_url}/confirm?token={token}"
 
 
 def address_of(token):
@@ -74,10 +77,10 @@ def may_send(cur, user_id):
     return row and row[0]
 
 
-def send(settings, user_id, email, ses=None):
+def send(settings, site_url, user_id, email, ses=None):
     """E-mail the link (the platform's words only; both languages). False if SES refused: the page offers
     to send it again."""
-    link = make_link(settings, user_id, email)
+    link = make_link(site_url, user_id, email)
     text = (f"Confirm your e-mail address for code_check / Подтвердите адрес для code_check:\n\n{link}\n\n"
             "The link works once, for 3 days. If you did not register, ignore this message.\n"
             "Ссылка действует один раз в течение 3 дней. Если вы не регистрировались, не отвечайте на письмо.\n")

@@ -1,0 +1,1 @@
+"""Deployment tools: the connection budget of template.yaml (connection_budget)."""
