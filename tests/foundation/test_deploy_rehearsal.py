@@ -158,7 +158,8 @@ def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypat
         parameters = {"SecretKey": "k" * 44, "AlarmEmail": "ops@example.com", "SubnetIds": ",".join(subnets),
                       "SecurityGroupIds": group, "VpcId": vpc, "RouteTableIds": table,
                       "MailboxConcurrency": "7", "BroadcastSenderConcurrency": "3",
-                      "DatabaseUrl": "postgresql://app@db.internal:5432/platform"}
+                      "DatabaseUrl": "postgresql://app@db.internal:5432/platform",
+                      "MysqlUrl": "mysql://app@mysql.internal:3306/broadcast"}
         resources, clients, stack = rehearse(transformed, parameters, monkeypatch)
 
         # Every resource of the transformed template exists (every Condition is true with these parameters).
@@ -181,7 +182,12 @@ def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypat
             env = fn["Environment"]["Variables"]
             assert not unresolved(env), (logical, env)
             assert env["PLATFORM_SECRETS"] in secret_arns, logical
-            assert env["DATABASE_URL"] == parameters["DatabaseUrl"], logical
+            # The database URLs are in the secret, never in a function's environment.
+            assert "DATABASE_URL" not in env and "MYSQL_URL" not in env, logical
+            secret = json.loads(clients["secretsmanager"].get_secret_value(
+                SecretId=env["PLATFORM_SECRETS"])["SecretString"])
+            assert secret["DATABASE_URL"] == parameters["DatabaseUrl"], logical
+            assert secret["MYSQL_URL"] == parameters["MysqlUrl"], logical
             for name, value in env.items():
                 if name.endswith("_QUEUE_URL"):
                     assert value in queue_urls, (logical, name, value)
