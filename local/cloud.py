@@ -81,11 +81,13 @@ class Cloud:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
         """Create the resources and start runtime, gateways, pollers and schedules."""
+        self.template_path = str(tpl.locate(self.template_path))
         if not self.aws_endpoint:
             self.moto, self.aws_endpoint = start_moto(self.host, self.moto_port)
             log.info("moto server at %s", self.aws_endpoint)
             if self.state_dir:
                 from . import persistence
+                self.state_dir = persistence.stack_dir(self.state_dir, self.stack_name, self.template_path)
                 loaded = persistence.restore(self.state_dir)
                 if loaded:
                     log.info("local state restored from %s: %s", self.state_dir, loaded)
@@ -109,6 +111,8 @@ class Cloud:
                 log.info("%d queued messages put back", refilled)
             self.keeper = persistence.Keeper(self.state_dir).start()
         functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
+        from .interpreters import warn_mismatches
+        self.runtime_warnings = warn_mismatches(functions, self.isolated)
         base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
         self.runtime = Runtime(functions, base_env, self.region, isolated=self.isolated,
                                idle_timeout=self.idle_timeout)

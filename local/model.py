@@ -27,6 +27,7 @@ class Function:
     timeout: int = 3
     memory: int = 128
     reserved_concurrency: Optional[int] = None
+    runtime: str = ""                 # the template's Runtime, e.g. python3.12 (local/interpreters.py)
 
 
 @dataclass

@@ -6,6 +6,7 @@ would, with local physical ids (queue URLs from the AWS endpoint, local gateway 
 execute-api hosts).
 """
 import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,18 +19,37 @@ ACCOUNT = "123456789012"
 EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
 SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 MERGED_GLOBAL_LISTS = ("Layers",)
+INLINE_DIR = Path(__file__).resolve().parent / ".state" / "inline"
 
 
 class TemplateError(Exception):
     """The template cannot be run: says what and where."""
 
 
+TEMPLATE_NAMES = ("template.yaml", "template.yml")
+
+
+def locate(path):
+    """The template file a path names: the file itself, or a folder's template.yaml / template.yml (as `sam`
+    looks for them); a missing template.yaml falls back to the template.yml beside it."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent if path.name in TEMPLATE_NAMES and not path.exists() else None
+    if folder is None:
+        return path
+    for name in TEMPLATE_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    raise TemplateError(f"{path}: no template.yaml or template.yml there")
+
+
 def load(path):
     """Parse a SAM template into plain dicts and lists, intrinsics in long form."""
+    path = locate(path)
     template, matches = decode(str(path))
     if template is None:
         raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
-    return json.loads(json.dumps(template))
+    # YAML reads an unquoted AWSTemplateFormatVersion (2010-09-09), or any bare date, as a date: keep its text.
+    return json.loads(json.dumps(template, default=str))
 
 
 def with_globals(template):
@@ -194,6 +214,14 @@ INTRINSICS = {
 }
 
 
+def api_id(logical_id):
+    """A local API id shaped like API Gateway's (10 characters, a-z0-9), stable for a logical id (the WebSocket
+    gateway derives the same one)."""
+    digits = int(hashlib.sha1(logical_id.encode()).hexdigest(), 16)
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return "".join(alphabet[(digits >> (6 * i)) % 36] for i in range(10))
+
+
 def api_ids(template):
     """{logical id: (local api id, LocalPort, kind)} for every REST/HTTP/WebSocket API, implicit ones included."""
     out = {}
@@ -203,14 +231,14 @@ def api_ids(template):
         if kind == "ws" and res.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
             kind = "http"
         if kind:
-            out[logical] = (logical.lower(), int(res.get("Metadata", {}).get("LocalPort", 0)), kind)
+            out[logical] = (api_id(logical), int(res.get("Metadata", {}).get("LocalPort", 0)), kind)
     for res in template.get("Resources", {}).values():
         for event in (res.get("Properties") or {}).get("Events", {}).values():
             props = event.get("Properties", {})
             if event.get("Type") == "Api" and "RestApiId" not in props:
-                out.setdefault("ServerlessRestApi", ("serverlessrestapi", 3000, "rest"))
+                out.setdefault("ServerlessRestApi", (api_id("ServerlessRestApi"), 3000, "rest"))
             if event.get("Type") == "HttpApi" and "ApiId" not in props:
-                out.setdefault("ServerlessHttpApi", ("serverlesshttpapi", 3000, "http"))
+                out.setdefault("ServerlessHttpApi", (api_id("ServerlessHttpApi"), 3000, "http"))
     return out
 
 
@@ -219,7 +247,7 @@ class LocalStack:
 
     def __init__(self, path, parameters=None, stack_name="local", region="us-east-1", api_urls=None,
                  queue_url=None, account=ACCOUNT):
-        self.path = Path(path).resolve()
+        self.path = locate(path).resolve()
         self.root = self.path.parent
         self.raw = load(self.path)
         self.template = with_globals(self.raw)
@@ -333,17 +361,35 @@ class LocalStack:
         out = {}
         for logical, res in self._of_type("AWS::Serverless::Function"):
             props = res.get("Properties", {})
-            code_uri = props.get("CodeUri", ".")
-            if not isinstance(code_uri, str):
-                raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
+            if "InlineCode" in props:
+                code_dir = self._inline_code(logical, props)
+            else:
+                code_uri = props.get("CodeUri", ".")
+                if not isinstance(code_uri, str):
+                    raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
+                code_dir = (self.root / code_uri).resolve()
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             out[logical] = model.Function(
-                logical_id=logical, handler=props["Handler"], code_dir=(self.root / code_uri).resolve(),
+                logical_id=logical, handler=props["Handler"], code_dir=code_dir,
                 layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
                 timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
                 memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
-                reserved_concurrency=props.get("ReservedConcurrentExecutions"))
+                reserved_concurrency=props.get("ReservedConcurrentExecutions"),
+                runtime=str(self.resolver.resolve(props.get("Runtime", ""))))
         return out
+
+    def _inline_code(self, logical, props):
+        """The folder holding a function's InlineCode, written as Lambda does (index.py, or the module the
+        Handler names), under local/.state/inline/ per stack and template; rewritten only when it changes."""
+        module = props.get("Handler", "index.handler").rpartition(".")[0] or "index"
+        key = hashlib.sha1(str(self.path).encode()).hexdigest()[:8]
+        folder = INLINE_DIR / f"{self.stack_name}-{key}" / logical
+        path = folder / (module.replace(".", "/") + ".py")
+        code = str(self.resolver.resolve(props["InlineCode"]))
+        if not path.is_file() or path.read_text() != code:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(code)
+        return folder.resolve()
 
     def _events(self):
         for logical, res in self._of_type("AWS::Serverless::Function"):

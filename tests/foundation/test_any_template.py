@@ -1,0 +1,129 @@
+"""The local cloud runs Python SAM templates that are not ours: the small templates in templates/ use what
+public templates use (template.yml, unquoted dates, InlineCode, implicit APIs, other Python runtimes)."""
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+from local import emulators
+from local.cloud import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_a_folder_with_template_yml_an_unquoted_date_inline_code_and_implicit_api_ids(start_cloud):
+    # The folder, not a file: its template.yml is found; its AWSTemplateFormatVersion is a bare YAML date.
+    cloud = start_cloud(template=TEMPLATES / "yml_folder", isolated=False)
+    rest_id, http_id = cloud.physical_id("ServerlessRestApi"), cloud.physical_id("ServerlessHttpApi")
+    for api_id in (rest_id, http_id):
+        assert re.fullmatch(r"[a-z0-9]{10}", api_id), api_id
+    assert rest_id != http_id and "serverless" not in rest_id + http_id
+    r = requests.get(cloud.api_url("ServerlessHttpApi") + "/http", timeout=10)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["http"] == http_id and body["rest"] == rest_id and body["context_api"] == http_id
+    assert body["url"] == cloud.api_url("ServerlessHttpApi")          # execute-api URL made local
+    assert Path(body["file"]).name == "index.py"                      # InlineCode written as Lambda does
+    r = requests.get(cloud.api_url("ServerlessRestApi") + "/rest", timeout=10)
+    assert r.status_code == 200 and r.json()["context_api"] == rest_id
+    assert cloud.stack.outputs()["HttpApiUrl"] == cloud.api_url("ServerlessHttpApi") + "/"
+
+
+def test_runtime_runs_on_the_python_it_names_or_the_nearest_with_a_warning(
+        start_cloud, tmp_path, monkeypatch, caplog):
+    # A python3.12 on PATH (this interpreter under that name); python3.9 is on no PATH here.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.12").symlink_to(os.path.realpath(sys.executable))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    caplog.set_level(logging.WARNING, logger="local.runtime")
+    cloud = start_cloud(template=TEMPLATES / "runtimes", isolated=True)
+    assert cloud.invoke("Matched", {})["executable"] == str(bin_dir / "python3.12")
+    assert cloud.invoke("Unmatched", {})["executable"] == sys.executable      # the nearest: this 3.11 (venv)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "local.runtime" and r.levelno == logging.WARNING]
+    assert warnings == [f"function Unmatched: Runtime python3.9: python3.9 is not installed, runs on the nearest, "
+                        f"Python 3.{sys.version_info.minor}"]
+    assert cloud.runtime_warnings.keys() == {"Unmatched"}
+
+
+STATE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    import boto3
+    from local.cloud import Cloud
+    template, state, stack, phase = sys.argv[1:5]
+    cloud = Cloud(template, stack_name=stack, state_dir=Path(state)).start()
+    s3 = boto3.client("s3", endpoint_url=cloud.aws_endpoint, region_name="us-east-1")
+    sm = boto3.client("secretsmanager", endpoint_url=cloud.aws_endpoint, region_name="us-east-1")
+    bucket = cloud.physical_id("Files")
+    if phase == "fill":
+        s3.put_object(Bucket=bucket, Key=stack, Body=stack.encode())
+        sm.create_secret(Name=stack + "-secret", SecretString=stack)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+    secrets = sorted(s["Name"] for s in sm.list_secrets()["SecretList"])
+    cloud.stop()
+    print(json.dumps({"keys": keys, "secrets": secrets}))
+""")
+
+
+def test_saved_state_belongs_to_one_stack_and_template(tmp_path):
+    other_folder = tmp_path / "copy"
+    other_folder.mkdir()
+    source = TEMPLATES / "per_stack_state" / "template.yaml"
+    (other_folder / "template.yaml").write_text(source.read_text())
+    state = tmp_path / "state"
+
+    def run(template, stack, phase="look"):
+        done = subprocess.run([sys.executable, "-c", STATE_SCRIPT, str(template), str(state), stack, phase],
+                              cwd=ROOT, capture_output=True, text=True, timeout=90,
+                              env={k: v for k, v in dict(os.environ, PYTHONPATH=str(ROOT)).items()
+                                   if k != "AWS_ENDPOINT_URL"})   # its own embedded moto, as `make run`
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run(source, "alpha", "fill") == {"keys": ["alpha"], "secrets": ["alpha-secret"]}
+    assert run(source, "beta") == {"keys": [], "secrets": []}                 # another stack: nothing of alpha's
+    assert run(other_folder / "template.yaml", "alpha") == {"keys": [], "secrets": []}   # another template
+    assert run(source, "alpha") == {"keys": ["alpha"], "secrets": ["alpha-secret"]}      # its own: restored
+
+
+def test_emulators_start_only_where_a_parameter_keeps_its_local_default(tmp_path, caplog):
+    chat_default, provider_default = free_port(), free_port()
+    template = tmp_path / "template.yaml"
+    template.write_text(textwrap.dedent(f"""
+        Parameters:
+          ChatAppBaseUrl:
+            Type: String
+            Default: http://127.0.0.1:{chat_default}
+          NotificationsProviderBaseUrl:
+            Type: String
+            Default: http://127.0.0.1:{provider_default}
+        Resources: {{}}
+    """))
+    real = socket.socket()                      # the "real" ChatApp the product is pointed at
+    real.bind(("127.0.0.1", 0))
+    real.listen()
+    real_url = f"http://127.0.0.1:{real.getsockname()[1]}"
+    caplog.set_level(logging.INFO, logger="local.emulators")
+    started = []
+    try:
+        started = emulators.start_all(parameters={"ChatAppBaseUrl": real_url}, template=template)
+        assert [(e.name, e.url) for e in started] == [("provider", f"http://127.0.0.1:{provider_default}")]
+        assert f"emulator chatapp not started: ChatAppBaseUrl points at {real_url}, not its local default" in [
+            r.getMessage() for r in caplog.records]
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", chat_default)) != 0     # nothing started on the default either
+    finally:
+        for emulator in started:
+            emulator.stop()
+        real.close()
