@@ -4,6 +4,7 @@ moto (or any endpoint in AWS_ENDPOINT_URL, e.g. LocalStack) answers the AWS APIs
 queues, buckets, secrets and identities are created there; functions run in worker processes;
 HTTP and WebSocket gateways, SQS pollers and schedules invoke them.
 """
+import json
 import logging
 import os
 import socket
@@ -77,6 +78,7 @@ class Cloud:
         self.pollers = []
         self.scheduler = None
         self.scheduler_schedules = None
+        self.sns_deliveries = []     # (SnsSubscription, its queue's name)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
@@ -95,7 +97,7 @@ class Cloud:
         session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
-                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler")}
+                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -184,6 +186,8 @@ class Cloud:
         for mapping in self.stack.sqs_mappings():
             if self._runs(mapping.function_id):
                 lines.append(f"SQS {mapping.queue_logical_id} -> {mapping.function_id}")
+        for sub, _queue in self.sns_deliveries:
+            lines.append(f"SNS {sub.topic_arn.rsplit(':', 1)[-1]} -> {sub.function_id}")
         for sched in self.stack.schedules():
             if self._runs(sched.function_id):
                 lines.append(f"Schedule {sched.expression} -> {sched.function_id}")
@@ -211,6 +215,7 @@ class Cloud:
             self.stack.resolver.refs[queue.logical_id] = url
             self.stack.resolver.attrs[queue.logical_id]["QueueUrl"] = url
             log.info("queue %s: %s", queue.logical_id, url)
+        self._create_topics()
         for bucket in self.stack.buckets():
             try:
                 s3.create_bucket(Bucket=bucket.name)
@@ -230,6 +235,51 @@ class Cloud:
                 self.clients["ses"].verify_email_identity(EmailAddress=identity)
             else:
                 self.clients["ses"].verify_domain_identity(Domain=identity)
+
+    def _create_topics(self):
+        sns, sqs = self.clients["sns"], self.clients["sqs"]
+        for logical, name, attributes in self.stack.topics():
+            arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+            self.stack.resolver.refs[logical] = self.stack.resolver.attrs[logical]["TopicArn"] = arn
+            log.info("topic %s: %s", logical, arn)
+        for topic, queue, raw, policy, scope in self.stack.queue_subscriptions():
+            url = self.stack.resolver.refs[queue]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_subscription_attributes(
+                policy, scope, RawMessageDelivery=str(raw).lower()))
+
+    def _start_sns_subscriptions(self):
+        """Each SNS event source: a moto subscription into a queue of its own, delivered to the function."""
+        from .model import SqsMapping
+        from .sns import SnsDelivery
+        sns, sqs = self.clients["sns"], self.clients["sqs"]
+        functions = self.stack.functions()
+        for sub in self.stack.sns_subscriptions():
+            if not self._runs(sub.function_id):
+                continue
+            name = "".join(c if c.isalnum() or c in "-_" else "-" for c in
+                           f"{self.stack_name}-{sub.function_id}-{sub.name}")[:76] + "-sns"
+            timeout = functions[sub.function_id].timeout
+            url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(timeout + 30)})["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            try:
+                attributes = _subscription_attributes(sub.filter_policy, sub.filter_policy_scope)
+                sub_arn = sns.subscribe(TopicArn=sub.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes,
+                                        ReturnSubscriptionArn=True)["SubscriptionArn"]
+            except sns.exceptions.NotFoundException:
+                log.warning("SNS event %s of %s: topic %s does not exist here; nothing will reach it",
+                            sub.name, sub.function_id, sub.topic_arn)
+                continue
+            if sub.sqs_subscription:   # SAM's SqsSubscription: the function reads the queue (SQS events)
+                from .sqs_poller import SqsPoller
+                mapping = SqsMapping(sub.function_id, f"{sub.function_id}{sub.name}Queue", url, arn,
+                                     batch_size=sub.batch_size)
+                poller = SqsPoller(mapping, self.runtime.invoke, sqs, region=self.region)
+            else:
+                poller = SnsDelivery(sub, url, sub_arn, self.runtime.invoke, sqs)
+            poller.start()
+            self.pollers.append(poller)
+            self.sns_deliveries.append((sub, name))
 
     def _start_gateways(self, ports):
         by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}
@@ -261,6 +311,7 @@ class Cloud:
                                concurrency=mapping.max_concurrency)
             poller.start()
             self.pollers.append(poller)
+        self._start_sns_subscriptions()
         schedules = [s for s in self.stack.schedules() if self._runs(s.function_id)]
         if schedules:
             from .scheduler import Scheduler
@@ -277,3 +328,11 @@ class Cloud:
         from .scheduler import SchedulerSchedules
         self.scheduler_schedules = SchedulerSchedules(self.clients["scheduler"], arns, self.runtime.invoke)
         self.scheduler_schedules.start()
+
+
+def _subscription_attributes(policy, scope, **more):
+    """An SNS subscription's attributes: its filter policy (JSON) and scope, if it has one."""
+    attributes = dict(more)
+    if policy:
+        attributes.update(FilterPolicy=json.dumps(policy), FilterPolicyScope=scope)
+    return attributes

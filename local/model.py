@@ -55,6 +55,17 @@ class SqsMapping:
 
 
 @dataclass
+class SnsSubscription:
+    function_id: str
+    name: str                         # the event's name (or the AWS::SNS::Subscription's logical id)
+    topic_arn: str
+    filter_policy: Optional[dict] = None
+    filter_policy_scope: str = "MessageAttributes"
+    sqs_subscription: bool = False    # SAM's SqsSubscription: through a queue, the function gets SQS events
+    batch_size: int = 10
+
+
+@dataclass
 class Schedule:
     function_id: str
     name: str                         # the event's logical name in the template

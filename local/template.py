@@ -295,6 +295,10 @@ class LocalStack:
             name = self._name(logical, res, "RoleName")
             r.refs[logical] = name
             r.attrs[logical] = {"Arn": f"arn:aws:iam::{self.account}:role/{name}", "RoleId": name}
+        for logical, res in self._of_type("AWS::SNS::Topic"):
+            name = self._name(logical, res, "TopicName")
+            r.refs[logical] = arn.format("sns", name)
+            r.attrs[logical] = {"TopicArn": r.refs[logical], "TopicName": name}
         for logical, res in self._of_type("AWS::Events::Rule"):
             r.attrs[logical] = {"Arn": arn.format("events", f"rule/{self.stack_name}-{logical}")}
 
@@ -414,6 +418,55 @@ class LocalStack:
                 max_concurrency=int(self.resolver.resolve(
                     (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))),
                 enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
+        return out
+
+    def topics(self):
+        """(logical id, name, attributes) of every SNS topic."""
+        out = []
+        for logical, res in self._of_type("AWS::SNS::Topic"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            attrs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items()
+                     if k in ("FifoTopic", "ContentBasedDeduplication", "DisplayName")}
+            out.append((logical, self.resolver.attrs[logical]["TopicName"], attrs))
+        return out
+
+    def sns_subscriptions(self):
+        """Every SNS event source of a function (Type: SNS events, and AWS::SNS::Subscription resources whose
+        Protocol is lambda), with its filter policy; SqsSubscription ones go through a queue as SAM does."""
+        out = []
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for fn, name, kind, props in self._events():
+            if kind != "SNS":
+                continue
+            props = self.resolver.resolve(props)
+            sqs = props.get("SqsSubscription") or False
+            out.append(model.SnsSubscription(
+                function_id=fn, name=name, topic_arn=props["Topic"], filter_policy=props.get("FilterPolicy"),
+                filter_policy_scope=props.get("FilterPolicyScope", "MessageAttributes"),
+                sqs_subscription=bool(sqs),
+                batch_size=int(sqs.get("BatchSize", 10)) if isinstance(sqs, dict) else 10))
+        for logical, res in self._of_type("AWS::SNS::Subscription"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if props.get("Protocol") == "lambda" and props.get("Endpoint") in by_arn:
+                out.append(model.SnsSubscription(
+                    function_id=by_arn[props["Endpoint"]], name=logical, topic_arn=props["TopicArn"],
+                    filter_policy=props.get("FilterPolicy"),
+                    filter_policy_scope=props.get("FilterPolicyScope", "MessageAttributes")))
+        return out
+
+    def queue_subscriptions(self):
+        """(topic ARN, queue logical id, raw delivery, filter policy, scope) of AWS::SNS::Subscription resources
+        whose Protocol is sqs: moto delivers those itself."""
+        out = []
+        for _logical, res in self._of_type("AWS::SNS::Subscription"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if props.get("Protocol") != "sqs":
+                continue
+            queue = next((k for k, v in self.resolver.attrs.items() if v.get("Arn") == props.get("Endpoint")), None)
+            if queue is None:
+                raise TemplateError(f"{_logical}: Endpoint names a queue the template does not declare")
+            out.append((props["TopicArn"], queue, bool(props.get("RawMessageDelivery", False)),
+                        props.get("FilterPolicy"), props.get("FilterPolicyScope", "MessageAttributes")))
         return out
 
     def schedules(self):
