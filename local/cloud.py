@@ -105,6 +105,9 @@ class Cloud:
         api_urls = {api_id: f"http://{public_host(self.host)}:{port}" for api_id, port, _k in ports.values()}
         self._stack_args = (api_urls, account)
         self.stack = self.load_stack()
+        self.not_emulated = self.stack.not_emulated()
+        for line in self.not_emulated:
+            log.warning(line)
         self._create_resources()
         if self.moto and self.state_dir:
             from . import persistence

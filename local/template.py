@@ -22,6 +22,22 @@ MERGED_GLOBAL_LISTS = ("Layers",)
 INLINE_DIR = Path(__file__).resolve().parent / ".state" / "inline"
 
 
+# What the local cloud runs, and what needs nothing locally (permissions, log groups, deployments): any other
+# resource or event kind is named at start-up (not_emulated()), never silently skipped.
+EMULATED_RESOURCES = {
+    "AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::Serverless::LayerVersion",
+    "AWS::Lambda::LayerVersion", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
+    "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
+}
+NOTHING_TO_EMULATE = {
+    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
+    "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
+}
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2"}
+
+
 class TemplateError(Exception):
     """The template cannot be run: says what and where."""
 
@@ -154,6 +170,9 @@ class Resolver:
         try:
             return self.attrs[res][attr]
         except KeyError:
+            kind = self.resources.get(res, {}).get("Type")
+            if kind and kind not in EMULATED_RESOURCES:  # named at start-up as not emulated: a stand-in value
+                return f"local-not-emulated:{res}.{attr}"
             raise TemplateError(f"!GetAtt {res}.{attr}: not known to the local cloud") from None
 
     def sub(self, arg):
@@ -337,6 +356,23 @@ class LocalStack:
         for _logical, res in self._of_type("AWS::SES::EmailIdentity"):
             out.append(self.resolver.resolve(res["Properties"]["EmailIdentity"]))
         return out
+
+    def not_emulated(self):
+        """One line per resource kind, and per function event, that the local cloud does not emulate."""
+        lines = []
+        kinds = {}
+        for logical, res in self.resources.items():
+            kind = res.get("Type", "")
+            if kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource":
+                lines.append(f"custom resource {logical} ({kind}) is not run locally")
+            elif kind not in EMULATED_RESOURCES and kind not in NOTHING_TO_EMULATE:
+                kinds.setdefault(kind, []).append(logical)
+        for kind, logicals in sorted(kinds.items()):
+            lines.append(f"resource kind {kind} is not emulated locally: {', '.join(logicals)}")
+        for fn, name, kind, _props in self._events():
+            if kind not in EMULATED_EVENTS:
+                lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
+        return lines
 
     def outputs(self):
         """The template's Outputs, resolved (execute-api URLs become local ones)."""

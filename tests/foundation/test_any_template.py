@@ -127,3 +127,20 @@ def test_emulators_start_only_where_a_parameter_keeps_its_local_default(tmp_path
         for emulator in started:
             emulator.stop()
         real.close()
+
+
+def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud, caplog):
+    caplog.set_level(logging.WARNING, logger="local.cloud")
+    cloud = start_cloud(template=TEMPLATES / "not_emulated", isolated=False)
+    expected = [
+        "custom resource Seed (Custom::Seed) is not run locally",
+        "resource kind AWS::DynamoDB::Table is not emulated locally: Table, OtherTable",
+        "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
+        "event Stream (Type: DynamoDB) of function Worker is not emulated locally: it never fires",
+        "event Logs (Type: CloudWatchLogs) of function Worker is not emulated locally: it never fires",
+    ]
+    assert cloud.not_emulated == expected
+    assert [r.getMessage() for r in caplog.records if r.name == "local.cloud" and r.levelno == logging.WARNING
+            ] == expected
+    assert "SQS Jobs -> Worker" in cloud.describe()                    # what is emulated still runs
+    assert cloud.invoke("Worker", {"a": 1}) == {"a": 1}
