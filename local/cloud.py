@@ -79,6 +79,7 @@ class Cloud:
         self.scheduler = None
         self.scheduler_schedules = None
         self.sns_deliveries = []     # (SnsSubscription, its queue's name)
+        self.event_lines = []        # S3 notifications and EventBridge rules, for describe()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
@@ -97,7 +98,7 @@ class Cloud:
         session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
-                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns")}
+                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -191,6 +192,7 @@ class Cloud:
                 lines.append(f"SQS {mapping.queue_logical_id} -> {mapping.function_id}")
         for sub, _queue in self.sns_deliveries:
             lines.append(f"SNS {sub.topic_arn.rsplit(':', 1)[-1]} -> {sub.function_id}")
+        lines += self.event_lines
         for sched in self.stack.schedules():
             if self._runs(sched.function_id):
                 lines.append(f"Schedule {sched.expression} -> {sched.function_id}")
@@ -219,6 +221,12 @@ class Cloud:
             self.stack.resolver.attrs[queue.logical_id]["QueueUrl"] = url
             log.info("queue %s: %s", queue.logical_id, url)
         self._create_topics()
+        for bus in self.stack.event_buses():
+            events = self.clients["events"]
+            try:
+                events.create_event_bus(Name=bus)
+            except events.exceptions.ResourceAlreadyExistsException:
+                pass
         for bucket in self.stack.buckets():
             try:
                 s3.create_bucket(Bucket=bucket.name)
@@ -251,20 +259,32 @@ class Cloud:
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_subscription_attributes(
                 policy, scope, RawMessageDelivery=str(raw).lower()))
 
+    def _event_queue(self, function_id, event_name, kind):
+        """(name, URL, ARN) of the queue moto delivers one asynchronous event source into."""
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in
+                       f"{self.stack_name}-{function_id}-{event_name}")[:76] + f"-{kind}"
+        timeout = self.runtime.pools[function_id].fn.timeout   # no redelivery while an invocation runs
+        sqs = self.clients["sqs"]
+        url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(timeout + 30)})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return name, url, arn
+
+    def _deliver(self, function_id, event_name, url, trigger, to_event):
+        from .async_sources import QueueDelivery
+        delivery = QueueDelivery(function_id, event_name, url, self.runtime.invoke, self.clients["sqs"], trigger,
+                                 to_event)
+        delivery.start()
+        self.pollers.append(delivery)
+
     def _start_sns_subscriptions(self):
         """Each SNS event source: a moto subscription into a queue of its own, delivered to the function."""
+        from .async_sources import sns_event
         from .model import SqsMapping
-        from .sns import SnsDelivery
         sns, sqs = self.clients["sns"], self.clients["sqs"]
-        functions = self.stack.functions()
         for sub in self.stack.sns_subscriptions():
             if not self._runs(sub.function_id):
                 continue
-            name = "".join(c if c.isalnum() or c in "-_" else "-" for c in
-                           f"{self.stack_name}-{sub.function_id}-{sub.name}")[:76] + "-sns"
-            timeout = functions[sub.function_id].timeout
-            url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(timeout + 30)})["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            name, url, arn = self._event_queue(sub.function_id, sub.name, "sns")
             try:
                 attributes = _subscription_attributes(sub.filter_policy, sub.filter_policy_scope)
                 sub_arn = sns.subscribe(TopicArn=sub.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes,
@@ -278,11 +298,50 @@ class Cloud:
                 mapping = SqsMapping(sub.function_id, f"{sub.function_id}{sub.name}Queue", url, arn,
                                      batch_size=sub.batch_size)
                 poller = SqsPoller(mapping, self.runtime.invoke, sqs, region=self.region)
+                poller.start()
+                self.pollers.append(poller)
             else:
-                poller = SnsDelivery(sub, url, sub_arn, self.runtime.invoke, sqs)
-            poller.start()
-            self.pollers.append(poller)
+                self._deliver(sub.function_id, sub.name, url, "sns:" + sub.topic_arn.rsplit(":", 1)[-1],
+                              lambda envelope, arn=sub_arn: sns_event(envelope, arn))
             self.sns_deliveries.append((sub, name))
+
+    def _start_s3_notifications(self):
+        """S3 events: the bucket's QueueConfigurations (moto applies the event names and prefix/suffix filters)
+        into a queue per event source, delivered to the function."""
+        from .async_sources import s3_event
+        configs = {}
+        for n in self.stack.s3_notifications():
+            if not self._runs(n.function_id):
+                continue
+            _name, url, arn = self._event_queue(n.function_id, n.name, "s3")
+            config = {"Id": f"{n.function_id}-{n.name}", "QueueArn": arn, "Events": n.events}
+            if n.filter_rules:
+                config["Filter"] = {"Key": {"FilterRules": n.filter_rules}}
+            configs.setdefault(n.bucket, []).append(config)
+            self._deliver(n.function_id, n.name, url, "s3:" + n.bucket, s3_event)
+            self.event_lines.append(f"S3 {n.bucket} {','.join(n.events)} -> {n.function_id}")
+        for bucket, queue_configs in configs.items():
+            self.clients["s3"].put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queue_configs})
+
+    def _start_event_rules(self):
+        """EventBridge rules: a moto rule (event pattern, input transformer) whose target is a queue per rule,
+        delivered to the function."""
+        from .async_sources import eventbridge_event
+        events = self.clients["events"]
+        for rule in self.stack.event_rules():
+            if not (self._runs(rule.function_id) and rule.enabled):
+                continue
+            name, url, arn = self._event_queue(rule.function_id, rule.name, "events")
+            events.put_rule(Name=name[:64], EventPattern=json.dumps(rule.pattern), EventBusName=rule.bus,
+                            State="ENABLED")
+            target = {"Id": "local", "Arn": arn}
+            if rule.input_transformer:
+                target["InputTransformer"] = rule.input_transformer
+            events.put_targets(Rule=name[:64], EventBusName=rule.bus, Targets=[target])
+            self._deliver(rule.function_id, rule.name, url, "events:" + rule.name,
+                          eventbridge_event(rule.input, rule.input_path, self.stack.account))
+            self.event_lines.append(f"EventBridge rule {rule.name} (bus {rule.bus}) -> {rule.function_id}")
 
     def _start_gateways(self, ports):
         by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}
@@ -315,6 +374,8 @@ class Cloud:
             poller.start()
             self.pollers.append(poller)
         self._start_sns_subscriptions()
+        self._start_s3_notifications()
+        self._start_event_rules()
         schedules = [s for s in self.stack.schedules() if self._runs(s.function_id)]
         if schedules:
             from .scheduler import Scheduler

@@ -66,6 +66,27 @@ class SnsSubscription:
 
 
 @dataclass
+class S3Notification:
+    function_id: str
+    name: str                         # the event's name in the template
+    bucket: str                       # the bucket's name
+    events: list                      # ["s3:ObjectCreated:*", ...]
+    filter_rules: list = field(default_factory=list)   # [{"Name": "prefix"|"suffix", "Value": ...}]
+
+
+@dataclass
+class EventRule:
+    function_id: str
+    name: str                         # the event's name (or the AWS::Events::Rule's logical id)
+    pattern: dict
+    bus: str = "default"
+    input: Optional[str] = None       # a target's constant Input (JSON text)
+    input_path: Optional[str] = None
+    input_transformer: Optional[dict] = None
+    enabled: bool = True
+
+
+@dataclass
 class Schedule:
     function_id: str
     name: str                         # the event's logical name in the template

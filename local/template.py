@@ -29,13 +29,15 @@ EMULATED_RESOURCES = {
     "AWS::Lambda::LayerVersion", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
+    "AWS::Events::Rule", "AWS::Events::EventBus",
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
     "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
 }
-EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2"}
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
+                   "CloudWatchEvent"}
 
 
 class TemplateError(Exception):
@@ -318,8 +320,14 @@ class LocalStack:
             name = self._name(logical, res, "TopicName")
             r.refs[logical] = arn.format("sns", name)
             r.attrs[logical] = {"TopicArn": r.refs[logical], "TopicName": name}
+        for logical, res in self._of_type("AWS::Events::EventBus"):
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("events", f"event-bus/{name}"), "Name": name}
         for logical, res in self._of_type("AWS::Events::Rule"):
-            r.attrs[logical] = {"Arn": arn.format("events", f"rule/{self.stack_name}-{logical}")}
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("events", f"rule/{name}")}
 
     # -- resources ------------------------------------------------------------------------------
     def queues(self):
@@ -369,6 +377,9 @@ class LocalStack:
                 kinds.setdefault(kind, []).append(logical)
         for kind, logicals in sorted(kinds.items()):
             lines.append(f"resource kind {kind} is not emulated locally: {', '.join(logicals)}")
+        for logical, res in self._of_type("AWS::Events::Rule"):
+            if "EventPattern" not in res.get("Properties", {}):
+                lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
         for fn, name, kind, _props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -505,6 +516,48 @@ class LocalStack:
                         props.get("FilterPolicy"), props.get("FilterPolicyScope", "MessageAttributes")))
         return out
 
+    def s3_notifications(self):
+        """Every S3 event source of a function (the bucket must be the template's, as SAM requires)."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind != "S3":
+                continue
+            props = self.resolver.resolve(props)
+            events = props.get("Events") or []
+            rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+            out.append(model.S3Notification(fn, name, props["Bucket"], [events] if isinstance(events, str) else events,
+                                            [{"Name": r["Name"].lower(), "Value": r["Value"]} for r in rules]))
+        return out
+
+    def event_rules(self):
+        """Every EventBridge rule that invokes a function: EventBridgeRule / CloudWatchEvent events, and
+        AWS::Events::Rule resources with an EventPattern whose targets are the template's functions."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind not in ("EventBridgeRule", "CloudWatchEvent"):
+                continue
+            props = self.resolver.resolve(props)
+            enabled = props.get("Enabled", props.get("State", "ENABLED") != "DISABLED")
+            out.append(model.EventRule(fn, name, props.get("Pattern") or {}, _bus_name(props.get("EventBusName")),
+                                       _json_text(props.get("Input")), props.get("InputPath"),
+                                       props.get("InputTransformer"), bool(enabled)))
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for logical, res in self._of_type("AWS::Events::Rule"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if "EventPattern" not in props:
+                continue
+            for target in props.get("Targets", []):
+                if target.get("Arn") in by_arn:
+                    out.append(model.EventRule(
+                        by_arn[target["Arn"]], logical, props["EventPattern"], _bus_name(props.get("EventBusName")),
+                        _json_text(target.get("Input")), target.get("InputPath"), target.get("InputTransformer"),
+                        props.get("State", "ENABLED") != "DISABLED"))
+        return out
+
+    def event_buses(self):
+        """The names of the template's custom event buses."""
+        return [self.resolver.refs[k] for k, _res in self._of_type("AWS::Events::EventBus")]
+
     def schedules(self):
         """Every Schedule / ScheduleV2 event of a function."""
         out = []
@@ -577,3 +630,13 @@ def _versioned(resource):
     """True when a bucket declares VersioningConfiguration Status Enabled."""
     config = (resource.get("Properties") or {}).get("VersioningConfiguration") or {}
     return config.get("Status") == "Enabled"
+
+
+def _json_text(value):
+    """A target's Input as JSON text (a template may write it as YAML)."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
+def _bus_name(value):
+    """An event bus named by name or ARN."""
+    return (value or "default").rsplit("/", 1)[-1]

@@ -79,3 +79,37 @@ def test_a_failing_function_gets_the_message_again_twice(cloud, records):
     [event] = wait_for(lambda: seen(records, "Flaky"), timeout=30)
     message_id = event["Records"][0]["Sns"]["MessageId"]
     assert sorted(p.name for p in (records / "attempts" / message_id).iterdir()) == ["1", "2", "3"]
+
+
+def test_s3_notifications_with_prefix_and_suffix_filters(cloud, records):
+    s3 = boto3.client("s3")
+    bucket = cloud.physical_id("Uploads")
+    for key in ("other/a.csv", "reports/a.txt", "reports/2026/q1.csv"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x,y\n")
+    [event] = wait_for(lambda: seen(records, "Reports"), timeout=20)
+    [record] = event["Records"]
+    assert record["eventSource"] == "aws:s3" and record["eventName"] == "ObjectCreated:Put"
+    assert record["s3"]["bucket"]["name"] == bucket and record["s3"]["object"]["key"] == "reports%2F2026%2Fq1.csv"
+    s3.delete_object(Bucket=bucket, Key="reports/2026/q1.csv")
+    [removed] = wait_for(lambda: seen(records, "Removed"), timeout=20)
+    assert removed["Records"][0]["eventName"].startswith("ObjectRemoved:")
+    assert removed["Records"][0]["s3"]["object"]["key"] == "reports%2F2026%2Fq1.csv"
+    assert len(seen(records, "Reports")) == 1                  # neither the filtered-out keys nor the delete
+
+
+def test_eventbridge_rules_match_patterns_on_custom_and_default_buses(cloud, records):
+    events = boto3.client("events")
+    bus = cloud.physical_id("Orders")
+    events.put_events(Entries=[
+        {"EventBusName": bus, "Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"amount": 50})},
+        {"EventBusName": bus, "Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"amount": 150})},
+        {"Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"amount": 500})},   # default bus
+        {"Source": "greeter", "DetailType": "Hello", "Detail": json.dumps({"who": "bob"})},
+        {"Source": "auditor", "DetailType": "Checked", "Detail": json.dumps({"id": 7})},
+    ])
+    [order] = wait_for(lambda: seen(records, "OnOrder"), timeout=20)
+    assert order["source"] == "shop" and order["detail-type"] == "OrderPlaced" and order["detail"] == {"amount": 150}
+    assert order["account"] and order["region"] == "us-east-1"
+    assert wait_for(lambda: seen(records, "OnDefault"), timeout=20) == [{"greeting": "hi bob"}]   # input transformer
+    assert wait_for(lambda: seen(records, "Audit"), timeout=20) == [{"constant": True}]          # AWS::Events::Rule
+    assert len(seen(records, "OnOrder")) == 1
