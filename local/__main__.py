@@ -139,7 +139,7 @@ def main(argv=None):
     if not args.no_emulators:
         from local import emulators as emu
         defaults = {name: spec.get("Default") for name, spec in declared.items() if spec.get("Default")}
-        emulators = emu.start_all(args.host, parameters=dict(defaults, **params))
+        emulators = emu.start_all(args.host, parameters=dict(defaults, **params), template=args.template)
     cloud = Cloud(args.template, params, stack_name=args.stack_name, host=args.host, fixed_ports=True,
                   moto_port=args.moto_port, isolated=not args.shared_venv, idle_timeout=args.idle_timeout,
                   watch=not args.no_reload, state_dir=STATE / "moto")

@@ -97,6 +97,21 @@ def test_saved_state_belongs_to_one_stack_and_template(tmp_path):
     assert run(source, "alpha") == {"keys": ["alpha"], "secrets": ["alpha-secret"]}      # its own: restored
 
 
+def test_template_yml_beside_a_missing_template_yaml_and_a_folder_without_either(tmp_path):
+    from local.template import TemplateError, locate
+    folder = TEMPLATES / "yml_folder"
+    assert locate(folder / "template.yaml") == folder / "template.yml"
+    assert locate(folder) == folder / "template.yml"
+    with pytest.raises(TemplateError, match="no template.yaml or template.yml"):
+        locate(tmp_path)
+
+
+def test_emulators_of_our_apis_do_not_start_for_a_template_that_does_not_name_them(tmp_path):
+    template = tmp_path / "template.yml"
+    template.write_text("Parameters:\n  Other:\n    Type: String\n    Default: x\nResources: {}\n")
+    assert emulators.start_all(parameters={"Other": "x"}, template=template) == []
+
+
 def test_emulators_start_only_where_a_parameter_keeps_its_local_default(tmp_path, caplog):
     chat_default, provider_default = free_port(), free_port()
     template = tmp_path / "template.yaml"
