@@ -113,3 +113,28 @@ def test_eventbridge_rules_match_patterns_on_custom_and_default_buses(cloud, rec
     assert wait_for(lambda: seen(records, "OnDefault"), timeout=20) == [{"greeting": "hi bob"}]   # input transformer
     assert wait_for(lambda: seen(records, "Audit"), timeout=20) == [{"constant": True}]          # AWS::Events::Rule
     assert len(seen(records, "OnOrder")) == 1
+
+
+def test_console_lists_the_new_triggers(cloud):
+    from local.console.resources import Resources
+    triggers = {f["id"]: f["triggers"] for f in Resources(cloud).functions()}
+    assert triggers["Everything"] == [f"SNS {cloud.stack_name}-Notices (All)"]
+    assert triggers["Reports"] == [f"S3 {cloud.physical_id('Uploads')} s3:ObjectCreated:* (CsvReports)"]
+    assert triggers["OnOrder"] == [f"EventBridge {cloud.physical_id('Orders')} (BigOrder)"]
+    assert triggers["Audit"] == ["EventBridge default (AuditRule)"]
+
+
+def test_a_changed_event_source_in_the_template_asks_for_a_restart(start_cloud, tmp_path, caplog):
+    import logging
+    import shutil
+    from local.reload import Watcher
+    folder = tmp_path / "events"
+    shutil.copytree(TEMPLATE, folder)
+    cloud = start_cloud(template=folder, env={"RECORD_DIR": str(tmp_path)}, isolated=False,
+                        functions=["Urgent"])
+    template = folder / "template.yaml"
+    template.write_text(template.read_text().replace("priority: [high]", "priority: [urgent]"))
+    caplog.set_level(logging.WARNING, logger="local.reload")
+    Watcher(cloud)._template_changed()
+    assert any("restart the local cloud" in r.getMessage() and "SNS event sources" in r.getMessage()
+               for r in caplog.records)
