@@ -70,13 +70,21 @@ def load(path):
     return json.loads(json.dumps(template, default=str))
 
 
+GLOBAL_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
+                   "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
+                   "LayerVersion": "AWS::Serverless::LayerVersion", "StateMachine": "AWS::Serverless::StateMachine"}
+
+
 def with_globals(template):
-    """Merge Globals.Function into every AWS::Serverless::Function, as SAM does."""
+    """Merge every Globals section (Function, Api, HttpApi, ...) into the resources of its type, as SAM does."""
     result = copy.deepcopy(template)
-    defaults = result.get("Globals", {}).get("Function", {})
-    for res in result.get("Resources", {}).values():
-        if res.get("Type") == "AWS::Serverless::Function":
-            res["Properties"] = _merge(defaults, res.get("Properties", {}))
+    for section, kind in GLOBAL_SECTIONS.items():
+        defaults = result.get("Globals", {}).get(section)
+        if not defaults:
+            continue
+        for res in result.get("Resources", {}).values():
+            if res.get("Type") == kind:
+                res["Properties"] = _merge(defaults, res.get("Properties", {}))
     return result
 
 
@@ -278,7 +286,9 @@ class LocalStack:
         self.region = region
         self.stack_name = stack_name
         self.queue_url = queue_url or (lambda name: f"https://sqs.{region}.amazonaws.com/{account}/{name}")
-        self.resources = self.template.get("Resources", {})
+        # A resource whose Condition is false does not exist, as CloudFormation creates no such resource.
+        self.resources = {k: v for k, v in self.template.get("Resources", {}).items()
+                          if "Condition" not in v or self.resolver.condition(v["Condition"])}
         self._assign_physical_ids()
 
     # -- physical ids -------------------------------------------------------------------------
@@ -578,7 +588,9 @@ class LocalStack:
         for logical, (api_id, port, kind) in self.apis.items():
             if kind == "ws":
                 continue
-            props = self.resources.get(logical, {}).get("Properties", {})
+            # An implicit API (ServerlessRestApi / ServerlessHttpApi) takes its settings from Globals only.
+            props = self.resources.get(logical, {}).get("Properties") or self.template.get("Globals", {}).get(
+                "HttpApi" if kind == "http" else "Api", {})
             stage = self.resolver.resolve(props.get("StageName", "$default" if kind == "http" else "Prod"))
             api = model.RestApi(logical, stage, [], port, props.get("BinaryMediaTypes", []))
             api.payload_version = "2.0" if kind == "http" else "1.0"

@@ -159,3 +159,19 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
             ] == expected
     assert "SQS Jobs -> Worker" in cloud.describe()                    # what is emulated still runs
     assert cloud.invoke("Worker", {"a": 1}) == {"a": 1}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_conditions_decide_which_resources_exist_and_globals_reach_implicit_apis(start_cloud, env):
+    cloud = start_cloud(template=TEMPLATES / "conditions_globals", parameters={"Env": env}, isolated=False)
+    exists = env == "prod"
+    assert ("ProdOnlyWorker" in cloud.runtime.pools) is exists
+    assert ("ProdOnlyQueue" in [q.logical_id for q in cloud.stack.queues()]) is exists
+    r = requests.post(cloud.api_url("ServerlessRestApi") + "/echo", data=b"\x00\x01",
+                      headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    body = r.json()
+    assert body["b64"] is True and body["memory"] == 256       # Globals.Api on the implicit API; Globals.Function
+    assert (body["queue"] == cloud.physical_id("ProdOnlyQueue")) if exists else (body["queue"] == "none")
+    r = requests.post(cloud.api_url("Explicit") + "/echo", data=b"\x00\x01",
+                      headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    assert r.json()["b64"] is True                                # Globals.Api on an explicit API
