@@ -36,6 +36,14 @@ NOTHING_TO_EMULATE = {
     "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
     "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
 }
+# Properties the local cloud does not apply, named at start-up like the kinds above.
+PROPERTIES_NOT_EMULATED = {
+    "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri"),
+    "AWS::Serverless::Api": ("Auth", "Cors", "Domain", "GatewayResponses"),
+    "AWS::Serverless::HttpApi": ("Auth", "CorsConfiguration", "Domain"),
+}
+EVENT_PROPERTIES_NOT_EMULATED = {"SQS": ("FilterCriteria",), "Api": ("Auth", "RequestParameters", "RequestModel"),
+                                 "HttpApi": ("Auth",), "SNS": ("RedrivePolicy",)}
 EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
                    "CloudWatchEvent"}
 
@@ -390,9 +398,24 @@ class LocalStack:
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
-        for fn, name, kind, _props in self._events():
+        for logical, res in self.resources.items():
+            for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
+                if prop in (res.get("Properties") or {}):
+                    lines.append(f"property {prop} of {logical} ({res['Type']}) is not applied locally")
+        implicit = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}
+        for section, logical in implicit.items():
+            if logical in self.apis and logical not in self.resources:
+                kind = f"AWS::Serverless::{section}"
+                for prop in PROPERTIES_NOT_EMULATED[kind]:
+                    if prop in self.template.get("Globals", {}).get(section, {}):
+                        lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
+        for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
+            for prop in EVENT_PROPERTIES_NOT_EMULATED.get(kind, ()):
+                if prop in props:
+                    lines.append(f"property {prop} of event {name} (Type: {kind}) of function {fn} is not applied "
+                                 "locally")
         return lines
 
     def outputs(self):

@@ -151,7 +151,11 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
         "custom resource Seed (Custom::Seed) is not run locally",
         "resource kind AWS::DynamoDB::Table is not emulated locally: Table, OtherTable",
         "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
+        "property Auth of Guarded (AWS::Serverless::Api) is not applied locally",
+        "property Cors of Guarded (AWS::Serverless::Api) is not applied locally",
+        "property EventInvokeConfig of Worker (AWS::Serverless::Function) is not applied locally",
         "event Stream (Type: DynamoDB) of function Worker is not emulated locally: it never fires",
+        "property FilterCriteria of event Work (Type: SQS) of function Worker is not applied locally",
         "event Logs (Type: CloudWatchLogs) of function Worker is not emulated locally: it never fires",
     ]
     assert cloud.not_emulated == expected
@@ -175,3 +179,24 @@ def test_conditions_decide_which_resources_exist_and_globals_reach_implicit_apis
     r = requests.post(cloud.api_url("Explicit") + "/echo", data=b"\x00\x01",
                       headers={"Content-Type": "application/octet-stream"}, timeout=10)
     assert r.json()["b64"] is True                                # Globals.Api on an explicit API
+
+
+def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
+    from local.template import LocalStack
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""
+        Transform: AWS::Serverless-2016-10-31
+        Globals:
+          Api:
+            Cors: "'*'"
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              InlineCode: "def handler(event, context): return {}"
+              Handler: index.handler
+              Runtime: python3.11
+              Events:
+                Get: {Type: Api, Properties: {Path: /, Method: get}}
+    """))
+    assert LocalStack(tmp_path).not_emulated() == [
+        "property Cors of ServerlessRestApi (Globals.Api) is not applied locally"]
