@@ -273,9 +273,16 @@ def api_ids(template):
         for event in (res.get("Properties") or {}).get("Events", {}).values():
             props = event.get("Properties", {})
             if event.get("Type") == "Api" and "RestApiId" not in props:
-                out.setdefault("ServerlessRestApi", (api_id("ServerlessRestApi"), 3000, "rest"))
+                out.setdefault("ServerlessRestApi", (api_id("ServerlessRestApi"), 0, "rest"))
             if event.get("Type") == "HttpApi" and "ApiId" not in props:
-                out.setdefault("ServerlessHttpApi", (api_id("ServerlessHttpApi"), 3000, "http"))
+                out.setdefault("ServerlessHttpApi", (api_id("ServerlessHttpApi"), 0, "http"))
+    # Implicit APIs listen where `sam local start-api` does, 3000, or the next port no other API names.
+    taken = {port for _id, port, _kind in out.values() if port}
+    for logical in ("ServerlessRestApi", "ServerlessHttpApi"):
+        if logical in out:
+            port = next(p for p in range(3000, 3100) if p not in taken)
+            taken.add(port)
+            out[logical] = (out[logical][0], port, out[logical][2])
     return out
 
 

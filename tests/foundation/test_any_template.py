@@ -200,3 +200,23 @@ def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
     """))
     assert LocalStack(tmp_path).not_emulated() == [
         "property Cors of ServerlessRestApi (Globals.Api) is not applied locally"]
+
+
+def test_implicit_apis_get_ports_no_other_api_names(tmp_path):
+    from local.template import api_ids, load
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Named:
+            Type: AWS::Serverless::Api
+            Properties: {StageName: v1}
+            Metadata: {LocalPort: 3000}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Events:
+                Rest: {Type: Api, Properties: {Path: /, Method: get}}
+                Http: {Type: HttpApi, Properties: {Path: /, Method: get}}
+    """))
+    ports = {logical: port for logical, (_id, port, _kind) in api_ids(load(tmp_path / "template.yaml")).items()}
+    assert ports == {"Named": 3000, "ServerlessRestApi": 3001, "ServerlessHttpApi": 3002}
