@@ -326,6 +326,10 @@ class LocalStack:
             name = self._name(logical, res, "FunctionName")
             r.refs[logical] = name
             r.attrs[logical] = {"Arn": arn.format("lambda", f"function:{name}")}
+            if res.get("Type") == "AWS::Serverless::Function" and "Role" not in res.get("Properties", {}):
+                role = f"{self.stack_name}-{logical}Role"     # the execution role SAM generates, <Function>Role
+                r.refs[f"{logical}Role"] = role
+                r.attrs[f"{logical}Role"] = {"Arn": f"arn:aws:iam::{self.account}:role/{role}", "RoleId": role}
         for logical, res in self._of_type("AWS::SQS::Queue"):
             name = self._name(logical, res, "QueueName")
             r.refs[logical] = self.queue_url(name)

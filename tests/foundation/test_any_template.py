@@ -220,3 +220,23 @@ def test_implicit_apis_get_ports_no_other_api_names(tmp_path):
     """))
     ports = {logical: port for logical, (_id, port, _kind) in api_ids(load(tmp_path / "template.yaml")).items()}
     assert ports == {"Named": 3000, "ServerlessRestApi": 3001, "ServerlessHttpApi": 3002}
+
+
+def test_ref_and_getatt_of_the_role_sam_generates_for_a_function(tmp_path):
+    from local.template import LocalStack
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              InlineCode: "def handler(event, context): return {}"
+              Handler: index.handler
+              Runtime: python3.11
+              Environment:
+                Variables:
+                  ROLE_ARN: !GetAtt FnRole.Arn
+                  ROLE_NAME: !Ref FnRole
+    """))
+    env = LocalStack(tmp_path, stack_name="demo").functions()["Fn"].environment
+    assert env == {"ROLE_ARN": "arn:aws:iam::123456789012:role/demo-FnRole", "ROLE_NAME": "demo-FnRole"}
