@@ -29,7 +29,7 @@ EMULATED_RESOURCES = {
     "AWS::Lambda::LayerVersion", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
-    "AWS::Events::Rule", "AWS::Events::EventBus",
+    "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
@@ -406,6 +406,14 @@ class LocalStack:
                 kinds.setdefault(kind, []).append(logical)
         for kind, logicals in sorted(kinds.items()):
             lines.append(f"resource kind {kind} is not emulated locally: {', '.join(logicals)}")
+        wired = {logical for logical, _props in self._queue_mappings_by_hand()}
+        for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
+            if logical not in wired:
+                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues of this "
+                             "template into its functions are)")
+            elif "FilterCriteria" in res.get("Properties", {}):
+                lines.append(f"property FilterCriteria of {logical} (AWS::Lambda::EventSourceMapping) is not "
+                             "applied locally")
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
@@ -509,6 +517,30 @@ class LocalStack:
                 max_concurrency=int(self.resolver.resolve(
                     (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))),
                 enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
+        for logical, props in self._queue_mappings_by_hand():
+            fn, queue = props["_function"], props["_queue"]
+            out.append(model.SqsMapping(
+                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue],
+                queue_arn=props["EventSourceArn"], batch_size=int(props.get("BatchSize", 10)),
+                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
+                enabled=bool(props.get("Enabled", True))))
+        return out
+
+    def _queue_mappings_by_hand(self):
+        """(logical id, resolved properties + _function/_queue) of each AWS::Lambda::EventSourceMapping from a
+        template queue to a template function; others are named by not_emulated()."""
+        functions = {}
+        for k, _res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            functions[self.resolver.refs[k]] = functions[self.resolver.attrs[k]["Arn"]] = k
+        queues = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":sqs:" in v.get("Arn", "")}
+        out = []
+        for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            fn, queue = functions.get(props.get("FunctionName")), queues.get(props.get("EventSourceArn"))
+            if fn and queue:
+                out.append((logical, dict(props, _function=fn, _queue=queue)))
         return out
 
     def topics(self):

@@ -151,6 +151,8 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
         "custom resource Seed (Custom::Seed) is not run locally",
         "resource kind AWS::DynamoDB::Table is not emulated locally: Table, OtherTable",
         "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
+        "event source mapping StreamMapping is not emulated locally (only SQS queues of this template into its "
+        "functions are)",
         "property Auth of Guarded (AWS::Serverless::Api) is not applied locally",
         "property Cors of Guarded (AWS::Serverless::Api) is not applied locally",
         "property EventInvokeConfig of Worker (AWS::Serverless::Function) is not applied locally",

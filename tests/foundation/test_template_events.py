@@ -138,3 +138,11 @@ def test_a_changed_event_source_in_the_template_asks_for_a_restart(start_cloud, 
     Watcher(cloud)._template_changed()
     assert any("restart the local cloud" in r.getMessage() and "SNS event sources" in r.getMessage()
                for r in caplog.records)
+
+
+def test_an_event_source_mapping_written_by_hand(cloud, records):
+    assert "SQS HandQueue -> ByHand" in cloud.describe()
+    boto3.client("sqs").send_message(QueueUrl=cloud.physical_id("HandQueue"), MessageBody="by hand")
+    [event] = wait_for(lambda: seen(records, "ByHand"), timeout=20)
+    assert [r["body"] for r in event["Records"]] == ["by hand"]
+    assert event["Records"][0]["eventSourceARN"].endswith(":" + cloud.physical_id("HandQueue").rsplit("/", 1)[-1])
