@@ -146,3 +146,13 @@ def test_an_event_source_mapping_written_by_hand(cloud, records):
     [event] = wait_for(lambda: seen(records, "ByHand"), timeout=20)
     assert [r["body"] for r in event["Records"]] == ["by hand"]
     assert event["Records"][0]["eventSourceARN"].endswith(":" + cloud.physical_id("HandQueue").rsplit("/", 1)[-1])
+
+
+def test_sns_subscription_resource_to_a_function_and_eventbridge_input_path(cloud, records):
+    boto3.client("sns").publish(TopicArn=cloud.physical_id("Notices"), Message="via resource",
+                                MessageAttributes={"priority": {"DataType": "String", "StringValue": "subscribed"}})
+    [event] = wait_for(lambda: seen(records, "ViaSubscription"), timeout=20)
+    assert event["Records"][0]["Sns"]["Message"] == "via resource"
+    boto3.client("events").put_events(Entries=[{"Source": "detailer", "DetailType": "X",
+                                                "Detail": json.dumps({"only": "this"})}])
+    assert wait_for(lambda: seen(records, "DetailOnly"), timeout=20) == [{"only": "this"}]
