@@ -5,7 +5,7 @@ external APIs, then every function, gateway, poller and schedule the template de
 prints the URLs. Ctrl-C stops everything. Code, layer and template changes are hot-reloaded.
 
 `python -m local invoke FUNCTION [--event FILE|-]` runs one function once (local/invoke.py);
-`python -m local generate-event sqs|schedule|apigw|ws-connect|ws-message` prints an event for it.
+`python -m local generate-event sqs|schedule|apigw|ws-connect|ws-message|sns|s3|eventbridge` prints an event for it.
 """
 import argparse
 import logging
@@ -139,7 +139,7 @@ def main(argv=None):
     if not args.no_emulators:
         from local import emulators as emu
         defaults = {name: spec.get("Default") for name, spec in declared.items() if spec.get("Default")}
-        emulators = emu.start_all(args.host, parameters=dict(defaults, **params))
+        emulators = emu.start_all(args.host, parameters=dict(defaults, **params), template=args.template)
     cloud = Cloud(args.template, params, stack_name=args.stack_name, host=args.host, fixed_ports=True,
                   moto_port=args.moto_port, isolated=not args.shared_venv, idle_timeout=args.idle_timeout,
                   watch=not args.no_reload, state_dir=STATE / "moto")

@@ -4,6 +4,7 @@ moto (or any endpoint in AWS_ENDPOINT_URL, e.g. LocalStack) answers the AWS APIs
 queues, buckets, secrets and identities are created there; functions run in worker processes;
 HTTP and WebSocket gateways, SQS pollers and schedules invoke them.
 """
+import json
 import logging
 import os
 import socket
@@ -77,15 +78,19 @@ class Cloud:
         self.pollers = []
         self.scheduler = None
         self.scheduler_schedules = None
+        self.sns_deliveries = []     # (SnsSubscription, its queue's name)
+        self.event_lines = []        # S3 notifications and EventBridge rules, for describe()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
         """Create the resources and start runtime, gateways, pollers and schedules."""
+        self.template_path = str(tpl.locate(self.template_path))
         if not self.aws_endpoint:
             self.moto, self.aws_endpoint = start_moto(self.host, self.moto_port)
             log.info("moto server at %s", self.aws_endpoint)
             if self.state_dir:
                 from . import persistence
+                self.state_dir = persistence.stack_dir(self.state_dir, self.stack_name, self.template_path)
                 loaded = persistence.restore(self.state_dir)
                 if loaded:
                     log.info("local state restored from %s: %s", self.state_dir, loaded)
@@ -93,7 +98,7 @@ class Cloud:
         session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
-                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler")}
+                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -101,6 +106,9 @@ class Cloud:
         api_urls = {api_id: f"http://{public_host(self.host)}:{port}" for api_id, port, _k in ports.values()}
         self._stack_args = (api_urls, account)
         self.stack = self.load_stack()
+        self.not_emulated = self.stack.not_emulated()
+        for line in self.not_emulated:
+            log.warning(line)
         self._create_resources()
         if self.moto and self.state_dir:
             from . import persistence
@@ -109,6 +117,8 @@ class Cloud:
                 log.info("%d queued messages put back", refilled)
             self.keeper = persistence.Keeper(self.state_dir).start()
         functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
+        from .interpreters import warn_mismatches
+        self.runtime_warnings = warn_mismatches(functions, self.isolated)
         base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
         self.runtime = Runtime(functions, base_env, self.region, isolated=self.isolated,
                                idle_timeout=self.idle_timeout)
@@ -180,6 +190,9 @@ class Cloud:
         for mapping in self.stack.sqs_mappings():
             if self._runs(mapping.function_id):
                 lines.append(f"SQS {mapping.queue_logical_id} -> {mapping.function_id}")
+        for sub, _queue in self.sns_deliveries:
+            lines.append(f"SNS {sub.topic_arn.rsplit(':', 1)[-1]} -> {sub.function_id}")
+        lines += self.event_lines
         for sched in self.stack.schedules():
             if self._runs(sched.function_id):
                 lines.append(f"Schedule {sched.expression} -> {sched.function_id}")
@@ -207,6 +220,13 @@ class Cloud:
             self.stack.resolver.refs[queue.logical_id] = url
             self.stack.resolver.attrs[queue.logical_id]["QueueUrl"] = url
             log.info("queue %s: %s", queue.logical_id, url)
+        self._create_topics()
+        for bus in self.stack.event_buses():
+            events = self.clients["events"]
+            try:
+                events.create_event_bus(Name=bus)
+            except events.exceptions.ResourceAlreadyExistsException:
+                pass
         for bucket in self.stack.buckets():
             try:
                 s3.create_bucket(Bucket=bucket.name)
@@ -226,6 +246,102 @@ class Cloud:
                 self.clients["ses"].verify_email_identity(EmailAddress=identity)
             else:
                 self.clients["ses"].verify_domain_identity(Domain=identity)
+
+    def _create_topics(self):
+        sns, sqs = self.clients["sns"], self.clients["sqs"]
+        for logical, name, attributes in self.stack.topics():
+            arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+            self.stack.resolver.refs[logical] = self.stack.resolver.attrs[logical]["TopicArn"] = arn
+            log.info("topic %s: %s", logical, arn)
+        for topic, queue, raw, policy, scope in self.stack.queue_subscriptions():
+            url = self.stack.resolver.refs[queue]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_subscription_attributes(
+                policy, scope, RawMessageDelivery=str(raw).lower()))
+
+    def _event_queue(self, function_id, event_name, kind):
+        """(name, URL, ARN) of the queue moto delivers one asynchronous event source into."""
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in
+                       f"{self.stack_name}-{function_id}-{event_name}")[:76] + f"-{kind}"
+        timeout = self.runtime.pools[function_id].fn.timeout   # no redelivery while an invocation runs
+        sqs = self.clients["sqs"]
+        url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(timeout + 30)})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return name, url, arn
+
+    def _deliver(self, function_id, event_name, url, trigger, to_event):
+        from .async_sources import QueueDelivery
+        delivery = QueueDelivery(function_id, event_name, url, self.runtime.invoke, self.clients["sqs"], trigger,
+                                 to_event)
+        delivery.start()
+        self.pollers.append(delivery)
+
+    def _start_sns_subscriptions(self):
+        """Each SNS event source: a moto subscription into a queue of its own, delivered to the function."""
+        from .async_sources import sns_event
+        from .model import SqsMapping
+        sns, sqs = self.clients["sns"], self.clients["sqs"]
+        for sub in self.stack.sns_subscriptions():
+            if not self._runs(sub.function_id):
+                continue
+            name, url, arn = self._event_queue(sub.function_id, sub.name, "sns")
+            try:
+                attributes = _subscription_attributes(sub.filter_policy, sub.filter_policy_scope)
+                sub_arn = sns.subscribe(TopicArn=sub.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes,
+                                        ReturnSubscriptionArn=True)["SubscriptionArn"]
+            except sns.exceptions.NotFoundException:
+                log.warning("SNS event %s of %s: topic %s does not exist here; nothing will reach it",
+                            sub.name, sub.function_id, sub.topic_arn)
+                continue
+            if sub.sqs_subscription:   # SAM's SqsSubscription: the function reads the queue (SQS events)
+                from .sqs_poller import SqsPoller
+                mapping = SqsMapping(sub.function_id, f"{sub.function_id}{sub.name}Queue", url, arn,
+                                     batch_size=sub.batch_size)
+                poller = SqsPoller(mapping, self.runtime.invoke, sqs, region=self.region)
+                poller.start()
+                self.pollers.append(poller)
+            else:
+                self._deliver(sub.function_id, sub.name, url, "sns:" + sub.topic_arn.rsplit(":", 1)[-1],
+                              lambda envelope, arn=sub_arn: sns_event(envelope, arn))
+            self.sns_deliveries.append((sub, name))
+
+    def _start_s3_notifications(self):
+        """S3 events: the bucket's QueueConfigurations (moto applies the event names and prefix/suffix filters)
+        into a queue per event source, delivered to the function."""
+        from .async_sources import s3_event
+        configs = {}
+        for n in self.stack.s3_notifications():
+            if not self._runs(n.function_id):
+                continue
+            _name, url, arn = self._event_queue(n.function_id, n.name, "s3")
+            config = {"Id": f"{n.function_id}-{n.name}", "QueueArn": arn, "Events": n.events}
+            if n.filter_rules:
+                config["Filter"] = {"Key": {"FilterRules": n.filter_rules}}
+            configs.setdefault(n.bucket, []).append(config)
+            self._deliver(n.function_id, n.name, url, "s3:" + n.bucket, s3_event)
+            self.event_lines.append(f"S3 {n.bucket} {','.join(n.events)} -> {n.function_id}")
+        for bucket, queue_configs in configs.items():
+            self.clients["s3"].put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queue_configs})
+
+    def _start_event_rules(self):
+        """EventBridge rules: a moto rule (event pattern, input transformer) whose target is a queue per rule,
+        delivered to the function."""
+        from .async_sources import eventbridge_event
+        events = self.clients["events"]
+        for rule in self.stack.event_rules():
+            if not (self._runs(rule.function_id) and rule.enabled):
+                continue
+            name, url, arn = self._event_queue(rule.function_id, rule.name, "events")
+            events.put_rule(Name=name[:64], EventPattern=json.dumps(rule.pattern), EventBusName=rule.bus,
+                            State="ENABLED")
+            target = {"Id": "local", "Arn": arn}
+            if rule.input_transformer:
+                target["InputTransformer"] = rule.input_transformer
+            events.put_targets(Rule=name[:64], EventBusName=rule.bus, Targets=[target])
+            self._deliver(rule.function_id, rule.name, url, "events:" + rule.name,
+                          eventbridge_event(rule.input, rule.input_path, self.stack.account))
+            self.event_lines.append(f"EventBridge rule {rule.name} (bus {rule.bus}) -> {rule.function_id}")
 
     def _start_gateways(self, ports):
         by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}
@@ -257,6 +373,9 @@ class Cloud:
                                concurrency=mapping.max_concurrency)
             poller.start()
             self.pollers.append(poller)
+        self._start_sns_subscriptions()
+        self._start_s3_notifications()
+        self._start_event_rules()
         schedules = [s for s in self.stack.schedules() if self._runs(s.function_id)]
         if schedules:
             from .scheduler import Scheduler
@@ -273,3 +392,11 @@ class Cloud:
         from .scheduler import SchedulerSchedules
         self.scheduler_schedules = SchedulerSchedules(self.clients["scheduler"], arns, self.runtime.invoke)
         self.scheduler_schedules.start()
+
+
+def _subscription_attributes(policy, scope, **more):
+    """An SNS subscription's attributes: its filter policy (JSON) and scope, if it has one."""
+    attributes = dict(more)
+    if policy:
+        attributes.update(FilterPolicy=json.dumps(policy), FilterPolicyScope=scope)
+    return attributes

@@ -1,12 +1,15 @@
 """`python -m local generate-event KIND [options]`: print the event AWS would send a function, built
-by the same code the local gateways, SQS poller and scheduler use (local/events.py)."""
+by the same code the local gateways, SQS poller, scheduler and asynchronous sources use (local/events.py,
+local/async_sources.py)."""
 import json
 import time
+import uuid
 from datetime import datetime, timezone
+from urllib.parse import quote_plus
 
 from . import events
 
-KINDS = ("sqs", "schedule", "apigw", "ws-connect", "ws-message")
+KINDS = ("sqs", "schedule", "apigw", "ws-connect", "ws-message", "sns", "s3", "eventbridge")
 
 
 def add_arguments(sub):
@@ -45,7 +48,23 @@ def add_arguments(sub):
         else:
             ws.add_argument("--body", default='{"action": "subscribe"}')
             ws.add_argument("--route", default="$default", help="the route key selected for the body")
-    for p in (sqs, schedule, apigw, *[kinds.choices[k] for k in ("ws-connect", "ws-message")]):
+    sns = kinds.add_parser("sns", help="an SNS notification")
+    sns.add_argument("--message", default='{"hello": "world"}')
+    sns.add_argument("--subject", default=None)
+    sns.add_argument("--topic", default="local-topic", help="topic name (for TopicArn)")
+    sns.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE", help="a message attribute")
+
+    s3 = kinds.add_parser("s3", help="an S3 bucket notification")
+    s3.add_argument("--bucket", default="local-bucket")
+    s3.add_argument("--key", default="uploads/file.txt")
+    s3.add_argument("--event-name", default="ObjectCreated:Put", help="e.g. ObjectCreated:Put, ObjectRemoved:Delete")
+    s3.add_argument("--size", type=int, default=0)
+
+    bridge = kinds.add_parser("eventbridge", help="an EventBridge event (as a rule delivers it)")
+    bridge.add_argument("--source", default="local.app")
+    bridge.add_argument("--detail-type", default="Something Happened")
+    bridge.add_argument("--detail", default="{}", help="the detail, JSON")
+    for p in (sqs, schedule, apigw, sns, s3, bridge, *[kinds.choices[k] for k in ("ws-connect", "ws-message")]):
         for flag, opts in common.items():
             p.add_argument(flag, **opts)
     return parser
@@ -82,6 +101,29 @@ def build(args):
                                         stage=args.stage)
         return events.http_event_v1(args.method, args.path, args.query, headers, body, args.resource or args.path,
                                     params, stage=args.stage)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if args.kind == "sns":
+        from .async_sources import sns_event
+        topic = f"arn:aws:sns:{args.region}:{args.account}:{args.topic}"
+        envelope = {"MessageId": str(uuid.uuid4()), "TopicArn": topic, "Message": args.message, "Timestamp": now,
+                    "Subject": args.subject, "MessageAttributes": {
+                        name: {"Type": "String", "Value": value} for name, value in _pairs(args.attribute, "=")}}
+        return sns_event(envelope, f"{topic}:{uuid.uuid4()}")
+    if args.kind == "s3":
+        return {"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": args.region, "eventTime": now,
+            "eventName": args.event_name, "s3": {
+                "s3SchemaVersion": "1.0", "configurationId": "local",
+                "bucket": {"name": args.bucket, "arn": f"arn:aws:s3:::{args.bucket}"},
+                "object": {"key": quote_plus(args.key), "size": args.size}}}]}
+    if args.kind == "eventbridge":
+        try:
+            detail = json.loads(args.detail)
+        except ValueError as exc:
+            raise SystemExit(f"error: --detail is not JSON: {exc}")
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": args.detail_type, "source": args.source,
+                "account": args.account, "time": now[:19] + "Z", "region": args.region, "resources": [],
+                "detail": detail}
     connection_id = args.connection_id or events.aws_id()
     if args.kind == "ws-connect":
         context = events.ws_request_context("$connect", "CONNECT", connection_id, time.time(), args.stage)

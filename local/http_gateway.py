@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import events
 from .model import InvocationError
+from .template import api_id
 
 log = logging.getLogger("local.http")
 MAX_REQUEST_BODY = 10 * 1024 * 1024   # API Gateway's payload limit
@@ -275,6 +276,6 @@ class HttpGateway:
                                     **self._event_args(req))
 
     def _event_args(self, req):
-        return {"stage": self.api.stage, "api_id": self.api.logical_id.lower(),
+        return {"stage": self.api.stage, "api_id": api_id(self.api.logical_id),
                 "domain": f"{public_host(self.host)}:{self.port}",
                 "source_ip": req.client_address[0], "binary_media_types": self.api.binary_media_types}

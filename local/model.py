@@ -27,6 +27,7 @@ class Function:
     timeout: int = 3
     memory: int = 128
     reserved_concurrency: Optional[int] = None
+    runtime: str = ""                 # the template's Runtime, e.g. python3.12 (local/interpreters.py)
 
 
 @dataclass
@@ -51,6 +52,38 @@ class SqsMapping:
     report_batch_item_failures: bool = False
     enabled: bool = True
     max_concurrency: int = 1          # ScalingConfig.MaximumConcurrency: batches in flight at once
+
+
+@dataclass
+class SnsSubscription:
+    function_id: str
+    name: str                         # the event's name (or the AWS::SNS::Subscription's logical id)
+    topic_arn: str
+    filter_policy: Optional[dict] = None
+    filter_policy_scope: str = "MessageAttributes"
+    sqs_subscription: bool = False    # SAM's SqsSubscription: through a queue, the function gets SQS events
+    batch_size: int = 10
+
+
+@dataclass
+class S3Notification:
+    function_id: str
+    name: str                         # the event's name in the template
+    bucket: str                       # the bucket's name
+    events: list                      # ["s3:ObjectCreated:*", ...]
+    filter_rules: list = field(default_factory=list)   # [{"Name": "prefix"|"suffix", "Value": ...}]
+
+
+@dataclass
+class EventRule:
+    function_id: str
+    name: str                         # the event's name (or the AWS::Events::Rule's logical id)
+    pattern: dict
+    bus: str = "default"
+    input: Optional[str] = None       # a target's constant Input (JSON text)
+    input_path: Optional[str] = None
+    input_transformer: Optional[dict] = None
+    enabled: bool = True
 
 
 @dataclass

@@ -20,6 +20,16 @@ SIDE_INDEXES = {"s3": ("bucket_accounts",)}
 FILE_MODE = 0o600
 
 
+def stack_dir(directory, stack_name, template):
+    """The folder of one stack's state under directory: named by the stack and a digest of its template's
+    path, so one stack's objects, secrets, schedules and messages are never restored into another's run."""
+    import hashlib
+    from pathlib import Path
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stack_name)
+    digest = hashlib.sha1(str(Path(template).resolve()).encode()).hexdigest()[:10]
+    return Path(directory) / f"{safe}-{digest}"
+
+
 def _rebuild_versioned(lists):
     from moto.s3.utils import _VersionedKeyStore
     store = _VersionedKeyStore()

@@ -141,7 +141,9 @@ class Watcher:
                          "timeout, memory, code and layers)", fid)
         for what, method in (("APIs and routes", "rest_apis"), ("WebSocket APIs", "ws_apis"),
                              ("SQS event sources", "sqs_mappings"), ("schedules", "schedules"),
-                             ("queues", "queues"), ("buckets", "buckets"), ("outputs", "outputs")):
+                             ("queues", "queues"), ("buckets", "buckets"), ("outputs", "outputs"),
+                             ("SNS topics", "topics"), ("SNS event sources", "sns_subscriptions"),
+                             ("S3 event sources", "s3_notifications"), ("EventBridge rules", "event_rules")):
             if repr(getattr(old, method)()) != repr(getattr(new, method)()):
                 restart.append(what)
         if restart:

@@ -11,12 +11,11 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 
-from . import sites
+from . import interpreters, sites
 from .model import InvocationError
 
 DEFAULT_CONCURRENCY = 10
@@ -40,7 +39,7 @@ class Worker:
         flags = ["-I", "-S", "-u"] if isolated else ["-u"]
         self.request_id = None      # the invocation its log lines belong to
         self.proc = subprocess.Popen(
-            [sys.executable, *flags, WORKER], env=env, cwd=str(fn.code_dir),
+            [interpreters.executable(fn.runtime, isolated), *flags, WORKER], env=env, cwd=str(fn.code_dir),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             start_new_session=True)
         flog = logging.getLogger(f"fn.{fn.logical_id}")

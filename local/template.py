@@ -6,6 +6,7 @@ would, with local physical ids (queue URLs from the AWS endpoint, local gateway 
 execute-api hosts).
 """
 import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,27 +19,80 @@ ACCOUNT = "123456789012"
 EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
 SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 MERGED_GLOBAL_LISTS = ("Layers",)
+INLINE_DIR = Path(__file__).resolve().parent / ".state" / "inline"
+
+
+# What the local cloud runs, and what needs nothing locally (permissions, log groups, deployments): any other
+# resource or event kind is named at start-up (not_emulated()), never silently skipped.
+EMULATED_RESOURCES = {
+    "AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::Serverless::LayerVersion",
+    "AWS::Lambda::LayerVersion", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
+    "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
+    "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
+}
+NOTHING_TO_EMULATE = {
+    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
+    "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
+}
+# Properties the local cloud does not apply, named at start-up like the kinds above.
+PROPERTIES_NOT_EMULATED = {
+    "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri"),
+    "AWS::Serverless::Api": ("Auth", "Cors", "Domain", "GatewayResponses"),
+    "AWS::Serverless::HttpApi": ("Auth", "CorsConfiguration", "Domain"),
+}
+EVENT_PROPERTIES_NOT_EMULATED = {"SQS": ("FilterCriteria",), "Api": ("Auth", "RequestParameters", "RequestModel"),
+                                 "HttpApi": ("Auth",), "SNS": ("RedrivePolicy",)}
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
+                   "CloudWatchEvent"}
 
 
 class TemplateError(Exception):
     """The template cannot be run: says what and where."""
 
 
+TEMPLATE_NAMES = ("template.yaml", "template.yml")
+
+
+def locate(path):
+    """The template file a path names: the file itself, or a folder's template.yaml / template.yml (as `sam`
+    looks for them); a missing template.yaml falls back to the template.yml beside it."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent if path.name in TEMPLATE_NAMES and not path.exists() else None
+    if folder is None:
+        return path
+    for name in TEMPLATE_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    raise TemplateError(f"{path}: no template.yaml or template.yml there")
+
+
 def load(path):
     """Parse a SAM template into plain dicts and lists, intrinsics in long form."""
+    path = locate(path)
     template, matches = decode(str(path))
     if template is None:
         raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
-    return json.loads(json.dumps(template))
+    # YAML reads an unquoted AWSTemplateFormatVersion (2010-09-09), or any bare date, as a date: keep its text.
+    return json.loads(json.dumps(template, default=str))
+
+
+GLOBAL_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
+                   "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
+                   "LayerVersion": "AWS::Serverless::LayerVersion", "StateMachine": "AWS::Serverless::StateMachine"}
 
 
 def with_globals(template):
-    """Merge Globals.Function into every AWS::Serverless::Function, as SAM does."""
+    """Merge every Globals section (Function, Api, HttpApi, ...) into the resources of its type, as SAM does."""
     result = copy.deepcopy(template)
-    defaults = result.get("Globals", {}).get("Function", {})
-    for res in result.get("Resources", {}).values():
-        if res.get("Type") == "AWS::Serverless::Function":
-            res["Properties"] = _merge(defaults, res.get("Properties", {}))
+    for section, kind in GLOBAL_SECTIONS.items():
+        defaults = result.get("Globals", {}).get(section)
+        if not defaults:
+            continue
+        for res in result.get("Resources", {}).values():
+            if res.get("Type") == kind:
+                res["Properties"] = _merge(defaults, res.get("Properties", {}))
     return result
 
 
@@ -134,6 +188,9 @@ class Resolver:
         try:
             return self.attrs[res][attr]
         except KeyError:
+            kind = self.resources.get(res, {}).get("Type")
+            if kind and kind not in EMULATED_RESOURCES:  # named at start-up as not emulated: a stand-in value
+                return f"local-not-emulated:{res}.{attr}"
             raise TemplateError(f"!GetAtt {res}.{attr}: not known to the local cloud") from None
 
     def sub(self, arg):
@@ -194,6 +251,14 @@ INTRINSICS = {
 }
 
 
+def api_id(logical_id):
+    """A local API id shaped like API Gateway's (10 characters, a-z0-9), stable for a logical id (the WebSocket
+    gateway derives the same one)."""
+    digits = int(hashlib.sha1(logical_id.encode()).hexdigest(), 16)
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return "".join(alphabet[(digits >> (6 * i)) % 36] for i in range(10))
+
+
 def api_ids(template):
     """{logical id: (local api id, LocalPort, kind)} for every REST/HTTP/WebSocket API, implicit ones included."""
     out = {}
@@ -203,14 +268,21 @@ def api_ids(template):
         if kind == "ws" and res.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
             kind = "http"
         if kind:
-            out[logical] = (logical.lower(), int(res.get("Metadata", {}).get("LocalPort", 0)), kind)
+            out[logical] = (api_id(logical), int(res.get("Metadata", {}).get("LocalPort", 0)), kind)
     for res in template.get("Resources", {}).values():
         for event in (res.get("Properties") or {}).get("Events", {}).values():
             props = event.get("Properties", {})
             if event.get("Type") == "Api" and "RestApiId" not in props:
-                out.setdefault("ServerlessRestApi", ("serverlessrestapi", 3000, "rest"))
+                out.setdefault("ServerlessRestApi", (api_id("ServerlessRestApi"), 0, "rest"))
             if event.get("Type") == "HttpApi" and "ApiId" not in props:
-                out.setdefault("ServerlessHttpApi", ("serverlesshttpapi", 3000, "http"))
+                out.setdefault("ServerlessHttpApi", (api_id("ServerlessHttpApi"), 0, "http"))
+    # Implicit APIs listen where `sam local start-api` does, 3000, or the next port no other API names.
+    taken = {port for _id, port, _kind in out.values() if port}
+    for logical in ("ServerlessRestApi", "ServerlessHttpApi"):
+        if logical in out:
+            port = next(p for p in range(3000, 3100) if p not in taken)
+            taken.add(port)
+            out[logical] = (out[logical][0], port, out[logical][2])
     return out
 
 
@@ -219,7 +291,7 @@ class LocalStack:
 
     def __init__(self, path, parameters=None, stack_name="local", region="us-east-1", api_urls=None,
                  queue_url=None, account=ACCOUNT):
-        self.path = Path(path).resolve()
+        self.path = locate(path).resolve()
         self.root = self.path.parent
         self.raw = load(self.path)
         self.template = with_globals(self.raw)
@@ -229,7 +301,9 @@ class LocalStack:
         self.region = region
         self.stack_name = stack_name
         self.queue_url = queue_url or (lambda name: f"https://sqs.{region}.amazonaws.com/{account}/{name}")
-        self.resources = self.template.get("Resources", {})
+        # A resource whose Condition is false does not exist, as CloudFormation creates no such resource.
+        self.resources = {k: v for k, v in self.template.get("Resources", {}).items()
+                          if "Condition" not in v or self.resolver.condition(v["Condition"])}
         self._assign_physical_ids()
 
     # -- physical ids -------------------------------------------------------------------------
@@ -252,6 +326,10 @@ class LocalStack:
             name = self._name(logical, res, "FunctionName")
             r.refs[logical] = name
             r.attrs[logical] = {"Arn": arn.format("lambda", f"function:{name}")}
+            if res.get("Type") == "AWS::Serverless::Function" and "Role" not in res.get("Properties", {}):
+                role = f"{self.stack_name}-{logical}Role"     # the execution role SAM generates, <Function>Role
+                r.refs[f"{logical}Role"] = role
+                r.attrs[f"{logical}Role"] = {"Arn": f"arn:aws:iam::{self.account}:role/{role}", "RoleId": role}
         for logical, res in self._of_type("AWS::SQS::Queue"):
             name = self._name(logical, res, "QueueName")
             r.refs[logical] = self.queue_url(name)
@@ -267,8 +345,18 @@ class LocalStack:
             name = self._name(logical, res, "RoleName")
             r.refs[logical] = name
             r.attrs[logical] = {"Arn": f"arn:aws:iam::{self.account}:role/{name}", "RoleId": name}
+        for logical, res in self._of_type("AWS::SNS::Topic"):
+            name = self._name(logical, res, "TopicName")
+            r.refs[logical] = arn.format("sns", name)
+            r.attrs[logical] = {"TopicArn": r.refs[logical], "TopicName": name}
+        for logical, res in self._of_type("AWS::Events::EventBus"):
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("events", f"event-bus/{name}"), "Name": name}
         for logical, res in self._of_type("AWS::Events::Rule"):
-            r.attrs[logical] = {"Arn": arn.format("events", f"rule/{self.stack_name}-{logical}")}
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("events", f"rule/{name}")}
 
     # -- resources ------------------------------------------------------------------------------
     def queues(self):
@@ -306,6 +394,49 @@ class LocalStack:
             out.append(self.resolver.resolve(res["Properties"]["EmailIdentity"]))
         return out
 
+    def not_emulated(self):
+        """One line per resource kind, and per function event, that the local cloud does not emulate."""
+        lines = []
+        kinds = {}
+        for logical, res in self.resources.items():
+            kind = res.get("Type", "")
+            if kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource":
+                lines.append(f"custom resource {logical} ({kind}) is not run locally")
+            elif kind not in EMULATED_RESOURCES and kind not in NOTHING_TO_EMULATE:
+                kinds.setdefault(kind, []).append(logical)
+        for kind, logicals in sorted(kinds.items()):
+            lines.append(f"resource kind {kind} is not emulated locally: {', '.join(logicals)}")
+        wired = {logical for logical, _props in self._queue_mappings_by_hand()}
+        for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
+            if logical not in wired:
+                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues of this "
+                             "template into its functions are)")
+            elif "FilterCriteria" in res.get("Properties", {}):
+                lines.append(f"property FilterCriteria of {logical} (AWS::Lambda::EventSourceMapping) is not "
+                             "applied locally")
+        for logical, res in self._of_type("AWS::Events::Rule"):
+            if "EventPattern" not in res.get("Properties", {}):
+                lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
+        for logical, res in self.resources.items():
+            for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
+                if prop in (res.get("Properties") or {}):
+                    lines.append(f"property {prop} of {logical} ({res['Type']}) is not applied locally")
+        implicit = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}
+        for section, logical in implicit.items():
+            if logical in self.apis and logical not in self.resources:
+                kind = f"AWS::Serverless::{section}"
+                for prop in PROPERTIES_NOT_EMULATED[kind]:
+                    if prop in self.template.get("Globals", {}).get(section, {}):
+                        lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
+        for fn, name, kind, props in self._events():
+            if kind not in EMULATED_EVENTS:
+                lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
+            for prop in EVENT_PROPERTIES_NOT_EMULATED.get(kind, ()):
+                if prop in props:
+                    lines.append(f"property {prop} of event {name} (Type: {kind}) of function {fn} is not applied "
+                                 "locally")
+        return lines
+
     def outputs(self):
         """The template's Outputs, resolved (execute-api URLs become local ones)."""
         out = {}
@@ -333,17 +464,35 @@ class LocalStack:
         out = {}
         for logical, res in self._of_type("AWS::Serverless::Function"):
             props = res.get("Properties", {})
-            code_uri = props.get("CodeUri", ".")
-            if not isinstance(code_uri, str):
-                raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
+            if "InlineCode" in props:
+                code_dir = self._inline_code(logical, props)
+            else:
+                code_uri = props.get("CodeUri", ".")
+                if not isinstance(code_uri, str):
+                    raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
+                code_dir = (self.root / code_uri).resolve()
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             out[logical] = model.Function(
-                logical_id=logical, handler=props["Handler"], code_dir=(self.root / code_uri).resolve(),
+                logical_id=logical, handler=props["Handler"], code_dir=code_dir,
                 layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
                 timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
                 memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
-                reserved_concurrency=_int_or_none(self.resolver.resolve(props.get("ReservedConcurrentExecutions"))))
+                reserved_concurrency=_int_or_none(self.resolver.resolve(props.get("ReservedConcurrentExecutions"))),
+                runtime=str(self.resolver.resolve(props.get("Runtime", ""))))
         return out
+
+    def _inline_code(self, logical, props):
+        """The folder holding a function's InlineCode, written as Lambda does (index.py, or the module the
+        Handler names), under local/.state/inline/ per stack and template; rewritten only when it changes."""
+        module = props.get("Handler", "index.handler").rpartition(".")[0] or "index"
+        key = hashlib.sha1(str(self.path).encode()).hexdigest()[:8]
+        folder = INLINE_DIR / f"{self.stack_name}-{key}" / logical
+        path = folder / (module.replace(".", "/") + ".py")
+        code = str(self.resolver.resolve(props["InlineCode"]))
+        if not path.is_file() or path.read_text() != code:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(code)
+        return folder.resolve()
 
     def _events(self):
         for logical, res in self._of_type("AWS::Serverless::Function"):
@@ -368,7 +517,122 @@ class LocalStack:
                 max_concurrency=int(self.resolver.resolve(
                     (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))),
                 enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
+        for logical, props in self._queue_mappings_by_hand():
+            fn, queue = props["_function"], props["_queue"]
+            out.append(model.SqsMapping(
+                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue],
+                queue_arn=props["EventSourceArn"], batch_size=int(props.get("BatchSize", 10)),
+                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
+                enabled=bool(props.get("Enabled", True))))
         return out
+
+    def _queue_mappings_by_hand(self):
+        """(logical id, resolved properties + _function/_queue) of each AWS::Lambda::EventSourceMapping from a
+        template queue to a template function; others are named by not_emulated()."""
+        functions = {}
+        for k, _res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            functions[self.resolver.refs[k]] = functions[self.resolver.attrs[k]["Arn"]] = k
+        queues = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":sqs:" in v.get("Arn", "")}
+        out = []
+        for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            fn, queue = functions.get(props.get("FunctionName")), queues.get(props.get("EventSourceArn"))
+            if fn and queue:
+                out.append((logical, dict(props, _function=fn, _queue=queue)))
+        return out
+
+    def topics(self):
+        """(logical id, name, attributes) of every SNS topic."""
+        out = []
+        for logical, res in self._of_type("AWS::SNS::Topic"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            attrs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items()
+                     if k in ("FifoTopic", "ContentBasedDeduplication", "DisplayName")}
+            out.append((logical, self.resolver.attrs[logical]["TopicName"], attrs))
+        return out
+
+    def sns_subscriptions(self):
+        """Every SNS event source of a function (Type: SNS events, and AWS::SNS::Subscription resources whose
+        Protocol is lambda), with its filter policy; SqsSubscription ones go through a queue as SAM does."""
+        out = []
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for fn, name, kind, props in self._events():
+            if kind != "SNS":
+                continue
+            props = self.resolver.resolve(props)
+            sqs = props.get("SqsSubscription") or False
+            out.append(model.SnsSubscription(
+                function_id=fn, name=name, topic_arn=props["Topic"], filter_policy=props.get("FilterPolicy"),
+                filter_policy_scope=props.get("FilterPolicyScope", "MessageAttributes"),
+                sqs_subscription=bool(sqs),
+                batch_size=int(sqs.get("BatchSize", 10)) if isinstance(sqs, dict) else 10))
+        for logical, res in self._of_type("AWS::SNS::Subscription"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if props.get("Protocol") == "lambda" and props.get("Endpoint") in by_arn:
+                out.append(model.SnsSubscription(
+                    function_id=by_arn[props["Endpoint"]], name=logical, topic_arn=props["TopicArn"],
+                    filter_policy=props.get("FilterPolicy"),
+                    filter_policy_scope=props.get("FilterPolicyScope", "MessageAttributes")))
+        return out
+
+    def queue_subscriptions(self):
+        """(topic ARN, queue logical id, raw delivery, filter policy, scope) of AWS::SNS::Subscription resources
+        whose Protocol is sqs: moto delivers those itself."""
+        out = []
+        for _logical, res in self._of_type("AWS::SNS::Subscription"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if props.get("Protocol") != "sqs":
+                continue
+            queue = next((k for k, v in self.resolver.attrs.items() if v.get("Arn") == props.get("Endpoint")), None)
+            if queue is None:
+                raise TemplateError(f"{_logical}: Endpoint names a queue the template does not declare")
+            out.append((props["TopicArn"], queue, bool(props.get("RawMessageDelivery", False)),
+                        props.get("FilterPolicy"), props.get("FilterPolicyScope", "MessageAttributes")))
+        return out
+
+    def s3_notifications(self):
+        """Every S3 event source of a function (the bucket must be the template's, as SAM requires)."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind != "S3":
+                continue
+            props = self.resolver.resolve(props)
+            events = props.get("Events") or []
+            rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+            out.append(model.S3Notification(fn, name, props["Bucket"], [events] if isinstance(events, str) else events,
+                                            [{"Name": r["Name"].lower(), "Value": r["Value"]} for r in rules]))
+        return out
+
+    def event_rules(self):
+        """Every EventBridge rule that invokes a function: EventBridgeRule / CloudWatchEvent events, and
+        AWS::Events::Rule resources with an EventPattern whose targets are the template's functions."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind not in ("EventBridgeRule", "CloudWatchEvent"):
+                continue
+            props = self.resolver.resolve(props)
+            enabled = props.get("Enabled", props.get("State", "ENABLED") != "DISABLED")
+            out.append(model.EventRule(fn, name, props.get("Pattern") or {}, _bus_name(props.get("EventBusName")),
+                                       _json_text(props.get("Input")), props.get("InputPath"),
+                                       props.get("InputTransformer"), bool(enabled)))
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for logical, res in self._of_type("AWS::Events::Rule"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if "EventPattern" not in props:
+                continue
+            for target in props.get("Targets", []):
+                if target.get("Arn") in by_arn:
+                    out.append(model.EventRule(
+                        by_arn[target["Arn"]], logical, props["EventPattern"], _bus_name(props.get("EventBusName")),
+                        _json_text(target.get("Input")), target.get("InputPath"), target.get("InputTransformer"),
+                        props.get("State", "ENABLED") != "DISABLED"))
+        return out
+
+    def event_buses(self):
+        """The names of the template's custom event buses."""
+        return [self.resolver.refs[k] for k, _res in self._of_type("AWS::Events::EventBus")]
 
     def schedules(self):
         """Every Schedule / ScheduleV2 event of a function."""
@@ -390,7 +654,9 @@ class LocalStack:
         for logical, (api_id, port, kind) in self.apis.items():
             if kind == "ws":
                 continue
-            props = self.resources.get(logical, {}).get("Properties", {})
+            # An implicit API (ServerlessRestApi / ServerlessHttpApi) takes its settings from Globals only.
+            props = self.resources.get(logical, {}).get("Properties") or self.template.get("Globals", {}).get(
+                "HttpApi" if kind == "http" else "Api", {})
             stage = self.resolver.resolve(props.get("StageName", "$default" if kind == "http" else "Prod"))
             api = model.RestApi(logical, stage, [], port, props.get("BinaryMediaTypes", []))
             api.payload_version = "2.0" if kind == "http" else "1.0"
@@ -447,3 +713,13 @@ def _versioned(resource):
     """True when a bucket declares VersioningConfiguration Status Enabled."""
     config = (resource.get("Properties") or {}).get("VersioningConfiguration") or {}
     return config.get("Status") == "Enabled"
+
+
+def _json_text(value):
+    """A target's Input as JSON text (a template may write it as YAML)."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
+def _bus_name(value):
+    """An event bus named by name or ARN."""
+    return (value or "default").rsplit("/", 1)[-1]

@@ -37,6 +37,12 @@ class Resources:
                 f"SQS {mapping.queue_logical_id} (batch {mapping.batch_size})")
         for sched in stack.schedules():
             triggers.get(sched.function_id, []).append(f"Schedule {sched.name}: {sched.expression}")
+        for sub in stack.sns_subscriptions():
+            triggers.get(sub.function_id, []).append(f"SNS {sub.topic_arn.rsplit(':', 1)[-1]} ({sub.name})")
+        for n in stack.s3_notifications():
+            triggers.get(n.function_id, []).append(f"S3 {n.bucket} {', '.join(n.events)} ({n.name})")
+        for rule in stack.event_rules():
+            triggers.get(rule.function_id, []).append(f"EventBridge {rule.bus} ({rule.name})")
         out = []
         for fid, pool in runtime.pools.items():
             fn = pool.fn

@@ -26,14 +26,25 @@ def default_port(parameter, template=TEMPLATE):
     return urlparse(load(str(template))["Parameters"][parameter]["Default"]).port
 
 
-def start_all(host="127.0.0.1", parameters=None):
-    """Start every emulator; returns the started ones (each has .name, .url, .stop()). `parameters`: the
-    stack's parameter values, for emulators configured from them (the template's defaults otherwise)."""
+def start_all(host="127.0.0.1", parameters=None, template=TEMPLATE):
+    """Start every emulator whose parameter still has the template's local default; returns the started ones
+    (each has .name, .url, .stop()). `parameters`: the stack's parameter values, for emulators configured from
+    them (the template's defaults otherwise). A parameter pointed elsewhere (a real service) is left alone:
+    an emulator there would squat on that service's port or fail with "Address already in use"."""
+    from local.template import load
     parameters = parameters or {}
+    declared = load(str(template)).get("Parameters", {})
     started = []
     for name, module_name, class_name, parameter in EMULATORS:
+        if parameter not in declared:   # another template: nothing there calls this API
+            continue
+        default = declared.get(parameter, {}).get("Default")
+        if parameters.get(parameter) not in (None, "", default):
+            log.info("emulator %s not started: %s points at %s, not its local default", name, parameter,
+                     parameters[parameter])
+            continue
         kwargs = {arg: parameters[param] for arg, param in PARAMETER_ARGS.get(name, {}).items() if param in parameters}
-        port = urlparse(parameters[parameter]).port if parameters.get(parameter) else default_port(parameter)
+        port = urlparse(default).port if default else default_port(parameter, template)
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as exc:

@@ -92,7 +92,8 @@ def run(tmp_path, phase):
 def test_objects_messages_and_secrets_survive_a_restart(tmp_path):
     (tmp_path / "template.yaml").write_text(TEMPLATE)
     filled = run(tmp_path, "fill")
-    state = tmp_path / "state"
+    from local.persistence import stack_dir
+    state = stack_dir(tmp_path / "state", "keep", tmp_path / "template.yaml")   # kept per stack and template
     assert {"s3.pickle", "secretsmanager.pickle", "sqs.pickle", "scheduler.pickle"} <= {p.name for p in state.iterdir()}
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in state.iterdir())
     after = run(tmp_path, "check")

@@ -32,8 +32,12 @@ def test_generated_jwt_and_emulator_started_from_the_template_parameters(tmp_pat
     assert defaults["NotificationsProviderBaseUrl"].startswith("http://127.0.0.1:")
     only_provider = [e for e in emulators.EMULATORS if e[0] == "provider"]
     monkeypatch.setattr(emulators, "EMULATORS", only_provider)
+    # Emulators start only where a parameter's local default points: a template whose default is a free port.
+    template = tmp_path / "template.yaml"
+    template.write_text("Parameters:\n  NotificationsProviderBaseUrl:\n    Type: String\n"
+                        f"    Default: http://127.0.0.1:{port}\nResources: {{}}\n")
     started = emulators.start_all(parameters=dict(defaults, NotificationsProviderBaseUrl=f"http://127.0.0.1:{port}",
-                                                  **params))
+                                                  **params), template=template)
     try:
         [provider] = started
         assert provider.url == f"http://127.0.0.1:{port}"

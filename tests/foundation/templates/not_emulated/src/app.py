@@ -1,0 +1,5 @@
+"""Answers every invocation with the event it got."""
+
+
+def handler(event, context):
+    return event
