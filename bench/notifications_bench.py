@@ -186,23 +186,16 @@ def time_query(conn, statement, params, runs, groups=1):
 
 def moto_process():
     """moto in its own process (as the local cloud's is, seen from a function): the dispatcher's threads and
-    moto's do not share one interpreter lock."""
+    moto's do not share one interpreter lock. It binds port 0 itself and says its endpoint on its first line."""
     import subprocess
-    from local.cloud import free_port
-    port = free_port()
     code = ("import sys, time; sys.path[:0] = [%r]; from local.cloud import start_moto; "
-            "start_moto(port=%d); time.sleep(10 ** 6)" % (str(ROOT), port))
-    process = subprocess.Popen([sys.executable, "-c", code])
-    endpoint = f"http://127.0.0.1:{port}"
-    import urllib.request
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
-            return process, endpoint
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("moto did not start")
+            "print(start_moto()[1], flush=True); time.sleep(10 ** 6)" % str(ROOT))
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    endpoint = process.stdout.readline().strip()
+    if not endpoint.startswith("http://"):
+        process.terminate()
+        raise RuntimeError("moto did not start")
+    return process, endpoint
 
 
 def main(argv=None):

@@ -32,9 +32,9 @@ def start_moto(host="127.0.0.1", port=0):
     from . import moto_patches
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the useful logs
-    port = port or free_port(host)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]    # port 0: bound by the server itself, so no one can take it first
     return server, f"http://{public_host(host)}:{port}"
 
 

@@ -65,6 +65,24 @@ def mail_env(pg_url, aws_endpoint):
     return {"bucket": name, "queue": queue, "arn": arn, "index_queue": index_queue, "environ": environ}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_environment(request):
+    """The function's environment for the module-scoped fixtures of a module whose tests use mail_env (they are
+    set up before own_queue runs), restored when the module is done; a module that never uses it starts no
+    server for it."""
+    if not any("mail_env" in item.fixturenames for item in request.session.items if item.module is request.module):
+        yield
+        return
+    mail_env = request.getfixturevalue("mail_env")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in dict(mail_env["environ"], MAIL_IMPORT_QUEUE_URL=mail_env["queue"],
+                                MAIL_IMPORT_INDEX_QUEUE_URL=mail_env["index_queue"]).items():
+            patch.setenv(name, value)
+        settings.load.cache_clear()
+        yield
+    settings.load.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def own_queue(request, monkeypatch):
     """Every test that uses the function's queue gets a new, empty one: a chunk message one test leaves
