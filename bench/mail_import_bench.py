@@ -24,7 +24,8 @@ of the rounds); the resume check costs the same IMAP commands on 10,000 messages
 Small: --messages 300 --repeat 3. BENCH_TARGETS=wall_vs_mbsync_nofsync=0.01 makes it fail (bench/_gate.py).
 
 Environment: MAIL_IMPORT_BENCH_DIR (Dovecot and the Maildir), MAIL_IMPORT_BENCH_PORT (default: a free port
-found at start; Dovecot cannot be told to bind port 0), MAIL_IMPORT_BENCH_PG_URL.
+found at start and held while the bench runs, tests/held_port.py: Dovecot cannot bind port 0 and say which),
+MAIL_IMPORT_BENCH_PG_URL.
 """
 import argparse
 import importlib.util
@@ -42,11 +43,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION = ROOT / "functions" / "mail_import"
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python"), str(FUNCTION),
-                str(ROOT / "tests" / "mail_import")]
+                str(ROOT / "tests" / "mail_import"), str(ROOT / "tests")]
 from _gate import Target, Targets  # noqa: E402
 
 BENCH_DIR = Path(os.environ.get("MAIL_IMPORT_BENCH_DIR", "/tmp/mail-import-bench"))
 PORT = int(os.environ.get("MAIL_IMPORT_BENCH_PORT", "0"))  # 0: a free pair found by start_dovecot()
+HELD = []
 PG_URL = os.environ.get("MAIL_IMPORT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/platform_bench")
 SECRET_KEY = "YmVuY2gtb25seS1rZXktbm90LWEtc2VjcmV0LTEyMzQ="
 USERS = {"big": "bench-big", "small": "bench-small"}
@@ -70,10 +72,11 @@ def port_open(port):
 def start_dovecot():
     """Dovecot on BENCH_DIR with the bench users (started unless it already runs), on MAIL_IMPORT_BENCH_PORT or
     a free port pair (IMAP and IMAPS)."""
-    global PORT
+    global PORT, HELD
     if not PORT:
-        from mail_import_support import free_port_pair
-        PORT = free_port_pair()
+        from held_port import held_port_pair
+        HELD = held_port_pair(850)
+        PORT = HELD[0].port
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     os.chmod(BENCH_DIR, 0o755)
     users = "".join(f"{name}:{{PLAIN}}{password}::::::\n" for name, password in USERS.items())
