@@ -58,7 +58,8 @@ lint: install sam checkov
 	$(BIN)/python -m tools.deploy.connection_budget
 
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@failed=""; for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "benches that missed a target or failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) local/.state .aws-sam

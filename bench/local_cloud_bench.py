@@ -4,7 +4,14 @@ Prints: HTTP requests/s through the gateway + worker runtime against the same ha
 this process (baseline); SQS messages/s through poller + runtime + function with 0, 1,000 and 10,000
 messages waiting, against a bare receive+delete loop with no function on the same moto (baseline).
 Ratios are measured in the same run; completion is counted through the runtime's observer hook.
+Targets (TARGETS below), medians of alternating repeats after a warm-up: with the largest backlog waiting,
+poller + runtime (1 thread) >= 0.8x the bare loop (1 thread), and >= 0.8x its own rate with nothing waiting
+(a long queue is as fast as an empty one). Absolute rates are printed, not gated.
+
+Usage: .venv/bin/python bench/local_cloud_bench.py [--measured 2000] [--backlogs 0,1000,10000] [--repeats 3]
+Small: --measured 200 --backlogs 0,500. BENCH_TARGETS=backlog_vs_bare=100 makes it fail (bench/_gate.py).
 """
+import argparse
 import os
 import statistics
 import sys
@@ -20,6 +27,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from local.cloud import Cloud, start_moto  # noqa: E402
+from _gate import Target, Targets, median, spread  # noqa: E402
+
+TARGETS = Targets(
+    Target("backlog_vs_bare", "SQS msg/s, largest backlog: poller + runtime + function / bare loop", ">=", 0.8, "x"),
+    Target("backlog_vs_empty", "SQS msg/s through the runtime: largest backlog / nothing waiting", ">=", 0.8, "x"),
+)
 
 TEMPLATE = ROOT / "tests" / "foundation" / "template.yaml"
 
@@ -135,12 +148,14 @@ def sqs_backlog(cloud, measured=2000, repeats=3, backlogs=(0, 1000, 10000)):
     through_runtime(cloud, poller, finished, 0, 200)        # warm the worker
     print(f"SQS, {measured} messages taken off a queue with N more waiting behind them; "
           f"median of {repeats} alternating runs:")
+    one_thread = {}
     for waiting in backlogs:
         runs = {1: [], 2: [], "bare": []}
-        for _ in range(repeats):
-            for threads in (1, 2):
-                runs[threads].append(through_runtime(cloud, poller, finished, waiting, measured, threads))
-            runs["bare"].append(bare_loop(sqs, waiting, measured))
+        for repeat in range(repeats):
+            sides = [1, 2, "bare"][repeat % 3:] + [1, 2, "bare"][:repeat % 3]
+            for side in sides:
+                runs[side].append(bare_loop(sqs, waiting, measured) if side == "bare"
+                                  else through_runtime(cloud, poller, finished, waiting, measured, side))
         bare = statistics.median(runs["bare"])
         print(f"  N={waiting:,} waiting: bare receive(10)+delete_batch loop, 1 thread, no function, same moto: "
               f"{bare:.0f} msg/s (runs {_runs(runs['bare'])})")
@@ -148,15 +163,30 @@ def sqs_backlog(cloud, measured=2000, repeats=3, backlogs=(0, 1000, 10000)):
             ours = statistics.median(runs[threads])
             print(f"      poller ({threads} thread{'s' if threads > 1 else ''}) + runtime + SqsFunction "
                   f"(batches of 10): {ours:.0f} msg/s = {ours / bare:.2f}x the bare loop (runs {_runs(runs[threads])})")
+        one_thread[waiting] = (runs[1], runs["bare"])
     poller.concurrency = 1
     poller.start()
+    largest, smallest = max(backlogs), min(backlogs)
+    TARGETS.ratio("backlog_vs_bare", *one_thread[largest], labels=(f"runtime N={largest:,}", "bare"), unit="msg/s",
+                  fmt="{:.0f}")
+    TARGETS.ratio("backlog_vs_empty", one_thread[largest][0], one_thread[smallest][0],
+                  labels=(f"runtime N={largest:,}", f"runtime N={smallest:,}"), unit="msg/s", fmt="{:.0f}")
+    print(f"information: {median(one_thread[largest][0]):.0f} msg/s through the runtime with {largest:,} waiting "
+          f"(runs {spread(one_thread[largest][0], '{:.0f}')})")
 
 
 def _runs(values):
     return ", ".join(f"{x:.0f}" for x in values)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measured", type=int, default=2000, help="messages timed per SQS run")
+    parser.add_argument("--backlogs", default="0,1000,10000", help="messages waiting behind them")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=1000, help="HTTP requests with 4 clients (half with 1)")
+    args = parser.parse_args(argv)
+    print(TARGETS.describe())
     server, endpoint = start_moto()
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                       AWS_DEFAULT_REGION="us-east-1")
@@ -165,8 +195,8 @@ def main():
                   functions=["EchoFunction", "SqsFunction"]).start()
     try:
         url = cloud.api_url("Api") + "/echo/bench"
-        rate1, lat1 = http_rate(url, 500, 1)
-        rate4, lat4 = http_rate(url, 1000, 4)
+        rate1, lat1 = http_rate(url, args.requests // 2, 1)
+        rate4, lat4 = http_rate(url, args.requests, 4)
         direct = direct_rate(5000)
         print(f"HTTP via gateway+runtime, 1 client : {rate1:8.0f} req/s  p50 {statistics.median(lat1):.2f} ms  "
               f"p99 {sorted(lat1)[int(len(lat1) * .99)]:.2f} ms")
@@ -174,12 +204,12 @@ def main():
               f"p99 {sorted(lat4)[int(len(lat4) * .99)]:.2f} ms")
         print(f"same handler called in-process     : {direct:8.0f} calls/s (baseline; gateway overhead "
               f"{1000 / rate1 - 1000 / direct:.2f} ms/request)")
-        sqs_backlog(cloud)
-        print("targets: >= 300 msg/s through the runtime with 10,000 waiting, and >= 0.8x the bare loop")
+        sqs_backlog(cloud, args.measured, args.repeats, tuple(int(b) for b in args.backlogs.split(",")))
     finally:
         cloud.stop()
         server.stop()
+    return TARGETS.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,12 +1,16 @@
 """mail_import page benchmark: the messages page in Chromium stays flat as the mailbox grows.
 
-Usage: .venv/bin/python bench/mail_import_page_bench.py [--sizes 1000,10000,100000]
+Usage: .venv/bin/python bench/mail_import_page_bench.py [--sizes 1000,10000,100000] [--repeats 3]
+Small: --sizes 200,2000. BENCH_TARGETS=heap_ratio=0.01 makes it fail (bench/_gate.py).
 
 A local cloud (the web and WebSocket functions, moto) serves one account whose messages are generated with
 SQL in the bench database, growing to each size in turn. At each size the page is opened in headless Chromium
 (/usr/bin/chromium) and measured: table rows in the DOM, DOM nodes, the JS heap after a forced garbage
 collection, and the time the page's own addRows() takes to render an update of 50 new rows (median of 20
-updates, layout included). The ratios largest/smallest show whether memory and update time stay flat.
+updates, layout included). The baseline is a second account holding the smallest size, its page measured in the
+same run at every size, in turns with the growing one (after a warm-up, --repeats each; medians). Targets
+(TARGETS below), at the largest size against the baseline: the same rows in the table, DOM nodes <= 1.2x,
+JS heap <= 1.5x, update time <= 2x (flat = about 1x).
 """
 import argparse
 import os
@@ -15,6 +19,7 @@ import sys
 from pathlib import Path
 
 import requests
+from _gate import Target, Targets, alternate, median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
@@ -22,6 +27,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
 PG_URL = os.environ.get("MAIL_IMPORT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/platform_bench")
 SECRET_KEY = "YmVuY2gtb25seS1rZXktbm90LWEtc2VjcmV0LTEyMzQ="
 FUNCTIONS = ["MailImportWebFunction", "MailImportWsFunction"]
+TARGETS = Targets(
+    Target("rows_ratio", "table rows, largest mailbox / baseline (smallest)", "<=", 1.0, "x"),
+    Target("nodes_ratio", "DOM nodes, largest mailbox / baseline", "<=", 1.2, "x"),
+    Target("heap_ratio", "JS heap after GC, largest mailbox / baseline", "<=", 1.5, "x"),
+    Target("update_ratio", "update of 50 rows (median of 20), largest mailbox / baseline", "<=", 2.0, "x"),
+)
 UPDATE = """(start) => {
   const rows = [];
   for (let i = 0; i < 50; i++) rows.push({id: start + i, uid: start + i, folder: "INBOX", uidvalidity: 1,
@@ -72,7 +83,9 @@ def measure(browser, url):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeats", type=int, default=3, help="page openings per account and size")
     args = parser.parse_args(argv)
+    print(TARGETS.describe())
     sizes = [int(s) for s in args.sizes.split(",")]
     from infra import migrate
     from local.cloud import Cloud, start_moto
@@ -87,31 +100,40 @@ def main(argv=None):
     try:
         api = cloud.api_url("MailImportApi")
         # An account whose server refuses connections: the page's own import fails at once, the rows are ours.
-        created = requests.post(f"{api}/api/accounts", timeout=30, json={
-            "provider": "custom", "host": "127.0.0.1", "port": "9", "login": "page-bench", "password": "x"}).json()
-        url = f"{api}/accounts/{created['id']}?token={created['token']}"
+
+        def account():
+            made = requests.post(f"{api}/api/accounts", timeout=30, json={
+                "provider": "custom", "host": "127.0.0.1", "port": "9", "login": "page-bench", "password": "x"}).json()
+            return made["id"], f"{api}/accounts/{made['id']}?token={made['token']}"
+        account_id, url = account()
+        base_id, base_url = account()
+        grow(base_id, 0, sizes[0])
         results, have = {}, 0
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             try:
                 for size in sizes:
-                    grow(created["id"], have, size)
+                    grow(account_id, have, size)
                     have = size
-                    results[size] = measure(browser, url)
-                    r = results[size]
-                    print(f"{size:>8,} messages: {r['rows']} rows in the table, {r['nodes']:,.0f} DOM nodes, "
-                          f"JS heap {r['heap_mb']:.1f} MB, update of 50 rows {r['update_ms']:.1f} ms", flush=True)
+                    results[size] = alternate(args.repeats, {"ours": lambda: measure(browser, url),
+                                                             "baseline": lambda: measure(browser, base_url)})
+                    for side, label in (("ours", f"{size:>8,} messages"), ("baseline", f"{sizes[0]:>8,} (baseline)")):
+                        r = {key: median(run[key] for run in results[size][side]) for key in results[size][side][0]}
+                        print(f"{label}: {r['rows']} rows in the table, {r['nodes']:,.0f} DOM nodes, "
+                              f"JS heap {r['heap_mb']:.1f} MB, update of 50 rows {r['update_ms']:.1f} ms", flush=True)
             finally:
                 browser.close()
-        small, large = results[sizes[0]], results[sizes[-1]]
-        print(f"page at {sizes[-1]:,} vs {sizes[0]:,} messages: heap {large['heap_mb'] / small['heap_mb']:.2f}x, "
-              f"DOM nodes {large['nodes'] / small['nodes']:.2f}x, update time "
-              f"{large['update_ms'] / small['update_ms']:.2f}x (flat = about 1x)")
+        last = results[sizes[-1]]
+        for name, key in (("rows_ratio", "rows"), ("nodes_ratio", "nodes"), ("heap_ratio", "heap_mb"),
+                          ("update_ratio", "update_ms")):
+            TARGETS.ratio(name, [r[key] for r in last["ours"]], [r[key] for r in last["baseline"]],
+                          labels=(f"{sizes[-1]:,} messages", f"{sizes[0]:,} messages"), unit=key.partition("_")[2])
     finally:
         cloud.stop()
         moto.stop()
+    return TARGETS.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """mail_import search benchmark: full-text search latency over 1,000,000 imported messages of one account.
 
-Usage: .venv/bin/python bench/mail_import_search_bench.py [--messages 1000000] [--queries 300]
+Usage: .venv/bin/python bench/mail_import_search_bench.py [--messages 1000000] [--queries 300] [--repeats 3]
+Small: --messages 20000 --queries 60 --compare 10. BENCH_TARGETS=p99_ms=0.001 makes it fail (bench/_gate.py).
 
 The messages are generated with SQL straight into mail_import.messages of the bench database, not imported
 through IMAP, and their search rows (mail_import.message_search, its indexes what the migrations define) are
@@ -17,6 +18,8 @@ mail), the slowest queries, and overall against the target (p99 < 100 ms). Compa
 indexed lookup of a message page (MESSAGES_BEFORE), and, on the first --compare queries of the mix, the design
 this replaced: one statement whose plan the planner picks (the GIN index, or a newest-first walk that is not
 bounded: words common alone and rare together make it read the whole mailbox), cut at 2 s.
+Targets (TARGETS below): search p99 < 100 ms (the product's promise: the median of --repeats passes over the
+query mix, each pass's own p99); on the --compare queries, the design before / now at p99 >= 1x.
 """
 import argparse
 import os
@@ -26,12 +29,18 @@ import sys
 import time
 from pathlib import Path
 
+from _gate import Target, Targets, median, spread
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION = ROOT / "functions" / "mail_import"
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python"), str(FUNCTION)]
 
 PG_URL = os.environ.get("MAIL_IMPORT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/platform_bench")
-TARGET_MS = 100
+TARGETS = Targets(
+    Target("p99_ms", "search p99 over the query mix, median of repeats (the product's promise)", "<", 100.0, " ms"),
+    Target("vs_planner_only", "p99 on the first --compare queries, planner-only statement (before) / now", ">=", 1.0,
+           "x"),
+)
 
 # Inflected forms, so a query in one form must find the others (the Russian configuration's stemming).
 RU = ("отчёт отчёта отчёту отчётом отчёты отчётов счёт счёта счета счетов договор договора договоры "
@@ -214,8 +223,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--compare", type=int, default=60, help="queries also run the planner-only way (0: none)")
+    parser.add_argument("--compare", type=int, default=60, help="queries also run the planner-only way")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the query mix (median p99 gated)")
     args = parser.parse_args(argv)
+    print(TARGETS.describe())
     os.environ["DATABASE_URL"] = PG_URL
     from chalicelib import queries as sql
     from chalicelib.web import search
@@ -226,17 +237,12 @@ def main(argv=None):
     plan = queries(account_id, args.queries, rnd)
     for _kind, params in plan[:10]:  # warm the cache the way a working server's is
         search.run(account_id, search.parse(params))
-    timings, by_variant, steps, found, slowest = {}, {}, {}, [], []
-    for kind, params in plan:
-        calls = []
-        started = time.perf_counter()
-        rows = search.run(account_id, search.parse(params), on_step=calls.append)
-        elapsed = (time.perf_counter() - started) * 1000
-        timings.setdefault(kind, []).append(elapsed)
-        by_variant.setdefault(variant(params), []).append(elapsed)
-        steps.setdefault(" + ".join(calls), []).append(elapsed)
-        found.append(len(rows))
-        slowest.append((elapsed, params, calls))
+    timings, by_variant, steps, found, slowest, pass_p99 = {}, {}, {}, [], [], []
+    for _pass in range(args.repeats):
+        started_pass = len(slowest)
+        for kind, params in plan:
+            one(account_id, kind, params, search, timings, by_variant, steps, found, slowest)
+        pass_p99.append(percentile([ms for ms, _p, _c in slowest[started_pass:]], 99))
     baseline = []
     for _ in range(100):
         before = rnd.randint(1, args.messages)
@@ -274,9 +280,28 @@ def main(argv=None):
               f"({sum(1 for ms in planned if ms >= PLANNER_TIMEOUT_MS)} cut at {PLANNER_TIMEOUT_MS} ms); "
               f"two steps (now): p50 {percentile(ours, 50):.1f} ms, p99 {percentile(ours, 99):.1f} ms")
     p99 = percentile(every, 99)
-    print(f"search p99 at {args.messages:,} messages = {p99:.1f} ms (target < {TARGET_MS} ms); "
+    print(f"search p99 at {args.messages:,} messages, all passes = {p99:.1f} ms; "
           f"p50 {percentile(every, 50):.1f} ms; search-p99/page-p99 = {p99 / percentile(baseline, 99):.2f}x")
+    TARGETS.figure("p99_ms", median(pass_p99), f"[passes {spread(pass_p99, '{:.1f}')} ms; baseline page-by-id p99 "
+                                               f"{percentile(baseline, 99):.1f} ms]")
+    if args.compare:
+        TARGETS.figure("vs_planner_only", percentile(planned, 99) / percentile(ours, 99),
+                       f"[before p99 {percentile(planned, 99):.1f} ms, now {percentile(ours, 99):.1f} ms]")
+    return TARGETS.exit_code()
+
+
+def one(account_id, kind, params, search, timings, by_variant, steps, found, slowest):
+    """Run one query of the mix and file its time under its word frequency, shape and answering steps."""
+    calls = []
+    started = time.perf_counter()
+    rows = search.run(account_id, search.parse(params), on_step=calls.append)
+    elapsed = (time.perf_counter() - started) * 1000
+    timings.setdefault(kind, []).append(elapsed)
+    by_variant.setdefault(variant(params), []).append(elapsed)
+    steps.setdefault(" + ".join(calls), []).append(elapsed)
+    found.append(len(rows))
+    slowest.append((elapsed, params, calls))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

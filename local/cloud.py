@@ -33,9 +33,9 @@ def start_moto(host="127.0.0.1", port=0):
     from . import moto_patches
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the useful logs
-    port = port or free_port(host)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]    # port 0: bound by the server itself, so no one can take it first
     return server, f"http://{public_host(host)}:{port}"
 
 
@@ -70,6 +70,7 @@ class Cloud:
         self.watch = watch            # hot reload of code, layers and template
         self.watch_interval = watch_interval
         self.watcher = None
+        self._held_ports = []    # gateway ports, bound until stop() (see _port)
         self.moto = None
         self.stack = None
         self.runtime = None
@@ -150,6 +151,8 @@ class Cloud:
             self.scheduler_schedules.stop()
         for gateway in list(self.http.values()) + list(self.ws.values()):
             gateway.stop()
+        for hold in self._held_ports:
+            hold.close()
         if self.runtime:
             self.runtime.close()
         if self.keeper:
@@ -205,7 +208,16 @@ class Cloud:
         return {k: os.environ.get(k) or v for k, v in CREDENTIALS.items()}
 
     def _port(self, template_port):
-        return template_port if (self.fixed_ports and template_port) else free_port(self.host)
+        if self.fixed_ports and template_port:
+            return template_port
+        # The stack's URLs need the port before its gateway listens. Held (bound, not listening, SO_REUSEADDR) until
+        # stop(): the gateway, which sets SO_REUSEADDR too, binds it beside the holder, and nobody else can take it
+        # in between, as they could a port free_port() had let go.
+        hold = socket.socket()
+        hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        hold.bind((self.host, 0))
+        self._held_ports.append(hold)
+        return hold.getsockname()[1]
 
     def _runs(self, function_id):
         return self.only is None or function_id in self.only

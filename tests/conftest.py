@@ -122,3 +122,14 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def pytest_sessionstart(session):
+    """The random order's seed at the top of every run, `-q` (make test) and `-n N` included, where the plugin's own
+    header is not shown: a failing order reproduces with the seed printed here (xdist workers use the same)."""
+    from random_order.config import Config as RandomOrder
+    order = RandomOrder(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if order.is_enabled and reporter is not None and not hasattr(session.config, "workerinput"):
+        reporter.write_line(f"random order: bucket {order.bucket_type}, reproduce with "
+                            f"--random-order-seed={order.seed}")

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from code_check_helpers import Browser, tick
+from waiting import wait_until
 
 
 def b64(data):
@@ -62,7 +63,12 @@ def test_upload_list_replace_versions_delete(api, cc_cloud):
     replaced = client.call("PUT", f"/api/files/{file_id}", json={"content": b64(b"import os\nx = 1\n")})
     assert replaced.json()["status"] == "overwritten" and replaced.json()["version"] == 2
     tick(cc_cloud)
-    version = client.call("GET", f"/api/files/{file_id}/versions/2")
+
+    def reported():     # the notifier e-mails the report on its own time and the version shows it: wait for that
+        answer = client.call("GET", f"/api/files/{file_id}/versions/2")
+        checks = answer.json()["checks"]
+        return checks and all(c["email_sent"] for c in checks) and answer
+    version = wait_until(reported, timeout=60, what="the report e-mail of version 2")
     body = version.json()
     assert body["compared_with"] == 1 and body["checked"] is True
     assert [(v["code"], v["new"]) for v in body["violations"]] == [("F401", False)]

@@ -2,7 +2,8 @@
 by everyone else's tests at the same time and must never go down.
 
 PostgreSQL: initdb (as the postgres user) into a temporary directory, pg_ctl on a free port. MariaDB:
-mariadb-install-db into a temporary directory, mariadbd on a free port with its own socket.
+mariadb-install-db into a temporary directory, mariadbd on a free port with its own socket. Each port is held
+(tests/held_port.py) from the start to remove(), so nobody else takes it while the server is down.
 """
 import glob
 import os
@@ -11,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from local.cloud import free_port
+from held_port import HeldPort
 
 
 def _wait_port(port, timeout=60):
@@ -34,7 +35,8 @@ class ThrowawayPostgres:
         self.root = tempfile.mkdtemp(prefix="outage-pg-")
         shutil.chown(self.root, "postgres")
         self.data = os.path.join(self.root, "data")
-        self.port = free_port()
+        self.held = HeldPort()
+        self.port = self.held.port
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/outage"
         self._as_postgres(["initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync"])
 
@@ -58,6 +60,7 @@ class ThrowawayPostgres:
             self.stop("fast")
         except subprocess.CalledProcessError:
             pass
+        self.held.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -70,7 +73,8 @@ class ThrowawayMariaDB:
         self.data = os.path.join(self.root, "data")
         os.mkdir(self.data)
         shutil.chown(self.data, "mysql", "mysql")
-        self.port = free_port()
+        self.held = HeldPort()
+        self.port = self.held.port
         self.url = f"mysql://root@127.0.0.1:{self.port}/outage"
         subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.data}", "--user=mysql",
                         "--auth-root-authentication-method=normal", "--skip-test-db"], check=True,
@@ -100,4 +104,5 @@ class ThrowawayMariaDB:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        self.held.close()
         shutil.rmtree(self.root, ignore_errors=True)

@@ -71,9 +71,8 @@ def test_http_errors_look_like_api_gateway(cloud):
     assert requests.delete(base + "/items/1").status_code == 403
     r = requests.get(base + "/crash")
     assert r.status_code == 502 and r.json() == {"message": "Internal server error"}
-    started = time.time()
-    r = requests.get(base + "/slow")
-    assert r.status_code == 504 and time.time() - started < 8
+    r = requests.get(base + "/slow")        # Timeout 1 s, the handler sleeps 30 s: only the timeout answers 504
+    assert r.status_code == 504 and r.json() == {"message": "Endpoint request timed out"}
 
 
 def test_reserved_concurrency_bounds_parallel_invocations(cloud, records):
@@ -95,10 +94,10 @@ def test_http_api_v2_payload(cloud):
 def test_sqs_delay_seconds_is_honoured(cloud, records):
     sqs = boto3.client("sqs")
     sent = time.time()
-    sqs.send_message(QueueUrl=cloud.physical_id("WorkQueue"), MessageBody="delayed", DelaySeconds=5)
-    got = wait_for(lambda: [r for r in seen(records, "sqs") if r["payload"]["body"] == "delayed"], timeout=20)
+    sqs.send_message(QueueUrl=cloud.physical_id("WorkQueue"), MessageBody="delayed", DelaySeconds=3)
+    got = wait_for(lambda: [r for r in seen(records, "sqs") if r["payload"]["body"] == "delayed"], timeout=30)
     delay = got[0]["at"] - sent
-    assert 5.0 <= delay < 9, delay
+    assert delay >= 3.0, delay      # never before its delay; how soon after is the bench's question
     assert {"messageId", "receiptHandle", "body", "attributes", "eventSourceARN"} <= set(got[0]["payload"]["keys"])
 
 
@@ -125,11 +124,18 @@ def test_partial_batch_failure_redelivers_only_failed_record(cloud, records):
     def twice():
         bodies = [r["payload"]["body"] for r in seen(records, "partial")]
         return bodies.count("fail-once") >= 2 and bodies
-    bodies = wait_for(twice, timeout=30)
-    time.sleep(3)  # longer than the visibility timeout: anything not deleted would be back by now
-    bodies = [r["payload"]["body"] for r in seen(records, "partial")]
+    wait_for(twice, timeout=30)
+
+    def three_times():
+        bodies = [r["payload"]["body"] for r in seen(records, "partial")]
+        return bodies.count("fail-once") >= 3 and bodies
+    # fail-once came back twice after the batch it shared with ok-1 and ok-3: had they not been deleted, their
+    # visibility timeout (the same) would have brought them back with it. The queue holds fail-once alone.
+    bodies = wait_for(three_times, timeout=30)
     assert bodies.count("ok-1") == 1 and bodies.count("ok-3") == 1
-    assert bodies.count("fail-once") >= 3
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) \
+        + int(attributes["ApproximateNumberOfMessagesDelayed"]) == 1
 
 
 def test_rate_schedule_fires_with_scheduled_event(cloud, records):
@@ -165,11 +171,11 @@ def test_direct_invoke_raises_handler_errors(cloud):
 def test_a_killed_worker_is_noticed_at_once_and_its_children_die_with_it(cloud, records):
     import os
     from local.model import InvocationError
-    started = time.time()
     with pytest.raises(InvocationError) as err:
         cloud.invoke("DyingFunction", {})
+    # Runtime.ExitError, not Sandbox.Timedout: the death was noticed, not the 20 s Timeout, although the child
+    # still held the pipe.
     assert err.value.error_type == "Runtime.ExitError"
-    assert time.time() - started < 8  # not the 20 s Timeout, although the child still held the pipe
     child = seen(records, "dying")[0]["payload"]["child"]
     wait_for(lambda: not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z",
              timeout=5)

@@ -208,3 +208,53 @@ def test_generate_event_shapes(kind):
         context = event["requestContext"]
         assert context["eventType"] == ("CONNECT" if kind == "ws-connect" else "MESSAGE")
         assert context["connectionId"]
+
+
+SLOW_INIT_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  SlowInitFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Timeout: 60
+      CodeUri: slow/
+      Handler: slow.main
+"""
+
+SLOW_INIT = """\
+import os
+import time
+
+with open(os.environ["PID_FILE"], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(float(os.environ["INIT_SECONDS"]))      # the init phase: module-level work before the handler
+
+
+def main(event, context):
+    return "served"
+"""
+
+
+@pytest.mark.parametrize("init_seconds, served", [(30, False), (0.1, True)])
+def test_an_init_longer_than_the_limit_is_sandbox_timedout_and_killed(
+        start_cloud, tmp_path, monkeypatch, init_seconds, served):
+    """Lambda gives the init phase 10 s; the limit is lowered here (the runtime reads it per call) so the test
+    does not wait 10 s: an init past it fails the invocation as Sandbox.Timedout and its process is killed."""
+    import local.runtime
+    monkeypatch.setattr(local.runtime, "INIT_TIMEOUT", 1.0)
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "slow.py").write_text(SLOW_INIT)
+    (tmp_path / "template.yaml").write_text(SLOW_INIT_TEMPLATE)
+    pid_file = tmp_path / "pid"
+    cloud = start_cloud(template=tmp_path / "template.yaml", functions=["SlowInitFunction"],
+                        env={"PID_FILE": str(pid_file), "INIT_SECONDS": str(init_seconds)})
+    if served:
+        assert cloud.invoke("SlowInitFunction", {}) == "served"
+        return
+    with pytest.raises(InvocationError) as failure:
+        cloud.invoke("SlowInitFunction", {})
+    assert failure.value.error_type == "Sandbox.Timedout"
+    assert "Init timed out after 1.00 seconds" in str(failure.value)
+    assert is_gone(int(pid_file.read_text()))

@@ -3,6 +3,7 @@ import hashlib
 import json
 import logging
 import socket
+import threading
 import time
 import uuid
 
@@ -262,10 +263,10 @@ def test_batching_window_ends_when_batch_is_full(sqs, run_poller):
     url, arn = make_queue(sqs)
     send(sqs, url, map(str, range(10)))
     rec = Recorder()
-    started = time.monotonic()
-    run_poller(url, arn, rec, batch_size=10, batching_window=10)
+    # A window of 5 minutes, far beyond the test's own timeout: the call can only come from a full batch.
+    run_poller(url, arn, rec, batch_size=10, batching_window=300)
     rec.wait_for(lambda r: len(r.calls) == 1)
-    assert rec.calls[0][0] - started < 3 and len(rec.records()) == 10
+    assert len(rec.records()) == 10
 
 
 @pytest.mark.timeout(20)
@@ -274,39 +275,38 @@ def test_delay_seconds_is_honoured(sqs, run_poller):
     rec = Recorder()
     run_poller(url, arn, rec)
     sent = time.monotonic()
-    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=5)
-    time.sleep(4.5)
-    assert rec.calls == [], "delivered before DelaySeconds elapsed"
-    rec.wait_for(lambda r: len(r.calls) == 1, timeout=5)
-    latency = rec.calls[0][0] - sent
-    assert 5.0 <= latency < 7.0, latency
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=2)
+    rec.wait_for(lambda r: len(r.calls) == 1, timeout=15)
+    # A lower bound only: never before its delay (how soon after is bench/local_cloud_bench.py's question).
+    assert rec.calls[0][0] - sent >= 2.0, rec.calls[0][0] - sent
 
 
 @pytest.mark.timeout(20)
 def test_stop_is_prompt_and_disabled_mapping_never_polls(sqs, run_poller):
     url, arn = make_queue(sqs)
     poller = run_poller(url, arn, Recorder(), wait_seconds=1, concurrency=3)
-    time.sleep(0.3)
     assert poller.running
-    started = time.monotonic()
-    poller.stop()
-    assert time.monotonic() - started < 2.0 and not poller.running
+    poller.stop(timeout=15)     # returns once every thread has ended, or after 15 s with some still alive
+    assert not poller.running
     sqs.send_message(QueueUrl=url, MessageBody="m")
     rec = Recorder()
     disabled = run_poller(url, arn, rec, enabled=False)
-    time.sleep(1.5)
-    assert rec.calls == [] and not disabled.running and counts(sqs, url) == (1, 0)
+    # Never polls: no polling thread was started at all (nothing to wait for to prove it).
+    assert disabled._threads == [] and not disabled.running
+    assert rec.calls == [] and counts(sqs, url) == (1, 0)
 
 
 @pytest.mark.timeout(20)
 def test_concurrency_runs_batches_in_parallel(sqs, run_poller):
     url, arn = make_queue(sqs, VisibilityTimeout=30)
     send(sqs, url, map(str, range(3)))
-    rec = Recorder(lambda event: time.sleep(1.0))
+    # Each batch waits until all three are in their handlers at once: one after another, the barrier breaks
+    # (after its 10 s) and the batches fail instead of being deleted.
+    together = threading.Barrier(3, timeout=10)
+    rec = Recorder(lambda event: together.wait())
     poller = run_poller(url, arn, rec, batch_size=1, concurrency=3)
-    _wait(lambda: poller.stats["deleted"] == 3, timeout=10)
-    starts = [t for t, _, _, _ in rec.calls]
-    assert max(starts) - min(starts) < 0.9, "batches were processed one after another"
+    _wait(lambda: poller.stats["deleted"] == 3, timeout=15)
+    assert len(rec.calls) == 3 and poller.stats["failed_batches"] == 0 and not together.broken
 
 
 @pytest.mark.timeout(20)

@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
@@ -439,3 +440,36 @@ def test_management_api_bound_to_every_interface_serves_only_this_machine(make_g
         mgmt = management_client(gateway.management_endpoint)
         mgmt.post_to_connection(ConnectionId=connection_id, Data=b"from loopback")
         assert ws.recv(timeout=WAIT) == "from loopback"
+
+
+def _echo_message(size):
+    """An echo action of exactly `size` bytes."""
+    empty = json.dumps({"action": "echo", "text": ""})
+    return json.dumps({"action": "echo", "text": "x" * (size - len(empty))})
+
+
+@pytest.mark.timeout(30)
+def test_a_client_frame_over_128_kb_closes_the_connection_unread(gateway, lambdas):
+    """API Gateway's WebSocket frame limit: a message of 128 KB reaches its route, one byte more closes the
+    connection with 1009 (message too big) and never reaches a function."""
+    from local.ws_gateway import MAX_MESSAGE_BYTES
+    assert MAX_MESSAGE_BYTES == 128 * 1024
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        ws.send(_echo_message(MAX_MESSAGE_BYTES))
+        assert len(json.loads(ws.recv(timeout=WAIT))["echo"]) == MAX_MESSAGE_BYTES - len(_echo_message(0))
+        ws.send(_echo_message(MAX_MESSAGE_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=WAIT)
+    assert closed.value.rcvd.code == 1009
+    assert lambdas.calls_with("ws:echo") == 1
+    assert lambdas.wait_for("ws:$disconnect")[0]["requestContext"]["connectionId"] == connection_id
+
+
+@pytest.mark.timeout(30)
+def test_a_post_to_connection_over_128_kb_is_refused(gateway, lambdas, mgmt):
+    with open_client(gateway, lambdas) as (ws, connection_id):
+        mgmt.post_to_connection(ConnectionId=connection_id, Data=b"y" * (128 * 1024))
+        assert ws.recv(timeout=WAIT) == "y" * (128 * 1024)
+        with pytest.raises(ClientError) as refused:
+            mgmt.post_to_connection(ConnectionId=connection_id, Data=b"y" * (128 * 1024 + 1))
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413

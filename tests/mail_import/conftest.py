@@ -15,7 +15,8 @@ import pytest
 from functions.mail_import.chalicelib import settings
 from functions.mail_import.chalicelib.engine import accounts, job_records, jobs
 from functions.mail_import.chalicelib.web import account_form
-from mail_import_support import LOCAL_CONF, Dovecot, LambdaContext, free_port_pair, wait_for_port
+from held_port import held_port_pair
+from mail_import_support import LOCAL_CONF, Dovecot, LambdaContext, wait_for_port
 from products import load_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,11 +26,13 @@ TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # the root con
 
 @pytest.fixture(scope="session")
 def dovecot():
-    """A throwaway Dovecot (infra/dovecot/start.sh) on free ports, stopped at the end of the session."""
+    """A throwaway Dovecot (infra/dovecot/start.sh) on free ports, stopped at the end of the session. Dovecot
+    cannot bind port 0 and say which it got: its two ports stay held (tests/held_port.py) while it runs."""
     directory = tempfile.mkdtemp(prefix="mail-import-dovecot-")
     os.chmod(directory, 0o755)  # the imap processes run as uid 2000 and must reach the mail dirs
     Path(directory, "local.conf").write_text(LOCAL_CONF)
-    port = free_port_pair()
+    held = held_port_pair(850)
+    port = held[0].port
     server = Dovecot(directory, port)
     server.create_users()
     subprocess.run([str(ROOT / "infra" / "dovecot" / "start.sh"), directory, str(port)], check=True,
@@ -40,49 +43,71 @@ def dovecot():
     finally:
         subprocess.run(["dovecot", "-c", f"{directory}/dovecot.conf", "stop"], check=False)
         time.sleep(0.2)
+        for hold in held:
+            hold.close()
         shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def mail_env(pg_url, aws_endpoint):
-    """The function's environment in this process (bucket, queue, key), for calling its logic directly."""
+    """The function's resources for calling its logic directly in this process (bucket, queues) and the
+    environment that goes with them; own_queue sets it for each test that uses mail_env and restores it after
+    (never process-wide for the session: a test elsewhere, in any order, sees the environment it had)."""
     name = f"mail-import-test-{uuid.uuid4().hex[:8]}"
     boto3.client("s3").create_bucket(Bucket=name)
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     index_queue = sqs.create_queue(QueueName=name + "-index")["QueueUrl"]
-    os.environ.update(SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY, ATTACHMENTS_BUCKET=name,
-                      MAIL_IMPORT_QUEUE_URL=queue, MAIL_IMPORT_INDEX_QUEUE_URL=index_queue,
-                      MAIL_IMPORT_PUSH_INTERVAL="0.05",
-                      # Every test account lives on one Dovecot (one IMAP host): the per-host cap would make
-                      # direct calls wait on the leases other tests hold. Its own test sets it.
-                      MAIL_IMPORT_HOST_SLOTS="1000",
-                      WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import", IMAP_ALLOWED_HOSTS="127.0.0.1")
-    return {"bucket": name, "queue": queue, "arn": arn, "index_queue": index_queue}
+    environ = dict(SECRET_KEY=os.environ.get("SECRET_KEY") or TEST_SECRET_KEY, ATTACHMENTS_BUCKET=name,
+                   MAIL_IMPORT_PUSH_INTERVAL="0.05", WS_PUBLIC_URL="ws://127.0.0.1:9/mail-import",
+                   IMAP_ALLOWED_HOSTS="127.0.0.1",
+                   # Every test account lives on one Dovecot (one IMAP host): the per-host cap would make
+                   # direct calls wait on the leases other tests hold. Its own test sets it.
+                   MAIL_IMPORT_HOST_SLOTS="1000")
+    return {"bucket": name, "queue": queue, "arn": arn, "index_queue": index_queue, "environ": environ}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_environment(request):
+    """The function's environment for the module-scoped fixtures of a module whose tests use mail_env (they are
+    set up before own_queue runs), restored when the module is done; a module that never uses it starts no
+    server for it."""
+    if not any("mail_env" in item.fixturenames for item in request.session.items if item.module is request.module):
+        yield
+        return
+    mail_env = request.getfixturevalue("mail_env")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in dict(mail_env["environ"], MAIL_IMPORT_QUEUE_URL=mail_env["queue"],
+                                MAIL_IMPORT_INDEX_QUEUE_URL=mail_env["index_queue"]).items():
+            patch.setenv(name, value)
+        settings.load.cache_clear()
+        yield
+    settings.load.cache_clear()
 
 
 @pytest.fixture(autouse=True)
-def own_queue(request):
+def own_queue(request, monkeypatch):
     """Every test that uses the function's queue gets a new, empty one: a chunk message one test leaves
-    behind can never be consumed by the next (whose delivery counts must be exact), in any order."""
+    behind can never be consumed by the next (whose delivery counts must be exact), in any order. The
+    function's environment is set for the test alone (monkeypatch restores it)."""
     if "mail_env" not in request.fixturenames:
         yield None
         return
     mail_env = request.getfixturevalue("mail_env")
+    for name, value in mail_env["environ"].items():
+        monkeypatch.setenv(name, value)
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName=f"mail-import-test-{uuid.uuid4().hex[:12]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     index_url = sqs.create_queue(QueueName=f"mail-import-test-{uuid.uuid4().hex[:12]}-index")["QueueUrl"]
     session_queue = dict(mail_env)
     mail_env.update(queue=url, arn=arn, index_queue=index_url)
-    os.environ["MAIL_IMPORT_QUEUE_URL"] = url
-    os.environ["MAIL_IMPORT_INDEX_QUEUE_URL"] = index_url
+    monkeypatch.setenv("MAIL_IMPORT_QUEUE_URL", url)
+    monkeypatch.setenv("MAIL_IMPORT_INDEX_QUEUE_URL", index_url)
     settings.load.cache_clear()
     yield url
     mail_env.update(session_queue)
-    os.environ["MAIL_IMPORT_QUEUE_URL"] = session_queue["queue"]
-    os.environ["MAIL_IMPORT_INDEX_QUEUE_URL"] = session_queue["index_queue"]
     settings.load.cache_clear()
     sqs.delete_queue(QueueUrl=url)
     sqs.delete_queue(QueueUrl=index_url)

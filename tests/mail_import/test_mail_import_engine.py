@@ -371,8 +371,7 @@ def test_a_fetch_worker_that_never_answers_fails_the_chunk_instead_of_hanging_it
     monkeypatch.setattr(fetch_child, "main", silent_child)   # stuck: alive, silent
     monkeypatch.setattr(fetch_pool, "ANSWER_GRACE", 0.5)
     pool = fetch_pool.ProcessPool(1, None, "INBOX", 1, 1)
-    started = time.monotonic()
+    # A silent child would otherwise block this call for its 60 s: the test's own timeout is the backstop.
     with pytest.raises(fetch_pool.WorkerDied, match="did not answer"), pool:
         list(pool.results([[1], [2]], deadline=time.monotonic() + 0.5))
-    assert time.monotonic() - started < 30
     assert all(not proc.is_alive() for proc, _conn in pool.children)    # killed, not left behind

@@ -298,8 +298,10 @@ def test_the_schedule_keeps_an_account_in_sync_without_its_page(sync_cloud, dove
     wait_until(lambda: (3, True) in uids(), what="the vanished message marked")
 
     assert uids() == [(1, False), (2, False), (3, True), (4, False), (5, False), (6, False), (7, False)]
-    jobs = db("SELECT created_at, finished_at, state FROM mail_import.jobs WHERE account_id = %s ORDER BY id",
-              account_id)
+    # The vanished mark shows before its job records that it finished: wait for the job, not a moment.
+    jobs = wait_until(lambda: [rows for rows in [db(
+        "SELECT created_at, finished_at, state FROM mail_import.jobs WHERE account_id = %s ORDER BY id", account_id)]
+        if all(state not in ("queued", "running") for _, _, state in rows)], what="the last sync job finished")[0]
     assert len(jobs) >= 3 and all(state == "done" for _, _, state in jobs)
     # never two at once: each job starts after the previous one finished
     assert all(later[0] >= earlier[1] for earlier, later in zip(jobs, jobs[1:]))

@@ -29,8 +29,12 @@ def test_every_call_needs_a_valid_token(cloud, clean):
 
 
 def test_an_expired_token_is_refused(api, sql):
+    from common.passwords import api_key_digest
     assert api.get("/clients").status_code == 200
-    sql("UPDATE notifications.tokens SET expires_at = now() - interval '1 second'")
+    token = api.session.headers["Authorization"].split()[1]
+    # This token alone: any other session's tokens stay as they were.
+    assert sql("UPDATE notifications.tokens SET expires_at = now() - interval '1 second' WHERE digest = %s",
+               api_key_digest(token)) == 1
     assert api.get("/clients").status_code == 401
 
 

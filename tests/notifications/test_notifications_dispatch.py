@@ -118,3 +118,51 @@ def test_a_mailing_that_ended_before_it_could_start_expires_everything(sql, clie
     assert {v[0] for v in messages(sql, mailing["id"]).values()} == {"expired"}
     assert len(messages(sql, mailing["id"])) == 5
     assert drain(queue) == []
+
+
+class _RefusingSqs:
+    """The real (moto) SQS client, except that entries `refuse(call number, entry)` picks are not sent and come
+    back in the answer's Failed list, as SQS reports a partial SendMessageBatch failure."""
+
+    def __init__(self, real, refuse):
+        self.real, self.refuse, self.calls = real, refuse, []
+
+    def send_message_batch(self, QueueUrl, Entries):
+        self.calls.append([e["Id"] for e in Entries])
+        refused = [e for e in Entries if self.refuse(len(self.calls), e)]
+        accepted = [e for e in Entries if e not in refused]
+        answer = self.real.send_message_batch(QueueUrl=QueueUrl, Entries=accepted) if accepted else {}
+        answer.setdefault("Failed", []).extend({"Id": e["Id"], "SenderFault": False, "Code": "InternalError",
+                                                "Message": "injected"} for e in refused)
+        return answer
+
+
+def _entries(count):
+    return [{"Id": str(n), "MessageBody": f'{{"message_id": {n}}}'} for n in range(count)]
+
+
+@pytest.fixture
+def refusing_sqs(monkeypatch, aws_endpoint):
+    import boto3
+    real = boto3.client("sqs", endpoint_url=aws_endpoint, region_name="us-east-1")
+
+    def install(refuse):
+        fake = _RefusingSqs(real, refuse)
+        monkeypatch.setattr(dispatcher.aws, "client", lambda service: fake)
+        return fake
+    return install
+
+
+def test_entries_sqs_reports_failed_are_sent_again_and_only_they(queue, drain, refusing_sqs):
+    sqs = refusing_sqs(lambda call, entry: call == 1 and entry["Id"] in ("2", "5"))
+    dispatcher.send_batch(queue, _entries(10))
+    assert sqs.calls == [[str(n) for n in range(10)], ["2", "5"]]
+    assert sorted(m["message_id"] for m in drain(queue)) == list(range(10))     # each exactly once
+
+
+def test_an_entry_sqs_keeps_refusing_is_given_up_after_the_attempts(queue, drain, refusing_sqs):
+    sqs = refusing_sqs(lambda call, entry: entry["Id"] == "3")
+    with pytest.raises(RuntimeError, match="SQS refused 1 messages after 4 attempts"):
+        dispatcher.send_batch(queue, _entries(6), attempts=4)
+    assert sqs.calls == [[str(n) for n in range(6)]] + [["3"]] * 3
+    assert sorted(m["message_id"] for m in drain(queue)) == [0, 1, 2, 4, 5]

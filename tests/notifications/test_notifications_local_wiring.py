@@ -6,9 +6,9 @@ import requests
 
 import local.__main__ as local_main
 from local import emulators
-from local.cloud import free_port
 from local.template import load
 
+from held_port import HeldPort
 from notifications_helpers import JWT
 
 
@@ -27,7 +27,8 @@ def test_generated_jwt_and_emulator_started_from_the_template_parameters(tmp_pat
         "NotificationsProviderJwt"] == token
     assert local_main.generated_secrets(declared)["NotificationsProviderJwt"] == token      # kept, not regenerated
 
-    port = free_port()
+    held = HeldPort()       # the template names the port before the emulator binds it: nobody else may take it
+    port = held.port
     defaults = {name: spec.get("Default") for name, spec in declared.items() if spec.get("Default")}
     assert defaults["NotificationsProviderBaseUrl"].startswith("http://127.0.0.1:")
     only_provider = [e for e in emulators.EMULATORS if e[0] == "provider"]
@@ -54,6 +55,7 @@ def test_generated_jwt_and_emulator_started_from_the_template_parameters(tmp_pat
     finally:
         for emulator in started:
             emulator.stop()
+        held.close()
 
 
 def test_an_expired_jwt_is_refused(emulator_server):
