@@ -8,9 +8,9 @@ import requests
 from common.passwords import api_key_digest
 from functions.notifications.chalicelib.admin.forms import MAX_FORM
 from functions.notifications.chalicelib.api.auth import MAX_TOKEN
-from functions.notifications.chalicelib.parsing import MAX_BODY
 
 from notifications_helpers import OPERATOR, PASSWORD, Api
+from products import load_app
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -22,11 +22,12 @@ def padded_client(phone, size):
 
 
 def test_a_json_body_over_64_kb_is_refused_naming_the_body(api):
+    MAX_BODY = load_app("notifications").MAX_BODY
     assert MAX_BODY == 64 * 1024
     inside = api.post("/clients", data=padded_client("79161230001", MAX_BODY), headers=JSON_HEADERS)
     assert inside.status_code == 201, inside.text
     over = api.post("/clients", data=padded_client("79161230002", MAX_BODY + 1), headers=JSON_HEADERS)
-    assert over.status_code == 400 and over.json()["field"] == "body" and "64 KB" in over.json()["error"]
+    assert over.status_code == 413 and over.json()["field"] == "body" and "65536 bytes" in over.json()["error"]
     assert api.get("/clients").json()["items"][-1]["phone"] == "79161230001"      # nothing created by the refusal
 
 
@@ -43,7 +44,7 @@ def test_an_admin_form_over_16_kb_is_refused(cloud, clean):
     inside = requests.post(url, data=_login_form(MAX_FORM), headers=headers, allow_redirects=False, timeout=30)
     assert inside.status_code == 303 and "notifications_token=" in inside.headers["Set-Cookie"]
     over = requests.post(url, data=_login_form(MAX_FORM + 1), headers=headers, allow_redirects=False, timeout=30)
-    assert over.status_code == 400 and "The form is too large." in over.text
+    assert over.status_code == 413 and "16384 bytes" in over.text
     assert "Set-Cookie" not in over.headers
 
 
