@@ -60,6 +60,8 @@ def test_sneaks_a_connection():
 @pytest.fixture
 def run(pytester, monkeypatch):
     monkeypatch.setattr(quick_tier, "SERVER_FIXTURES", quick_tier.SERVER_FIXTURES | {"test_suite.py::own_server"})
+    monkeypatch.setattr(quick_tier, "OUTSIDE", {**quick_tier.OUTSIDE, "test_tool.py": "runs a slow tool"})
+    pytester.makepyfile(test_tool="def test_runs_the_tool():\n    assert True\n")
     # A fixture of the same name elsewhere is not that server.
     pytester.makepyfile(test_other="import pytest\n\n@pytest.fixture\ndef own_server():\n    return None\n\n"
                                    "def test_same_name_no_server(own_server):\n    assert own_server is None\n")
@@ -72,7 +74,7 @@ def run(pytester, monkeypatch):
 @pytest.mark.server
 def test_quick_runs_only_server_free_tests_and_fails_one_that_opens_a_socket(run):
     result = run("--quick", "-rA")
-    result.assert_outcomes(passed=2, failed=1, deselected=3)
+    result.assert_outcomes(passed=2, failed=1, deselected=4)
     result.stdout.fnmatch_lines(["*make check: test_suite.py::test_sneaks_a_connection is in the server-free tier "
                                  "but used a server in its call: socket.connect(('127.0.0.1', 9))*",
                                  "PASSED test_other.py::test_same_name_no_server",
@@ -81,8 +83,8 @@ def test_quick_runs_only_server_free_tests_and_fails_one_that_opens_a_socket(run
 
 @pytest.mark.server
 def test_without_quick_everything_runs_and_the_tier_is_marked(run):
-    run().assert_outcomes(passed=6)     # the guard is off: the refused connection is just caught
-    run("-m", "quick").assert_outcomes(passed=3, deselected=3)
+    run().assert_outcomes(passed=7)     # the guard is off: the refused connection is just caught
+    run("-m", "quick").assert_outcomes(passed=3, deselected=4)
 
 
 def test_every_named_fixture_and_test_exists():
