@@ -9,6 +9,7 @@ import pytest
 from infra import migrate
 from local.cloud import Cloud, start_moto
 
+import quick_tier
 import skip_guard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +23,13 @@ MYSQL_TEST_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/b
 TEST_SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMTIzNDU="  # 32 bytes of test text, never a real key
 
 
+def pytest_addoption(parser):
+    quick_tier.add_option(parser)
+
+
 def pytest_configure(config):
     skip_guard.register(config)
+    quick_tier.register(config)
 
 
 @pytest.fixture(scope="session")

@@ -85,7 +85,7 @@ def test_settings_are_checked_and_a_missing_one_is_named(monkeypatch):
     with pytest.raises(SettingError, match="MAIL_IMPORT_QUEUE_URL is not set"):
         settings.load()
     monkeypatch.setenv("MAIL_IMPORT_QUEUE_URL", "https://sqs.example/1/q")
-    monkeypatch.setenv("MAIL_IMPORT_INDEX_QUEUE_URL", "https://sqs.example/1/index")
+    monkeypatch.setenv("MAIL_IMPORT_INDEX_QUEUE_URL", "https://sqs.example/1/index")  # not another test's leftover
     monkeypatch.setenv("MAIL_IMPORT_BATCH", "0")
     with pytest.raises(SettingError, match="MAIL_IMPORT_BATCH must be at least 1"):
         settings.load()
