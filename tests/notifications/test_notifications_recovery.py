@@ -71,7 +71,7 @@ def test_a_failing_message_still_gets_its_error_after_its_attempts_despite_the_d
     kills.write_text(str(KILLS))
     emulator.configure(fail_next=100)       # the provider refuses every call: the attempts run out
     mailing_id, client = queue_message(sql, cloud, "79161230002")
-    wait_until(lambda: messages(sql, mailing_id)[client][0] != "processing", 150, "the message's outcome")
+    wait_until(lambda: messages(sql, mailing_id)[client][0] != "processing", 90, "the message's outcome")
     status, attempts, error = messages(sql, mailing_id)[client]
     assert (status, attempts) == ("error", 5) and "(attempt 5 of 5)" in error
     assert kills.read_text() == "0"
