@@ -17,6 +17,7 @@ from notifications_helpers import JWT, add_clients, add_mailing, messages, wait_
 
 FAULTS = str(Path(__file__).resolve().parent / "notifications_faults.py")
 KILLS = 6     # more than maxReceiveCount - NOTIFICATIONS_MAX_ATTEMPTS of the queue before issue 28 (10 - 5)
+MANY_KILLS = 12   # more than the queue's whole maxReceiveCount before issue 28 (10)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def dead_letters(cloud):
 
 def test_a_message_whose_sender_was_killed_again_and_again_is_still_sent(killing_cloud, emulator, sql):
     cloud, kills = killing_cloud
-    kills.write_text(str(KILLS))
+    kills.write_text(str(MANY_KILLS))
     mailing_id, client = queue_message(sql, cloud, "79161230001")
     wait_until(lambda: messages(sql, mailing_id)[client][0] != "processing", 90, "the message's outcome")
     assert kills.read_text() == "0"                              # every kill happened
