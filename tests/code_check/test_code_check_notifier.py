@@ -1,4 +1,5 @@
 """The notifier: one e-mail per check whatever SQS redelivers; claims; SES failures retried."""
+import dataclasses
 import json
 import uuid
 
@@ -108,7 +109,8 @@ def test_ses_failure_releases_the_claim_and_asks_for_a_retry(tx, cc_settings, ma
     monkeypatch.setattr(notifier, "ses", lambda: RefusingSes())
     with pytest.raises(batch.Retry) as retry:
         notifier.notify(cc_settings, check_id)
-    assert retry.value.delay is None          # the batch's jittered backoff decides
+    # the batch's jittered backoff, by the check's own attempts (1), not its receives
+    assert batch.Backoff(rng=lambda: 0.0)(1) <= retry.value.delay <= batch.Backoff(rng=lambda: 1.0)(1)
     state, sent, attempts, error = email_row(tx, check_id)
     assert (state, sent, attempts) == ("pending", False, 1) and "MessageRejected" in error
     monkeypatch.undo()
@@ -143,3 +145,28 @@ def test_the_notifier_refuses_to_run_without_the_public_url(monkeypatch):
         assert config.notifier_settings().public_url == "https://x.example.com/prod"
     finally:
         config.settings.cache_clear()
+
+
+def test_ses_failing_every_time_gives_the_email_up_after_its_attempts(
+        tx, cc_settings, make_user, aws_endpoint, monkeypatch):
+    check_id, email, _ = checked_file(tx, cc_settings, make_user)
+    monkeypatch.setattr(notifier, "ses", lambda: RefusingSes())
+    settings = dataclasses.replace(cc_settings, email_attempts=3)
+    for attempt in (1, 2):
+        with pytest.raises(batch.Retry) as retry:
+            notifier.handle_record(settings, record(check_id, receive_count=attempt))
+        assert batch.Backoff(rng=lambda: 0.0)(attempt) <= retry.value.delay
+        assert email_row(tx, check_id)[0] == "pending"
+    # The last attempt, delivered for the 40th time (killed notifiers spent the other receives): final.
+    notifier.handle_record(settings, record(check_id, receive_count=40))
+    assert email_row(tx, check_id) == ("skipped", False, 3, notifier.GAVE_UP)
+    monkeypatch.undo()
+    assert notifier.notify(settings, check_id) == "already sent"      # never sent later
+    assert mails_to(aws_endpoint, email) == []
+
+
+def test_a_record_delivered_many_times_without_a_failure_is_still_sent(tx, cc_settings, make_user, aws_endpoint):
+    check_id, email, _ = checked_file(tx, cc_settings, make_user)
+    notifier.handle_record(cc_settings, record(check_id, receive_count=19))     # deaths spent 18 receives
+    assert email_row(tx, check_id)[:3] == ("sent", True, 1)
+    assert len(mails_to(aws_endpoint, email)) == 1

@@ -18,6 +18,8 @@ class Settings:
     daily_emails: int = 50
     # Accounts registered from one client address per hour.
     registrations_per_hour: int = 5
+    # SES calls for one report before its e-mail is given up (counted in checks.email_attempts, not SQS receives).
+    email_attempts: int = 5
 
 
 @once
@@ -37,6 +39,7 @@ def settings():
         claim_seconds=env.integer("CODE_CHECK_EMAIL_CLAIM_SECONDS", 120, 5, 3600),
         daily_emails=env.integer("CODE_CHECK_DAILY_EMAILS", 50, 1, 100000),
         registrations_per_hour=env.integer("CODE_CHECK_REGISTRATIONS_PER_HOUR", 5, 1, 100000),
+        email_attempts=env.integer("CODE_CHECK_EMAIL_ATTEMPTS", 5, 1, 50),
     )
 
 

@@ -164,7 +164,8 @@ JOIN code_check.users u ON u.id = f.user_id
 WHERE c.id = %s FOR UPDATE OF c"""
 CLAIM_EMAIL = """
 UPDATE code_check.checks SET email_state = 'claimed', email_claimed_at = now(), email_attempts = email_attempts + 1
-WHERE id = %s"""
+WHERE id = %s
+RETURNING email_attempts"""
 EMAIL_SENT = """
 UPDATE code_check.checks SET email_state = 'sent', email_sent_at = now(), email_message_id = %s, email_error = NULL
 WHERE id = %s AND email_state = 'claimed'"""
@@ -180,4 +181,8 @@ UPDATE code_check.checks SET email_state = 'skipped', email_error = %s
 WHERE id = %s AND email_state IN ('pending', 'claimed')"""
 EMAIL_FAILED = """
 UPDATE code_check.checks SET email_state = 'pending', email_claimed_at = NULL, email_error = %s
+WHERE id = %s AND email_state = 'claimed'"""
+# The last allowed SES call failed too: final, with the reason for the page; the message leaves the queue.
+EMAIL_GAVE_UP = """
+UPDATE code_check.checks SET email_state = 'skipped', email_claimed_at = NULL, email_error = %s
 WHERE id = %s AND email_state = 'claimed'"""

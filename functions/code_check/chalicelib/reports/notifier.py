@@ -5,7 +5,10 @@ a sent check does nothing; one that finds a fresh claim comes back later (the fi
 still be running). A claim older than the longest possible attempt means the sender died between
 claiming and recording: the outcome is unknown, so it is resolved by sending once more and counted
 in email_attempts (shown on the page), rather than dropped or resent while the first could still succeed.
-A refused or failed SES call releases the claim and raises batch.Retry: backoff, then the DLQ.
+A refused or failed SES call releases the claim and raises batch.Retry, backed off by the check's own
+attempts; the last of settings.email_attempts failing makes the e-mail 'skipped' with GAVE_UP (final). Attempts
+are SES calls (email_attempts), not SQS receives: a killed notifier spends none, and the queue's maxReceiveCount
+is set well above them, so only a notifier failing again and again sends a message to the DLQ (issue 28).
 No report goes to an address its owner has not confirmed, nor past the account's daily cap: such a
 check's e-mail is 'skipped' with the reason (shown on the page), never sent later.
 """
@@ -27,6 +30,7 @@ SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts":
 _ses = None
 NOT_CONFIRMED = N_("the e-mail address is not confirmed yet")
 DAILY_LIMIT = N_("the account's daily limit of report e-mails is reached")
+GAVE_UP = N_("the e-mail could not be sent after repeated attempts")
 
 
 def ses():
@@ -48,7 +52,8 @@ def handle_record(settings, record):
 
 
 def notify(settings, check_id):
-    """Send the report of one check unless it was sent; returns "sent", "already sent" or "gone"."""
+    """Send the report of one check unless it was sent; returns "sent", "already sent", "skipped", "given up"
+    or "gone"."""
     with db.pg_transaction() as cur:
         cur.execute(queries.CHECK_FOR_EMAIL, (settings.claim_seconds, check_id))
         check = one(cur)
@@ -67,6 +72,7 @@ def notify(settings, check_id):
         if check["email_state"] == "claimed":
             log.warning("check %s: a send attempt was interrupted; sending again", check_id)
         cur.execute(queries.CLAIM_EMAIL, (check_id,))
+        attempts = cur.fetchone()[0]
         version = {"id": check["version_id"], "number": check["number"]}
         found = report.version_report(cur, check["file_id"], version)
     link = f"{settings.public_url}/files/{check['file_id']}?version={check['number']}"
@@ -77,9 +83,16 @@ def notify(settings, check_id):
             Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
                      "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}}})
     except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        if attempts >= settings.email_attempts:
+            with db.pg_transaction() as cur:
+                cur.execute(queries.EMAIL_GAVE_UP, (GAVE_UP, check_id))
+            log.error("check %s: e-mail given up after %s attempts: %s", check_id, attempts, reason)
+            return "given up"
         with db.pg_transaction() as cur:
-            cur.execute(queries.EMAIL_FAILED, (f"{type(exc).__name__}: {exc}"[:500], check_id))
-        raise batch.Retry(f"check {check_id}: SES refused or failed: {type(exc).__name__}") from exc
+            cur.execute(queries.EMAIL_FAILED, (reason, check_id))
+        raise batch.Retry(f"check {check_id}: SES refused or failed: {type(exc).__name__}",
+                          delay=batch.DEFAULT_BACKOFF(attempts)) from exc
     with db.pg_transaction() as cur:
         cur.execute(queries.EMAIL_SENT, (answer.get("MessageId"), check_id))
     return "sent"

@@ -8,7 +8,9 @@
 - Outside the client's window the message goes back to the queue, delayed to the opening (15 minutes
   at most per hop), or expires if the window does not open before the end.
 - Timeouts, 5xx and network errors release the claim and retry with backoff (common.batch); after the
-  last attempt the message is an error with the reason.
+  last attempt the message is an error with the reason. Attempts are the sender's own (messages.attempts, one
+  per provider call), not SQS receives: a killed sender spends none, and the queue's maxReceiveCount is set
+  well above them.
 """
 import json
 import uuid
@@ -86,7 +88,9 @@ def handle(settings, provider, message_id, now):
         _finish(queries.RELEASE_CLAIM, (outcome.reason, message_id, str(claim)))
         log.warning("attempt %s failed, retrying: %s", attempts, outcome.reason, extra=ids)
         observability.count("Retried", message["mailing_id"])
-        raise batch.Retry(outcome.reason)
+        # Backed off by this message's own attempts, not by its receives: receives spent by killed senders
+        # neither use up its attempts nor stretch its waits (issue 28).
+        raise batch.Retry(outcome.reason, delay=batch.DEFAULT_BACKOFF(attempts))
     reason = f"{outcome.reason} (attempt {attempts} of {settings.max_attempts})"
     _finish(queries.MARK_ERROR, (reason, message_id, str(claim)))
     log.error("not sent: %s", reason, extra=ids)
