@@ -127,3 +127,18 @@ class Bucket:
     logical_id: str
     name: str
     versioned: bool = False
+
+
+@dataclass
+class Alarm:
+    """An AWS::CloudWatch::Alarm on one metric (console/alarms.py evaluates it from what runs here)."""
+    logical_id: str
+    description: str
+    namespace: str                    # "AWS/SQS", "AWS/Lambda"; "" for a metric-math alarm
+    metric: str
+    dimensions: dict                  # Name -> Value, resolved (a queue's or a function's name)
+    statistic: str
+    period: int
+    evaluation_periods: int
+    threshold: float
+    comparison: str                   # GreaterThanThreshold, ...

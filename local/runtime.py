@@ -4,6 +4,7 @@ concurrency, the Timeout enforced by killing the worker, every invocation logged
 Workers are isolated by default (`python -I -S`, sys.path = code folder, layers, the function's
 own requirements and the runtime's boto3: see local/sites.py); idle ones are checked before use and
 retired after `idle_timeout` seconds, and a pool's warm workers can be replaced (hot reload)."""
+import collections
 import itertools
 import json
 import logging
@@ -121,6 +122,7 @@ class FunctionPool:
         self.fn = fn
         self.concurrency = fn.reserved_concurrency or DEFAULT_CONCURRENCY
         self.slots = threading.BoundedSemaphore(self.concurrency)
+        self.throttled = collections.deque(maxlen=10000)   # when an invocation found every slot taken
         self.idle = []
         self.lock = threading.Lock()
         self.isolated = isolated
@@ -152,6 +154,7 @@ class FunctionPool:
     def invoke(self, event, trigger):
         """Run the handler once with event; returns its result or raises InvocationError."""
         if not self.slots.acquire(blocking=False):
+            self.throttled.append(time.time())     # what AWS counts as a Throttle (the console's alarms)
             log.warning("%s throttled (%d running); waiting for a slot", self.fn.logical_id, self.concurrency)
             self.slots.acquire()
         try:

@@ -30,6 +30,7 @@ EMULATED_RESOURCES = {
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
+    "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
@@ -436,6 +437,22 @@ class LocalStack:
                     lines.append(f"property {prop} of event {name} (Type: {kind}) of function {fn} is not applied "
                                  "locally")
         return lines
+
+    def alarms(self):
+        """Every CloudWatch alarm of the template (only the fields that say what it watches are resolved)."""
+        out = []
+        for logical, res in self._of_type("AWS::CloudWatch::Alarm"):
+            props = res.get("Properties", {})
+
+            def get(name, default=None, props=props):
+                return self.resolver.resolve(props[name]) if name in props else default
+            dimensions = {str(self.resolver.resolve(d.get("Name"))): str(self.resolver.resolve(d.get("Value")))
+                          for d in props.get("Dimensions") or []}
+            out.append(model.Alarm(logical, str(get("AlarmDescription", "")), str(get("Namespace", "")),
+                                   str(get("MetricName", "")), dimensions, str(get("Statistic", "")),
+                                   int(get("Period", 60)), int(get("EvaluationPeriods", 1)),
+                                   float(get("Threshold", 0)), str(get("ComparisonOperator", ""))))
+        return out
 
     def outputs(self):
         """The template's Outputs, resolved (execute-api URLs become local ones)."""

@@ -102,6 +102,15 @@ class Resources:
                                        for k, v in message.message_attributes.items()}})
         return out
 
+    def oldest_age(self, logical_id, now=None):
+        """Seconds since the oldest message still in the queue was sent (0 when empty), as SQS's
+        ApproximateAgeOfOldestMessage; False when the queue is not in the embedded moto."""
+        queue = self._moto_queue(logical_id)
+        if queue is None:
+            return False
+        sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp]
+        return max(0.0, (now if now is not None else time.time()) - min(sent) / 1000) if sent else 0
+
     def redrive(self, dlq_logical_id, limit=100000):
         """Move every message of a DLQ back to its source queue (body and attributes kept); returns the count."""
         source = next((q.logical_id for q in self.cloud.stack.queues() if q.dlq_logical_id == dlq_logical_id), None)

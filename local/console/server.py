@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import jinja2
 
+from . import alarms
 from .observe import Changes, Invocations, LogStore, parse_query
 from .resources import Resources
 
@@ -143,6 +144,7 @@ class Console:
             ("GET", r"/mail/(?P<mid>[^/]+)", self.page_message),
             ("GET", r"/mail/(?P<mid>[^/]+)/html", self.mail_html),
             ("GET", r"/logs", self.page_logs),
+            ("GET", r"/alarms", self.page_alarms),
             ("GET", r"/api/state", self.api_state),
         ]
 
@@ -246,12 +248,16 @@ class Console:
         return self.render(req, "logs.html", entries=entries, q=req.query.get("q", ""), function=function or "",
                            request=request_id or "", functions=sorted(self.cloud.runtime.pools))
 
+    def page_alarms(self, req):
+        return self.render(req, "alarms.html", alarms=alarms.evaluate(self.cloud, self.resources, self.invocations))
+
     def api_state(self, req):
         """Counts as JSON, for scripts."""
         minutes = _minutes(req.query, self.minutes)
         state = {"queues": self.resources.queues(), "functions": self.invocations.stats(minutes),
                  "schedules": [dict(s, next=_when(s["next"])) for s in self.resources.schedules()],
-                 "connections": self.resources.connections(), "mail": len(self.resources.mail())}
+                 "connections": self.resources.connections(), "mail": len(self.resources.mail()),
+                 "alarms": alarms.evaluate(self.cloud, self.resources, self.invocations)}
         return 200, {"Content-Type": "application/json"}, json.dumps(state, default=str).encode()
 
     # ---- plumbing ----------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ def test_actions_only_from_this_machine_and_with_the_page_token(stack):
                           allow_redirects=False, timeout=10)
     assert wrong.status_code == 303 and "/purge" in wrong.headers["Location"]
     state = json.loads(requests.get(console.url + "/api/state", timeout=10).text)
-    assert {q["id"] for q in state["queues"]} == {"JobsQueue", "JobsDlq"}
+    assert {q["id"] for q in state["queues"]} == {"JobsQueue", "JobsDlq", "AlarmQueue", "AlarmDlq"}
 
 
 def test_queue_counts_update_live_without_any_invocation(stack, page):
@@ -429,3 +429,49 @@ def test_console_remote_option_takes_optional_host_names():
     assert local_main.parse_args(["run", "--console-remote"]).console_remote == ""
     assert local_main.parse_args(["run", "--console-remote", "devbox.internal,ci"]).console_remote == \
         "devbox.internal,ci"
+
+
+def _drain(sqs, url):
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not got:
+            return
+        for message in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _alarm_states(console):
+    answer = requests.get(console.url + "/api/state", timeout=10)
+    return {a["id"]: a for a in answer.json()["alarms"]}
+
+
+def test_alarms_show_what_aws_would_raise_from_the_same_conditions(stack, page):
+    """A dead-letter message and a function's errors raise their alarms on the page and in /api/state; an
+    emptied DLQ is OK again; a metric the local cloud cannot measure says so instead of guessing."""
+    cloud, console, _ = stack
+    sqs = boto3.client("sqs")
+    _drain(sqs, cloud.physical_id("AlarmDlq"))
+    assert _alarm_states(console)["AlarmDlqNotEmptyAlarm"]["state"] == "OK"
+    sqs.send_message(QueueUrl=cloud.physical_id("AlarmQueue"), MessageBody="doomed")
+    wait_until(lambda: sqs_counts(cloud, "AlarmDlq")[0] == 1, what="the failed job in AlarmDlq")
+    states = _alarm_states(console)
+    assert states["AlarmDlqNotEmptyAlarm"]["state"] == "ALARM" and states["AlarmDlqNotEmptyAlarm"]["value"] == 1
+    errors = states["FailingFunctionErrorsAlarm"]
+    assert errors["state"] == "ALARM" and errors["value"] >= 1 and errors["condition"] == "Sum > 0 over 60 s"
+    assert states["AlarmQueueAgeAlarm"]["state"] == "OK" and states["AlarmQueueAgeAlarm"]["value"] == 0
+    unmeasured = states["FailingFunctionConcurrencyAlarm"]
+    assert unmeasured["state"] == "INSUFFICIENT_DATA" and "not measured locally" in unmeasured["reason"]
+
+    page.goto(console.url + "/alarms")
+    expect(page.locator("tr[data-alarm=AlarmDlqNotEmptyAlarm] .state")).to_have_text("ALARM")
+    expect(page.locator("tr[data-alarm=FailingFunctionErrorsAlarm] .state")).to_have_text("ALARM")
+    expect(page.locator("#live")).to_contain_text("live", timeout=WAIT_MS)
+    _drain(sqs, cloud.physical_id("AlarmDlq"))
+    # no reload: the page hears of the queue's change and shows the alarm back to OK
+    expect(page.locator("tr[data-alarm=AlarmDlqNotEmptyAlarm] .state")).to_have_text("OK", timeout=WAIT_MS)
+
+    # The errors are counted over the alarm's own window: once it has passed, the alarm is OK again.
+    from local.console import alarms
+    later = {a["id"]: a for a in alarms.evaluate(cloud, console.resources, console.invocations,
+                                                 now=time.time() + 61)}
+    assert later["FailingFunctionErrorsAlarm"]["state"] == "OK"

@@ -29,6 +29,11 @@ def on_job(event, context):
                         (record["body"], context.aws_request_id))
 
 
+def always_fails(event, context):
+    """The alarms' function: every job fails (its message goes to AlarmDlq)."""
+    raise RuntimeError(f"{len(event['Records'])} job(s) failed on purpose")
+
+
 def on_schedule(event, context):
     """Records each fire."""
     with _db() as conn, conn.cursor() as cur:
