@@ -202,11 +202,14 @@ class MailStack:
         params = {"DatabaseUrl": BENCH_PG_URL, "SecretKey": Fernet.generate_key().decode(),
                   "ImapAllowedHosts": "127.0.0.1"}       # the bench's Dovecot is local
         self.pid_file = Path(self.folder) / "worker.pid"
+        from test_mail_import_recovery_cloud import APP_NAME
         self.cloud = Cloud(template, {k: v for k, v in params.items() if k in known}, aws_endpoint=endpoint,
                            functions=FUNCTIONS, env={
                                "MAIL_IMPORT_BATCH": "10", "MAIL_IMPORT_CHUNK_SECONDS": "10",
                                "LOCAL_PRELOAD": str(MAIL_FAULTS), "FAULT_COMMIT_PAUSE": "0.04",
-                               "FAULT_PID_FILE": str(self.pid_file)}).start()
+                               "FAULT_PID_FILE": str(self.pid_file),
+                               # the cut reaches these connections only (test_mail_import_recovery_cloud)
+                               "PGAPPNAME": APP_NAME}).start()
         self.api = self.cloud.api_url("MailImportApi")
         import boto3
         self.sqs = boto3.client("sqs")

@@ -102,6 +102,8 @@ def transformed():
 
 def rehearse(template, parameters, monkeypatch):
     """Create the stack in moto's CloudFormation; returns (stack resources {logical: summary}, clients)."""
+    # In process, not the suite's moto server: queue URLs are then AWS's own, as the stack resolves them.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     known = {k: v for k, v in parsing.get_model_map().items() if k not in STAND_IN_ANYWAY}
     stand_ins = {t: StandIn for t in {r["Type"] for r in template["Resources"].values()} if t not in known}
     monkeypatch.setattr(parsing, "get_model_map", lambda: {**known, **stand_ins})
