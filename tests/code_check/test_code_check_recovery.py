@@ -3,7 +3,7 @@
 The notifier counts its own attempts (checks.email_attempts, one per SES call); the reports queue's
 maxReceiveCount (template.yaml) is set well above CODE_CHECK_EMAIL_ATTEMPTS, so receives spent by killed
 workers never send a report to the dead-letter queue. Real worker processes of the local cloud, SIGKILLed through
-LOCAL_PRELOAD (code_check_faults.py) before the check is read, the queue's settings as the template has them.
+LOCAL_PRELOAD (tests/worker_kills.py) before the check is read, the queue's settings as the template has them.
 """
 import json
 from pathlib import Path
@@ -15,7 +15,7 @@ from functions.code_check.chalicelib.checks import tick
 from functions.code_check.chalicelib.files import store
 from waiting import wait_until
 
-FAULTS = str(Path(__file__).resolve().parent / "code_check_faults.py")
+FAULTS = str(Path(__file__).resolve().parent.parent / "worker_kills.py")
 KILLS = 6     # more than the reports queue's maxReceiveCount before issue 28 (5)
 
 
@@ -24,7 +24,8 @@ def test_a_report_whose_notifier_was_killed_again_and_again_is_still_emailed_onc
     kills = tmp_path / "kills"
     kills.write_text(str(KILLS))
     cloud = start_cloud(functions=["CodeCheckNotifierFunction"],
-                        env={"LOCAL_PRELOAD": FAULTS, "FAULT_KILLS_FILE": str(kills)})
+                        env={"LOCAL_PRELOAD": FAULTS, "FAULT_KILLS_FILE": str(kills),
+                             "FAULT_KILL_TARGET": "chalicelib.reports.notifier:notify"})
     user = make_user()
     with tx() as cur:
         stored = store.upload(cur, cc_settings.bucket, user, "killed.py", b"import os\nx=1\n")

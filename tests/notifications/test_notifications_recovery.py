@@ -3,7 +3,7 @@
 The sender counts its own attempts (messages.attempts, taken with the claim right before the provider call);
 the send queue's maxReceiveCount (template.yaml) is set well above NOTIFICATIONS_MAX_ATTEMPTS, so receives spent
 by killed workers never send a message to the dead-letter queue before its attempts are used up. Real worker
-processes of the local cloud, SIGKILLed through LOCAL_PRELOAD (notifications_faults.py) before the message is
+processes of the local cloud, SIGKILLed through LOCAL_PRELOAD (tests/worker_kills.py) before the message is
 read, the queue's settings as the template has them.
 """
 import json
@@ -15,7 +15,7 @@ import pytest
 
 from notifications_helpers import JWT, add_clients, add_mailing, messages, wait_until
 
-FAULTS = str(Path(__file__).resolve().parent / "notifications_faults.py")
+FAULTS = str(Path(__file__).resolve().parent.parent / "worker_kills.py")
 KILLS = 6     # more than maxReceiveCount - NOTIFICATIONS_MAX_ATTEMPTS of the queue before issue 28 (10 - 5)
 MANY_KILLS = 12   # more than the queue's whole maxReceiveCount before issue 28 (10)
 
@@ -29,7 +29,8 @@ def killing_cloud(start_cloud, emulator_server, tmp_path_factory):
     cloud = start_cloud(functions=["NotificationsSenderFunction"],
                         parameters={"NotificationsProviderBaseUrl": emulator_server.url,
                                     "NotificationsProviderJwt": JWT},
-                        env={"LOCAL_PRELOAD": FAULTS, "FAULT_KILLS_FILE": str(kills)})
+                        env={"LOCAL_PRELOAD": FAULTS, "FAULT_KILLS_FILE": str(kills),
+                             "FAULT_KILL_TARGET": "chalicelib.sending.sender:handle"})
     return cloud, kills
 
 
