@@ -13,10 +13,12 @@ import os
 import subprocess
 import warnings
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.cloudformation import parsing
 
@@ -100,7 +102,20 @@ def transformed():
     return json.loads(done.stdout)
 
 
-def rehearse(template, parameters, monkeypatch):
+@contextmanager
+def in_process_moto():
+    """moto in this process, started without a reset and stopped without removing data: the suite's moto server
+    runs in this process on the same backends, and a reset would delete every other test's queues, buckets and
+    secrets. So each rehearsal creates its stack in a region of its own, which no other test uses."""
+    mock = mock_aws()
+    mock.start(reset=False)
+    try:
+        yield
+    finally:
+        mock.stop(remove_data=False)
+
+
+def rehearse(template, parameters, monkeypatch, region):
     """Create the stack in moto's CloudFormation; returns (stack resources {logical: summary}, clients)."""
     # In process, not the suite's moto server: queue URLs are then AWS's own, as the stack resolves them.
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -108,9 +123,13 @@ def rehearse(template, parameters, monkeypatch):
     stand_ins = {t: StandIn for t in {r["Type"] for r in template["Resources"].values()} if t not in known}
     monkeypatch.setattr(parsing, "get_model_map", lambda: {**known, **stand_ins})
     StandIn.created = {}
-    clients = {name: boto3.client(name, region_name=REGION)
+    clients = {name: boto3.client(name, region_name=region)
                for name in ("s3", "cloudformation", "lambda", "sqs", "sns", "ec2", "secretsmanager", "logs")}
-    clients["s3"].create_bucket(Bucket=BUCKET)
+    try:
+        clients["s3"].create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    except ClientError as exc:      # bucket names are global: the other rehearsal made it
+        if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+            raise
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("app.py", "")
@@ -125,18 +144,18 @@ def rehearse(template, parameters, monkeypatch):
         warnings.simplefilter("error")   # moto warns when it skips a resource it cannot create
         try:
             clients["cloudformation"].create_stack(
-                StackName="rehearsal", TemplateBody=json.dumps(template),
+                StackName=f"rehearsal-{region}", TemplateBody=json.dumps(template),
                 Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
         except RecursionError:
             # moto resolves references depth first: a resource that needs itself never ends.
             pytest.fail("circular dependency between resources (CloudFormation would refuse the stack), e.g. an "
                         "API's id in the environment of a function its integration invokes")
-    stack = clients["cloudformation"].describe_stacks(StackName="rehearsal")["Stacks"][0]
+    stack = clients["cloudformation"].describe_stacks(StackName=f"rehearsal-{region}")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     paginator = clients["cloudformation"].get_paginator("list_stack_resources")
     # moto lists a resource left out by its Condition as an entry without a logical id.
-    resources = {r["LogicalResourceId"]: r for page in paginator.paginate(StackName="rehearsal")
+    resources = {r["LogicalResourceId"]: r for page in paginator.paginate(StackName=f"rehearsal-{region}")
                  for r in page["StackResourceSummaries"] if r["LogicalResourceId"]}
     return resources, clients, stack
 
@@ -151,8 +170,9 @@ def sam_events(kind):
 
 
 def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypatch):
-    with mock_aws():
-        ec2 = boto3.client("ec2", region_name=REGION)
+    region = "eu-north-1"
+    with in_process_moto():
+        ec2 = boto3.client("ec2", region_name=region)
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
         group = ec2.create_security_group(GroupName="functions", Description="f", VpcId=vpc)["GroupId"]
@@ -162,7 +182,7 @@ def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypat
                       "MailboxConcurrency": "7", "BroadcastSenderConcurrency": "3",
                       "DatabaseUrl": "postgresql://app@db.internal:5432/platform",
                       "MysqlUrl": "mysql://app@mysql.internal:3306/broadcast"}
-        resources, clients, stack = rehearse(transformed, parameters, monkeypatch)
+        resources, clients, stack = rehearse(transformed, parameters, monkeypatch, region)
 
         # Every resource of the transformed template exists (every Condition is true with these parameters).
         assert sorted(resources) == sorted(transformed["Resources"])
@@ -230,11 +250,15 @@ def test_the_stack_with_every_option_is_created_and_wired(transformed, monkeypat
         assert {e["ServiceName"].rsplit(".", 1)[1] for e in endpoints} >= {"secretsmanager", "sqs", "s3"}
 
 
-def test_the_default_stack_leaves_out_only_the_optional_resources(transformed, monkeypatch):
-    with mock_aws():
-        resources, clients, _stack = rehearse(transformed, {"SecretKey": "k" * 44}, monkeypatch)
+def test_the_default_stack_leaves_out_only_the_optional_resources(transformed, monkeypatch, aws_endpoint):
+    # The suite's moto server shares this process's backends: what other tests made there must survive.
+    suite_sqs = boto3.client("sqs", endpoint_url=aws_endpoint, region_name="us-east-1")
+    kept = suite_sqs.create_queue(QueueName=f"kept-{os.getpid()}")["QueueUrl"]
+    with in_process_moto():
+        resources, clients, _stack = rehearse(transformed, {"SecretKey": "k" * 44}, monkeypatch, "eu-west-3")
         conditional = {k for k, v in transformed["Resources"].items()
                        if v.get("Condition") in ("HasAlarmEmail", "CreateVpcEndpoints", "CreateS3Endpoint")}
         assert conditional and sorted(resources) == sorted(set(transformed["Resources"]) - conditional)
         functions = clients["lambda"].list_functions()["Functions"]
         assert functions and not [f for f in functions if f.get("VpcConfig", {}).get("SubnetIds")]
+    assert kept in suite_sqs.list_queues(QueueNamePrefix="kept-").get("QueueUrls", [])
