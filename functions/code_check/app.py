@@ -328,7 +328,10 @@ def _api_base():
     X-Forwarded-Proto headers (on AWS the Host is the API's own domain, whatever the client sent)."""
     request = app.current_request
     proto = request.headers.get("x-forwarded-proto", "https")
-    return f"{proto}://{request.headers['host']}{web.base_path(request)}"
+    host = request.headers.get("host") or (request.context or {}).get("domainName")
+    if not host:        # API Gateway always sends one; a hand-made event may not
+        raise web.bad_request("The request has no Host header.", field="Host")
+    return f"{proto}://{host}{web.base_path(request)}"
 
 
 def _tagged(body, status=200):
