@@ -2,14 +2,13 @@
 (common.signed_links) sent at registration and again on request. Until it is opened, the account
 works (uploads, reports on the page) but no report is e-mailed (reports/notifier.py).
 """
-import logging
-
 from common import aws, signed_links
 from common.i18n import N_
+from common.log import get_logger
 
 from .. import queries
 
-log = logging.getLogger("code_check.confirmation")
+log = get_logger("code_check.confirmation")
 PURPOSE = "code_check.confirm-email"
 TTL_SECONDS = 3 * 24 * 3600
 # Another link on request: not more often than this, and not more links than that per account.
@@ -91,6 +90,6 @@ def send(settings, site_url, user_id, email, ses=None):
                                  "Charset": "UTF-8"},
                      "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
     except Exception:  # noqa: BLE001 - the account exists either way; the page offers another link
-        log.exception("could not send the confirmation link of user %s", user_id)
+        log.exception("could not send the confirmation link", user_id=user_id)
         return False
     return True
