@@ -10,19 +10,19 @@ tries again, up to MAX_ATTEMPTS, after which it gets the final outcome 'failed' 
 checked: <reason>"), shown and e-mailed once like any result, and is never claimed again.
 """
 import json
-import logging
 import time
 from datetime import datetime, timezone
 
 from psycopg2.extras import execute_values
 
 from common import aws, db
+from common.log import get_logger
 
 from .. import queries
 from ..files import store
 from . import options, runner
 
-log = logging.getLogger("code_check.checker")
+log = get_logger("code_check.checker")
 # An enqueue that failed right after the commit is retried by a later tick after this many seconds.
 REQUEUE_AFTER = 60
 # Failed checks of one version (each tick counts at most one) before its final "could not be checked".
@@ -45,8 +45,7 @@ def tick(settings, batch_size=None):
         results, errors = _check(settings, claimed)
         check_ids, gave_up = _store(cur, claimed, started, results, errors)
     enqueued = enqueue(settings, check_ids)
-    log.info("checked %s versions, %s failed (%s finally), %s e-mails queued", len(results), len(errors),
-             gave_up, enqueued)
+    log.info("tick done", checked=len(results), failed=len(errors), gave_up=gave_up, enqueued=enqueued)
     return {"checked": len(results), "failed": len(errors), "gave_up": gave_up, "enqueued": enqueued + requeued}
 
 
@@ -58,7 +57,7 @@ def _check(settings, claimed):
             sources[version["id"]] = (version["name"],
                                       store.read_version(settings.bucket, version["s3_key"], version["s3_version_id"]))
         except Exception as exc:  # noqa: BLE001 - one unreadable object fails its own check only
-            log.exception("version %s: could not read its bytes", version["id"])
+            log.exception("could not read a version's bytes", version_id=version["id"])
             errors[version["id"]] = f"could not read the stored file: {type(exc).__name__}"
     results = {}
     deadline = time.monotonic() + BUDGET_SECONDS
@@ -66,7 +65,7 @@ def _check(settings, claimed):
     while groups:
         group = groups.pop()
         if time.monotonic() > deadline:
-            log.warning("out of time: %s versions left for the next tick", len(group))
+            log.warning("out of time: versions left for the next tick", left=len(group))
             continue
         try:
             results.update(runner.check_isolated(group, jobs=settings.flake8_jobs))
@@ -74,10 +73,10 @@ def _check(settings, claimed):
             reason = str(exc) if isinstance(exc, runner.CheckerError) else f"{type(exc).__name__}: {exc}"
             if len(group) == 1:
                 key = next(iter(group))
-                log.warning("version %s could not be checked: %s", key, reason)
+                log.warning("a version could not be checked", version_id=key, reason=reason)
                 errors[key] = f"checker error: {reason}"[:1000]
                 continue
-            log.warning("flake8 failed on %s files (%s); checking them in halves", len(group), reason)
+            log.warning("flake8 failed on a group; checking it in halves", files=len(group), reason=reason)
             keys = list(group)
             half = len(keys) // 2
             groups += [{k: group[k] for k in keys[half:]}, {k: group[k] for k in keys[:half]}]
@@ -130,7 +129,7 @@ def enqueue(settings, check_ids):
             answer = sqs.send_message_batch(QueueUrl=settings.queue_url, Entries=[
                 {"Id": str(check_id), "MessageBody": json.dumps({"check_id": check_id})} for check_id in chunk])
         except Exception:  # noqa: BLE001 - the checks are stored; a later tick enqueues them again
-            log.exception("could not queue e-mails for checks %s", chunk)
+            log.exception("could not queue e-mails", check_ids=chunk)
             continue
         sent += [int(entry["Id"]) for entry in answer.get("Successful", [])]
     if sent:
