@@ -85,6 +85,9 @@ def translations(locale_dir, language):
     return found
 
 
+COMMON_PAGES = Path(__file__).resolve().parent / "pages"
+
+
 class Pages:
     """A product's templates rendered per language: one jinja2 Environment per language, built once."""
 
@@ -97,7 +100,10 @@ class Pages:
 
     def environment(self, language):
         if language not in self._environments:
-            env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(self.templates_dir)),
+            env = jinja2.Environment(loader=jinja2.ChoiceLoader([
+                jinja2.FileSystemLoader(str(self.templates_dir)),
+                # "common/base.html" and "common/style.css": the one look every product extends
+                jinja2.PrefixLoader({"common": jinja2.FileSystemLoader(str(COMMON_PAGES))})]),
                                      autoescape=jinja2.select_autoescape(["html", "xml"]),
                                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
             env.install_gettext_translations(translations(self.locale_dir, language), newstyle=True)

@@ -143,6 +143,21 @@ def html_errors(render):
     return decorate
 
 
+def map_errors(app, render_page=None, is_page=None):
+    """Once per app, at the end of app.py (after every blueprint is registered): every route's failures are
+    answered one way, JSON by default, a page (render_page(error) -> HTML) where is_page(path) is true. No
+    route carries its own @json_errors / @html_errors. Returns app."""
+    for path, methods in app.routes.items():
+        for entry in methods.values():
+            if getattr(entry.view_function, "errors_mapped", False):
+                continue
+            page = render_page is not None and is_page is not None and is_page(path)
+            mapped = html_errors(render_page)(entry.view_function) if page else json_errors(entry.view_function)
+            mapped.errors_mapped = True
+            entry.view_function = mapped
+    return app
+
+
 def reshape_framework_error(response):
     """Chalice's own errors (405, 415, 400 bad JSON...), shaped {"Code", "Message"}, in our {"error"} shape."""
     if response.status_code < 400 or not isinstance(response.body, dict) or "Message" not in response.body:
