@@ -66,3 +66,17 @@ def test_a_url_missing_from_the_secret_names_it(platform_secret):
         db.pg_url()
     with pytest.raises(SettingError, match="MYSQL_URL is not set in the secret"):
         db.mysql_url()
+
+
+@pytest.mark.parametrize("url", ["mysql:///broadcast", "mysql://db.internal/broadcast", "postgresql://u@h/b",
+                                 "mysql://@db.internal/b"])
+def test_a_mysql_url_without_host_or_user_is_refused_not_defaulted(url):
+    # No quiet 127.0.0.1 / root: on AWS that would point a function at nothing (or at the wrong server).
+    with pytest.raises(SettingError, match="MYSQL_URL"):
+        db.mysql_params(url)
+
+
+def test_a_full_mysql_url_is_parsed():
+    assert db.mysql_params("mysql://app:p%40ss@db.internal:3307/broadcast") == {
+        "host": "db.internal", "port": 3307, "user": "app", "password": "p@ss", "database": "broadcast",
+        "charset": "utf8mb4"}

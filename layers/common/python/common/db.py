@@ -52,12 +52,15 @@ def pg_connect(url=None, **kwargs):
 
 
 def mysql_params(url=None):
-    """pymysql.connect keyword arguments parsed from a mysql:// URL."""
+    """pymysql.connect keyword arguments parsed from a mysql:// URL. A URL without a host or a user is refused
+    (SettingError): a quiet 127.0.0.1 or root would connect a function on AWS to nothing, or to the wrong server."""
     parts = urlparse(url or mysql_url())
+    if parts.scheme != "mysql" or not parts.hostname or not parts.username:
+        raise SettingError("MYSQL_URL must be mysql://user[:password]@host[:port]/database")
     return {
-        "host": parts.hostname or "127.0.0.1",
+        "host": parts.hostname,
         "port": parts.port or 3306,
-        "user": unquote(parts.username or "root"),
+        "user": unquote(parts.username),
         "password": unquote(parts.password or ""),
         "database": (parts.path or "/").lstrip("/") or None,
         "charset": "utf8mb4",
