@@ -31,12 +31,15 @@ class Unreachable(Exception):
     """A database server could not be reached."""
 
 
-def _files(engine):
-    return sorted(p for p in (MIGRATIONS / engine).glob("*.sql"))
+def files(engine, product=None):
+    """The migration files in order; with product, only that product's (NNNN_<product>_<what>.sql)."""
+    return sorted(p for p in (MIGRATIONS / engine).glob("*.sql")
+                  if product is None or p.name.split("_", 1)[1].startswith(product + "_"))
 
 
-def migrate_postgres(url):
-    """Create the database if needed and apply pending PostgreSQL migrations; returns the versions applied."""
+def migrate_postgres(url, product=None):
+    """Create the database if needed and apply pending PostgreSQL migrations (only product's, if given);
+    returns the versions applied."""
     parts = urlparse(url)
     dbname = parts.path.lstrip("/") or "postgres"
     try:
@@ -59,7 +62,7 @@ def migrate_postgres(url):
                     "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
         cur.execute("SELECT version FROM schema_migrations")
         done = {r[0] for r in cur.fetchall()}
-        for path in _files("postgres"):
+        for path in files("postgres", product):
             if path.name in done:
                 continue
             cur.execute(path.read_text())
@@ -87,7 +90,7 @@ def migrate_mysql(url):
         cur.execute("SELECT version FROM schema_migrations")
         done = {r[0] for r in cur.fetchall()}
         applied = []
-        for path in _files("mysql"):
+        for path in files("mysql"):
             if path.name in done:
                 continue
             # MySQL DDL commits implicitly, so each file must be safe to re-run (IF NOT EXISTS).

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+import fuzz_support
 from functions.mailbox.chalicelib import mailboxes
 
 
 @dataclass(frozen=True)
 class Owner:
-    """A test mailbox with its API key (usable wherever the code expects an auth.Mailbox)."""
+    """A test mailbox with its API key (usable wherever the code expects an access.Mailbox)."""
     id: int
     address: str
     key: str
@@ -54,3 +55,16 @@ def http(api_url):
         return session.request(method, api_url + path, headers=all_headers, timeout=30, **kwargs)
     yield call
     session.close()
+
+
+@pytest.fixture(scope="module")
+def environment(start_cloud):
+    """The environment the local cloud gives MailboxFunction (nothing started)."""
+    return fuzz_support.function_environment(start_cloud, "MailboxFunction")
+
+
+@pytest.fixture
+def mailbox(environment):
+    """The mailbox app.py in this process (tests/fuzz_support.Product), in its function's environment."""
+    with fuzz_support.product("mailbox", environment) as app:
+        yield app

@@ -4,22 +4,9 @@ content types) with a mailbox's key or without; test_schemathesis checks the doc
 document through the gateway."""
 import json
 
-import pytest
-
 import fuzz_support
 
 MAX_EXAMPLES = 40
-
-
-@pytest.fixture(scope="module")
-def environment(start_cloud):
-    return fuzz_support.function_environment(start_cloud, "MailboxFunction")
-
-
-@pytest.fixture
-def mailbox(environment):
-    with fuzz_support.product("mailbox", environment) as app:
-        yield app
 
 
 def test_no_route_answers_5xx_to_any_input(mailbox, make_mailbox):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from common.web import AppError
-from functions.mailbox.chalicelib import auth
+from functions.mailbox.chalicelib import access
 from tools.mailbox import fake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def key_in(output):
 
 def authenticated_as(tx, key):
     with tx() as cur:
-        return auth.authenticate(cur, {"x-api-key": key}).address
+        return access.authenticate(cur, {"x-api-key": key}).address
 
 
 def test_create_mailbox_prints_a_working_key_once(pg_url, tx):

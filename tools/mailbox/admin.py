@@ -11,9 +11,9 @@ import sys
 import psycopg2
 
 from common import db
-from common.settings import SettingError
 from common.web import AppError
 from functions.mailbox.chalicelib import mailboxes
+from tools.mailbox import database_url
 
 
 def main(argv=None):
@@ -23,10 +23,8 @@ def main(argv=None):
     parser.add_argument("address")
     parser.add_argument("--pg-url", help="PostgreSQL URL (default: DATABASE_URL)")
     args = parser.parse_args(argv)
-    try:
-        url = args.pg_url or db.pg_url()
-    except SettingError as exc:
-        print(f"error: {exc} (or pass --pg-url)", file=sys.stderr)
+    url = database_url(args.pg_url)
+    if url is None:
         return 2
     action = mailboxes.create if args.command == "create-mailbox" else _rotate
     try:

@@ -5,6 +5,7 @@ anywhere leaves nothing behind. Letters are addressed by the id of the caller's 
 """
 from datetime import timezone
 
+from common import rows
 from common.web import AppError, not_found
 
 from . import pagination, queries
@@ -20,7 +21,7 @@ def send(cur, sender, letter):
     sender is the authenticated Mailbox (id, address).
     """
     cur.execute(queries.MAILBOXES_BY_ADDRESSES, (list(letter.to),))
-    ids = {address: mailbox_id for mailbox_id, address in cur.fetchall()}
+    ids = {row["address"]: row["id"] for row in rows.all(cur)}
     unknown = [address for address in letter.to if address not in ids]
     if unknown:
         raise AppError(422, "unknown recipients: " + ", ".join(unknown), unknown=unknown)
@@ -43,11 +44,11 @@ def list_folder(cur, mailbox_id, folder, page):
     # One row more than asked tells whether another page exists without a count.
     cur.execute(statement, {"mailbox": mailbox_id, "folder": folder, "after_created_at": after_created_at,
                             "after_id": after_id, "limit": page.limit + 1, "snippet": SNIPPET_CHARS})
-    rows = cur.fetchall()
-    more, rows = len(rows) > page.limit, rows[:page.limit]
+    found = rows.all(cur)
+    more, found = len(found) > page.limit, found[:page.limit]
     unread = unread_count(cur, mailbox_id, folder)
-    next_cursor = pagination.encode(rows[-1][3], rows[-1][0]) if more else None
-    return {"folder": folder, "letters": [_summary(row) for row in rows], "unread": unread,
+    next_cursor = pagination.encode(found[-1]["created_at"], found[-1]["id"]) if more else None
+    return {"folder": folder, "letters": [_summary(row) for row in found], "unread": unread,
             "next_cursor": next_cursor}
 
 
@@ -61,11 +62,11 @@ def unread_count(cur, mailbox_id, folder):
 def get(cur, mailbox_id, copy_id):
     """One letter in full, if the copy belongs to mailbox_id."""
     cur.execute(queries.GET_LETTER, {"id": copy_id, "mailbox": mailbox_id})
-    row = cur.fetchone()
+    row = rows.one(cur)
     if row is None:
         raise not_found("letter not found")
     letter = _fields(row)
-    letter["body"] = row[7]
+    letter["body"] = row["body"]
     return letter
 
 
@@ -100,12 +101,11 @@ def timestamp(value):
 
 
 def _fields(row):
-    copy_id, folder, is_read, created_at, sender, recipients, subject = row[:7]
-    return {"id": copy_id, "folder": folder, "from": sender, "to": list(recipients), "subject": subject,
-            "read": is_read, "created_at": timestamp(created_at)}
+    return {"id": row["id"], "folder": row["folder"], "from": row["sender"], "to": list(row["recipients"]),
+            "subject": row["subject"], "read": row["is_read"], "created_at": timestamp(row["created_at"])}
 
 
 def _summary(row):
     letter = _fields(row)
-    letter["snippet"] = " ".join(row[7].split())
+    letter["snippet"] = " ".join(row["snippet"].split())
     return letter
