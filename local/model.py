@@ -52,6 +52,32 @@ class SqsMapping:
     report_batch_item_failures: bool = False
     enabled: bool = True
     max_concurrency: int = 1          # ScalingConfig.MaximumConcurrency: batches in flight at once
+    filters: list = field(default_factory=list, repr=False)   # FilterCriteria, compiled (local/filters.py)
+    filter_criteria: Optional[dict] = None                     # as the template wrote it
+
+
+@dataclass
+class StreamMapping:
+    """A DynamoDB stream event source (Type: DynamoDB, or an AWS::Lambda::EventSourceMapping from a stream)."""
+    function_id: str
+    name: str                         # the event's name (or the mapping's logical id)
+    table_logical_id: str
+    table_name: str
+    starting_position: str = "LATEST"     # TRIM_HORIZON | LATEST
+    batch_size: int = 100
+    batching_window: int = 0
+    report_batch_item_failures: bool = False
+    maximum_retry_attempts: int = -1      # -1: until the record expires, as Lambda's default
+    enabled: bool = True
+    filters: list = field(default_factory=list, repr=False)
+    filter_criteria: Optional[dict] = None
+
+
+@dataclass
+class Table:
+    logical_id: str
+    name: str
+    definition: dict                  # CreateTable arguments besides TableName
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from cfnlint.decode import decode
 
 from . import model
+from .filters import FilterError, compile_filters
 
 ACCOUNT = "123456789012"
 EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
@@ -30,6 +31,7 @@ EMULATED_RESOURCES = {
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
+    "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
 }
 NOTHING_TO_EMULATE = {
@@ -43,9 +45,11 @@ PROPERTIES_NOT_EMULATED = {
     "AWS::Serverless::Api": ("Auth", "Cors", "Domain", "GatewayResponses"),
     "AWS::Serverless::HttpApi": ("Auth", "CorsConfiguration", "Domain"),
 }
-EVENT_PROPERTIES_NOT_EMULATED = {"SQS": ("FilterCriteria",), "Api": ("Auth", "RequestParameters", "RequestModel"),
+EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
+                                              "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
+                                 "Api": ("Auth", "RequestParameters", "RequestModel"),
                                  "HttpApi": ("Auth",), "SNS": ("RedrivePolicy",)}
-EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
                    "CloudWatchEvent"}
 
 
@@ -291,8 +295,9 @@ class LocalStack:
     """The template resolved for the local cloud: functions, queues, buckets, APIs, mappings, schedules."""
 
     def __init__(self, path, parameters=None, stack_name="local", region="us-east-1", api_urls=None,
-                 queue_url=None, account=ACCOUNT):
+                 queue_url=None, account=ACCOUNT, stream_arns=None):
         self.path = locate(path).resolve()
+        self.stream_arns = stream_arns if stream_arns is not None else {}    # table name -> its stream's ARN
         self.root = self.path.parent
         self.raw = load(self.path)
         self.template = with_globals(self.raw)
@@ -335,6 +340,13 @@ class LocalStack:
             name = self._name(logical, res, "QueueName")
             r.refs[logical] = self.queue_url(name)
             r.attrs[logical] = {"Arn": arn.format("sqs", name), "QueueName": name, "QueueUrl": self.queue_url(name)}
+        for logical, res in self._of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+            name = self._name(logical, res, "TableName")
+            r.refs[logical] = name
+            table_arn = arn.format("dynamodb", f"table/{name}")
+            # moto names the stream by its creation time: the Cloud puts the real ARN here once the table exists
+            stream = self.stream_arns.get(name, f"{table_arn}/stream/local")
+            r.attrs[logical] = {"Arn": table_arn, "StreamArn": stream}
         for logical, res in self._of_type("AWS::S3::Bucket"):
             name = self._name(logical, res, "BucketName").lower()
             r.refs[logical] = name
@@ -376,6 +388,34 @@ class LocalStack:
                                    max_receive_count=redrive.get("maxReceiveCount")))
         return sorted(out, key=lambda q: q.dlq_logical_id is not None)
 
+    def tables(self):
+        """Every DynamoDB table (AWS::DynamoDB::Table, SAM's SimpleTable) with its CreateTable arguments."""
+        out = []
+        for logical, res in self._of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if res["Type"] == "AWS::Serverless::SimpleTable":
+                key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+                kind = {"String": "S", "Number": "N", "Binary": "B"}[key.get("Type", "String")]
+                definition = {"AttributeDefinitions": [{"AttributeName": key["Name"], "AttributeType": kind}],
+                              "KeySchema": [{"AttributeName": key["Name"], "KeyType": "HASH"}]}
+                throughput = props.get("ProvisionedThroughput")
+            else:
+                definition = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                                                    "LocalSecondaryIndexes", "StreamSpecification") if k in props}
+                throughput = props.get("ProvisionedThroughput")
+            if throughput:
+                definition["ProvisionedThroughput"] = {k: int(v) for k, v in throughput.items()}
+                definition["BillingMode"] = "PROVISIONED"
+            else:
+                definition["BillingMode"] = "PAY_PER_REQUEST"
+            for index in definition.get("GlobalSecondaryIndexes", []):
+                if definition["BillingMode"] == "PAY_PER_REQUEST":
+                    index.pop("ProvisionedThroughput", None)
+            if "StreamSpecification" in definition:
+                definition["StreamSpecification"] = {"StreamEnabled": True, **definition["StreamSpecification"]}
+            out.append(model.Table(logical, self.resolver.refs[logical], definition))
+        return out
+
     def buckets(self):
         """Every S3 bucket."""
         return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
@@ -407,14 +447,11 @@ class LocalStack:
                 kinds.setdefault(kind, []).append(logical)
         for kind, logicals in sorted(kinds.items()):
             lines.append(f"resource kind {kind} is not emulated locally: {', '.join(logicals)}")
-        wired = {logical for logical, _props in self._queue_mappings_by_hand()}
+        wired = {logical for logical, _props in self._mappings_by_hand()}
         for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
             if logical not in wired:
-                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues of this "
-                             "template into its functions are)")
-            elif "FilterCriteria" in res.get("Properties", {}):
-                lines.append(f"property FilterCriteria of {logical} (AWS::Lambda::EventSourceMapping) is not "
-                             "applied locally")
+                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues and "
+                             "DynamoDB streams of this template into its functions are)")
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
@@ -517,37 +554,76 @@ class LocalStack:
                 yield logical, name, event.get("Type"), event.get("Properties", {})
 
     def sqs_mappings(self):
-        """Every SQS event source of a function."""
+        """Every SQS event source of a function: Type: SQS events and AWS::Lambda::EventSourceMapping resources
+        from a template queue."""
         out = []
-        for fn, _name, kind, props in self._events():
+        for fn, name, kind, props in self._events():
             if kind != "SQS":
                 continue
-            arn = self.resolver.resolve(props["Queue"])
+            props = self.resolver.resolve(props)
+            arn = props["Queue"]
             queue = next((k for k, v in self.resolver.attrs.items() if v.get("Arn") == arn), None)
             if queue is None:
                 raise TemplateError(f"{fn}: SQS event names a queue the template does not declare: {arn}")
-            out.append(model.SqsMapping(
-                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue], queue_arn=arn,
-                batch_size=int(props.get("BatchSize", 10)),
-                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                max_concurrency=int(self.resolver.resolve(
-                    (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))),
-                enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
-        for logical, props in self._queue_mappings_by_hand():
-            fn, queue = props["_function"], props["_queue"]
-            out.append(model.SqsMapping(
-                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue],
-                queue_arn=props["EventSourceArn"], batch_size=int(props.get("BatchSize", 10)),
-                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
-                enabled=bool(props.get("Enabled", True))))
+            out.append(self._sqs_mapping(fn, queue, arn, props, f"event {name} of {fn}"))
+        for logical, props in self._mappings_by_hand():
+            if props["_source"] == "sqs":
+                out.append(self._sqs_mapping(props["_function"], props["_queue"], props["EventSourceArn"], props,
+                                             logical))
         return out
 
-    def _queue_mappings_by_hand(self):
-        """(logical id, resolved properties + _function/_queue) of each AWS::Lambda::EventSourceMapping from a
-        template queue to a template function; others are named by not_emulated()."""
+    def _sqs_mapping(self, fn, queue, arn, props, where):
+        criteria = props.get("FilterCriteria")
+        return model.SqsMapping(
+            function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue], queue_arn=arn,
+            batch_size=int(props.get("BatchSize", 10)),
+            batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
+            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria)
+
+    def stream_mappings(self):
+        """Every DynamoDB stream event source: Type: DynamoDB events and AWS::Lambda::EventSourceMapping
+        resources from the stream of a template table."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind != "DynamoDB":
+                continue
+            props = self.resolver.resolve(props)
+            table = self._table_of_stream(props.get("Stream"))
+            if table is None:
+                raise TemplateError(f"{fn}: DynamoDB event {name} names a stream of no table of this template: "
+                                    f"{props.get('Stream')}")
+            out.append(self._stream_mapping(fn, name, table, props, f"event {name} of {fn}"))
+        for logical, props in self._mappings_by_hand():
+            if props["_source"] == "dynamodb":
+                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical))
+        return out
+
+    def _stream_mapping(self, fn, name, table, props, where):
+        position = props.get("StartingPosition")
+        if position not in ("TRIM_HORIZON", "LATEST"):
+            raise TemplateError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST for a DynamoDB stream, "
+                                f"not {position!r}")
+        criteria = props.get("FilterCriteria")
+        return model.StreamMapping(
+            function_id=fn, name=name, table_logical_id=table, table_name=self.resolver.refs[table],
+            starting_position=position, batch_size=int(props.get("BatchSize", 100)),
+            batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria)
+
+    def _table_of_stream(self, arn):
+        """The logical id of the template table whose stream an ARN names (moto's label or ours)."""
+        match = re.search(r":table/([^/]+)/stream/", str(arn or ""))
+        tables = self._of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+        return next((k for k, _res in tables if match and self.resolver.refs[k] == match.group(1)), None)
+
+    def _mappings_by_hand(self):
+        """(logical id, resolved properties + _function/_source/_queue or _table) of each
+        AWS::Lambda::EventSourceMapping from a template queue or table stream to a template function; others
+        are named by not_emulated()."""
         functions = {}
         for k, _res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
             functions[self.resolver.refs[k]] = functions[self.resolver.attrs[k]["Arn"]] = k
@@ -555,9 +631,12 @@ class LocalStack:
         out = []
         for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
             props = self.resolver.resolve(res.get("Properties", {}))
-            fn, queue = functions.get(props.get("FunctionName")), queues.get(props.get("EventSourceArn"))
-            if fn and queue:
-                out.append((logical, dict(props, _function=fn, _queue=queue)))
+            fn, source = functions.get(props.get("FunctionName")), props.get("EventSourceArn")
+            if fn and source in queues:
+                out.append((logical, dict(props, _function=fn, _source="sqs", _queue=queues[source])))
+            elif fn and self._table_of_stream(source):
+                out.append((logical, dict(props, _function=fn, _source="dynamodb",
+                                          _table=self._table_of_stream(source))))
         return out
 
     def topics(self):
@@ -719,6 +798,19 @@ class LocalStack:
             if api_logical in out and fn:
                 out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
         return out
+
+
+def _true(value):
+    """A resolved boolean property (YAML true, or "true"/"false" text from a parameter)."""
+    return value.lower() != "false" if isinstance(value, str) else bool(value)
+
+
+def _filters(criteria, where):
+    """The compiled FilterCriteria of an event source mapping; TemplateError naming it when Lambda would refuse."""
+    try:
+        return compile_filters(criteria)
+    except FilterError as exc:
+        raise TemplateError(f"{where}: {exc}") from None
 
 
 def _int_or_none(value):

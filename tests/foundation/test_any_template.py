@@ -149,15 +149,12 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
     cloud = start_cloud(template=TEMPLATES / "not_emulated", isolated=False)
     expected = [
         "custom resource Seed (Custom::Seed) is not run locally",
-        "resource kind AWS::DynamoDB::Table is not emulated locally: Table, OtherTable",
         "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
-        "event source mapping StreamMapping is not emulated locally (only SQS queues of this template into its "
-        "functions are)",
+        "event source mapping StreamMapping is not emulated locally (only SQS queues and DynamoDB streams of this "
+        "template into its functions are)",
         "property Auth of Guarded (AWS::Serverless::Api) is not applied locally",
         "property Cors of Guarded (AWS::Serverless::Api) is not applied locally",
         "property EventInvokeConfig of Worker (AWS::Serverless::Function) is not applied locally",
-        "event Stream (Type: DynamoDB) of function Worker is not emulated locally: it never fires",
-        "property FilterCriteria of event Work (Type: SQS) of function Worker is not applied locally",
         "event Logs (Type: CloudWatchLogs) of function Worker is not emulated locally: it never fires",
     ]
     assert cloud.not_emulated == expected
