@@ -127,6 +127,20 @@ class Route:
     path: str                         # template path, e.g. /letters/{id}
     method: str                       # GET, POST, ... or ANY
     function_id: str
+    authorizer: Optional[str] = None  # the name of the API's authorizer that guards it (None: open)
+    scopes: list = field(default_factory=list)      # AuthorizationScopes (JWT authorizers)
+
+
+@dataclass
+class Authorizer:
+    """A REST API Lambda authorizer (TOKEN or REQUEST) or an HTTP API JWT authorizer."""
+    name: str
+    kind: str                         # TOKEN | REQUEST | JWT
+    function_id: Optional[str] = None     # the Lambda authorizer's function
+    identity: list = field(default_factory=list)   # [("header"|"query", name)] that must be present
+    validation: Optional[str] = None      # TOKEN: Identity.ValidationExpression
+    issuer: str = ""                      # JWT
+    audience: list = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +150,9 @@ class RestApi:
     routes: list                      # [Route]
     local_port: int = 0               # Metadata.LocalPort, 0 = any free port
     binary_media_types: list = field(default_factory=list)
+    authorizers: dict = field(default_factory=dict)     # name -> Authorizer
+    cors: Optional[dict] = None       # REST: header -> value of SAM's OPTIONS answers; HTTP: CorsConfiguration
+    preflight_authorizer: Optional[str] = None           # REST: AddDefaultAuthorizerToCorsPreflight
 
 
 @dataclass

@@ -42,13 +42,16 @@ NOTHING_TO_EMULATE = {
 # Properties the local cloud does not apply, named at start-up like the kinds above.
 PROPERTIES_NOT_EMULATED = {
     "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri"),
-    "AWS::Serverless::Api": ("Auth", "Cors", "Domain", "GatewayResponses"),
-    "AWS::Serverless::HttpApi": ("Auth", "CorsConfiguration", "Domain"),
+    "AWS::Serverless::Api": ("Domain", "GatewayResponses"),
+    "AWS::Serverless::HttpApi": ("Domain",),
 }
 EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
                                               "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
-                                 "Api": ("Auth", "RequestParameters", "RequestModel"),
-                                 "HttpApi": ("Auth",), "SNS": ("RedrivePolicy",)}
+                                 "Api": ("RequestParameters", "RequestModel"), "SNS": ("RedrivePolicy",)}
+# The parts of an API's Auth (and an event's Auth) the local gateway applies; any other is named at start-up.
+AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight"},
+                "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
+EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes"}
 EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
                    "CloudWatchEvent"}
 
@@ -459,13 +462,17 @@ class LocalStack:
             for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
                 if prop in (res.get("Properties") or {}):
                     lines.append(f"property {prop} of {logical} ({res['Type']}) is not applied locally")
+            if res.get("Type") in AUTH_APPLIED:
+                lines += _auth_not_applied(f"{logical} ({res['Type']})", res["Type"], res.get("Properties") or {})
         implicit = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}
         for section, logical in implicit.items():
             if logical in self.apis and logical not in self.resources:
                 kind = f"AWS::Serverless::{section}"
+                glob = self.template.get("Globals", {}).get(section, {})
                 for prop in PROPERTIES_NOT_EMULATED[kind]:
-                    if prop in self.template.get("Globals", {}).get(section, {}):
+                    if prop in glob:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
+                lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -473,6 +480,13 @@ class LocalStack:
                 if prop in props:
                     lines.append(f"property {prop} of event {name} (Type: {kind}) of function {fn} is not applied "
                                  "locally")
+            auth = (props.get("Auth") or {}) if kind in ("Api", "HttpApi") else {}
+            for prop in sorted(set(auth) - EVENT_AUTH_APPLIED):
+                lines.append(f"property Auth.{prop} of event {name} (Type: {kind}) of function {fn} is not applied "
+                             "locally")
+            if auth.get("Authorizer") == "AWS_IAM":
+                lines.append(f"authorizer AWS_IAM of event {name} (Type: {kind}) of function {fn} is not emulated "
+                             "locally: the route is open")
         return lines
 
     def alarms(self):
@@ -746,7 +760,7 @@ class LocalStack:
 
     def rest_apis(self):
         """Every REST (v1) and HTTP (v2) API with its routes, keyed by logical id; kind in .payload_version."""
-        apis = {}
+        apis, defaults, default_scopes = {}, {}, {}
         for logical, (api_id, port, kind) in self.apis.items():
             if kind == "ws":
                 continue
@@ -754,8 +768,19 @@ class LocalStack:
             props = self.resources.get(logical, {}).get("Properties") or self.template.get("Globals", {}).get(
                 "HttpApi" if kind == "http" else "Api", {})
             stage = self.resolver.resolve(props.get("StageName", "$default" if kind == "http" else "Prod"))
-            api = model.RestApi(logical, stage, [], port, props.get("BinaryMediaTypes", []))
+            # SAM writes "/" in a media type as "~1" (a JSON pointer escape): image~1png is image/png
+            binary = [str(t).replace("~1", "/") for t in self.resolver.resolve(props.get("BinaryMediaTypes", []))]
+            api = model.RestApi(logical, stage, [], port, binary)
             api.payload_version = "2.0" if kind == "http" else "1.0"
+            auth = self.resolver.resolve(props.get("Auth") or {})
+            api.authorizers, default_scopes[logical] = self._authorizers(kind, auth.get("Authorizers") or {})
+            defaults[logical] = auth.get("DefaultAuthorizer")
+            if kind == "http":
+                api.cors = _http_cors(self.resolver.resolve(props.get("CorsConfiguration")))
+            else:
+                api.cors = _rest_cors(self.resolver.resolve(props.get("Cors")))
+                if api.cors and _true(auth.get("AddDefaultAuthorizerToCorsPreflight", True)):
+                    api.preflight_authorizer = defaults[logical] if defaults[logical] in api.authorizers else None
             apis[logical] = api
         for fn, _name, kind, props in self._events():
             if kind not in ("Api", "HttpApi"):
@@ -765,9 +790,39 @@ class LocalStack:
             api_logical = ref.get("Ref") if isinstance(ref, dict) else ref
             path = props.get("Path", "$default")
             method = props.get("Method", "ANY").upper()
-            apis[api_logical].routes.append(model.Route(path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD"
-                                                        else method, fn))
+            auth = self.resolver.resolve(props.get("Auth") or {})
+            authorizer = auth.get("Authorizer", defaults[api_logical])
+            authorizer = authorizer if authorizer in apis[api_logical].authorizers else None
+            scopes = auth.get("AuthorizationScopes") or default_scopes[api_logical].get(authorizer) or []
+            apis[api_logical].routes.append(model.Route(
+                path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes)))
         return apis
+
+    def _authorizers(self, kind, specs):
+        """({name: Authorizer} of the ones the local gateway applies, {name: default AuthorizationScopes})."""
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        out, scopes = {}, {}
+        for name, spec in specs.items():
+            if kind == "rest" and spec.get("FunctionArn") in by_arn:
+                payload = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
+                identity = spec.get("Identity") or {}
+                if payload == "TOKEN":
+                    sources = [("header", identity.get("Header", "Authorization"))]
+                else:
+                    sources = [("header", h) for h in identity.get("Headers") or []] + [
+                        ("query", q) for q in identity.get("QueryStrings") or []]
+                out[name] = model.Authorizer(name, payload, by_arn[spec["FunctionArn"]], sources,
+                                             identity.get("ValidationExpression"))
+            elif kind == "http" and "JwtConfiguration" in spec:
+                config = spec["JwtConfiguration"]
+                audience = config.get("audience") or config.get("Audience") or []
+                out[name] = model.Authorizer(
+                    name, "JWT", identity=[_identity_source(spec.get("IdentitySource",
+                                                                     "$request.header.Authorization"))],
+                    issuer=str(config.get("issuer") or config.get("Issuer") or ""),
+                    audience=[audience] if isinstance(audience, str) else list(audience))
+                scopes[name] = spec.get("AuthorizationScopes") or []
+        return out, scopes
 
     def ws_apis(self):
         """Every WebSocket API with its route key -> function map."""
@@ -798,6 +853,56 @@ class LocalStack:
             if api_logical in out and fn:
                 out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
         return out
+
+
+def _auth_not_applied(label, kind, props):
+    """Start-up lines for the parts of an API's Auth the local gateway does not apply."""
+    auth = props.get("Auth") or {}
+    lines = [f"property Auth.{prop} of {label} is not applied locally"
+             for prop in sorted(set(auth) - AUTH_APPLIED[kind])]
+    for name, spec in (auth.get("Authorizers") or {}).items():
+        if kind == "AWS::Serverless::Api" and "FunctionArn" not in spec:
+            lines.append(f"authorizer {name} of {label} is not emulated locally (only Lambda TOKEN and REQUEST "
+                         "authorizers are): its routes are open")
+        if kind == "AWS::Serverless::HttpApi" and "JwtConfiguration" not in spec:
+            lines.append(f"authorizer {name} of {label} is not emulated locally (only JWT authorizers are): its "
+                         "routes are open")
+    return lines
+
+
+def _unquoted(value):
+    """A SAM Cors value ("'GET,POST'", quoted for API Gateway's mapping) as the header's text."""
+    text = str(value)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
+def _rest_cors(cors):
+    """SAM's Cors of a REST API (a quoted origin, or AllowOrigin/AllowMethods/...) as its OPTIONS answer."""
+    if not cors:
+        return None
+    if isinstance(cors, str):
+        cors = {"AllowOrigin": cors}
+    out = {"Access-Control-Allow-Origin": _unquoted(cors.get("AllowOrigin", "'*'"))}
+    for prop, header in (("AllowMethods", "Access-Control-Allow-Methods"),
+                         ("AllowHeaders", "Access-Control-Allow-Headers"), ("MaxAge", "Access-Control-Max-Age")):
+        if prop in cors:
+            out[header] = _unquoted(cors[prop])
+    if _true(cors.get("AllowCredentials", False)):
+        out["Access-Control-Allow-Credentials"] = "true"
+    return out
+
+
+def _http_cors(config):
+    """An HTTP API's CorsConfiguration (true: everything allowed) as {AllowOrigins: [...], ...}."""
+    if config is True or config == "true":
+        return {"AllowOrigins": ["*"], "AllowMethods": ["*"], "AllowHeaders": ["*"]}
+    return dict(config) if isinstance(config, dict) else None
+
+
+def _identity_source(text):
+    """("header"|"query", name) of an HTTP API identity source, $request.header.X / $request.querystring.X."""
+    where, _dot, name = str(text).removeprefix("$request.").partition(".")
+    return ("query" if where == "querystring" else "header", name)
 
 
 def _true(value):
