@@ -38,6 +38,7 @@ NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
     "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::Serverless::Connector",   # permissions between resources: everything may reach everything locally
 }
 # Properties the local cloud does not apply, named at start-up like the kinds above.
 PROPERTIES_NOT_EMULATED = {
