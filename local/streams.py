@@ -7,11 +7,11 @@ no FilterCriteria filter matches are skipped.
 """
 import base64
 import logging
-import threading
 import time
 from datetime import datetime
 
 from local import filters
+from local.async_sources import BackgroundLoop
 from local.model import InvocationError
 
 log = logging.getLogger("local.streams")
@@ -39,10 +39,11 @@ def _plain(value):
     return value
 
 
-class StreamPoller:
+class StreamPoller(BackgroundLoop):
     """Polls one table's stream for one function."""
 
     def __init__(self, mapping, invoke, dynamodb, streams, region="us-east-1"):
+        super().__init__(f"dynamodb-{mapping.table_logical_id}-{mapping.function_id}")
         self.mapping = mapping
         self.invoke = invoke
         self.dynamodb = dynamodb
@@ -52,9 +53,6 @@ class StreamPoller:
         self.stream_arn = None
         self.stats = {"records": 0, "invocations": 0, "failed_batches": 0, "filtered": 0, "skipped": 0}
         self._iterators = []      # [(shard id, iterator)]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"dynamodb-{mapping.table_logical_id}-{mapping.function_id}")
 
     def start(self):
         """Position on the stream now (LATEST: what is written from here on), then poll in a thread."""
@@ -71,13 +69,7 @@ class StreamPoller:
             iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard["ShardId"],
                                                        ShardIteratorType=self.mapping.starting_position)
             self._iterators.append((shard["ShardId"], iterator["ShardIterator"]))
-        self._thread.start()
-        return self
-
-    def stop(self, timeout=60.0):
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        return super().start()
 
     def _run(self):
         backoff = 0.0
