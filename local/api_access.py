@@ -61,7 +61,9 @@ class Access:
         if authorizer.kind == "JWT":
             return self._jwt(authorizer, values[0] if values else "", list(scopes))
         if not all(values):           # an identity source missing: API Gateway answers without calling
-            raise _unauthorized(True, f"{name}: identity source missing")
+            raise _unauthorized(self.rest, f"{name}: identity source missing")
+        if authorizer.kind == "LAMBDA":
+            return self._http_lambda(authorizer, method, path, event, values)
         if authorizer.validation and not re.fullmatch(authorizer.validation, values[0]):
             raise _unauthorized(True, f"{name}: token does not match ValidationExpression")
         method_arn = f"arn:aws:execute-api:{self.region}:{ACCOUNT}:{self.api_id}/{self.api.stage}/{method}{path}"
@@ -91,6 +93,39 @@ class Access:
         context = {k: v for k, v in (result.get("context") or {}).items() if isinstance(v, (str, int, float, bool))}
         return dict(context, principalId=result["principalId"],
                     integrationLatency=int((time.monotonic() - started) * 1000))
+
+    def _http_lambda(self, authorizer, method, path, event, values):
+        """An HTTP API's Lambda authorizer: payload 2.0 (simple {"isAuthorized"} or IAM policy) or 1.0."""
+        route_arn = f"arn:aws:execute-api:{self.region}:{ACCOUNT}:{self.api_id}/{self.api.stage}/{method}{path}"
+        if authorizer.payload_version == "1.0":     # REST's REQUEST shape, the identity joined by commas
+            call = {"version": "1.0", "type": "REQUEST", "methodArn": route_arn, "identitySource": ",".join(values),
+                    "authorizationToken": ",".join(values), "resource": event["routeKey"].partition(" ")[2],
+                    "path": path, "httpMethod": method, "headers": event["headers"],
+                    "queryStringParameters": event.get("queryStringParameters"),
+                    "pathParameters": event.get("pathParameters"), "stageVariables": None,
+                    "requestContext": event["requestContext"]}
+        else:
+            call = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
+            call.update(type="REQUEST", routeArn=route_arn, identitySource=values)
+        try:
+            result = self.invoke(authorizer.function_id, call, f"authorizer:{self.api.logical_id} {authorizer.name}")
+        except InvocationError as exc:
+            if str(exc) == "Unauthorized":
+                raise _unauthorized(False, f"{authorizer.name}: the authorizer said Unauthorized") from None
+            raise Refused(500, {"message": "Internal Server Error"}, None, f"{authorizer.name} failed: {exc}") from None
+        if not isinstance(result, dict):
+            raise Refused(500, {"message": "Internal Server Error"}, None, f"{authorizer.name}: malformed answer")
+        if authorizer.simple_responses and authorizer.payload_version == "2.0":
+            allowed = result.get("isAuthorized") is True
+        else:
+            allowed = isinstance(result.get("policyDocument"), dict) and _policy_effect(
+                result["policyDocument"], route_arn) == "Allow"
+        if not allowed:
+            raise Refused(403, {"message": "Forbidden"}, None, f"{authorizer.name}: not authorized")
+        context = result.get("context") or {}
+        if authorizer.payload_version == "1.0":
+            return dict(context, principalId=result.get("principalId"))
+        return {"lambda": context}
 
     def _jwt(self, authorizer, token, route_scopes):
         import jwt

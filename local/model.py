@@ -133,14 +133,17 @@ class Route:
 
 @dataclass
 class Authorizer:
-    """A REST API Lambda authorizer (TOKEN or REQUEST) or an HTTP API JWT authorizer."""
+    """A REST API Lambda authorizer (TOKEN or REQUEST), an HTTP API Lambda authorizer (LAMBDA) or JWT
+    authorizer."""
     name: str
-    kind: str                         # TOKEN | REQUEST | JWT
+    kind: str                         # TOKEN | REQUEST | LAMBDA | JWT
     function_id: Optional[str] = None     # the Lambda authorizer's function
     identity: list = field(default_factory=list)   # [("header"|"query", name)] that must be present
     validation: Optional[str] = None      # TOKEN: Identity.ValidationExpression
     issuer: str = ""                      # JWT
     audience: list = field(default_factory=list)
+    payload_version: str = "2.0"          # LAMBDA: AuthorizerPayloadFormatVersion
+    simple_responses: bool = False        # LAMBDA: EnableSimpleResponses ({"isAuthorized": ...})
 
 
 @dataclass

@@ -814,6 +814,13 @@ class LocalStack:
                         ("query", q) for q in identity.get("QueryStrings") or []]
                 out[name] = model.Authorizer(name, payload, by_arn[spec["FunctionArn"]], sources,
                                              identity.get("ValidationExpression"))
+            elif kind == "http" and spec.get("FunctionArn") in by_arn:
+                identity = spec.get("Identity") or {}
+                sources = [("header", h) for h in identity.get("Headers") or []] + [
+                    ("query", q) for q in identity.get("QueryStrings") or []]
+                out[name] = model.Authorizer(name, "LAMBDA", by_arn[spec["FunctionArn"]], sources,
+                                             payload_version=str(spec.get("AuthorizerPayloadFormatVersion", "2.0")),
+                                             simple_responses=_true(spec.get("EnableSimpleResponses", False)))
             elif kind == "http" and "JwtConfiguration" in spec:
                 config = spec["JwtConfiguration"]
                 audience = config.get("audience") or config.get("Audience") or []
@@ -865,9 +872,9 @@ def _auth_not_applied(label, kind, props):
         if kind == "AWS::Serverless::Api" and "FunctionArn" not in spec:
             lines.append(f"authorizer {name} of {label} is not emulated locally (only Lambda TOKEN and REQUEST "
                          "authorizers are): its routes are open")
-        if kind == "AWS::Serverless::HttpApi" and "JwtConfiguration" not in spec:
-            lines.append(f"authorizer {name} of {label} is not emulated locally (only JWT authorizers are): its "
-                         "routes are open")
+        if kind == "AWS::Serverless::HttpApi" and "JwtConfiguration" not in spec and "FunctionArn" not in spec:
+            lines.append(f"authorizer {name} of {label} is not emulated locally (only JWT and Lambda authorizers "
+                         "are): its routes are open")
     return lines
 
 

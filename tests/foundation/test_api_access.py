@@ -58,7 +58,7 @@ def token(issuer, key=KEY, **claims):
 
 
 def get(cloud, api, path, **kwargs):
-    stage = "" if api == "Http" else "/prod"
+    stage = "" if api.startswith("Http") else "/prod"
     return requests.request(kwargs.pop("method", "GET"), cloud.api_url(api) + stage + path, timeout=20, **kwargs)
 
 
@@ -153,3 +153,15 @@ def test_binary_media_types_with_tilde_one_are_media_types(cloud):
 
 def test_only_what_is_not_applied_is_named(cloud):
     assert not [line for line in cloud.not_emulated if "Auth" in line or "Cors" in line or "authorizer" in line]
+
+
+def test_http_api_lambda_authorizers_simple_and_policy_answers(cloud):
+    ok = get(cloud, "HttpLambda", "/simple", headers={"X-Key": "k1"})
+    assert ok.status_code == 200 and ok.json()["authorizer"] == {"lambda": {"key": "k1", "sources": ["k1"]}}
+    no = get(cloud, "HttpLambda", "/simple", headers={"X-Key": "k2"})
+    assert no.status_code == 403 and no.json() == {"message": "Forbidden"}
+    missing = get(cloud, "HttpLambda", "/simple")
+    assert missing.status_code == 401 and missing.json() == {"message": "Unauthorized"}
+    policy = get(cloud, "HttpLambda", "/policy", headers={"X-Key": "k1"})
+    assert policy.status_code == 200 and policy.json()["authorizer"] == {"key": "k1", "principalId": "k1-holder"}
+    assert get(cloud, "HttpLambda", "/policy", headers={"X-Key": "k2"}).status_code == 403

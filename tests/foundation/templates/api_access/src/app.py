@@ -35,3 +35,11 @@ def request_authorizer(event, context):
     allowed = event["headers"].get("X-Key") == "k1" and event["queryStringParameters"].get("tenant") == "t1"
     return _policy("Allow" if allowed else "Deny", event["methodArn"], "tenant-t1",
                    {"path": event["path"], "type": event["type"]})
+
+
+def http_authorizer(event, context):
+    """An HTTP API's Lambda authorizer: the key k1 passes; a simple answer for payload 2.0, a policy for 1.0."""
+    key = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("x-key")
+    if event.get("version") == "2.0":
+        return {"isAuthorized": key == "k1", "context": {"key": key, "sources": event["identitySource"]}}
+    return _policy("Allow" if key == "k1" else "Deny", event["methodArn"], "k1-holder", {"key": key})
