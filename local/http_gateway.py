@@ -240,6 +240,8 @@ class HttpGateway:
     def _preflight(self, req, method, path, query):
         """API Gateway's own answer to a CORS preflight (SAM's OPTIONS method on a REST API, guarded by the
         default authorizer unless AddDefaultAuthorizerToCorsPreflight is false), or None."""
+        if method != "OPTIONS" or not self.api.cors:
+            return None
         methods = {c.route.method for c in self.routes if not c.default and c.regex.match(path)} or None
         answer = self.access.preflight(method, path, list(req.headers.items()), methods)
         if answer and self.api.preflight_authorizer and self.api.payload_version != "2.0":
