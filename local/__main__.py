@@ -5,7 +5,8 @@ external APIs, then every function, gateway, poller and schedule the template de
 prints the URLs. Ctrl-C stops everything. Code, layer and template changes are hot-reloaded.
 
 `python -m local invoke FUNCTION [--event FILE|-]` runs one function once (local/invoke.py);
-`python -m local generate-event sqs|schedule|apigw|ws-connect|ws-message|sns|s3|eventbridge` prints an event for it.
+`python -m local generate-event sqs|schedule|apigw|ws-connect|ws-message|sns|s3|eventbridge|dynamodb` prints an
+event for it.
 """
 import argparse
 import logging

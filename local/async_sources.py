@@ -51,20 +51,12 @@ def eventbridge_event(target_input=None, input_path=None, account=None):
     return convert
 
 
-class QueueDelivery:
-    """Delivers the messages of one event source's queue to its function, one invocation each."""
+class BackgroundLoop:
+    """A daemon thread running self._run until stop() (which waits for the current round to end)."""
 
-    def __init__(self, function_id, name, queue_url, invoke, sqs_client, trigger, to_event, retry_delay=1):
-        self.function_id = function_id
-        self.name = name
-        self.queue_url = queue_url
-        self.invoke = invoke
-        self.sqs = sqs_client
-        self.trigger = trigger
-        self.to_event = to_event          # message body (parsed JSON) -> event, or None: not for the function
-        self.retry_delay = retry_delay
+    def __init__(self, name):
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"{trigger}-{function_id}-{name}")
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
 
     def start(self):
         self._thread.start()
@@ -74,6 +66,24 @@ class QueueDelivery:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def _run(self):
+        raise NotImplementedError
+
+
+class QueueDelivery(BackgroundLoop):
+    """Delivers the messages of one event source's queue to its function, one invocation each."""
+
+    def __init__(self, function_id, name, queue_url, invoke, sqs_client, trigger, to_event, retry_delay=1):
+        super().__init__(f"{trigger}-{function_id}-{name}")
+        self.function_id = function_id
+        self.name = name
+        self.queue_url = queue_url
+        self.invoke = invoke
+        self.sqs = sqs_client
+        self.trigger = trigger
+        self.to_event = to_event          # message body (parsed JSON) -> event, or None: not for the function
+        self.retry_delay = retry_delay
 
     def _run(self):
         while not self._stop.is_set():

@@ -81,6 +81,7 @@ class Cloud:
         self.scheduler_schedules = None
         self.sns_deliveries = []     # (SnsSubscription, its queue's name)
         self.event_lines = []        # S3 notifications and EventBridge rules, for describe()
+        self.stream_arns = {}        # table name -> its stream's ARN (moto names it at creation)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
@@ -99,7 +100,8 @@ class Cloud:
         session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
-                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events")}
+                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
+                                     "dynamodb", "dynamodbstreams")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -137,7 +139,8 @@ class Cloud:
         """The template resolved as this cloud runs it (same ports, queue URLs and account)."""
         api_urls, account = self._stack_args
         return tpl.LocalStack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
-                              queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account)
+                              queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account,
+                              stream_arns=self.stream_arns)
 
     def stop(self):
         """Stop everything this cloud started."""
@@ -233,6 +236,7 @@ class Cloud:
             self.stack.resolver.attrs[queue.logical_id]["QueueUrl"] = url
             log.info("queue %s: %s", queue.logical_id, url)
         self._create_topics()
+        self._create_tables()
         for bus in self.stack.event_buses():
             events = self.clients["events"]
             try:
@@ -270,6 +274,30 @@ class Cloud:
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_subscription_attributes(
                 policy, scope, RawMessageDelivery=str(raw).lower()))
+
+    def _create_tables(self):
+        dynamodb = self.clients["dynamodb"]
+        for table in self.stack.tables():
+            try:
+                described = dynamodb.create_table(TableName=table.name, **table.definition)["TableDescription"]
+            except dynamodb.exceptions.ResourceInUseException:
+                described = dynamodb.describe_table(TableName=table.name)["Table"]
+            if described.get("LatestStreamArn"):
+                self.stream_arns[table.name] = described["LatestStreamArn"]
+                self.stack.resolver.attrs[table.logical_id]["StreamArn"] = described["LatestStreamArn"]
+            log.info("table %s: %s", table.logical_id, table.name)
+
+    def _start_streams(self):
+        """DynamoDB stream event sources: a poller per mapping, positioned before start() returns."""
+        from .streams import StreamPoller
+        for mapping in self.stack.stream_mappings():
+            if not self._runs(mapping.function_id):
+                continue
+            poller = StreamPoller(mapping, self.runtime.invoke, self.clients["dynamodb"],
+                                  self.clients["dynamodbstreams"], region=self.region)
+            poller.start()
+            self.pollers.append(poller)
+            self.event_lines.append(f"DynamoDB stream {mapping.table_logical_id} -> {mapping.function_id}")
 
     def _event_queue(self, function_id, event_name, kind):
         """(name, URL, ARN) of the queue moto delivers one asynchronous event source into."""
@@ -385,6 +413,7 @@ class Cloud:
                                concurrency=mapping.max_concurrency)
             poller.start()
             self.pollers.append(poller)
+        self._start_streams()
         self._start_sns_subscriptions()
         self._start_s3_notifications()
         self._start_event_rules()

@@ -1,6 +1,7 @@
 """The events AWS sends to Lambda, built from plain values: used by the gateways, the SQS poller,
 the scheduler, and `python -m local generate-event`, so all of them produce the same shapes."""
 import base64
+import fnmatch
 import hashlib
 import os
 import time
@@ -85,7 +86,7 @@ def encode_body(body, content_type, binary_media_types):
     if not body:
         return None, False
     ctype = (content_type or "").split(";")[0].strip().lower()
-    binary = ctype in binary_media_types or "*/*" in binary_media_types
+    binary = any(fnmatch.fnmatchcase(ctype, pattern.lower()) for pattern in binary_media_types)   # image/*, */*
     if not binary:
         try:
             return body.decode("utf-8"), False

@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 
 from . import events
 
-KINDS = ("sqs", "schedule", "apigw", "ws-connect", "ws-message", "sns", "s3", "eventbridge")
+KINDS = ("sqs", "schedule", "apigw", "ws-connect", "ws-message", "sns", "s3", "eventbridge", "dynamodb")
 
 
 def add_arguments(sub):
@@ -64,7 +64,14 @@ def add_arguments(sub):
     bridge.add_argument("--source", default="local.app")
     bridge.add_argument("--detail-type", default="Something Happened")
     bridge.add_argument("--detail", default="{}", help="the detail, JSON")
-    for p in (sqs, schedule, apigw, sns, s3, bridge, *[kinds.choices[k] for k in ("ws-connect", "ws-message")]):
+    table = kinds.add_parser("dynamodb", help="a DynamoDB stream record (as a Type: DynamoDB event gets it)")
+    table.add_argument("--table", default="local-table")
+    table.add_argument("--event-name", default="INSERT", choices=("INSERT", "MODIFY", "REMOVE"))
+    table.add_argument("--keys", default='{"id": "1"}', help="the item's key, plain JSON")
+    table.add_argument("--new-image", default=None, help="the item after, plain JSON (default: the keys)")
+    table.add_argument("--old-image", default=None, help="the item before, plain JSON")
+    for p in (sqs, schedule, apigw, sns, s3, bridge, table,
+              *[kinds.choices[k] for k in ("ws-connect", "ws-message")]):
         for flag, opts in common.items():
             p.add_argument(flag, **opts)
     return parser
@@ -124,6 +131,8 @@ def build(args):
         return {"version": "0", "id": str(uuid.uuid4()), "detail-type": args.detail_type, "source": args.source,
                 "account": args.account, "time": now[:19] + "Z", "region": args.region, "resources": [],
                 "detail": detail}
+    if args.kind == "dynamodb":
+        return {"Records": [_stream_record(args)]}
     connection_id = args.connection_id or events.aws_id()
     if args.kind == "ws-connect":
         context = events.ws_request_context("$connect", "CONNECT", connection_id, time.time(), args.stage)
@@ -131,6 +140,37 @@ def build(args):
         return events.ws_connect_event(context, _pairs(args.header, ":"), path)
     context = events.ws_request_context(args.route, "MESSAGE", connection_id, time.time(), args.stage)
     return events.ws_message_event(context, args.body, False, events.aws_id())
+
+
+def _stream_record(args):
+    """One stream record of NEW_AND_OLD_IMAGES, the images given as plain JSON written as DynamoDB JSON."""
+    from decimal import Decimal
+
+    from boto3.dynamodb.types import TypeSerializer
+    serializer = TypeSerializer()
+
+    def image(text, what):
+        try:
+            item = json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
+            raise SystemExit(f"error: {what} is not JSON: {exc}")
+        return {k: serializer.serialize(v) for k, v in item.items()}
+    keys = image(args.keys, "--keys")
+    data = {"ApproximateCreationDateTime": int(time.time()), "Keys": keys, "SequenceNumber": "1" + "0" * 20,
+            "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    if args.event_name != "REMOVE":
+        data["NewImage"] = image(args.new_image, "--new-image") if args.new_image else dict(keys)
+    if args.old_image or args.event_name != "INSERT":
+        data["OldImage"] = image(args.old_image, "--old-image") if args.old_image else dict(keys)
+    table = f"arn:aws:dynamodb:{args.region}:{args.account}:table/{args.table}"
+    return {"eventID": uuid.uuid4().hex, "eventName": args.event_name, "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": args.region, "dynamodb": data,
+            "eventSourceARN": f"{table}/stream/{now_label()}"}
+
+
+def now_label():
+    """A stream label as DynamoDB writes one (the stream's creation time)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
 def main(args):

@@ -11,10 +11,11 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import events
-from .model import InvocationError
+from .api_access import Access, Refused
+from .model import InvocationError, Route
 from .template import api_id
 
 log = logging.getLogger("local.http")
@@ -125,6 +126,7 @@ class HttpGateway:
         self.invoke = invoke
         self.region = region
         self.routes = sorted((CompiledRoute(r) for r in api.routes), key=lambda c: c.rank)
+        self.access = Access(api, invoke, region, api_id(api.logical_id))
         self.server = _Server((host, port), self._handler_class())
         self.host, self.port = self.server.server_address[:2]
         self.thread = None
@@ -186,12 +188,26 @@ class HttpGateway:
             req.close_connection = True
             return
         route, params = self._route(method, path)
-        if route is None:
+        answer = self._preflight(req, method, path, split.query)
+        if answer:
+            status, headers, payload = answer
+        elif route is None:
             status, headers, payload = self._not_found()
         else:
             event = (self._event_v2 if self.api.payload_version == "2.0" else self._event_v1)(
                 req, method, path, split.query, body, route, params)
-            status, headers, payload = self._call(route, event)
+            try:
+                if route.authorizer:
+                    event["requestContext"]["authorizer"] = self.access.authorize(
+                        route.authorizer, method, path, list(req.headers.items()), dict(parse_qsl(split.query)),
+                        event, route.scopes)
+                status, headers, payload = self._call(route, event)
+            except Refused as refused:
+                log.info("%s %s %s refused by the authorizer: %s", self.api.logical_id, method, split.path[:200],
+                         refused)
+                status, headers, payload = refused.answer
+        if not answer:
+            headers = self.access.response_headers(list(req.headers.items()), headers)
         req.send_response(status)
         for name, value in headers:
             req.send_header(name, value)
@@ -220,6 +236,22 @@ class HttpGateway:
         if self.api.stage not in ("$default", "") and (path == stage or path.startswith(stage + "/")):
             return path[len(stage):] or "/"
         return path
+
+    def _preflight(self, req, method, path, query):
+        """API Gateway's own answer to a CORS preflight (SAM's OPTIONS method on a REST API, guarded by the
+        default authorizer unless AddDefaultAuthorizerToCorsPreflight is false), or None."""
+        if method != "OPTIONS" or not self.api.cors:
+            return None
+        methods = {c.route.method for c in self.routes if not c.default and c.regex.match(path)} or None
+        answer = self.access.preflight(method, path, list(req.headers.items()), methods)
+        if answer and self.api.preflight_authorizer and self.api.payload_version != "2.0":
+            event = self._event_v1(req, method, path, query, b"", Route(path, method, ""), {})
+            try:
+                self.access.authorize(self.api.preflight_authorizer, method, path, list(req.headers.items()),
+                                      dict(parse_qsl(query)), event)
+            except Refused as refused:
+                return refused.answer
+        return answer
 
     def _route(self, method, path):
         for compiled in self.routes:

@@ -52,6 +52,32 @@ class SqsMapping:
     report_batch_item_failures: bool = False
     enabled: bool = True
     max_concurrency: int = 1          # ScalingConfig.MaximumConcurrency: batches in flight at once
+    filters: list = field(default_factory=list, repr=False)   # FilterCriteria, compiled (local/filters.py)
+    filter_criteria: Optional[dict] = None                     # as the template wrote it
+
+
+@dataclass
+class StreamMapping:
+    """A DynamoDB stream event source (Type: DynamoDB, or an AWS::Lambda::EventSourceMapping from a stream)."""
+    function_id: str
+    name: str                         # the event's name (or the mapping's logical id)
+    table_logical_id: str
+    table_name: str
+    starting_position: str = "LATEST"     # TRIM_HORIZON | LATEST
+    batch_size: int = 100
+    batching_window: int = 0
+    report_batch_item_failures: bool = False
+    maximum_retry_attempts: int = -1      # -1: until the record expires, as Lambda's default
+    enabled: bool = True
+    filters: list = field(default_factory=list, repr=False)
+    filter_criteria: Optional[dict] = None
+
+
+@dataclass
+class Table:
+    logical_id: str
+    name: str
+    definition: dict                  # CreateTable arguments besides TableName
 
 
 @dataclass
@@ -101,6 +127,23 @@ class Route:
     path: str                         # template path, e.g. /letters/{id}
     method: str                       # GET, POST, ... or ANY
     function_id: str
+    authorizer: Optional[str] = None  # the name of the API's authorizer that guards it (None: open)
+    scopes: list = field(default_factory=list)      # AuthorizationScopes (JWT authorizers)
+
+
+@dataclass
+class Authorizer:
+    """A REST API Lambda authorizer (TOKEN or REQUEST), an HTTP API Lambda authorizer (LAMBDA) or JWT
+    authorizer."""
+    name: str
+    kind: str                         # TOKEN | REQUEST | LAMBDA | JWT
+    function_id: Optional[str] = None     # the Lambda authorizer's function
+    identity: list = field(default_factory=list)   # [("header"|"query", name)] that must be present
+    validation: Optional[str] = None      # TOKEN: Identity.ValidationExpression
+    issuer: str = ""                      # JWT
+    audience: list = field(default_factory=list)
+    payload_version: str = "2.0"          # LAMBDA: AuthorizerPayloadFormatVersion
+    simple_responses: bool = False        # LAMBDA: EnableSimpleResponses ({"isAuthorized": ...})
 
 
 @dataclass
@@ -110,6 +153,9 @@ class RestApi:
     routes: list                      # [Route]
     local_port: int = 0               # Metadata.LocalPort, 0 = any free port
     binary_media_types: list = field(default_factory=list)
+    authorizers: dict = field(default_factory=dict)     # name -> Authorizer
+    cors: Optional[dict] = None       # REST: header -> value of SAM's OPTIONS answers; HTTP: CorsConfiguration
+    preflight_authorizer: Optional[str] = None           # REST: AddDefaultAuthorizerToCorsPreflight
 
 
 @dataclass

@@ -140,7 +140,8 @@ class Watcher:
                 log.info("hot reload: template.yaml: applied %s's new definition live (handler, environment, "
                          "timeout, memory, code and layers)", fid)
         for what, method in (("APIs and routes", "rest_apis"), ("WebSocket APIs", "ws_apis"),
-                             ("SQS event sources", "sqs_mappings"), ("schedules", "schedules"),
+                             ("SQS event sources", "sqs_mappings"), ("DynamoDB streams", "stream_mappings"),
+                             ("tables", "tables"), ("schedules", "schedules"),
                              ("queues", "queues"), ("buckets", "buckets"), ("outputs", "outputs"),
                              ("SNS topics", "topics"), ("SNS event sources", "sns_subscriptions"),
                              ("S3 event sources", "s3_notifications"), ("EventBridge rules", "event_rules")):

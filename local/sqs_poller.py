@@ -4,7 +4,7 @@ import threading
 import time
 from typing import Optional
 
-from local import events
+from local import events, filters
 from local.model import InvocationError, Invoke, SqsMapping
 
 MAX_RECEIVE = 10            # SQS ReceiveMessage cap per call
@@ -29,7 +29,7 @@ class SqsPoller:
         self.concurrency = max(1, int(concurrency))
         self.trigger = f"sqs:{mapping.queue_logical_id}"
         self.stats = {"received": 0, "deleted": 0, "failed_batches": 0, "partial_failures": 0,
-                      "invocations": 0, "released": 0}
+                      "invocations": 0, "released": 0, "filtered": 0}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list = []
@@ -110,6 +110,10 @@ class SqsPoller:
         return messages
 
     def _process(self, messages: list) -> None:
+        if self.mapping.filters:
+            messages = self._filtered(messages)
+            if not messages:
+                return
         event = {"Records": [self._record(m) for m in messages]}
         self._count("invocations")
         started = time.monotonic()
@@ -133,6 +137,17 @@ class SqsPoller:
             self._partial(messages, failed_ids, started)
         else:
             self._succeed(messages, started)
+
+    def _filtered(self, messages: list) -> list:
+        """The messages the mapping's FilterCriteria keep; the others are deleted unseen, as Lambda does."""
+        by_id = {m["MessageId"]: m for m in messages}
+        kept, dropped = filters.keep(self.mapping.filters, [self._record(m) for m in messages], filters.sqs_view)
+        if dropped:
+            self._delete([by_id[r["messageId"]] for r in dropped])
+            self._count("filtered", len(dropped))
+            self.log.info("%s <- %s: %d records did not match FilterCriteria, deleted", self.mapping.function_id,
+                          self.trigger, len(dropped))
+        return [by_id[r["messageId"]] for r in kept]
 
     # ---- outcomes --------------------------------------------------------------------------------------
 

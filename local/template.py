@@ -14,6 +14,7 @@ from pathlib import Path
 from cfnlint.decode import decode
 
 from . import model
+from .filters import FilterError, compile_filters
 
 ACCOUNT = "123456789012"
 EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
@@ -30,22 +31,29 @@ EMULATED_RESOURCES = {
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
+    "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
     "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::Serverless::Connector",   # permissions between resources: everything may reach everything locally
 }
 # Properties the local cloud does not apply, named at start-up like the kinds above.
 PROPERTIES_NOT_EMULATED = {
     "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri"),
-    "AWS::Serverless::Api": ("Auth", "Cors", "Domain", "GatewayResponses"),
-    "AWS::Serverless::HttpApi": ("Auth", "CorsConfiguration", "Domain"),
+    "AWS::Serverless::Api": ("Domain", "GatewayResponses"),
+    "AWS::Serverless::HttpApi": ("Domain",),
 }
-EVENT_PROPERTIES_NOT_EMULATED = {"SQS": ("FilterCriteria",), "Api": ("Auth", "RequestParameters", "RequestModel"),
-                                 "HttpApi": ("Auth",), "SNS": ("RedrivePolicy",)}
-EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
+EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
+                                              "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
+                                 "Api": ("RequestParameters", "RequestModel"), "SNS": ("RedrivePolicy",)}
+# The parts of an API's Auth (and an event's Auth) the local gateway applies; any other is named at start-up.
+AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight"},
+                "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
+EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes"}
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
                    "CloudWatchEvent"}
 
 
@@ -291,8 +299,9 @@ class LocalStack:
     """The template resolved for the local cloud: functions, queues, buckets, APIs, mappings, schedules."""
 
     def __init__(self, path, parameters=None, stack_name="local", region="us-east-1", api_urls=None,
-                 queue_url=None, account=ACCOUNT):
+                 queue_url=None, account=ACCOUNT, stream_arns=None):
         self.path = locate(path).resolve()
+        self.stream_arns = stream_arns if stream_arns is not None else {}    # table name -> its stream's ARN
         self.root = self.path.parent
         self.raw = load(self.path)
         self.template = with_globals(self.raw)
@@ -335,6 +344,13 @@ class LocalStack:
             name = self._name(logical, res, "QueueName")
             r.refs[logical] = self.queue_url(name)
             r.attrs[logical] = {"Arn": arn.format("sqs", name), "QueueName": name, "QueueUrl": self.queue_url(name)}
+        for logical, res in self._of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+            name = self._name(logical, res, "TableName")
+            r.refs[logical] = name
+            table_arn = arn.format("dynamodb", f"table/{name}")
+            # moto names the stream by its creation time: the Cloud puts the real ARN here once the table exists
+            stream = self.stream_arns.get(name, f"{table_arn}/stream/local")
+            r.attrs[logical] = {"Arn": table_arn, "StreamArn": stream}
         for logical, res in self._of_type("AWS::S3::Bucket"):
             name = self._name(logical, res, "BucketName").lower()
             r.refs[logical] = name
@@ -376,6 +392,34 @@ class LocalStack:
                                    max_receive_count=redrive.get("maxReceiveCount")))
         return sorted(out, key=lambda q: q.dlq_logical_id is not None)
 
+    def tables(self):
+        """Every DynamoDB table (AWS::DynamoDB::Table, SAM's SimpleTable) with its CreateTable arguments."""
+        out = []
+        for logical, res in self._of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            if res["Type"] == "AWS::Serverless::SimpleTable":
+                key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+                kind = {"String": "S", "Number": "N", "Binary": "B"}[key.get("Type", "String")]
+                definition = {"AttributeDefinitions": [{"AttributeName": key["Name"], "AttributeType": kind}],
+                              "KeySchema": [{"AttributeName": key["Name"], "KeyType": "HASH"}]}
+                throughput = props.get("ProvisionedThroughput")
+            else:
+                definition = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                                                    "LocalSecondaryIndexes", "StreamSpecification") if k in props}
+                throughput = props.get("ProvisionedThroughput")
+            if throughput:
+                definition["ProvisionedThroughput"] = {k: int(v) for k, v in throughput.items()}
+                definition["BillingMode"] = "PROVISIONED"
+            else:
+                definition["BillingMode"] = "PAY_PER_REQUEST"
+            for index in definition.get("GlobalSecondaryIndexes", []):
+                if definition["BillingMode"] == "PAY_PER_REQUEST":
+                    index.pop("ProvisionedThroughput", None)
+            if "StreamSpecification" in definition:
+                definition["StreamSpecification"] = {"StreamEnabled": True, **definition["StreamSpecification"]}
+            out.append(model.Table(logical, self.resolver.refs[logical], definition))
+        return out
+
     def buckets(self):
         """Every S3 bucket."""
         return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
@@ -407,14 +451,11 @@ class LocalStack:
                 kinds.setdefault(kind, []).append(logical)
         for kind, logicals in sorted(kinds.items()):
             lines.append(f"resource kind {kind} is not emulated locally: {', '.join(logicals)}")
-        wired = {logical for logical, _props in self._queue_mappings_by_hand()}
+        wired = {logical for logical, _props in self._mappings_by_hand()}
         for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
             if logical not in wired:
-                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues of this "
-                             "template into its functions are)")
-            elif "FilterCriteria" in res.get("Properties", {}):
-                lines.append(f"property FilterCriteria of {logical} (AWS::Lambda::EventSourceMapping) is not "
-                             "applied locally")
+                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues and "
+                             "DynamoDB streams of this template into its functions are)")
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
@@ -422,13 +463,17 @@ class LocalStack:
             for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
                 if prop in (res.get("Properties") or {}):
                     lines.append(f"property {prop} of {logical} ({res['Type']}) is not applied locally")
+            if res.get("Type") in AUTH_APPLIED:
+                lines += _auth_not_applied(f"{logical} ({res['Type']})", res["Type"], res.get("Properties") or {})
         implicit = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}
         for section, logical in implicit.items():
             if logical in self.apis and logical not in self.resources:
                 kind = f"AWS::Serverless::{section}"
+                glob = self.template.get("Globals", {}).get(section, {})
                 for prop in PROPERTIES_NOT_EMULATED[kind]:
-                    if prop in self.template.get("Globals", {}).get(section, {}):
+                    if prop in glob:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
+                lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -436,6 +481,13 @@ class LocalStack:
                 if prop in props:
                     lines.append(f"property {prop} of event {name} (Type: {kind}) of function {fn} is not applied "
                                  "locally")
+            auth = (props.get("Auth") or {}) if kind in ("Api", "HttpApi") else {}
+            for prop in sorted(set(auth) - EVENT_AUTH_APPLIED):
+                lines.append(f"property Auth.{prop} of event {name} (Type: {kind}) of function {fn} is not applied "
+                             "locally")
+            if auth.get("Authorizer") == "AWS_IAM":
+                lines.append(f"authorizer AWS_IAM of event {name} (Type: {kind}) of function {fn} is not emulated "
+                             "locally: the route is open")
         return lines
 
     def alarms(self):
@@ -517,37 +569,76 @@ class LocalStack:
                 yield logical, name, event.get("Type"), event.get("Properties", {})
 
     def sqs_mappings(self):
-        """Every SQS event source of a function."""
+        """Every SQS event source of a function: Type: SQS events and AWS::Lambda::EventSourceMapping resources
+        from a template queue."""
         out = []
-        for fn, _name, kind, props in self._events():
+        for fn, name, kind, props in self._events():
             if kind != "SQS":
                 continue
-            arn = self.resolver.resolve(props["Queue"])
+            props = self.resolver.resolve(props)
+            arn = props["Queue"]
             queue = next((k for k, v in self.resolver.attrs.items() if v.get("Arn") == arn), None)
             if queue is None:
                 raise TemplateError(f"{fn}: SQS event names a queue the template does not declare: {arn}")
-            out.append(model.SqsMapping(
-                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue], queue_arn=arn,
-                batch_size=int(props.get("BatchSize", 10)),
-                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                max_concurrency=int(self.resolver.resolve(
-                    (props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1))),
-                enabled=bool(self.resolver.resolve(props.get("Enabled", True)))))
-        for logical, props in self._queue_mappings_by_hand():
-            fn, queue = props["_function"], props["_queue"]
-            out.append(model.SqsMapping(
-                function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue],
-                queue_arn=props["EventSourceArn"], batch_size=int(props.get("BatchSize", 10)),
-                batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
-                enabled=bool(props.get("Enabled", True))))
+            out.append(self._sqs_mapping(fn, queue, arn, props, f"event {name} of {fn}"))
+        for logical, props in self._mappings_by_hand():
+            if props["_source"] == "sqs":
+                out.append(self._sqs_mapping(props["_function"], props["_queue"], props["EventSourceArn"], props,
+                                             logical))
         return out
 
-    def _queue_mappings_by_hand(self):
-        """(logical id, resolved properties + _function/_queue) of each AWS::Lambda::EventSourceMapping from a
-        template queue to a template function; others are named by not_emulated()."""
+    def _sqs_mapping(self, fn, queue, arn, props, where):
+        criteria = props.get("FilterCriteria")
+        return model.SqsMapping(
+            function_id=fn, queue_logical_id=queue, queue_url=self.resolver.refs[queue], queue_arn=arn,
+            batch_size=int(props.get("BatchSize", 10)),
+            batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
+            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria)
+
+    def stream_mappings(self):
+        """Every DynamoDB stream event source: Type: DynamoDB events and AWS::Lambda::EventSourceMapping
+        resources from the stream of a template table."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind != "DynamoDB":
+                continue
+            props = self.resolver.resolve(props)
+            table = self._table_of_stream(props.get("Stream"))
+            if table is None:
+                raise TemplateError(f"{fn}: DynamoDB event {name} names a stream of no table of this template: "
+                                    f"{props.get('Stream')}")
+            out.append(self._stream_mapping(fn, name, table, props, f"event {name} of {fn}"))
+        for logical, props in self._mappings_by_hand():
+            if props["_source"] == "dynamodb":
+                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical))
+        return out
+
+    def _stream_mapping(self, fn, name, table, props, where):
+        position = props.get("StartingPosition")
+        if position not in ("TRIM_HORIZON", "LATEST"):
+            raise TemplateError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST for a DynamoDB stream, "
+                                f"not {position!r}")
+        criteria = props.get("FilterCriteria")
+        return model.StreamMapping(
+            function_id=fn, name=name, table_logical_id=table, table_name=self.resolver.refs[table],
+            starting_position=position, batch_size=int(props.get("BatchSize", 100)),
+            batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria)
+
+    def _table_of_stream(self, arn):
+        """The logical id of the template table whose stream an ARN names (moto's label or ours)."""
+        match = re.search(r":table/([^/]+)/stream/", str(arn or ""))
+        tables = self._of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+        return next((k for k, _res in tables if match and self.resolver.refs[k] == match.group(1)), None)
+
+    def _mappings_by_hand(self):
+        """(logical id, resolved properties + _function/_source/_queue or _table) of each
+        AWS::Lambda::EventSourceMapping from a template queue or table stream to a template function; others
+        are named by not_emulated()."""
         functions = {}
         for k, _res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
             functions[self.resolver.refs[k]] = functions[self.resolver.attrs[k]["Arn"]] = k
@@ -555,9 +646,12 @@ class LocalStack:
         out = []
         for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
             props = self.resolver.resolve(res.get("Properties", {}))
-            fn, queue = functions.get(props.get("FunctionName")), queues.get(props.get("EventSourceArn"))
-            if fn and queue:
-                out.append((logical, dict(props, _function=fn, _queue=queue)))
+            fn, source = functions.get(props.get("FunctionName")), props.get("EventSourceArn")
+            if fn and source in queues:
+                out.append((logical, dict(props, _function=fn, _source="sqs", _queue=queues[source])))
+            elif fn and self._table_of_stream(source):
+                out.append((logical, dict(props, _function=fn, _source="dynamodb",
+                                          _table=self._table_of_stream(source))))
         return out
 
     def topics(self):
@@ -667,7 +761,7 @@ class LocalStack:
 
     def rest_apis(self):
         """Every REST (v1) and HTTP (v2) API with its routes, keyed by logical id; kind in .payload_version."""
-        apis = {}
+        apis, defaults, default_scopes = {}, {}, {}
         for logical, (api_id, port, kind) in self.apis.items():
             if kind == "ws":
                 continue
@@ -675,8 +769,19 @@ class LocalStack:
             props = self.resources.get(logical, {}).get("Properties") or self.template.get("Globals", {}).get(
                 "HttpApi" if kind == "http" else "Api", {})
             stage = self.resolver.resolve(props.get("StageName", "$default" if kind == "http" else "Prod"))
-            api = model.RestApi(logical, stage, [], port, props.get("BinaryMediaTypes", []))
+            # SAM writes "/" in a media type as "~1" (a JSON pointer escape): image~1png is image/png
+            binary = [str(t).replace("~1", "/") for t in self.resolver.resolve(props.get("BinaryMediaTypes", []))]
+            api = model.RestApi(logical, stage, [], port, binary)
             api.payload_version = "2.0" if kind == "http" else "1.0"
+            auth = self.resolver.resolve(props.get("Auth") or {})
+            api.authorizers, default_scopes[logical] = self._authorizers(kind, auth.get("Authorizers") or {})
+            defaults[logical] = auth.get("DefaultAuthorizer")
+            if kind == "http":
+                api.cors = _http_cors(self.resolver.resolve(props.get("CorsConfiguration")))
+            else:
+                api.cors = _rest_cors(self.resolver.resolve(props.get("Cors")))
+                if api.cors and _true(auth.get("AddDefaultAuthorizerToCorsPreflight", True)):
+                    api.preflight_authorizer = defaults[logical] if defaults[logical] in api.authorizers else None
             apis[logical] = api
         for fn, _name, kind, props in self._events():
             if kind not in ("Api", "HttpApi"):
@@ -686,9 +791,46 @@ class LocalStack:
             api_logical = ref.get("Ref") if isinstance(ref, dict) else ref
             path = props.get("Path", "$default")
             method = props.get("Method", "ANY").upper()
-            apis[api_logical].routes.append(model.Route(path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD"
-                                                        else method, fn))
+            auth = self.resolver.resolve(props.get("Auth") or {})
+            authorizer = auth.get("Authorizer", defaults[api_logical])
+            authorizer = authorizer if authorizer in apis[api_logical].authorizers else None
+            scopes = auth.get("AuthorizationScopes") or default_scopes[api_logical].get(authorizer) or []
+            apis[api_logical].routes.append(model.Route(
+                path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes)))
         return apis
+
+    def _authorizers(self, kind, specs):
+        """({name: Authorizer} of the ones the local gateway applies, {name: default AuthorizationScopes})."""
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        out, scopes = {}, {}
+        for name, spec in specs.items():
+            if kind == "rest" and spec.get("FunctionArn") in by_arn:
+                payload = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
+                identity = spec.get("Identity") or {}
+                if payload == "TOKEN":
+                    sources = [("header", identity.get("Header", "Authorization"))]
+                else:
+                    sources = [("header", h) for h in identity.get("Headers") or []] + [
+                        ("query", q) for q in identity.get("QueryStrings") or []]
+                out[name] = model.Authorizer(name, payload, by_arn[spec["FunctionArn"]], sources,
+                                             identity.get("ValidationExpression"))
+            elif kind == "http" and spec.get("FunctionArn") in by_arn:
+                identity = spec.get("Identity") or {}
+                sources = [("header", h) for h in identity.get("Headers") or []] + [
+                    ("query", q) for q in identity.get("QueryStrings") or []]
+                out[name] = model.Authorizer(name, "LAMBDA", by_arn[spec["FunctionArn"]], sources,
+                                             payload_version=str(spec.get("AuthorizerPayloadFormatVersion", "2.0")),
+                                             simple_responses=_true(spec.get("EnableSimpleResponses", False)))
+            elif kind == "http" and "JwtConfiguration" in spec:
+                config = spec["JwtConfiguration"]
+                audience = config.get("audience") or config.get("Audience") or []
+                out[name] = model.Authorizer(
+                    name, "JWT", identity=[_identity_source(spec.get("IdentitySource",
+                                                                     "$request.header.Authorization"))],
+                    issuer=str(config.get("issuer") or config.get("Issuer") or ""),
+                    audience=[audience] if isinstance(audience, str) else list(audience))
+                scopes[name] = spec.get("AuthorizationScopes") or []
+        return out, scopes
 
     def ws_apis(self):
         """Every WebSocket API with its route key -> function map."""
@@ -719,6 +861,69 @@ class LocalStack:
             if api_logical in out and fn:
                 out[api_logical].routes[self.resolver.resolve(props["RouteKey"])] = fn
         return out
+
+
+def _auth_not_applied(label, kind, props):
+    """Start-up lines for the parts of an API's Auth the local gateway does not apply."""
+    auth = props.get("Auth") or {}
+    lines = [f"property Auth.{prop} of {label} is not applied locally"
+             for prop in sorted(set(auth) - AUTH_APPLIED[kind])]
+    for name, spec in (auth.get("Authorizers") or {}).items():
+        if kind == "AWS::Serverless::Api" and "FunctionArn" not in spec:
+            lines.append(f"authorizer {name} of {label} is not emulated locally (only Lambda TOKEN and REQUEST "
+                         "authorizers are): its routes are open")
+        if kind == "AWS::Serverless::HttpApi" and "JwtConfiguration" not in spec and "FunctionArn" not in spec:
+            lines.append(f"authorizer {name} of {label} is not emulated locally (only JWT and Lambda authorizers "
+                         "are): its routes are open")
+    return lines
+
+
+def _unquoted(value):
+    """A SAM Cors value ("'GET,POST'", quoted for API Gateway's mapping) as the header's text."""
+    text = str(value)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
+def _rest_cors(cors):
+    """SAM's Cors of a REST API (a quoted origin, or AllowOrigin/AllowMethods/...) as its OPTIONS answer."""
+    if not cors:
+        return None
+    if isinstance(cors, str):
+        cors = {"AllowOrigin": cors}
+    out = {"Access-Control-Allow-Origin": _unquoted(cors.get("AllowOrigin", "'*'"))}
+    for prop, header in (("AllowMethods", "Access-Control-Allow-Methods"),
+                         ("AllowHeaders", "Access-Control-Allow-Headers"), ("MaxAge", "Access-Control-Max-Age")):
+        if prop in cors:
+            out[header] = _unquoted(cors[prop])
+    if _true(cors.get("AllowCredentials", False)):
+        out["Access-Control-Allow-Credentials"] = "true"
+    return out
+
+
+def _http_cors(config):
+    """An HTTP API's CorsConfiguration (true: everything allowed) as {AllowOrigins: [...], ...}."""
+    if config is True or config == "true":
+        return {"AllowOrigins": ["*"], "AllowMethods": ["*"], "AllowHeaders": ["*"]}
+    return dict(config) if isinstance(config, dict) else None
+
+
+def _identity_source(text):
+    """("header"|"query", name) of an HTTP API identity source, $request.header.X / $request.querystring.X."""
+    where, _dot, name = str(text).removeprefix("$request.").partition(".")
+    return ("query" if where == "querystring" else "header", name)
+
+
+def _true(value):
+    """A resolved boolean property (YAML true, or "true"/"false" text from a parameter)."""
+    return value.lower() != "false" if isinstance(value, str) else bool(value)
+
+
+def _filters(criteria, where):
+    """The compiled FilterCriteria of an event source mapping; TemplateError naming it when Lambda would refuse."""
+    try:
+        return compile_filters(criteria)
+    except FilterError as exc:
+        raise TemplateError(f"{where}: {exc}") from None
 
 
 def _int_or_none(value):

@@ -42,7 +42,8 @@ def _preload(paths):
 
 def _load(handler):
     module_name, _, attr = handler.rpartition(".")
-    module = importlib.import_module(module_name)
+    # A path in the handler (src/handlers/app.handler) names a package module, as Lambda's runtime reads it.
+    module = importlib.import_module(module_name.replace("/", "."))
     return getattr(module, attr)
 
 

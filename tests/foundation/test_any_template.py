@@ -149,15 +149,11 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
     cloud = start_cloud(template=TEMPLATES / "not_emulated", isolated=False)
     expected = [
         "custom resource Seed (Custom::Seed) is not run locally",
-        "resource kind AWS::DynamoDB::Table is not emulated locally: Table, OtherTable",
         "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
-        "event source mapping StreamMapping is not emulated locally (only SQS queues of this template into its "
-        "functions are)",
-        "property Auth of Guarded (AWS::Serverless::Api) is not applied locally",
-        "property Cors of Guarded (AWS::Serverless::Api) is not applied locally",
+        "event source mapping StreamMapping is not emulated locally (only SQS queues and DynamoDB streams of this "
+        "template into its functions are)",
+        "property Auth.ApiKeyRequired of Guarded (AWS::Serverless::Api) is not applied locally",
         "property EventInvokeConfig of Worker (AWS::Serverless::Function) is not applied locally",
-        "event Stream (Type: DynamoDB) of function Worker is not emulated locally: it never fires",
-        "property FilterCriteria of event Work (Type: SQS) of function Worker is not applied locally",
         "event Logs (Type: CloudWatchLogs) of function Worker is not emulated locally: it never fires",
     ]
     assert cloud.not_emulated == expected
@@ -190,6 +186,11 @@ def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
         Globals:
           Api:
             Cors: "'*'"
+            Domain: {DomainName: api.example.com, CertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/x}
+            Auth:
+              ApiKeyRequired: true
+              Authorizers:
+                Pool: {UserPoolArn: arn:aws:cognito-idp:us-east-1:123456789012:userpool/x}
         Resources:
           Fn:
             Type: AWS::Serverless::Function
@@ -201,7 +202,10 @@ def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
                 Get: {Type: Api, Properties: {Path: /, Method: get}}
     """))
     assert LocalStack(tmp_path).not_emulated() == [
-        "property Cors of ServerlessRestApi (Globals.Api) is not applied locally"]
+        "property Domain of ServerlessRestApi (Globals.Api) is not applied locally",
+        "property Auth.ApiKeyRequired of ServerlessRestApi (Globals.Api) is not applied locally",
+        "authorizer Pool of ServerlessRestApi (Globals.Api) is not emulated locally (only Lambda TOKEN and REQUEST "
+        "authorizers are): its routes are open"]
 
 
 def test_implicit_apis_get_ports_no_other_api_names(tmp_path):

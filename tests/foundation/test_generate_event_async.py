@@ -1,4 +1,4 @@
-"""`python -m local generate-event sns|s3|eventbridge`: the events the asynchronous sources deliver."""
+"""`python -m local generate-event sns|s3|eventbridge|dynamodb`: the events the asynchronous sources deliver."""
 import json
 import subprocess
 import sys
@@ -38,3 +38,18 @@ def test_eventbridge_event_and_a_bad_detail():
     done = subprocess.run([sys.executable, "-m", "local", "generate-event", "eventbridge", "--detail", "{nope"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "--detail is not JSON" in done.stderr
+
+
+def test_dynamodb_stream_record():
+    event = generate("dynamodb", "--table", "orders", "--event-name", "MODIFY", "--keys", '{"id": "o1"}',
+                     "--new-image", '{"id": "o1", "qty": 3, "price": 2.5, "tags": ["a"]}')
+    [record] = event["Records"]
+    assert record["eventSource"] == "aws:dynamodb" and record["eventName"] == "MODIFY"
+    assert record["eventSourceARN"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/")
+    data = record["dynamodb"]
+    assert data["Keys"] == {"id": {"S": "o1"}} and data["OldImage"] == {"id": {"S": "o1"}}
+    assert data["NewImage"] == {"id": {"S": "o1"}, "qty": {"N": "3"}, "price": {"N": "2.5"},
+                                "tags": {"L": [{"S": "a"}]}}
+    done = subprocess.run([sys.executable, "-m", "local", "generate-event", "dynamodb", "--keys", "{nope"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "--keys is not JSON" in done.stderr

@@ -1,31 +1,17 @@
 """Event sources of other people's templates: SNS topics and subscriptions (templates/events/)."""
-import glob
 import json
 from pathlib import Path
 
 import boto3
 import pytest
+from recorded import module_fixtures, seen
 from waiting import wait_until as wait_for
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "events"
 # The tests share one topic and one record folder, and each counts what the earlier ones published: kept in
 # their written order (modules still run in a random order).
 pytestmark = [pytest.mark.timeout(120), pytest.mark.random_order(disabled=True)]
-
-
-@pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    return tmp_path_factory.mktemp("records")
-
-
-@pytest.fixture(scope="module")
-def cloud(start_cloud, records):
-    return start_cloud(template=TEMPLATE, env={"RECORD_DIR": str(records)}, isolated=False)
-
-
-def seen(records, function):
-    """The events a function recorded, oldest first."""
-    return [json.loads(Path(p).read_text()) for p in sorted(glob.glob(str(records / function / "*.json")))]
+records, cloud = module_fixtures(TEMPLATE)
 
 
 def sns_messages(records, function):

@@ -29,3 +29,16 @@ def flaky(event, context):
     if attempt < 3:
         raise RuntimeError(f"attempt {attempt} fails on purpose")
     _record(event, context)
+
+
+def stream_fails_once(event, context):
+    """Fails the first delivery of each batch whose first record is new (counted in RECORD_DIR/attempts/), then
+    records it: a DynamoDB stream batch is retried in order."""
+    event_id = event["Records"][0]["eventID"]
+    folder = os.path.join(os.environ["RECORD_DIR"], "attempts", event_id)
+    os.makedirs(folder, exist_ok=True)
+    attempt = len(os.listdir(folder)) + 1
+    open(os.path.join(folder, str(attempt)), "w").close()
+    if attempt < 2:
+        raise RuntimeError("the first attempt fails on purpose")
+    _record(event, context)
