@@ -118,26 +118,86 @@ def test_a_failing_change_message_visibility_is_a_warning_and_the_record_is_stil
     assert "ReceiptHandleIsInvalid" in caplog.text
 
 
-def test_a_delay_beyond_sqs_maximum_is_capped_at_43200_seconds(queue, monkeypatch):
-    """SQS refuses a VisibilityTimeout over 12 hours outright: a longer Retry delay (or backoff) is asked for as
-    exactly 43,200 s. (SQS also counts the 12 hours from the message's receipt, moto from its sending, so even
-    43,200 s is refused once any time has passed: see the report of issue 26; the record still comes back.)"""
+class Spy:
+    """The SQS client common.batch uses, recording each VisibilityTimeout it asks for."""
+
+    def __init__(self):
+        self.real, self.asked = batch.aws.client("sqs"), []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def change_message_visibility(self, **kwargs):
+        self.asked.append(kwargs["VisibilityTimeout"])
+        return self.real.change_message_visibility(**kwargs)
+
+
+def test_a_long_delay_is_capped_at_what_is_left_of_12_hours_since_the_receive(queue, monkeypatch, caplog):
+    """SQS refuses a visibility that would keep a message hidden past 12 h after its receive (moto: after its
+    sending), so 43,200 s itself is refused once any time has passed: the delay asked is what is left of the 12 h
+    (less CLOCK_SKEW), SQS takes it, and the record stays away."""
     sqs, url, arn = queue
     sqs.send_message(QueueUrl=url, MessageBody="later")
     event = receive_event(sqs, url, arn, 1)
-    asked = []
-    real = batch.aws.client("sqs")
-
-    class Spy:
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def change_message_visibility(self, **kwargs):
-            asked.append(kwargs["VisibilityTimeout"])
-            return real.change_message_visibility(**kwargs)
-    monkeypatch.setattr(batch.aws, "client", lambda service: Spy())
+    spy = Spy()
+    monkeypatch.setattr(batch.aws, "client", lambda service: spy)
+    caplog.set_level("WARNING", logger="common.batch")
 
     def handler(record):
         raise batch.Retry("come back tomorrow", delay=10 ** 6)
     assert len(batch.process(event, handler)["batchItemFailures"]) == 1
-    assert asked == [batch.SQS_MAX_VISIBILITY] == [43200]
+    assert not [r for r in caplog.records if r.name == "common.batch"], caplog.text  # SQS took the delay asked
+    (asked,) = spy.asked
+    assert batch.SQS_MAX_VISIBILITY - batch.CLOCK_SKEW - 60 < asked <= batch.SQS_MAX_VISIBILITY - batch.CLOCK_SKEW
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages") is None
+
+
+def test_a_record_whose_12_hours_are_spent_is_left_to_its_current_visibility(queue, monkeypatch, caplog):
+    """SQS would refuse any delay 12 h after the receive: none is asked, a warning says why, the record is reported."""
+    sqs, url, arn = queue
+    sqs.send_message(QueueUrl=url, MessageBody="spent")
+    event = receive_event(sqs, url, arn, 1)
+    event["Records"][0]["attributes"]["ApproximateFirstReceiveTimestamp"] = str(int((time.time() - 12 * 3600) * 1000))
+    spy = Spy()
+    monkeypatch.setattr(batch.aws, "client", lambda service: spy)
+    caplog.set_level("WARNING", logger="common.batch")
+
+    def handler(record):
+        raise RuntimeError("transient")
+    with batch.heartbeats.Heartbeat(event["Records"]) as beating:
+        beating.created -= 12 * 3600      # the caller's work on the batch took 12 h before process()
+        assert len(batch.process(event, handler, heartbeat=beating)["batchItemFailures"]) == 1
+    assert spy.asked == []
+    assert "12 h of visibility are spent" in caplog.text
+
+
+def test_visibility_cap_counts_from_the_latest_bound_on_the_receive():
+    now = 1_000_000.0
+    top = batch.SQS_MAX_VISIBILITY - batch.CLOCK_SKEW
+    first_delivery = {"attributes": {"ApproximateFirstReceiveTimestamp": str(int((now - 100) * 1000))}}
+    assert batch.visibility_cap(first_delivery, started=now, now=now) == top - 100
+    # A redelivery's first receive may be days old: this receive came at most RECEIVE_SLACK before the batch began.
+    redelivery = {"attributes": {"ApproximateFirstReceiveTimestamp": str(int((now - 3 * 86400) * 1000)),
+                                 "ApproximateReceiveCount": "4"}}
+    slack = batch.heartbeats.RECEIVE_SLACK
+    assert batch.visibility_cap(redelivery, started=now - 7200, now=now) == top - 7200 - slack
+    assert batch.visibility_cap({}, started=now, now=now) == top - slack
+    assert batch.visibility_cap({}, started=now - 13 * 3600, now=now) == 0
+
+
+def test_a_batch_worked_on_before_process_counts_from_its_heartbeat(queue, monkeypatch):
+    """A handler that starts a Heartbeat before common.batch.process (broadcast's) began the batch then."""
+    sqs, url, arn = queue
+    sqs.send_message(QueueUrl=url, MessageBody="held")
+    event = receive_event(sqs, url, arn, 1)
+    del event["Records"][0]["attributes"]["ApproximateFirstReceiveTimestamp"]
+    spy = Spy()
+    monkeypatch.setattr(batch.aws, "client", lambda service: spy)
+    with batch.heartbeats.Heartbeat(event["Records"]) as beating:
+        beating.created -= 5 * 3600       # the caller's work on the batch took 5 h before process()
+
+        def handler(record):
+            raise batch.Retry("come back tomorrow", delay=10 ** 6)
+        batch.process(event, handler, heartbeat=beating)
+    (asked,) = spy.asked
+    assert asked <= batch.SQS_MAX_VISIBILITY - batch.CLOCK_SKEW - 5 * 3600 - batch.heartbeats.RECEIVE_SLACK

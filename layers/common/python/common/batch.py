@@ -9,6 +9,7 @@ so a crashed worker's records come back within a minute instead of after that lo
 """
 import logging
 import random
+import time
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
@@ -41,7 +42,25 @@ class Backoff:
 
 
 DEFAULT_BACKOFF = Backoff()
+# SQS refuses a ChangeMessageVisibility that would keep a message hidden longer than 12 h in all, counted from the
+# receive that handed it out (not from the call): the later in a long batch, the less of the 12 h is left.
 SQS_MAX_VISIBILITY = 43200
+CLOCK_SKEW = 60  # this host's clock against SQS's (ApproximateFirstReceiveTimestamp is SQS's): asked that much less
+
+
+def visibility_cap(record, started, now):
+    """The longest VisibilityTimeout SQS takes at `now` (epoch seconds) for a record of a batch whose handling
+    started at `started`: the 12 h less what has passed since the record's receive, 0 when none is left.
+
+    The event does not carry the moment of this receive; its earliest possible value is the later of the record's
+    ApproximateFirstReceiveTimestamp (on a first delivery, that receive itself) and the batch's start less
+    common.heartbeat.RECEIVE_SLACK (Lambda's batching window: the records were received at most that long before
+    the handler was called)."""
+    received = started - heartbeats.RECEIVE_SLACK
+    first = (record.get("attributes") or {}).get("ApproximateFirstReceiveTimestamp")
+    if first:
+        received = max(received, int(first) / 1000)
+    return max(0, int(SQS_MAX_VISIBILITY - CLOCK_SKEW - (now - received)))
 
 
 def attempt_of(record):
@@ -54,11 +73,12 @@ queue_url = heartbeats.queue_url  # asked of SQS once per process and queue
 
 
 class _Processor(BatchProcessor):
-    def __init__(self, backoff, heartbeat=None):
+    def __init__(self, backoff, heartbeat=None, started=None):
         # Not raising when every record failed: each failure is reported (and backed off) one by one.
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
         self.backoff = backoff
         self.heartbeat = heartbeat
+        self.started = time.time() if started is None else started  # epoch seconds: the batch's handling began
 
     def failure_handler(self, record, exception):
         error = exception[1]
@@ -72,7 +92,12 @@ class _Processor(BatchProcessor):
                       exc_info=exception)
         if self.heartbeat is not None:
             self.heartbeat.release(raw)  # its beats would overwrite the backoff set next
-        _delay_record(raw, min(int(delay), SQS_MAX_VISIBILITY))
+        cap = visibility_cap(raw, self.started, time.time())
+        if cap > 0:
+            _delay_record(raw, min(int(delay), cap))
+        else:  # SQS would refuse any delay: the record comes back when its current visibility ends
+            log.warning("record %s: its 12 h of visibility are spent; it returns after its current timeout",
+                        raw.get("messageId"))
         entry = ("fail", f"{exception[0]}:{exception[1]}", record)
         self.exceptions.append(exception)
         self.fail_messages.append(record)
@@ -101,6 +126,7 @@ def process(event, handler, context=None, backoff=DEFAULT_BACKOFF, heartbeat=Fal
         context = context or getattr(event, "context", None)
         event = event.to_dict()
     owned = not isinstance(heartbeat, heartbeats.Heartbeat)
+    started = time.time() if owned else heartbeat.created  # the caller's work on the batch began with its heartbeat
     if owned:
         policy = heartbeats.DEFAULT if heartbeat is True else heartbeat or None
         beating = heartbeats.Heartbeat(event.get("Records") or [], policy) if policy else None
@@ -110,7 +136,7 @@ def process(event, handler, context=None, backoff=DEFAULT_BACKOFF, heartbeat=Fal
         beating.start()
     try:
         return process_partial_response(event=event, record_handler=lambda record: handler(record.raw_event),
-                                        processor=_Processor(backoff, beating), context=context)
+                                        processor=_Processor(backoff, beating, started), context=context)
     finally:
         if beating is not None and owned:
             beating.stop()

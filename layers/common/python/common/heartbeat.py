@@ -94,6 +94,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = None
         self._started = None
+        self.created = time.time()  # epoch seconds (common.batch counts SQS's 12 h from no later than this)
         self.beats = 0
 
     def __enter__(self):
