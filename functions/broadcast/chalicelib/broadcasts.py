@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from common import db
 
-from . import queries
+from . import fanout, pacing, queries
 from .clock import utcnow
 
 LIST_PAGE = 50
@@ -14,6 +14,15 @@ STATUSES = queries.STATUS_ORDER
 
 class NotFound(LookupError):
     """No such broadcast."""
+
+
+def start(settings, text, numbers, duplicates):
+    """Store a broadcast to numbers (phones.Number list), each with its random delay, and queue its fan-out jobs;
+    returns its id."""
+    delays = pacing.choose_delays(len(numbers), settings.delay_range)
+    broadcast_id, (low, high) = create(text, numbers, duplicates, delays)
+    fanout.enqueue_jobs(settings, broadcast_id, low, high)
+    return broadcast_id
 
 
 def create(text, numbers, duplicates, delays, now=None):

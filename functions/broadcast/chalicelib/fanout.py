@@ -10,10 +10,10 @@ lets only one message per recipient through, and enqueued_at skips recipients al
 import math
 from datetime import timedelta
 
-from common import db
+from common import db, queue
 from common.log import get_logger
 
-from . import queries, queue_messages, sqs
+from . import queries, queue_messages
 from .clock import utcnow
 
 log = get_logger(__name__)
@@ -29,10 +29,10 @@ def enqueue_jobs(settings, broadcast_id, low, high, now=None):
     """Queue the fan-out jobs for ids low..high of a broadcast; returns how many jobs could not be queued
     (their recipients become not_sent with the reason)."""
     ranges = job_ranges(low, high)
-    messages = [(n, queue_messages.fanout_job(broadcast_id, *span), 0) for n, span in enumerate(ranges)]
-    failed = sqs.send_all(settings.queue_url, messages)
+    messages = [(n, queue_messages.FanoutJob(broadcast_id, *span).body(), 0) for n, span in enumerate(ranges)]
+    failed = queue.send_all(settings.queue_url, messages)
     for n, reason in failed.items():
-        log.error("broadcast %s: fan-out job %s not queued: %s", broadcast_id, ranges[n], reason)
+        log.error("fan-out job not queued", broadcast_id=broadcast_id, ids=list(ranges[n]), reason=reason)
         now = now or utcnow()
         with db.mysql_transaction() as cur:
             cur.execute(queries.MARK_RANGE_NOT_QUEUED, ("NotQueued", f"could not queue the message: {reason}"[:1000],
@@ -49,14 +49,14 @@ def expand(settings, broadcast_id, low, high, now=None):
         return []
     # Taken before the first send: a message never becomes visible before its due time.
     started = now or utcnow()
-    messages = [(row["id"], queue_messages.send(row["id"]), remaining_delay(row, started)) for row in rows]
-    failed = sqs.send_all(settings.queue_url, messages)
+    messages = [(row["id"], queue_messages.Send(row["id"]).body(), remaining_delay(row, started)) for row in rows]
+    failed = queue.send_all(settings.queue_url, messages)
     done = [row["id"] for row in rows if row["id"] not in failed]
     if done:
         with db.mysql_transaction() as cur:
             cur.execute(queries.MARK_ENQUEUED, (started, tuple(done)))
     for recipient_id, reason in failed.items():
-        log.warning("recipient %s not queued (the job will be retried): %s", recipient_id, reason)
+        log.warning("recipient not queued (the job will be retried)", recipient_id=recipient_id, reason=reason)
     return list(failed)
 
 
@@ -74,6 +74,6 @@ def requeue_stranded(settings, now=None):
         cur.execute(queries.STRANDED_RANGES, (now - timedelta(minutes=settings.stranded_after),))
         stranded = cur.fetchall()
     for row in stranded:
-        log.warning("broadcast %s: re-queueing %d stranded recipients", row["broadcast_id"], row["n"])
+        log.warning("re-queueing stranded recipients", broadcast_id=row["broadcast_id"], count=row["n"])
         enqueue_jobs(settings, row["broadcast_id"], row["low"], row["high"], now)
     return sum(row["n"] for row in stranded)

@@ -32,7 +32,7 @@ def render(name, language, **context):
     return _pages.render(name, language, **context)
 
 
-def message(status, language, text):
+def message(status, language, text, base=""):
     """A page with a heading for the status and a text (an AppError, an i18n.Message or a msgid)."""
     title = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
-    return _pages.render("message.html", language, base="", title=title, message=text)
+    return _pages.render("message.html", language, base=base, title=title, message=text)

@@ -143,16 +143,16 @@ def _claim(receives, max_receives, now):
 def _message_id(recipient_id, data):
     message_id = data.get("id") if isinstance(data, dict) else None
     if not message_id:
-        log.warning("recipient %s: ChatApp accepted the message but gave no id; status updates cannot match it",
-                    recipient_id)
+        log.warning("ChatApp accepted the message but gave no id; status updates cannot match it",
+                    recipient_id=recipient_id)
     return str(message_id)[:64] if message_id else None
 
 
 def _failed(writes, recipient_id, exc, receive_count, max_receives, calls):
     """calls: ChatApp calls made for the row, this one included."""
     if exc.retryable and receive_count < max_receives and calls < MAX_CALLS:
-        log.warning("recipient %s: %s; will retry (receive %d of %d, call %d of %d)", recipient_id, exc,
-                    receive_count, max_receives, calls, MAX_CALLS)
+        log.warning("sending failed; will retry", recipient_id=recipient_id, error=str(exc), receive=receive_count,
+                    max_receives=max_receives, call=calls, max_calls=MAX_CALLS)
         writes.append((queries.RELEASE_FOR_RETRY, (exc.code[:100], f"retrying: {exc.message}"[:1000], utcnow(),
                                                    recipient_id)))
         return RETRY
@@ -160,7 +160,7 @@ def _failed(writes, recipient_id, exc, receive_count, max_receives, calls):
     if exc.retryable:   # last receive before the DLQ: say so rather than leave it queued forever
         tried = calls if calls >= MAX_CALLS else receive_count  # what made it final: the calls, or the last receive
         message = f"{message} (gave up after {tried} attempts)"
-    log.info("recipient %s not sent: %s", recipient_id, exc)
+    log.info("not sent", recipient_id=recipient_id, error=str(exc))
     writes.append((queries.MARK_FINAL, (NOT_SENT, exc.code[:100], message[:1000], utcnow(), utcnow(), recipient_id)))
     return NOT_SENT
 
@@ -172,7 +172,7 @@ def _not_tried(writes, recipient_id, receive_count, max_receives):
         writes.append((queries.RELEASE_FOR_RETRY, ("NotTried", "retrying: the batch stopped before this one",
                                                    utcnow(), recipient_id)))
         return RETRY
-    log.warning("recipient %s: not tried on its last receive (%d); not sent", recipient_id, receive_count)
+    log.warning("not tried on its last receive; not sent", recipient_id=recipient_id, receive=receive_count)
     message = f"{EXPLANATIONS[GAVE_UP]} (gave up after {receive_count} attempts)"
     writes.append((queries.MARK_FINAL, (NOT_SENT, GAVE_UP, message, utcnow(), utcnow(), recipient_id)))
     return NOT_SENT
@@ -180,7 +180,7 @@ def _not_tried(writes, recipient_id, receive_count, max_receives):
 
 def _not_claimed(cur, row, recipient_id, now, last=False):
     if row is None:
-        log.warning("recipient %s does not exist (deleted broadcast?); dropping its message", recipient_id)
+        log.warning("recipient does not exist (deleted broadcast?); dropping its message", recipient_id=recipient_id)
         return MISSING
     if row["status"] != "sending":
         return DUPLICATE          # already done by an earlier delivery of the same message
@@ -188,11 +188,11 @@ def _not_claimed(cur, row, recipient_id, now, last=False):
         if last:
             # Coming back could only send this message to the DLQ, the row still 'sending'. The delivery that
             # claimed it records the outcome; if it died, the maintenance sweep makes the row 'unknown'.
-            log.info("recipient %s: being sent by another delivery on this one's last receive; left to it",
-                     recipient_id)
+            log.info("being sent by another delivery on this one's last receive; left to it",
+                     recipient_id=recipient_id)
             return LEFT
         return Wait(max(1, int((row["sending_at"] + STALE_AFTER - now).total_seconds()) + 1))
-    log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
+    log.warning("an earlier attempt was interrupted mid-call; not resending", recipient_id=recipient_id)
     cur.execute(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
     return UNKNOWN
 
@@ -212,6 +212,6 @@ def _record(writes, patience=RECORD_PATIENCE, sleep=time.sleep):
         except db.connection_errors():
             if time.monotonic() + delay > deadline:
                 raise
-            log.warning("recording an outcome failed (database unreachable); again in %.1f s", delay)
+            log.warning("recording an outcome failed (database unreachable); trying again", seconds=delay)
             sleep(delay)
             delay = min(delay * 2, 4.0)
