@@ -1,7 +1,8 @@
 """The send queue's messages, built and read only here (common.queue carries their text).
 
 - a fan-out job {"broadcast": id, "ids": [low, high]}: queue one message per recipient in that id range;
-- a send {"recipient": id}: send that recipient's text.
+- a send {"recipient": id}: send that recipient's text;
+- a pacing tick {"pace": broadcast id, "nonce": "..."}: a one-at-a-time broadcast's next messages (fanout.tick).
 A body that is none of them raises BadMessage (the worker logs and drops it).
 """
 import json
@@ -30,8 +31,17 @@ class Send:
         return json.dumps({"recipient": self.recipient_id})
 
 
+@dataclass(frozen=True)
+class PaceTick:
+    broadcast_id: int
+    nonce: str
+
+    def body(self):
+        return json.dumps({"pace": self.broadcast_id, "nonce": self.nonce})
+
+
 def parse(text):
-    """FanoutJob or Send; BadMessage for anything else."""
+    """FanoutJob, Send or PaceTick; BadMessage for anything else."""
     try:
         value = json.loads(text)
     except (TypeError, ValueError):
@@ -43,7 +53,10 @@ def parse(text):
         return FanoutJob(value["broadcast"], ids[0], ids[1])
     if _is_id(value.get("recipient")):
         return Send(value["recipient"])
-    raise BadMessage("neither a fan-out job nor a send")
+    nonce = value.get("nonce")
+    if _is_id(value.get("pace")) and isinstance(nonce, str) and 0 < len(nonce) <= 64:
+        return PaceTick(value["pace"], nonce)
+    raise BadMessage("neither a fan-out job, a send nor a pacing tick")
 
 
 def _is_id(value):

@@ -40,6 +40,7 @@ SEND_BUDGET = 5.0
 MAX_CALLS = 5   # ChatApp calls for one recipient that may fail retryably before it is 'not_sent'
 
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
+CANCELLED_STATUS = "cancelled"   # the broadcast was cancelled after the claim, before the call: nothing was sent
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
 WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
 
@@ -55,6 +56,7 @@ class Wait(str):
 
 LEFT = "left"       # as WAIT, on the last receive: done with; the delivery sending it records the outcome
 INTERRUPTED, GAVE_UP, EXPIRED, NEVER_QUEUED = "Interrupted", "GaveUp", "Expired", "NeverQueued"
+CANCELLED = "Cancelled"
 # The details of our own codes, stored in English and shown in the reader's language (pages).
 EXPLANATIONS = {
     INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate message - "
@@ -65,6 +67,7 @@ EXPLANATIONS = {
                 "it again"),
     NEVER_QUEUED: N_("its message could not be queued for hours (the queue kept failing); nothing was sent - you "
                      "can send it again"),
+    CANCELLED: N_("the broadcast was cancelled before this message was sent"),
 }
 
 
@@ -88,7 +91,7 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
     for recipient_id, receive_count in deliveries:
         receives.setdefault(recipient_id, receive_count)
     outcomes, pending = _claim(receives, max_receives, now)
-    writes, started, held = [], clock(), Held()
+    writes, started, held, cancelled = [], clock(), Held(), set()
     try:
         while pending:
             row = pending.pop(0)
@@ -96,6 +99,13 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
             if clock() - started > budget:
                 pending.insert(0, row)
                 break
+            # Re-checked before each call: a cancel clicked while this batch was sending stops it here.
+            if row["broadcast_id"] in cancelled or _is_cancelled(row["broadcast_id"]):
+                cancelled.add(row["broadcast_id"])
+                writes.append((queries.MARK_FINAL, (CANCELLED_STATUS, CANCELLED, EXPLANATIONS[CANCELLED], utcnow(),
+                                                    utcnow(), recipient_id)))
+                outcomes[recipient_id] = CANCELLED_STATUS
+                continue
             try:
                 data = client.send_text(row["phone"], row["text"], held)
             except ChatAppError as exc:
@@ -112,6 +122,11 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
         if writes:
             _record(writes)
     return outcomes
+
+
+def _is_cancelled(broadcast_id):
+    with db.mysql_transaction() as cur:
+        return bool(cur.execute(queries.CANCELLED_AMONG, ((broadcast_id,),)))
 
 
 def _claim(receives, max_receives, now):

@@ -1,5 +1,5 @@
 """The queue and schedule handlers' logic: app.py's workers are one-liners calling these."""
-from common import batch, heartbeat
+from common import batch, heartbeat, queue
 from common.log import get_logger
 from common.settings import once
 
@@ -79,6 +79,11 @@ def _handle_record(record, outcomes):
         failed = fanout.expand(settings.load(), message.broadcast_id, message.low, message.high)
         if failed:
             raise batch.Retry(f"{len(failed)} recipients of broadcast {message.broadcast_id} not queued")
+    elif isinstance(message, queue_messages.PaceTick):
+        try:
+            fanout.tick(settings.load(), message.broadcast_id, message.nonce)
+        except (RuntimeError, queue.SendError) as exc:
+            raise batch.Retry(f"pacing tick of broadcast {message.broadcast_id}: {exc}") from None
     elif isinstance(message, queue_messages.Send):
         outcome = outcomes[message.recipient_id]
         if isinstance(outcome, Exception):
