@@ -178,7 +178,7 @@ def _index_page(config, form=None, page=1, preview=None):
 
 def _lists_page(config, form=None, name=None):
     return pages.render("lists.html", _language(), base=_base(), lists=contact_lists.all_lists(), form=form,
-                        name=name, csrf=auth.csrf_token(config), max_name=forms.MAX_LIST_NAME)
+                        list_name=name, csrf=auth.csrf_token(config), max_name=forms.MAX_LIST_NAME)
 
 
 def _list_page(config, list_id, form=None, preview=None, numbers_form=None, added=None):
