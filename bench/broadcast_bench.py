@@ -117,15 +117,16 @@ def fast_path(cloud, numbers_text, count, sql):
 def reference_once(numbers_text):
     """Seconds for the fair reference: the same validation and storage as the product, then every delayed
     message sent from this process with the product's parallel SendMessageBatch (a fresh queue)."""
-    from functions.broadcast.chalicelib import broadcasts, forms, queue_messages, sqs
+    from common import queue as sqs_queue
+    from functions.broadcast.chalicelib import broadcasts, forms, pacing, queue_messages
     queue_url = _fresh_queue("bench-reference")
     started = time.perf_counter()
     form = forms.validate({"text": "Reference broadcast", "numbers": numbers_text}, "RU")
     numbers = form.parsed.numbers
-    delays = sqs.choose_delays(len(numbers), (5, 50))
+    delays = pacing.choose_delays(len(numbers), (5, 50))
     _bid, (low, high) = broadcasts.create(form.text, numbers, form.parsed.duplicates, delays)
-    messages = [(rid, queue_messages.send(rid), d) for rid, d in zip(range(low, high + 1), delays)]
-    failed = sqs.send_all(queue_url, messages)
+    messages = [(rid, queue_messages.Send(rid).body(), d) for rid, d in zip(range(low, high + 1), delays)]
+    failed = sqs_queue.send_all(queue_url, messages)
     assert not failed, f"{len(failed)} messages failed"
     return time.perf_counter() - started
 
@@ -139,18 +140,18 @@ def naive_path(numbers_text, sample, runs):
 
 def _naive_once(queue_url, numbers_text, sample):
     import boto3
-    from functions.broadcast.chalicelib import broadcasts, forms, queue_messages, sqs
+    from functions.broadcast.chalicelib import broadcasts, forms, pacing, queue_messages
     client = boto3.client("sqs")
     started = time.perf_counter()
     form = forms.validate({"text": "Naive broadcast", "numbers": numbers_text}, "RU")
     numbers = form.parsed.numbers
-    delays = sqs.choose_delays(len(numbers), (5, 50))
+    delays = pacing.choose_delays(len(numbers), (5, 50))
     _bid, (low, high) = broadcasts.create(form.text, numbers, form.parsed.duplicates, delays)
     ids = range(low, high + 1)      # one multi-row INSERT with nothing else inserting: consecutive ids
     prepared = time.perf_counter() - started
     send_started = time.perf_counter()
     for recipient_id, delay in list(zip(ids, delays))[:sample]:
-        client.send_message(QueueUrl=queue_url, MessageBody=queue_messages.send(recipient_id),
+        client.send_message(QueueUrl=queue_url, MessageBody=queue_messages.Send(recipient_id).body(),
                             DelaySeconds=delay)
     sending = (time.perf_counter() - send_started) * len(ids) / sample
     return prepared + sending, sample < len(ids)

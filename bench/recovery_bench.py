@@ -126,7 +126,8 @@ def store_and_queue(stack, numbers):
     ids = list(range(low, high + 1))
     for start in range(0, len(ids), 10):
         stack.sqs.send_message_batch(QueueUrl=stack.queue, Entries=[
-            {"Id": str(n), "MessageBody": queue_messages.send(rid)} for n, rid in enumerate(ids[start:start + 10])])
+            {"Id": str(n), "MessageBody": queue_messages.Send(rid).body()}
+            for n, rid in enumerate(ids[start:start + 10])])
     return broadcast_id
 
 

@@ -13,7 +13,7 @@ from local.emulators.chatapp import ChatAppEmulator
 
 from broadcast_helpers import PASSWORD, SECRET, TEST_SECRET_KEY, USER, basic, environment
 
-TABLES = ("broadcast_recipients", "broadcasts")
+TABLES = ("broadcast_recipients", "broadcasts", "contact_list_numbers", "contact_lists")
 
 
 @pytest.fixture(scope="session", autouse=True)

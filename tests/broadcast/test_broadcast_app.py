@@ -2,7 +2,7 @@
 import pytest
 from chalice.test import Client
 
-from functions.broadcast.chalicelib import settings
+from functions.broadcast.chalicelib import settings, worker
 from products import load_app
 
 from broadcast_helpers import PASSWORD, USER, basic
@@ -45,7 +45,7 @@ def test_a_sender_without_its_secret_key_fails_at_once_naming_it(emulator, sql, 
     else:
         monkeypatch.setenv("SECRET_KEY", key)
     app_module = load_app("broadcast")
-    caches = (settings.load, settings.chatapp, app_module._chatapp)
+    caches = (settings.load, settings.chatapp, worker.chatapp)
     for cache in caches:
         cache.cache_clear()
     try:

@@ -11,8 +11,7 @@ import pytest
 import requests
 
 import guessing
-from functions.broadcast.chalicelib import auth, clock, login_throttle
-from products import load_app
+from functions.broadcast.chalicelib import access, auth, clock, login_throttle
 
 from broadcast_helpers import PASSWORD, SECRET, USER, basic
 from test_broadcast_runtime import SCHEDULED_EVENT
@@ -42,16 +41,13 @@ def throttle_state(emulator, sql):
 def sign_in(monkeypatch, throttle_state):
     """sign_in(password, source) -> the site's answer to one request, through the app's own sign-in step in
     process (None: let through), on a clock the test moves (`sign_in.now`)."""
-    app_module = load_app("broadcast")
     state = SimpleNamespace(now=datetime(2026, 12, 1, 12, 0, 0))
     monkeypatch.setattr(clock, "utcnow", lambda: state.now)
-    monkeypatch.setattr(app_module.app, "current_request", SimpleNamespace(headers={"accept-language": "en"}),
-                        raising=False)
 
     def run(password, source="192.0.2.10"):
-        event = SimpleNamespace(headers={"authorization": basic(USER, password)},
+        event = SimpleNamespace(headers={"authorization": basic(USER, password), "accept-language": "en"},
                                 context={"identity": {"sourceIp": source}})
-        return app_module._sign_in(CONFIG, event)
+        return access.sign_in(CONFIG, event)
     run.state = state
     return run
 

@@ -13,7 +13,8 @@ import boto3
 import pytest
 
 from common.settings import SettingError
-from functions.broadcast.chalicelib import fanout, phones, queue_messages, settings, sqs
+from common import queue as sqs_queue
+from functions.broadcast.chalicelib import fanout, pacing, phones, queue_messages, settings
 from functions.broadcast.chalicelib.clock import utcnow
 
 from broadcast_helpers import UNUSED_QUEUE, store_broadcast, wait_for
@@ -57,8 +58,8 @@ class SpySqs:
 
 @pytest.fixture
 def spy(monkeypatch, aws_endpoint):
-    recorder = SpySqs(sqs.client())
-    monkeypatch.setattr(sqs, "client", lambda: recorder)
+    recorder = SpySqs(sqs_queue.client())
+    monkeypatch.setattr(sqs_queue, "client", lambda: recorder)
     return recorder
 
 
@@ -90,7 +91,7 @@ def held(queue_url):
 def _store(count, delay_range=(5, 50), rng=None):
     """(broadcast id, recipient ids) of a stored broadcast with count numbers."""
     numbers = [phones.Number(1, f"+7999{n:07d}", f"7999{n:07d}") for n in range(count)]
-    return store_broadcast(numbers, sqs.choose_delays(count, delay_range, rng or random))
+    return store_broadcast(numbers, pacing.choose_delays(count, delay_range, rng or random))
 
 
 def _expand(settings, bid, ids):
@@ -99,7 +100,7 @@ def _expand(settings, bid, ids):
 
 def test_default_delay_range_is_5_to_50_seconds():
     assert settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range == (5, 50)
-    delays = sqs.choose_delays(10000, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range)
+    delays = pacing.choose_delays(10000, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range)
     assert min(delays) == 5 and max(delays) == 50
     counts = Counter(delays)
     assert set(counts) == set(range(5, 51))            # every value in the range is used...
@@ -125,11 +126,12 @@ def test_a_missing_setting_fails_fast_by_name():
 
 
 def test_queue_messages_are_built_and_recognised_in_one_place():
-    assert queue_messages.parse(queue_messages.fanout_job(7, 10, 509)) == queue_messages.FanoutJob(7, 10, 509)
-    assert queue_messages.parse(queue_messages.send(42)) == queue_messages.Send(42)
+    assert queue_messages.parse(queue_messages.FanoutJob(7, 10, 509).body()) == queue_messages.FanoutJob(7, 10, 509)
+    assert queue_messages.parse(queue_messages.Send(42).body()) == queue_messages.Send(42)
     for body in ("not json", "[]", '{"recipient": "42"}', '{"recipient": true}', '{"broadcast": 1, "ids": [1]}',
                  '{"broadcast": 1, "ids": [1, "2"]}', "{}", None):
-        assert queue_messages.parse(body) is None, body
+        with pytest.raises(queue_messages.BadMessage):
+            queue_messages.parse(body)
 
 
 def test_expand_sends_one_message_per_recipient_with_its_stored_delay(clean_db, make_settings, sql, spy, queue):
@@ -165,7 +167,7 @@ def test_failed_entries_are_sent_again(clean_db, make_settings, sql, monkeypatch
     bid, ids = _store(25)
     flaky = {json.dumps({"recipient": ids[3]}): 2, json.dumps({"recipient": ids[17]}): 1}
     fake = RecordingSqs(fail_times=flaky)
-    monkeypatch.setattr(sqs, "client", lambda: fake)
+    monkeypatch.setattr(sqs_queue, "client", lambda: fake)
     assert _expand(make_settings(), bid, ids) == []
     bodies = Counter(fake.sent_bodies())
     assert bodies[json.dumps({"recipient": ids[3]})] == 3 and bodies[json.dumps({"recipient": ids[17]})] == 2
@@ -175,7 +177,7 @@ def test_failed_entries_are_sent_again(clean_db, make_settings, sql, monkeypatch
 def test_entries_that_keep_failing_are_reported_and_stay_unqueued(clean_db, make_settings, sql, monkeypatch):
     bid, ids = _store(12)
     fake = RecordingSqs(fail_times={json.dumps({"recipient": ids[5]}): 99})
-    monkeypatch.setattr(sqs, "client", lambda: fake)
+    monkeypatch.setattr(sqs_queue, "client", lambda: fake)
     assert _expand(make_settings(), bid, ids) == [ids[5]]
     assert [r["id"] for r in sql("SELECT id FROM broadcast_recipients WHERE enqueued_at IS NULL")] == [ids[5]]
 
@@ -183,7 +185,7 @@ def test_entries_that_keep_failing_are_reported_and_stay_unqueued(clean_db, make
 def test_sender_fault_entries_are_not_retried(clean_db, make_settings, monkeypatch):
     bid, ids = _store(3)
     fake = RecordingSqs(fail_times={json.dumps({"recipient": ids[0]}): 99}, sender_fault=True)
-    monkeypatch.setattr(sqs, "client", lambda: fake)
+    monkeypatch.setattr(sqs_queue, "client", lambda: fake)
     assert _expand(make_settings(), bid, ids) == [ids[0]]
     assert len(fake.calls) == 1
 
@@ -197,8 +199,8 @@ def test_jobs_of_500_ids_and_not_sent_when_the_queue_is_down(clean_db, make_sett
                     {"broadcast": bid, "ids": [low + 1000, low + 1200]}]
 
     down = make_settings(broadcast_queue_url="http://127.0.0.1:9/000000000000/nowhere")
-    monkeypatch.setattr(sqs, "client", lambda: boto3.client("sqs", endpoint_url="http://127.0.0.1:9",
-                                                            region_name="us-east-1"))
+    monkeypatch.setattr(sqs_queue, "client", lambda: boto3.client("sqs", endpoint_url="http://127.0.0.1:9",
+                                                                  region_name="us-east-1"))
     bid, ids = _store(3)
     assert fanout.enqueue_jobs(down, bid, min(ids), max(ids)) == 1
     rows = sql("SELECT status, error_message FROM broadcast_recipients WHERE broadcast_id = %s", bid)
@@ -228,7 +230,7 @@ def test_stranded_recipients_get_a_new_job(clean_db, make_settings, sql, queue):
 def test_the_real_queue_holds_each_message_until_its_delay(clean_db, make_settings, queue, aws_endpoint):
     """Default 5-50 s delays through moto's SQS: nothing is receivable before its own delay has passed."""
     bid, ids = _store(40, settings.read({"BROADCAST_QUEUE_URL": UNUSED_QUEUE}).delay_range, random.Random(1))
-    delays = dict(zip(ids, sqs.choose_delays(40, (5, 50), random.Random(1))))
+    delays = dict(zip(ids, pacing.choose_delays(40, (5, 50), random.Random(1))))
     assert min(delays.values()) == 5                  # seed chosen so some are due as early as allowed
     started = time.time()
     assert _expand(make_settings(broadcast_queue_url=queue), bid, ids) == []

@@ -33,7 +33,7 @@ def test_a_sender_killed_mid_call_ends_its_recipient_unknown_within_90_s_and_sen
     sqs = boto3.client("sqs")
     queue, dlq = cloud.physical_id("BroadcastSendQueue"), cloud.physical_id("BroadcastSendDLQ")
     _bid, [rid] = store_broadcast("+79991234567", text="killed mid-call")
-    sqs.send_message(QueueUrl=queue, MessageBody=queue_messages.send(rid))
+    sqs.send_message(QueueUrl=queue, MessageBody=queue_messages.Send(rid).body())
 
     pid = int(wait_until(lambda: marker.exists() and marker.read_text(), timeout=60, what="the sender in its call"))
     assert len(emulator.sends()) == 1          # the call reached ChatApp before the sender hung

@@ -111,8 +111,8 @@ class ChatApp:
                     "email": self.settings.email, "password": self.settings.password,
                     "appId": self.settings.app_id}))
             tokens.store(cur, data, obtained, now)
-        log.info("ChatApp tokens %s; access token valid until %s", "obtained" if obtained else "refreshed",
-                 from_unix(data["accessTokenEndTime"]).isoformat())
+        log.info("ChatApp tokens obtained" if obtained else "ChatApp tokens refreshed",
+                 access_valid_until=from_unix(data["accessTokenEndTime"]).isoformat())
         if obtained:
             self.register_callback(data["accessToken"], quiet=True)
         return data["accessToken"]
@@ -135,7 +135,7 @@ class ChatApp:
         except ChatAppError as exc:
             if exc.retryable:
                 raise
-            log.info("refresh token rejected (%s); obtaining new tokens", exc)
+            log.info("refresh token rejected; obtaining new tokens", error=str(exc))
             return None
         if isinstance(data, dict) and not data.get("refreshToken"):
             # Should a refresh answer carry only a new access token, the refresh token stays as it was.
@@ -161,7 +161,7 @@ class ChatApp:
         except ChatAppError as exc:
             if not quiet:
                 raise
-            log.warning("registering the ChatApp callback failed: %s", exc)
+            log.warning("registering the ChatApp callback failed", error=str(exc))
             return False
         tokens.store_callback(self.callback_digest(), time.time())
         return True
@@ -178,7 +178,7 @@ class ChatApp:
             if tokens.read()["callback_digest"] != self.callback_digest():
                 self.register_callback(token, quiet=True)
         except ChatAppError as exc:
-            log.warning("registering the ChatApp callback failed: %s", exc)
+            log.warning("registering the ChatApp callback failed", error=str(exc))
         return token
 
     # ---- HTTP ---------------------------------------------------------------------------------------

@@ -72,6 +72,6 @@ def sweep(settings, now=None):
         interrupted = cur.execute(queries.MARK_STALE_SENDING, (
             sender.INTERRUPTED, sender.EXPLANATIONS[sender.INTERRUPTED], now, now, now - sender.STALE_AFTER))
     if expired or interrupted or never_queued:
-        log.warning("%d queued recipients whose message expired and %d never queued made not_sent; %d left sending "
-                    "made unknown", expired, never_queued, interrupted)
+        log.warning("recipients no message can reach made final", expired=expired, never_queued=never_queued,
+                    interrupted=interrupted)
     return {"expired": expired, "never_queued": never_queued, "interrupted": interrupted}

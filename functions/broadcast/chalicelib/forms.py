@@ -1,11 +1,12 @@
-"""The new-broadcast form: decode the post, check text and numbers, say exactly what is wrong."""
+"""The site's forms (a new broadcast, a contact list, numbers added to one): decode the post, check each field,
+say exactly what is wrong."""
 from dataclasses import dataclass, field
 
 from common import validate as checks
 from common.validate import BAD_CHARACTER
 from common.i18n import N_, Message
 
-from . import phones
+from . import pacing, phones
 
 MAX_TEXT = 4096            # characters; WhatsApp allows a little more, this keeps room for safety
 MAX_RECIPIENTS = 10000     # per broadcast: one form post
@@ -13,12 +14,14 @@ MAX_LIST_CHARS = 400000    # 10,000 generously formatted numbers fit; bounds the
 MAX_INVALID_SHOWN = 50
 MAX_FORM_BYTES = 3 * MAX_LIST_CHARS     # percent-escaped: the list's own limit (413 naming it) is met first
 MAX_FORM_FIELDS = 20
+MAX_LIST_NAME = 100
 
 
 @dataclass
 class BroadcastForm:
     text: str = ""
     numbers_text: str = ""
+    pacing: str = pacing.SPREAD
     parsed: phones.Parsed = None
     errors: list = field(default_factory=list)
     invalid: list = field(default_factory=list)
@@ -41,10 +44,12 @@ def read(raw_body):
     return checks.form_fields(raw_body, MAX_FORM_BYTES, max_fields=MAX_FORM_FIELDS, field="form", clean=False)
 
 
-def validate(fields, region):
-    """Check the message text and parse the numbers; errors are sentences for the operator (i18n.Message)."""
+def validate(fields, region, list_numbers=None):
+    """Check the message text and the pacing, and parse the numbers (or take a contact list's, list_numbers: a
+    phones.Parsed); errors are sentences for the operator (i18n.Message)."""
     form = BroadcastForm(text=fields.get("text", "").replace("\r\n", "\n"),
-                         numbers_text=fields.get("numbers", "").replace("\r\n", "\n"))
+                         numbers_text=fields.get("numbers", "").replace("\r\n", "\n"),
+                         pacing=fields.get("pacing") or pacing.SPREAD)
     if not form.text.strip():
         form.fail("text", N_("The message text is empty."))
     elif len(form.text) > MAX_TEXT:
@@ -52,6 +57,34 @@ def validate(fields, region):
                   length=f"{len(form.text):,}", limit=f"{MAX_TEXT:,}")
     elif "\x00" in form.text:
         form.fail("text", BAD_CHARACTER, field="text")
+    if form.pacing not in pacing.MODES:
+        form.pacing = pacing.SPREAD
+        form.fail("pacing", N_("Choose how the messages are paced: spread over the delay range or one at a time."))
+    if list_numbers is None:
+        return _parse_numbers(form, region)
+    form.parsed = list_numbers
+    if not list_numbers.numbers:
+        form.fail("numbers", N_("The contact list has no numbers yet."))
+    return form
+
+
+def validate_numbers(fields, region):
+    """Numbers to add to a contact list: the same parsing, validation and de-duplication as a broadcast's."""
+    return _parse_numbers(BroadcastForm(numbers_text=fields.get("numbers", "").replace("\r\n", "\n")), region)
+
+
+def validate_list_name(fields):
+    """A contact list's name: (the name, or None with form.errors set)."""
+    form = BroadcastForm()
+    name = " ".join((fields.get("name") or "").split())
+    if not name:
+        form.fail("name", N_("Give the list a name."))
+    elif len(name) > MAX_LIST_NAME or "\x00" in name:
+        form.fail("name", N_("A list name has at most %(limit)s characters."), limit=MAX_LIST_NAME)
+    return (name if form.ok else None), form
+
+
+def _parse_numbers(form, region):
     if len(form.numbers_text) > MAX_LIST_CHARS:
         form.parsed = phones.Parsed()
         form.status = 413

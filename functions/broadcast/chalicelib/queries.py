@@ -2,15 +2,16 @@
 
 # Order of statuses: a change only ever moves right (a late 'delivered' never overwrites 'read').
 # Webhook statuses are applied with this order; sender transitions name their source status.
-STATUS_ORDER = ("queued", "sending", "not_sent", "unknown", "sent", "delivered", "failed", "read")
+# 'cancelled': the operator cancelled the broadcast before this recipient was sent (no message id: final).
+STATUS_ORDER = ("queued", "sending", "not_sent", "cancelled", "unknown", "sent", "delivered", "failed", "read")
 _RANK = "FIELD(status, " + ", ".join(f"'{s}'" for s in STATUS_ORDER) + ")"
 _NEW_RANK = "FIELD(%(status)s, " + ", ".join(f"'{s}'" for s in STATUS_ORDER) + ")"
 
 # ---- broadcasts --------------------------------------------------------------------------------
 
 INSERT_BROADCAST = """
-INSERT INTO broadcasts (text, recipient_count, duplicates_dropped, created_at)
-VALUES (%s, %s, %s, %s)
+INSERT INTO broadcasts (text, recipient_count, duplicates_dropped, created_at, pacing, pace_nonce, parent_id, list_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 # pymysql's executemany folds this into multi-row INSERTs only while VALUES holds nothing but
@@ -22,9 +23,18 @@ VALUES (%s, %s, %s, %s, %s, %s, %s)
 
 RECIPIENT_ID_RANGE = "SELECT MIN(id) AS low, MAX(id) AS high FROM broadcast_recipients WHERE broadcast_id = %s"
 
-LIST_BROADCASTS = """
-SELECT id, text, recipient_count, duplicates_dropped, created_at
+_BROADCAST_COLUMNS = ("id, text, recipient_count, duplicates_dropped, created_at, pacing, cancelled_at, parent_id, "
+                      "list_id")
+
+LIST_BROADCASTS = f"""
+SELECT {_BROADCAST_COLUMNS}
 FROM broadcasts ORDER BY id DESC LIMIT %s OFFSET %s
+"""
+
+# A contact list's history: the broadcasts sent to it, newest first.
+LIST_BROADCASTS_OF_LIST = f"""
+SELECT {_BROADCAST_COLUMNS}
+FROM broadcasts WHERE list_id = %s ORDER BY id DESC LIMIT %s
 """
 
 COUNT_BROADCASTS = "SELECT COUNT(*) AS n FROM broadcasts"
@@ -34,8 +44,36 @@ SELECT broadcast_id, status, COUNT(*) AS n FROM broadcast_recipients
 WHERE broadcast_id IN %s GROUP BY broadcast_id, status
 """
 
-GET_BROADCAST = """
-SELECT id, text, recipient_count, duplicates_dropped, created_at FROM broadcasts WHERE id = %s
+GET_BROADCAST = f"SELECT {_BROADCAST_COLUMNS} FROM broadcasts WHERE id = %s"
+
+LOCK_BROADCAST = f"SELECT {_BROADCAST_COLUMNS}, pace_nonce FROM broadcasts WHERE id = %s FOR UPDATE"
+
+# The broadcast that sends this one again (at most one: broadcasts_parent is unique).
+CHILD_OF = "SELECT id FROM broadcasts WHERE parent_id = %s"
+
+# When the last message of the broadcast is due (seconds after queued_at): its planned finishing time.
+LAST_DUE = "SELECT MAX(delay_seconds) AS last FROM broadcast_recipients WHERE broadcast_id = %s"
+
+# ---- cancel and send again ----------------------------------------------------------------------
+
+CANCEL_BROADCAST = """
+UPDATE broadcasts SET cancelled_at = COALESCE(cancelled_at, %s), pace_nonce = NULL WHERE id = %s
+"""
+
+# Recipients not yet sent: 'queued' ones become 'cancelled' at once (their queue messages then find nothing to
+# claim); a 'sending' one is in its batch, whose sender re-checks CANCELLED_AMONG before each ChatApp call.
+CANCEL_QUEUED = """
+UPDATE broadcast_recipients
+SET status = 'cancelled', error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
+WHERE broadcast_id = %s AND status = 'queued'
+"""
+
+CANCELLED_AMONG = "SELECT id FROM broadcasts WHERE id IN %s AND cancelled_at IS NOT NULL"
+
+# What "send again" takes: the numbers that ended not sent or failed, in their order.
+RESEND_NUMBERS = """
+SELECT line_no, raw, phone FROM broadcast_recipients
+WHERE broadcast_id = %s AND status IN ('not_sent', 'failed') ORDER BY id
 """
 
 # Pending: work still in flight (queued/sending), or sent recently and awaiting a delivery report.
@@ -58,6 +96,59 @@ FROM broadcast_recipients WHERE broadcast_id = %s AND status = %s ORDER BY id LI
 
 # ---- queueing ----------------------------------------------------------------------------------
 
+# ---- pacing (one at a time) ---------------------------------------------------------------------
+
+# A serial broadcast's recipients not queued yet whose message is due within the horizon (delay_seconds: seconds
+# after queued_at, the broadcast's creation).
+PACE_DUE = """
+SELECT id, delay_seconds, queued_at FROM broadcast_recipients
+WHERE broadcast_id = %s AND status = 'queued' AND enqueued_at IS NULL AND delay_seconds <= %s ORDER BY id
+"""
+
+PACE_NEXT = """
+SELECT MIN(delay_seconds) AS next FROM broadcast_recipients
+WHERE broadcast_id = %s AND status = 'queued' AND enqueued_at IS NULL
+"""
+
+# A late chain (its tick lost and restarted by the maintenance run): the rest keep their gaps, starting now.
+PACE_SHIFT = """
+UPDATE broadcast_recipients SET delay_seconds = delay_seconds + %s
+WHERE broadcast_id = %s AND status = 'queued' AND enqueued_at IS NULL
+"""
+
+# The next tick becomes the live one only if ours still is (a duplicate delivery of a tick loses here).
+PACE_HAND_OVER = "UPDATE broadcasts SET pace_nonce = %s WHERE id = %s AND pace_nonce = %s AND cancelled_at IS NULL"
+
+PACE_RESTART = "UPDATE broadcasts SET pace_nonce = %s WHERE id = %s AND cancelled_at IS NULL"
+
+# ---- contact lists ------------------------------------------------------------------------------
+
+INSERT_LIST = "INSERT INTO contact_lists (name, created_at) VALUES (%s, %s)"
+
+LIST_ID_BY_NAME = "SELECT id FROM contact_lists WHERE name = %s"
+
+CONTACT_LISTS = """
+SELECT l.id, l.name, l.created_at, COUNT(n.id) AS size FROM contact_lists l
+LEFT JOIN contact_list_numbers n ON n.list_id = l.id GROUP BY l.id, l.name, l.created_at ORDER BY l.name
+"""
+
+GET_LIST = "SELECT id, name, created_at FROM contact_lists WHERE id = %s"
+
+LOCK_LIST = "SELECT id FROM contact_lists WHERE id = %s FOR UPDATE"
+
+LIST_SIZE = "SELECT COUNT(*) AS n FROM contact_list_numbers WHERE list_id = %s"
+
+# A number already in the list is kept as it was (INSERT IGNORE on the unique (list_id, phone)).
+ADD_NUMBER = "INSERT IGNORE INTO contact_list_numbers (list_id, phone, raw, added_at) VALUES (%s, %s, %s, %s)"
+
+LIST_NUMBERS_PAGE = """
+SELECT phone, raw, added_at FROM contact_list_numbers WHERE list_id = %s ORDER BY id LIMIT %s OFFSET %s
+"""
+
+LIST_NUMBERS = "SELECT phone, raw FROM contact_list_numbers WHERE list_id = %s ORDER BY id"
+
+# ---- queueing ----------------------------------------------------------------------------------
+
 # Fan-out jobs name a broadcast and an id range (ids of concurrent broadcasts may interleave).
 RECIPIENTS_TO_ENQUEUE = """
 SELECT id, delay_seconds, queued_at FROM broadcast_recipients
@@ -72,10 +163,13 @@ SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, 
 WHERE broadcast_id = %s AND id BETWEEN %s AND %s AND status = 'queued' AND enqueued_at IS NULL
 """
 
-# Recipients whose fan-out job was lost (e.g. the web function died between commit and enqueue).
+# Recipients whose fan-out job (or, one at a time, pacing tick) was lost, e.g. the web function died between commit
+# and enqueue: due (queued_at + delay_seconds) before the cutoff and still without a message.
 STRANDED_RANGES = """
-SELECT broadcast_id, MIN(id) AS low, MAX(id) AS high, COUNT(*) AS n FROM broadcast_recipients
-WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s GROUP BY broadcast_id
+SELECT r.broadcast_id, b.pacing, MIN(r.id) AS low, MAX(r.id) AS high, COUNT(*) AS n
+FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
+WHERE r.status = 'queued' AND r.enqueued_at IS NULL AND r.queued_at + INTERVAL r.delay_seconds SECOND < %s
+GROUP BY r.broadcast_id, b.pacing
 """
 
 # ---- the expiry sweep (expiry.py) ----------------------------------------------------------------
@@ -89,12 +183,13 @@ SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, 
 WHERE status = 'queued' AND enqueued_at < %s
 """
 
-# Queued recipients that never got a message of their own, for as long as a message would have lived: their
-# fan-out job kept failing (requeue_stranded tried again every sweep). Given up, so the broadcast ends.
+# Queued recipients that never got a message of their own, for as long as a message would have lived after they
+# were due: their fan-out job kept failing (requeue_stranded tried again every sweep). Given up, so the broadcast
+# ends. (Due = queued_at + delay_seconds: one at a time, the last ones are due hours after the post.)
 MARK_NEVER_QUEUED = """
 UPDATE broadcast_recipients
 SET status = 'not_sent', error_code = %s, error_message = %s, not_sent_at = %s, updated_at = %s
-WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at < %s
+WHERE status = 'queued' AND enqueued_at IS NULL AND queued_at + INTERVAL delay_seconds SECOND < %s
 """
 
 # Rows left 'sending' by an attempt that died (no live attempt is older than sender.STALE_AFTER) whose message

@@ -1,10 +1,16 @@
-"""The send queue's two kinds of message, built and recognised in one place.
+"""The send queue's messages, built and read only here (common.queue carries their text).
 
 - a fan-out job {"broadcast": id, "ids": [low, high]}: queue one message per recipient in that id range;
-- a send {"recipient": id}: send that recipient's text.
+- a send {"recipient": id}: send that recipient's text;
+- a pacing tick {"pace": broadcast id, "nonce": "..."}: a one-at-a-time broadcast's next messages (fanout.tick).
+A body that is none of them raises BadMessage (the worker logs and drops it).
 """
 import json
 from dataclasses import dataclass
+
+
+class BadMessage(ValueError):
+    """A body that is not one of this queue's messages."""
 
 
 @dataclass(frozen=True)
@@ -13,36 +19,44 @@ class FanoutJob:
     low: int
     high: int
 
+    def body(self):
+        return json.dumps({"broadcast": self.broadcast_id, "ids": [self.low, self.high]})
+
 
 @dataclass(frozen=True)
 class Send:
     recipient_id: int
 
-
-def fanout_job(broadcast_id, low, high):
-    """The body of a fan-out job message."""
-    return json.dumps({"broadcast": broadcast_id, "ids": [low, high]})
+    def body(self):
+        return json.dumps({"recipient": self.recipient_id})
 
 
-def send(recipient_id):
-    """The body of a per-recipient send message."""
-    return json.dumps({"recipient": recipient_id})
+@dataclass(frozen=True)
+class PaceTick:
+    broadcast_id: int
+    nonce: str
+
+    def body(self):
+        return json.dumps({"pace": self.broadcast_id, "nonce": self.nonce})
 
 
-def parse(body):
-    """FanoutJob, Send, or None for a body that is neither (unusable: to be logged and dropped)."""
+def parse(text):
+    """FanoutJob, Send or PaceTick; BadMessage for anything else."""
     try:
-        value = json.loads(body)
+        value = json.loads(text)
     except (TypeError, ValueError):
-        return None
+        raise BadMessage("not JSON") from None
     if not isinstance(value, dict):
-        return None
+        raise BadMessage("not a JSON object")
     ids = value.get("ids")
     if _is_id(value.get("broadcast")) and isinstance(ids, list) and len(ids) == 2 and all(map(_is_id, ids)):
         return FanoutJob(value["broadcast"], ids[0], ids[1])
     if _is_id(value.get("recipient")):
         return Send(value["recipient"])
-    return None
+    nonce = value.get("nonce")
+    if _is_id(value.get("pace")) and isinstance(nonce, str) and 0 < len(nonce) <= 64:
+        return PaceTick(value["pace"], nonce)
+    raise BadMessage("neither a fan-out job, a send nor a pacing tick")
 
 
 def _is_id(value):

@@ -40,6 +40,7 @@ SEND_BUDGET = 5.0
 MAX_CALLS = 5   # ChatApp calls for one recipient that may fail retryably before it is 'not_sent'
 
 SENT, NOT_SENT, UNKNOWN, DUPLICATE, MISSING = "sent", "not_sent", "unknown", "duplicate", "missing"
+CANCELLED_STATUS = "cancelled"   # the broadcast was cancelled after the claim, before the call: nothing was sent
 RETRY = "retry"     # nothing was sent: deliver the message again after a backoff
 WAIT = "wait"       # an earlier delivery is sending right now: come back once it must have ended
 
@@ -55,6 +56,7 @@ class Wait(str):
 
 LEFT = "left"       # as WAIT, on the last receive: done with; the delivery sending it records the outcome
 INTERRUPTED, GAVE_UP, EXPIRED, NEVER_QUEUED = "Interrupted", "GaveUp", "Expired", "NeverQueued"
+CANCELLED = "Cancelled"
 # The details of our own codes, stored in English and shown in the reader's language (pages).
 EXPLANATIONS = {
     INTERRUPTED: N_("an earlier attempt stopped while calling ChatApp; not resent to avoid a duplicate message - "
@@ -65,6 +67,7 @@ EXPLANATIONS = {
                 "it again"),
     NEVER_QUEUED: N_("its message could not be queued for hours (the queue kept failing); nothing was sent - you "
                      "can send it again"),
+    CANCELLED: N_("the broadcast was cancelled before this message was sent"),
 }
 
 
@@ -88,7 +91,7 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
     for recipient_id, receive_count in deliveries:
         receives.setdefault(recipient_id, receive_count)
     outcomes, pending = _claim(receives, max_receives, now)
-    writes, started, held = [], clock(), Held()
+    writes, started, held, cancelled = [], clock(), Held(), set()
     try:
         while pending:
             row = pending.pop(0)
@@ -96,6 +99,13 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
             if clock() - started > budget:
                 pending.insert(0, row)
                 break
+            # Re-checked before each call: a cancel clicked while this batch was sending stops it here.
+            if row["broadcast_id"] in cancelled or _is_cancelled(row["broadcast_id"]):
+                cancelled.add(row["broadcast_id"])
+                writes.append((queries.MARK_FINAL, (CANCELLED_STATUS, CANCELLED, EXPLANATIONS[CANCELLED], utcnow(),
+                                                    utcnow(), recipient_id)))
+                outcomes[recipient_id] = CANCELLED_STATUS
+                continue
             try:
                 data = client.send_text(row["phone"], row["text"], held)
             except ChatAppError as exc:
@@ -112,6 +122,11 @@ def send_batch(client, deliveries, max_receives=5, now=None, budget=SEND_BUDGET,
         if writes:
             _record(writes)
     return outcomes
+
+
+def _is_cancelled(broadcast_id):
+    with db.mysql_transaction() as cur:
+        return bool(cur.execute(queries.CANCELLED_AMONG, ((broadcast_id,),)))
 
 
 def _claim(receives, max_receives, now):
@@ -143,16 +158,16 @@ def _claim(receives, max_receives, now):
 def _message_id(recipient_id, data):
     message_id = data.get("id") if isinstance(data, dict) else None
     if not message_id:
-        log.warning("recipient %s: ChatApp accepted the message but gave no id; status updates cannot match it",
-                    recipient_id)
+        log.warning("ChatApp accepted the message but gave no id; status updates cannot match it",
+                    recipient_id=recipient_id)
     return str(message_id)[:64] if message_id else None
 
 
 def _failed(writes, recipient_id, exc, receive_count, max_receives, calls):
     """calls: ChatApp calls made for the row, this one included."""
     if exc.retryable and receive_count < max_receives and calls < MAX_CALLS:
-        log.warning("recipient %s: %s; will retry (receive %d of %d, call %d of %d)", recipient_id, exc,
-                    receive_count, max_receives, calls, MAX_CALLS)
+        log.warning("sending failed; will retry", recipient_id=recipient_id, error=str(exc), receive=receive_count,
+                    max_receives=max_receives, call=calls, max_calls=MAX_CALLS)
         writes.append((queries.RELEASE_FOR_RETRY, (exc.code[:100], f"retrying: {exc.message}"[:1000], utcnow(),
                                                    recipient_id)))
         return RETRY
@@ -160,7 +175,7 @@ def _failed(writes, recipient_id, exc, receive_count, max_receives, calls):
     if exc.retryable:   # last receive before the DLQ: say so rather than leave it queued forever
         tried = calls if calls >= MAX_CALLS else receive_count  # what made it final: the calls, or the last receive
         message = f"{message} (gave up after {tried} attempts)"
-    log.info("recipient %s not sent: %s", recipient_id, exc)
+    log.info("not sent", recipient_id=recipient_id, error=str(exc))
     writes.append((queries.MARK_FINAL, (NOT_SENT, exc.code[:100], message[:1000], utcnow(), utcnow(), recipient_id)))
     return NOT_SENT
 
@@ -172,7 +187,7 @@ def _not_tried(writes, recipient_id, receive_count, max_receives):
         writes.append((queries.RELEASE_FOR_RETRY, ("NotTried", "retrying: the batch stopped before this one",
                                                    utcnow(), recipient_id)))
         return RETRY
-    log.warning("recipient %s: not tried on its last receive (%d); not sent", recipient_id, receive_count)
+    log.warning("not tried on its last receive; not sent", recipient_id=recipient_id, receive=receive_count)
     message = f"{EXPLANATIONS[GAVE_UP]} (gave up after {receive_count} attempts)"
     writes.append((queries.MARK_FINAL, (NOT_SENT, GAVE_UP, message, utcnow(), utcnow(), recipient_id)))
     return NOT_SENT
@@ -180,7 +195,7 @@ def _not_tried(writes, recipient_id, receive_count, max_receives):
 
 def _not_claimed(cur, row, recipient_id, now, last=False):
     if row is None:
-        log.warning("recipient %s does not exist (deleted broadcast?); dropping its message", recipient_id)
+        log.warning("recipient does not exist (deleted broadcast?); dropping its message", recipient_id=recipient_id)
         return MISSING
     if row["status"] != "sending":
         return DUPLICATE          # already done by an earlier delivery of the same message
@@ -188,11 +203,11 @@ def _not_claimed(cur, row, recipient_id, now, last=False):
         if last:
             # Coming back could only send this message to the DLQ, the row still 'sending'. The delivery that
             # claimed it records the outcome; if it died, the maintenance sweep makes the row 'unknown'.
-            log.info("recipient %s: being sent by another delivery on this one's last receive; left to it",
-                     recipient_id)
+            log.info("being sent by another delivery on this one's last receive; left to it",
+                     recipient_id=recipient_id)
             return LEFT
         return Wait(max(1, int((row["sending_at"] + STALE_AFTER - now).total_seconds()) + 1))
-    log.warning("recipient %s: an earlier attempt was interrupted mid-call; not resending", recipient_id)
+    log.warning("an earlier attempt was interrupted mid-call; not resending", recipient_id=recipient_id)
     cur.execute(queries.MARK_FINAL, (UNKNOWN, INTERRUPTED, EXPLANATIONS[INTERRUPTED], now, now, recipient_id))
     return UNKNOWN
 
@@ -212,6 +227,6 @@ def _record(writes, patience=RECORD_PATIENCE, sleep=time.sleep):
         except db.connection_errors():
             if time.monotonic() + delay > deadline:
                 raise
-            log.warning("recording an outcome failed (database unreachable); again in %.1f s", delay)
+            log.warning("recording an outcome failed (database unreachable); trying again", seconds=delay)
             sleep(delay)
             delay = min(delay * 2, 4.0)

@@ -106,5 +106,13 @@ def _secret_key(environ):
     return key
 
 
-load = once(read)
-chatapp = once(read_chatapp)
+@once
+def load():
+    """The product's settings, read and checked once per cold start."""
+    return read()
+
+
+@once
+def chatapp():
+    """The ChatApp client's settings, read and checked once per cold start (only where ChatApp is called)."""
+    return read_chatapp()

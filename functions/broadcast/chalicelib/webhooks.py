@@ -49,7 +49,7 @@ def apply(events, now=None):
             else:
                 ignored += 1
     if ignored:
-        log.info("webhook: %d events applied, %d ignored (unknown message ids or types)", updated, ignored)
+        log.info("webhook events applied", updated=updated, ignored=ignored)
     return {"updated": updated, "ignored": ignored}
 
 
