@@ -15,7 +15,8 @@ INSERT_SESSION = """
 INSERT INTO code_check.sessions (digest, user_id, csrf, expires_at)
 VALUES (%s, %s, %s, now() + make_interval(days => %s))"""
 SESSION_USER = """
-SELECT u.id, u.email, s.csrf, u.confirmed_at FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
+SELECT u.id, u.email, s.csrf, u.confirmed_at IS NOT NULL AS confirmed
+FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
 WHERE s.digest = %s AND s.expires_at > now()"""
 DELETE_SESSION = "DELETE FROM code_check.sessions WHERE digest = %s"
 DELETE_EXPIRED_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND expires_at <= now()"
@@ -127,7 +128,7 @@ WITH ranked AS (
     SELECT v.id, row_number() OVER (PARTITION BY f.user_id ORDER BY v.id) AS turn
     FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
     WHERE v.checked_at IS NULL AND v.given_up_at IS NULL AND f.status <> 'deleted')
-SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name, v.check_attempts
+SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name, v.check_attempts AS attempts
 FROM ranked r
 JOIN code_check.versions v ON v.id = r.id
 JOIN code_check.files f ON f.id = v.file_id

@@ -22,15 +22,15 @@ class Settings:
     email_attempts: int = 5
 
 
-@once
-def settings():
-    env = Reader()
+def read(environ=None):
+    """The settings in `environ` (the process environment by default); SettingError names a bad one."""
+    env = Reader(environ)
     return Settings(
         bucket=env.text("CODE_CHECK_BUCKET"),
         queue_url=env.url("CODE_CHECK_QUEUE_URL"),
         sender=env.text("CODE_CHECK_SENDER"),
         # The notifier's links. The web function has none (its API's id in its own environment is a circular
-        # dependency on AWS): it answers with the base URL each request came in through (app._api_base).
+        # dependency on AWS): it answers with the base URL each request came in through (routes.shared.site_url).
         public_url=env.url("CODE_CHECK_PUBLIC_URL", None),
         batch_size=env.integer("CODE_CHECK_BATCH_SIZE", 200, 1, 5000),
         flake8_jobs=env.integer("CODE_CHECK_FLAKE8_JOBS", 2, 1, 64),
@@ -43,9 +43,15 @@ def settings():
     )
 
 
-def notifier_settings():
-    """settings() for the notifier, whose e-mails link to the site: CODE_CHECK_PUBLIC_URL must be set."""
-    found = settings()
+@once
+def load():
+    """The process's settings, read once per cold start (load.cache_clear() forgets them)."""
+    return read()
+
+
+def for_notifier():
+    """load() for the notifier, whose e-mails link to the site: CODE_CHECK_PUBLIC_URL must be set."""
+    found = load()
     if not found.public_url:
         raise SettingError("CODE_CHECK_PUBLIC_URL is not set: the report e-mails link to the site")
     return found
