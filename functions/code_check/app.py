@@ -1,7 +1,7 @@
 """code_check: pages, the partner API, the scheduled checker and the e-mail notifier (thin adapters).
 
 Who may call which route: chalicelib/access.py (one table, checked by the middleware below). Routes:
-chalicelib/routes/ (pages, api). Workers wired by template.yaml: check_tick (its schedule), send_reports
+chalicelib/routes/ (pages, account, api). Workers wired by template.yaml: check_tick (its schedule), send_reports
 (the reports queue). Errors are mapped once, at the end.
 """
 from chalice import Chalice
@@ -9,7 +9,7 @@ from chalice import Chalice
 from chalicelib import access, settings
 from chalicelib.checks import tick
 from chalicelib.reports import notifier
-from chalicelib.routes import api, pages as page_routes
+from chalicelib.routes import account, api, pages as page_routes
 from chalicelib.web import pages
 from common import batch, web
 
@@ -26,6 +26,7 @@ def admit(event, get_response):
 
 
 app.register_blueprint(page_routes.bp)
+app.register_blueprint(account.bp)
 app.register_blueprint(api.bp)
 
 

@@ -15,6 +15,9 @@ PUBLIC = frozenset({
     ("GET", "/register"), ("POST", "/register"),
     ("GET", "/login"), ("POST", "/login"),
     ("GET", "/confirm"), ("POST", "/confirm"),
+    ("GET", "/password/forgot"), ("POST", "/password/forgot"),
+    ("GET", "/password/reset"), ("POST", "/password/reset"),
+    ("GET", "/account/email/confirm"), ("POST", "/account/email/confirm"),
     ("GET", "/badges/{badge_name}"),
     ("GET", "/api/options"), ("GET", "/api/openapi.json"), ("GET", "/api/doc"), ("GET", "/api/doc/{asset}"),
 })

@@ -2,7 +2,7 @@
 
 # ---- users, sessions, login throttling -------------------------------------------------------
 INSERT_USER = """
-INSERT INTO code_check.users (email, password_hash, registered_from) VALUES (%s, %s, %s)
+INSERT INTO code_check.users (email, password_hash, registered_from, language) VALUES (%s, %s, %s, %s)
 ON CONFLICT DO NOTHING RETURNING id"""
 # Registrations from one client address are counted under a per-address transaction lock, so that
 # parallel registrations cannot all see the same count.
@@ -50,6 +50,21 @@ WHERE id = %s AND confirmed_at IS NULL
   AND (confirmation_sent_at IS NULL OR confirmation_sent_at < now() - make_interval(secs => %s))
   AND confirmations_sent < %s
 RETURNING email"""
+
+# ---- password reset, password and address changes ----------------------------------------------------
+USER_FOR_UPDATE = "SELECT id, email, password_hash FROM code_check.users WHERE id = %s FOR UPDATE"
+SET_PASSWORD = "UPDATE code_check.users SET password_hash = %s WHERE id = %s"
+# Every session of the account but the one whose digest is given ('' ends them all).
+END_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND digest <> %s"
+SET_PENDING_EMAIL = "UPDATE code_check.users SET pending_email = %s WHERE id = %s"
+PENDING_EMAIL = "SELECT pending_email FROM code_check.users WHERE id = %s"
+# The pending address becomes the account's (confirmed: its link was opened) only if the account still has the
+# address the link was made for, that one is still pending, and nobody registered it meanwhile.
+APPLY_PENDING_EMAIL = """
+UPDATE code_check.users u SET email = u.pending_email, pending_email = NULL, confirmed_at = now()
+WHERE u.id = %s AND lower(u.email) = lower(%s) AND lower(u.pending_email) = lower(%s)
+  AND NOT EXISTS (SELECT 1 FROM code_check.users o WHERE lower(o.email) = lower(%s) AND o.id <> u.id)
+RETURNING u.email"""
 
 # ---- API tokens --------------------------------------------------------------------------------
 INSERT_TOKEN = """
@@ -155,7 +170,7 @@ MARK_ENQUEUED = "UPDATE code_check.checks SET email_enqueued_at = now() WHERE id
 # ---- the notifier ------------------------------------------------------------------------------
 CHECK_FOR_EMAIL = """
 SELECT c.id, c.email_state, c.email_claimed_at, c.outcome, c.problem_count, c.finished_at, c.options, c.error,
-       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email, u.id AS user_id,
+       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email, u.id AS user_id, u.language,
        u.confirmed_at IS NOT NULL AS confirmed,
        c.email_claimed_at < now() - make_interval(secs => %s) AS claim_stale
 FROM code_check.checks c

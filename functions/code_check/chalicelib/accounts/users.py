@@ -73,16 +73,17 @@ _COMMON = {"password12", "password123", "qwertyuiop", "1234567890", "qwerty1234"
            "passw0rd12", "adminadmin", "letmein123", "0987654321", "abcdefghij"}
 
 
-def register(cur, email, password, address=None, per_hour=None):
+def register(cur, email, password, address=None, per_hour=None, language=None):
     """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored); a 429
-    AppError when `address` (the client's) registered `per_hour` accounts in the last hour."""
+    AppError when `address` (the client's) registered `per_hour` accounts in the last hour. `language` ('ru',
+    'en'): the report e-mails' (None: both)."""
     email = validate(email, password)
     if address and per_hour:
         cur.execute(queries.LOCK_REGISTRATIONS_FROM, (address,))
         cur.execute(queries.REGISTRATIONS_FROM, (address, REGISTRATION_WINDOW))
         if cur.fetchone()[0] >= per_hour:
             raise web.AppError(429, TOO_MANY_REGISTRATIONS, headers={"Retry-After": str(REGISTRATION_WINDOW)})
-    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password), address))
+    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password), address, language))
     row = cur.fetchone()
     if row is None:
         raise FormErrors({"email": N_("This e-mail is already registered: log in instead.")})
@@ -130,11 +131,11 @@ def login(email, password, address):
     return None, web.AppError(401, LOGIN_FAILED)
 
 
-def sign_up(settings, email, password, address):
+def sign_up(settings, email, password, address, language):
     """Register and sign in, in one transaction: (user id, the address to send a confirmation link to or None,
     the session's cookie token). FormErrors / a 429 AppError as register() (nothing stored)."""
     with db.pg_transaction() as cur:
-        user_id = register(cur, email, password, address, settings.registrations_per_hour)
+        user_id = register(cur, email, password, address, settings.registrations_per_hour, language)
         confirm_to = confirmation.may_send(cur, user_id)
         token, _ = sessions.create(cur, user_id, settings.session_days)
     return user_id, confirm_to, token

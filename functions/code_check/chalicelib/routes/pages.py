@@ -1,7 +1,7 @@
 """The pages: accounts, files and reports, API tokens (adapters; who may open them: access.py)."""
 from chalice import Blueprint
 
-from common import cookies, web
+from common import cookies, i18n, web
 
 from .. import access, settings
 from ..accounts import confirmation, sessions, tokens, users
@@ -52,7 +52,8 @@ def register():
     config = settings.load()
     try:
         user_id, confirm_to, token = users.sign_up(config, fields.get("email"), fields.get("password"),
-                                                   client_address(bp.current_request))
+                                                   client_address(bp.current_request),
+                                                   i18n.request_language(bp.current_request))
     except users.FormErrors as exc:
         return _anonymous_form("register.html", status=400, errors=exc.errors, email=fields.get("email", ""))
     response = _signed_in(token)
