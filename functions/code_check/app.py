@@ -2,11 +2,12 @@
 
 Who may call which route: chalicelib/access.py (one table, checked by the middleware below). Routes:
 chalicelib/routes/ (pages, account, api). Workers wired by template.yaml: check_tick (its schedule), send_reports
-(the reports queue). Errors are mapped once, at the end.
+(the reports queue), delete_accounts (the deletions queue). Errors are mapped once, at the end.
 """
 from chalice import Chalice
 
 from chalicelib import access, settings
+from chalicelib.accounts import deletion
 from chalicelib.checks import tick
 from chalicelib.reports import notifier
 from chalicelib.routes import account, api, pages as page_routes
@@ -32,7 +33,8 @@ app.register_blueprint(api.bp)
 
 @app.lambda_function()
 def check_tick(event, context):
-    return tick.tick(settings.load())
+    config = settings.load()
+    return {**tick.tick(config), "deletions_requeued": deletion.sweep(config)}
 
 
 @app.lambda_function()
@@ -40,6 +42,13 @@ def send_reports(event, context):
     config = settings.for_notifier()
     # heartbeat: a notifier that dies mid-batch has its records back within a minute, not the queue's timeout.
     return batch.process(event, lambda record: notifier.handle_record(config, record), context=context, heartbeat=True)
+
+
+@app.lambda_function()
+def delete_accounts(event, context):
+    config = settings.load()
+    # heartbeat: a deleter killed half-way has its record back within a minute; the redelivery finishes the work.
+    return batch.process(event, lambda record: deletion.handle_record(config, record), context=context, heartbeat=True)
 
 
 web.map_errors(app, render_page=lambda error: pages.error_page(app.current_request)(error),

@@ -1,6 +1,7 @@
 """code_check's queue messages, built and read here only.
 
-- Report {"check_id": n} on the reports queue: e-mail that check's report (reports/notifier.py).
+- Report {"check_id": n} on the reports queue: e-mail that check's report (reports/notifier.py);
+- DeleteAccount {"delete_account": n} on the deletions queue: delete that account (accounts/deletion.py).
 """
 import json
 from dataclasses import dataclass
@@ -24,6 +25,14 @@ class Report:
         return json.dumps({"check_id": self.check_id})
 
 
+@dataclass(frozen=True)
+class DeleteAccount:
+    user_id: int
+
+    def body(self):
+        return json.dumps({"delete_account": self.user_id})
+
+
 def parse(text):
     """The message in a body; Unusable for anything else."""
     try:
@@ -38,4 +47,6 @@ def parse(text):
         if isinstance(check_id, str) and check_id.isdigit():
             check_id = int(check_id)
         return Report(_id(check_id, "check_id"))
+    if "delete_account" in value:
+        return DeleteAccount(_id(value["delete_account"], "delete_account"))
     raise Unusable("unknown message")

@@ -20,6 +20,8 @@ class Settings:
     registrations_per_hour: int = 5
     # SES calls for one report before its e-mail is given up (counted in checks.email_attempts, not SQS receives).
     email_attempts: int = 5
+    # The account deletions' queue (accounts/deletion.py): the web function sends, the checker re-sends.
+    deletions_queue_url: str = None
 
 
 def read(environ=None):
@@ -40,6 +42,7 @@ def read(environ=None):
         daily_emails=env.integer("CODE_CHECK_DAILY_EMAILS", 50, 1, 100000),
         registrations_per_hour=env.integer("CODE_CHECK_REGISTRATIONS_PER_HOUR", 5, 1, 100000),
         email_attempts=env.integer("CODE_CHECK_EMAIL_ATTEMPTS", 5, 1, 50),
+        deletions_queue_url=env.url("CODE_CHECK_DELETIONS_QUEUE_URL", None),
     )
 
 

@@ -43,7 +43,7 @@ class Unusable(Exception):
         self.message = REASONS[reason]
 
 
-def _current_password(me, password, address):
+def check_current_password(me, password, address):
     """FormErrors / the login's 429 unless `password` is the account's."""
     user_id, error = users.login(me["email"], password, address)
     if user_id == me["id"]:
@@ -56,7 +56,7 @@ def _current_password(me, password, address):
 def change_password(me, current, new, session_token, address):
     """Set a new password; every session but this one (`session_token`) ends."""
     users.check_password(new, field="new")
-    _current_password(me, current, address)
+    check_current_password(me, current, address)
     password_hash = passwords.hash_password(new)
     with db.pg_transaction() as cur:
         cur.execute(queries.SET_PASSWORD, (password_hash, me["id"]))
@@ -76,7 +76,7 @@ def request_email_change(settings, site_url, me, new_email, current, address, la
         raise users.FormErrors({"email": N_("This is not an e-mail address (like name@example.com).")})
     if new_email.lower() == me["email"].lower():
         raise users.FormErrors({"email": SAME})
-    _current_password(me, current, address)
+    check_current_password(me, current, address)
     with db.pg_transaction() as cur:
         cur.execute(queries.USER_BY_EMAIL, (new_email,))
         if cur.fetchone() is not None:

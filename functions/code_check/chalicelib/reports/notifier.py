@@ -26,6 +26,7 @@ log = get_logger("code_check.notifier")
 SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 1})
 _ses = None
 NOT_CONFIRMED = N_("the e-mail address is not confirmed yet")
+BEING_DELETED = N_("the account is being deleted")
 DAILY_LIMIT = N_("the account's daily limit of report e-mails is reached")
 GAVE_UP = N_("the e-mail could not be sent after repeated attempts")
 
@@ -44,6 +45,9 @@ def handle_record(settings, record):
         message = queue_messages.parse(record["body"])
     except queue_messages.Unusable as exc:
         log.error("dropping an unusable message", message_id=record.get("messageId"), reason=str(exc))
+        return
+    if not isinstance(message, queue_messages.Report):
+        log.error("dropping a message of another queue", message_id=record.get("messageId"))
         return
     notify(settings, message.check_id)
 
@@ -97,6 +101,8 @@ def notify(settings, check_id):
 
 def _skip_reason(cur, settings, check):
     """Why this check's report must not be sent (a msgid), or None."""
+    if check["deleting"]:
+        return BEING_DELETED
     if not check["confirmed"]:
         return NOT_CONFIRMED
     cur.execute(queries.LOCK_USER, (check["user_id"],))

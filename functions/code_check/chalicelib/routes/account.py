@@ -6,7 +6,7 @@ from common import cookies, i18n, throttle
 from common.i18n import N_
 
 from .. import access, settings
-from ..accounts import profile, recovery, sessions, users
+from ..accounts import deletion, profile, recovery, sessions, users
 from ..web import forms, pages
 from .shared import FORM_TYPES, anonymous_fields, anonymous_form, client_address, form_of, site_url
 
@@ -111,6 +111,18 @@ def change_email():
     if not sent:
         return _account_page(status=503, error=pages.translate(request, LINK_NOT_SENT))
     return _account_page(done=LINK_SENT)
+
+
+@bp.route("/account/delete", methods=["POST"], content_types=FORM_TYPES)
+def delete_account():
+    request, me = _request(), access.caller(_request())
+    fields, _ = form_of(request, me["csrf"])
+    try:
+        deletion.request(settings.load(), me, fields.get("current"), client_address(request))
+    except users.FormErrors as exc:
+        return _account_page(status=400, errors=exc.errors, form="delete")
+    return pages.render(request, "deleted.html", user=None, email=me["email"],
+                        headers={"Set-Cookie": cookies.clear(request, sessions.COOKIE)})
 
 
 @bp.route("/account/email/confirm", methods=["GET"])
