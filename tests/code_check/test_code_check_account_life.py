@@ -251,3 +251,12 @@ def test_the_reset_flow_in_chromium(browser, chromium, aws_endpoint, locale, sen
     page.click("button[type=submit]")
     page.wait_for_selector("#files")
     page.close()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: "", lambda: "garbage", lambda: signed_links.make(profile.EMAIL_PURPOSE, "1:a@b.example:c@d.example", -1)])
+def test_an_unusable_address_change_link_is_a_400_page(base_url, make):
+    token = make()
+    for answer in (Browser(base_url).post("/account/email/confirm", {"token": token}, csrf=False, headers=EN),
+                   Browser(base_url).get(f"/account/email/confirm?token={token}", headers=EN)):
+        assert answer.status_code == 400 and 'id="confirm-error"' in answer.text

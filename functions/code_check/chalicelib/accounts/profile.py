@@ -117,9 +117,11 @@ def pending_email(token):
 def confirm_email(token):
     """(the new address, now the account's, None) or (None, Unusable). The address becomes the account's only
     if it is still the pending one and the account still has the address the link was made for."""
-    new_email = pending_email(token)
-    subject = signed_links.read(token, EMAIL_PURPOSE)
-    user_id, old, _ = subject.split(":", 2)
+    try:
+        new_email = pending_email(token)
+    except Unusable as exc:
+        return None, exc
+    user_id, old, _ = signed_links.read(token, EMAIL_PURPOSE).split(":", 2)
     try:
         with db.pg_transaction() as cur:
             cur.execute(queries.USE_LINK, (signed_links.digest(token),))
