@@ -50,16 +50,17 @@ def cc_settings(aws_endpoint, pg_url):
     """Settings for the logic tests: a versioned bucket, a queue and a verified sender in the session's moto."""
     import boto3
 
-    from functions.code_check.chalicelib import config
+    from functions.code_check.chalicelib import settings
     name = f"cc-logic-{uuid.uuid4().hex[:8]}"
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     queue_url = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    deletions_url = boto3.client("sqs").create_queue(QueueName=name + "-deletions")["QueueUrl"]
     boto3.client("ses").verify_email_identity(EmailAddress="logic-sender@example.com")
-    return config.Settings(bucket=name, queue_url=queue_url, sender="logic-sender@example.com",
-                           public_url="https://code-check.example.com/prod", batch_size=500, flake8_jobs=2,
-                           session_days=14, claim_seconds=60)
+    return settings.Settings(bucket=name, queue_url=queue_url, sender="logic-sender@example.com",
+                             public_url="https://code-check.example.com/prod", batch_size=500, flake8_jobs=2,
+                             session_days=14, claim_seconds=60, deletions_queue_url=deletions_url)
 
 
 @pytest.fixture

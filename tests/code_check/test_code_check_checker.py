@@ -140,10 +140,10 @@ def test_an_enqueue_lost_after_the_commit_is_sent_by_a_later_tick(tx, cc_setting
     class DownSqs:
         def send_message_batch(self, **kwargs):
             raise ConnectionError("sqs down")
-    real_client = tick.aws.client
-    monkeypatch.setattr(tick.aws, "client", lambda name: DownSqs() if name == "sqs" else real_client(name))
+    real_client = tick.queue.client
+    monkeypatch.setattr(tick.queue, "client", lambda: DownSqs())
     assert tick.tick(cc_settings)["enqueued"] == 0
-    monkeypatch.setattr(tick.aws, "client", real_client)
+    monkeypatch.setattr(tick.queue, "client", real_client)
     monkeypatch.setattr(tick, "REQUEUE_AFTER", 0)
     enqueued = tick.tick(cc_settings)["enqueued"]
     with tx() as cur:

@@ -84,11 +84,14 @@ def test_register_upload_tick_report_in_chromium(scheduled_cloud, chromium, aws_
     page.click("#versions a >> text='1'")
     assert page.locator("#violations .b-new").count() == 3
     mails = [m for m in sent_mail(aws_endpoint) if email in m["destinations"]["ToAddresses"]]
+    # Registered from a Russian browser: the reports are in Russian (issue 22), the platform's words first.
     assert sorted(m["subject"] for m in mails) == [
-        "code_check report: 3 problems (1 new) in version 2 of shop.py",
-        "code_check report: 3 problems (3 new) in version 1 of shop.py",
-        "code_check report: no problems in version 1 of clean.py",
-        "code_check: confirm your e-mail address / подтвердите адрес"]
+        "code_check: confirm your e-mail address / подтвердите адрес",
+        "Отчёт code_check: проблем 3 (новых 1): версия 2 файла shop.py",
+        "Отчёт code_check: проблем 3 (новых 3): версия 1 файла shop.py",
+        "Отчёт code_check: проблем нет: версия 1 файла clean.py"]
+    report = next(m for m in mails if "версия 2" in m["subject"])["body"]
+    assert "Новые проблемы" in report and "New problems" not in report
     page.close()
 
 

@@ -130,21 +130,21 @@ def test_failed_checks_send_nothing_and_unusable_messages_are_dropped(tx, cc_set
 
 def test_the_notifier_refuses_to_run_without_the_public_url(monkeypatch):
     from common.settings import SettingError
-    from functions.code_check.chalicelib import config
+    from functions.code_check.chalicelib import settings
     monkeypatch.setenv("CODE_CHECK_BUCKET", "b")
     monkeypatch.setenv("CODE_CHECK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q")
     monkeypatch.setenv("CODE_CHECK_SENDER", "s@example.com")
     monkeypatch.delenv("CODE_CHECK_PUBLIC_URL", raising=False)
-    config.settings.cache_clear()
+    settings.load.cache_clear()
     try:
-        assert config.settings().public_url is None          # the web function runs without it
+        assert settings.load().public_url is None          # the web function runs without it
         with pytest.raises(SettingError, match="CODE_CHECK_PUBLIC_URL"):
-            config.notifier_settings()                        # the e-mails' links need it
+            settings.for_notifier()                        # the e-mails' links need it
         monkeypatch.setenv("CODE_CHECK_PUBLIC_URL", "https://x.example.com/prod")
-        config.settings.cache_clear()
-        assert config.notifier_settings().public_url == "https://x.example.com/prod"
+        settings.load.cache_clear()
+        assert settings.for_notifier().public_url == "https://x.example.com/prod"
     finally:
-        config.settings.cache_clear()
+        settings.load.cache_clear()
 
 
 def test_ses_failing_every_time_gives_the_email_up_after_its_attempts(

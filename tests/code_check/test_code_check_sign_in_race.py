@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 
 import guessing
 from code_check_helpers import PASSWORD
+from functions.code_check.chalicelib import settings
 from functions.code_check.chalicelib.accounts import sessions, users
+from functions.code_check.chalicelib.routes import pages as page_routes
 from products import load_app
 
 GUESSER = "203.0.113.66"
@@ -79,10 +81,10 @@ def test_each_sign_in_drops_records_that_no_longer_count(tx):
 
 def test_twenty_parallel_guesses_through_the_login_handler_reach_argon2_at_most_the_limit(
         make_user, tx, monkeypatch):
-    """The same through app.py's POST /login (a form with its double-submit CSRF token; the address it passes
+    """The same through the pages' POST /login (a form with its double-submit CSRF token; the address it passes
     is the one API Gateway saw)."""
-    app_module = load_app("code_check")
-    monkeypatch.setattr(app_module.config, "settings", lambda: SimpleNamespace(session_days=1))
+    load_app("code_check")
+    monkeypatch.setattr(settings, "load", lambda: SimpleNamespace(session_days=1))
     call = guessing.thread_requests(monkeypatch)
     checks = guessing.count_calls(monkeypatch, users.passwords, "verify_password")
     email = email_of(tx, make_user())
@@ -90,7 +92,7 @@ def test_twenty_parallel_guesses_through_the_login_handler_reach_argon2_at_most_
 
     def post(password, source):
         body = urlencode({"csrf": "form-token", "email": email, "password": password})
-        return call(app_module.login, body, source, headers)
+        return call(page_routes.login, body, source, headers)
     answers = guessing.fire(20, lambda i: post(f"wrong guess {i}!", GUESSER).status_code)
     limit = users.PER_ACCOUNT_AND_ADDRESS.free
     assert checks.count == limit

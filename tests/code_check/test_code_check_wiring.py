@@ -19,10 +19,17 @@ def resources():
 
 
 def _chalice_routes():
-    """(path, method) of every @app.route in app.py, read from its source: importing it would clash with the
-    other products' `app` / `chalicelib` modules in this test process."""
+    """(path, method) of every route in app.py and its blueprints (chalicelib/routes), read from their source:
+    importing them would clash with the other products' `app` / `chalicelib` modules in this test process."""
     routes = set()
-    tree = ast.parse((FUNCTION / "app.py").read_text(encoding="utf-8"))
+    for source in [FUNCTION / "app.py", *sorted((FUNCTION / "chalicelib" / "routes").glob("*.py"))]:
+        routes |= _routes_in(source)
+    return routes
+
+
+def _routes_in(source):
+    routes = set()
+    tree = ast.parse(source.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef):
             continue

@@ -106,7 +106,7 @@ def test_every_dead_letter_queue_queue_and_function_has_its_alarms(template):
     queues = set(of_type(template, "AWS::SQS::Queue"))
     functions = set(of_type(template, "AWS::Serverless::Function"))
     dlqs = dead_letter_queues(template)
-    assert len(dlqs) == 6 and len(queues) == 12 and len(functions) == 16
+    assert len(dlqs) == 7 and len(queues) == 14 and len(functions) == 17
     not_empty = alarms_on(template, "ApproximateNumberOfMessagesVisible")
     assert set(not_empty) == dlqs
     assert {(p["Threshold"], p["ComparisonOperator"]) for p in not_empty.values()} == {(0, "GreaterThanThreshold")}
@@ -176,7 +176,7 @@ def test_the_local_cloud_reads_the_production_template():
     assert not [q for q in stack.queues() if "KmsMasterKeyId" in q.attributes]
     # Everything local.cloud reads resolves although the template now names alarms, log groups, VPC settings...
     assert stack.ws_apis()["MailImportWsApi"].stage == "prod"
-    assert len(stack.rest_apis()) == 5 and len(stack.sqs_mappings()) == 6 and len(stack.schedules()) == 5
+    assert len(stack.rest_apis()) == 5 and len(stack.sqs_mappings()) == 7 and len(stack.schedules()) == 5
     assert len(stack.buckets()) == 2 and len(stack.secrets()) == 1 and len(stack.email_identities()) == 2
     assert {"AlarmTopicArn", "DashboardUrl", "CodeCheckPageUrl"} <= set(stack.outputs())
 

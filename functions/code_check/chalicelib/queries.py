@@ -2,7 +2,7 @@
 
 # ---- users, sessions, login throttling -------------------------------------------------------
 INSERT_USER = """
-INSERT INTO code_check.users (email, password_hash, registered_from) VALUES (%s, %s, %s)
+INSERT INTO code_check.users (email, password_hash, registered_from, language) VALUES (%s, %s, %s, %s)
 ON CONFLICT DO NOTHING RETURNING id"""
 # Registrations from one client address are counted under a per-address transaction lock, so that
 # parallel registrations cannot all see the same count.
@@ -15,8 +15,9 @@ INSERT_SESSION = """
 INSERT INTO code_check.sessions (digest, user_id, csrf, expires_at)
 VALUES (%s, %s, %s, now() + make_interval(days => %s))"""
 SESSION_USER = """
-SELECT u.id, u.email, s.csrf, u.confirmed_at FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
-WHERE s.digest = %s AND s.expires_at > now()"""
+SELECT u.id, u.email, s.csrf, u.confirmed_at IS NOT NULL AS confirmed
+FROM code_check.sessions s JOIN code_check.users u ON u.id = s.user_id
+WHERE s.digest = %s AND s.expires_at > now() AND u.deleting_at IS NULL"""
 DELETE_SESSION = "DELETE FROM code_check.sessions WHERE digest = %s"
 DELETE_EXPIRED_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND expires_at <= now()"
 # Sign-in attempts (common.throttle.Gate): the upsert creates or locks the key's row for the transaction.
@@ -50,6 +51,34 @@ WHERE id = %s AND confirmed_at IS NULL
   AND confirmations_sent < %s
 RETURNING email"""
 
+# ---- password reset, password and address changes ----------------------------------------------------
+USER_FOR_UPDATE = "SELECT id, email, password_hash FROM code_check.users WHERE id = %s FOR UPDATE"
+SET_PASSWORD = "UPDATE code_check.users SET password_hash = %s WHERE id = %s"
+# Every session of the account but the one whose digest is given ('' ends them all).
+END_SESSIONS = "DELETE FROM code_check.sessions WHERE user_id = %s AND digest <> %s"
+SET_PENDING_EMAIL = "UPDATE code_check.users SET pending_email = %s WHERE id = %s"
+PENDING_EMAIL = "SELECT pending_email FROM code_check.users WHERE id = %s"
+# The pending address becomes the account's (confirmed: its link was opened) only if the account still has the
+# address the link was made for, that one is still pending, and nobody registered it meanwhile.
+APPLY_PENDING_EMAIL = """
+UPDATE code_check.users u SET email = u.pending_email, pending_email = NULL, confirmed_at = now()
+WHERE u.id = %s AND lower(u.email) = lower(%s) AND lower(u.pending_email) = lower(%s)
+  AND NOT EXISTS (SELECT 1 FROM code_check.users o WHERE lower(o.email) = lower(%s) AND o.id <> u.id)
+RETURNING u.email"""
+
+# ---- deleting an account (accounts/deletion.py) -----------------------------------------------------
+MARK_DELETING = "UPDATE code_check.users SET deleting_at = coalesce(deleting_at, now()) WHERE id = %s"
+DELETE_TOKENS = "DELETE FROM code_check.api_tokens WHERE user_id = %s"
+DELETING = "SELECT deleting_at IS NOT NULL FROM code_check.users WHERE id = %s"
+FILES_OF_USER = "SELECT id FROM code_check.files WHERE user_id = %s ORDER BY id LIMIT %s"
+# One file with its versions, checks and violations (ON DELETE CASCADE): a bounded transaction per file.
+DELETE_FILE = "DELETE FROM code_check.files WHERE id = %s"
+# The row goes last (its sessions and tokens with it); only an account whose owner asked.
+DELETE_USER = "DELETE FROM code_check.users WHERE id = %s AND deleting_at IS NOT NULL RETURNING id"
+# Deletions asked a while ago and not finished: their message was lost (or is failing): sent again.
+STALLED_DELETIONS = """
+SELECT id FROM code_check.users WHERE deleting_at < now() - make_interval(secs => %s) ORDER BY deleting_at LIMIT 100"""
+
 # ---- API tokens --------------------------------------------------------------------------------
 INSERT_TOKEN = """
 INSERT INTO code_check.api_tokens (user_id, name, digest, hint) VALUES (%s, %s, %s, %s)
@@ -63,7 +92,7 @@ WHERE id = %s AND user_id = %s AND revoked_at IS NULL RETURNING id"""
 TOKEN_USER = """
 UPDATE code_check.api_tokens t SET used_at = now()
 FROM code_check.users u
-WHERE t.digest = %s AND t.revoked_at IS NULL AND u.id = t.user_id
+WHERE t.digest = %s AND t.revoked_at IS NULL AND u.id = t.user_id AND u.deleting_at IS NULL
 RETURNING u.id, u.email"""
 
 # ---- files and versions ------------------------------------------------------------------------
@@ -126,8 +155,9 @@ CLAIM_VERSIONS = """
 WITH ranked AS (
     SELECT v.id, row_number() OVER (PARTITION BY f.user_id ORDER BY v.id) AS turn
     FROM code_check.versions v JOIN code_check.files f ON f.id = v.file_id
-    WHERE v.checked_at IS NULL AND v.given_up_at IS NULL AND f.status <> 'deleted')
-SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name, v.check_attempts
+    JOIN code_check.users u ON u.id = f.user_id
+    WHERE v.checked_at IS NULL AND v.given_up_at IS NULL AND f.status <> 'deleted' AND u.deleting_at IS NULL)
+SELECT v.id, v.file_id, v.number, v.s3_key, v.s3_version_id, f.name, v.check_attempts AS attempts
 FROM ranked r
 JOIN code_check.versions v ON v.id = r.id
 JOIN code_check.files f ON f.id = v.file_id
@@ -154,8 +184,8 @@ MARK_ENQUEUED = "UPDATE code_check.checks SET email_enqueued_at = now() WHERE id
 # ---- the notifier ------------------------------------------------------------------------------
 CHECK_FOR_EMAIL = """
 SELECT c.id, c.email_state, c.email_claimed_at, c.outcome, c.problem_count, c.finished_at, c.options, c.error,
-       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email, u.id AS user_id,
-       u.confirmed_at IS NOT NULL AS confirmed,
+       v.id AS version_id, v.number, v.line_count, f.id AS file_id, f.name, u.email, u.id AS user_id, u.language,
+       u.confirmed_at IS NOT NULL AS confirmed, u.deleting_at IS NOT NULL AS deleting,
        c.email_claimed_at < now() - make_interval(secs => %s) AS claim_stale
 FROM code_check.checks c
 JOIN code_check.versions v ON v.id = c.version_id

@@ -2,7 +2,7 @@
 (common.signed_links) sent at registration and again on request. Until it is opened, the account
 works (uploads, reports on the page) but no report is e-mailed (reports/notifier.py).
 """
-from common import aws, signed_links
+from common import aws, db, signed_links
 from common.i18n import N_
 from common.log import get_logger
 
@@ -93,3 +93,20 @@ def send(settings, site_url, user_id, email, ses=None):
         log.exception("could not send the confirmation link", user_id=user_id)
         return False
     return True
+
+
+def use(token):
+    """(the confirmed address, None) or (None, Unusable): confirm() in its own transaction; a link found
+    unusable after it was marked used stays used."""
+    with db.pg_transaction() as cur:
+        try:
+            return confirm(cur, token), None
+        except Unusable as exc:
+            return None, exc
+
+
+def resend(settings, site_url, user_id):
+    """Send another link if one may be sent now; True if it went out."""
+    with db.pg_transaction() as cur:
+        address = may_send(cur, user_id)
+    return bool(address) and send(settings, site_url, user_id, address)

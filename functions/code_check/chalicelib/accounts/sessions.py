@@ -2,11 +2,11 @@
 
 The cookie holds a random token; the database keeps only its digest. Each session has its own CSRF
 token for the forms; the login and register forms (no session yet) use a double-submit cookie.
+Cookies are built and read by common.cookies.
 """
 import secrets
-from http.cookies import SimpleCookie
 
-from common import passwords
+from common import db, passwords, rows
 
 from .. import queries
 
@@ -22,13 +22,23 @@ def create(cur, user_id, days):
     return token, csrf
 
 
+def digest(token):
+    """What the database keeps of a cookie token ('' for none)."""
+    return passwords.api_key_digest(token) if token else ""
+
+
+def start(user_id, days):
+    """The cookie token of a new session (its own transaction)."""
+    with db.pg_transaction() as cur:
+        return create(cur, user_id, days)[0]
+
+
 def lookup(cur, token):
     """{"id", "email", "csrf", "confirmed"} of a live session, or None."""
     if not token:
         return None
     cur.execute(queries.SESSION_USER, (passwords.api_key_digest(token),))
-    row = cur.fetchone()
-    return None if row is None else {"id": row[0], "email": row[1], "csrf": row[2], "confirmed": row[3] is not None}
+    return rows.one(cur)
 
 
 def end(cur, token):
@@ -36,29 +46,9 @@ def end(cur, token):
         cur.execute(queries.DELETE_SESSION, (passwords.api_key_digest(token),))
 
 
-def cookies(headers):
-    """The request's cookies as a dict."""
-    jar = SimpleCookie()
-    try:
-        jar.load((headers or {}).get("cookie") or "")
-    except Exception:  # noqa: BLE001 - a malformed Cookie header is treated as no cookies
-        return {}
-    return {key: morsel.value for key, morsel in jar.items()}
-
-
-def is_https(headers):
-    """API Gateway (and proxies) say how the browser connected in X-Forwarded-Proto."""
-    return ((headers or {}).get("x-forwarded-proto") or "").split(",")[0].strip().lower() == "https"
-
-
-def cookie_header(name, value, headers, path="/", max_age=None):
-    """A Set-Cookie value: HttpOnly, SameSite=Lax, Secure when the request came over https."""
-    parts = [f"{name}={value}", f"Path={path}", "HttpOnly", "SameSite=Lax"]
-    if max_age is not None:
-        parts.append(f"Max-Age={max_age}")
-    if is_https(headers):
-        parts.append("Secure")
-    return "; ".join(parts)
+def sign_out(token):
+    with db.pg_transaction() as cur:
+        end(cur, token)
 
 
 def csrf_ok(expected, given):

@@ -1,9 +1,8 @@
 """API tokens for the partner API: shown once at creation, stored as SHA-256 digests, revocable."""
-from common import passwords, web
+from common import db, passwords, rows, web
 from common.i18n import N_
 
 from .. import queries
-from ..rows import every
 
 PREFIX = "cc_"
 
@@ -19,7 +18,7 @@ def create(cur, user_id, name):
 
 def list_tokens(cur, user_id):
     cur.execute(queries.LIST_TOKENS, (user_id,))
-    return every(cur)
+    return rows.all(cur)
 
 
 def revoke(cur, user_id, token_id):
@@ -42,3 +41,22 @@ def authenticate(cur, headers):
         raise web.AppError(401, "Invalid or revoked API token",
                            headers={"WWW-Authenticate": 'Bearer realm="code_check", error="invalid_token"'})
     return {"id": row[0], "email": row[1]}
+
+
+# ---- the same, each in its own transaction (what the routes call) ---------------------------------
+
+def tokens_of(user_id):
+    with db.pg_transaction() as cur:
+        return list_tokens(cur, user_id)
+
+
+def issue(user_id, name):
+    """(the token, shown once; the user's tokens now)."""
+    with db.pg_transaction() as cur:
+        token, _ = create(cur, user_id, name)
+        return token, list_tokens(cur, user_id)
+
+
+def revoke_own(user_id, token_id):
+    with db.pg_transaction() as cur:
+        revoke(cur, user_id, token_id)

@@ -7,6 +7,7 @@ from common import db, passwords, throttle, web
 from common.i18n import N_
 
 from .. import queries
+from . import confirmation, sessions
 
 EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -40,33 +41,49 @@ def validate(email, password):
         errors["email"] = N_("Enter your e-mail address.")
     elif len(email) > 254 or not EMAIL.match(email):
         errors["email"] = N_("This is not an e-mail address (like name@example.com).")
-    if not password:
-        errors["password"] = N_("Enter a password.")
-    elif len(password) < MIN_PASSWORD:
-        errors["password"] = N_("The password is too short: use at least 10 characters.")
-    elif len(password) > MAX_PASSWORD:
-        errors["password"] = N_("The password is too long.")
-    elif len(set(password)) < 4 or password.isdigit() or password.lower() in _COMMON:
-        errors["password"] = N_("The password is too easy to guess: mix letters, digits and other characters.")
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = problem
     if errors:
         raise FormErrors(errors)
     return email
+
+
+def password_problem(password):
+    """The msgid of what is wrong with a new password, or None."""
+    if not password:
+        return N_("Enter a password.")
+    if len(password) < MIN_PASSWORD:
+        return N_("The password is too short: use at least 10 characters.")
+    if len(password) > MAX_PASSWORD:
+        return N_("The password is too long.")
+    if len(set(password)) < 4 or password.isdigit() or password.lower() in _COMMON:
+        return N_("The password is too easy to guess: mix letters, digits and other characters.")
+    return None
+
+
+def check_password(password, field="password"):
+    """FormErrors naming `field` unless the password may be used."""
+    problem = password_problem(password)
+    if problem:
+        raise FormErrors({field: problem})
 
 
 _COMMON = {"password12", "password123", "qwertyuiop", "1234567890", "qwerty1234", "1q2w3e4r5t", "iloveyou12",
            "passw0rd12", "adminadmin", "letmein123", "0987654321", "abcdefghij"}
 
 
-def register(cur, email, password, address=None, per_hour=None):
+def register(cur, email, password, address=None, per_hour=None, language=None):
     """The new user's id; FormErrors for bad input or an e-mail already registered (nothing stored); a 429
-    AppError when `address` (the client's) registered `per_hour` accounts in the last hour."""
+    AppError when `address` (the client's) registered `per_hour` accounts in the last hour. `language` ('ru',
+    'en'): the report e-mails' (None: both)."""
     email = validate(email, password)
     if address and per_hour:
         cur.execute(queries.LOCK_REGISTRATIONS_FROM, (address,))
         cur.execute(queries.REGISTRATIONS_FROM, (address, REGISTRATION_WINDOW))
         if cur.fetchone()[0] >= per_hour:
             raise web.AppError(429, TOO_MANY_REGISTRATIONS, headers={"Retry-After": str(REGISTRATION_WINDOW)})
-    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password), address))
+    cur.execute(queries.INSERT_USER, (email, passwords.hash_password(password), address, language))
     row = cur.fetchone()
     if row is None:
         raise FormErrors({"email": N_("This e-mail is already registered: log in instead.")})
@@ -112,3 +129,13 @@ def login(email, password, address):
     if row is None or not password:
         passwords.verify_password(stored, password or "-")
     return None, web.AppError(401, LOGIN_FAILED)
+
+
+def sign_up(settings, email, password, address, language):
+    """Register and sign in, in one transaction: (user id, the address to send a confirmation link to or None,
+    the session's cookie token). FormErrors / a 429 AppError as register() (nothing stored)."""
+    with db.pg_transaction() as cur:
+        user_id = register(cur, email, password, address, settings.registrations_per_hour, language)
+        confirm_to = confirmation.may_send(cur, user_id)
+        token, _ = sessions.create(cur, user_id, settings.session_days)
+    return user_id, confirm_to, token

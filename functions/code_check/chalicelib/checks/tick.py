@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 
 from psycopg2.extras import execute_values
 
-from common import aws, db
+from common import db, queue, rows
 from common.log import get_logger
 
-from .. import queries
+from .. import queries, queue_messages
 from ..files import store
 from . import options, runner
 
@@ -37,8 +37,7 @@ def tick(settings, batch_size=None):
     requeued = _requeue_lost(settings)
     with db.pg_transaction() as cur:
         cur.execute(queries.CLAIM_VERSIONS, (batch_size or settings.batch_size,))
-        claimed = [dict(zip(("id", "file_id", "number", "s3_key", "s3_version_id", "name", "attempts"), row))
-                   for row in cur.fetchall()]
+        claimed = rows.all(cur)
         if not claimed:
             return {"checked": 0, "failed": 0, "enqueued": requeued}
         started = datetime.now(timezone.utc)
@@ -120,18 +119,18 @@ def _store(cur, claimed, started, results, errors):
 
 
 def enqueue(settings, check_ids):
-    """One SQS message per finished check; marks the ones that went out. Returns how many did."""
-    sent = []
-    sqs = aws.client("sqs")
-    for start in range(0, len(check_ids), 10):
-        chunk = check_ids[start:start + 10]
-        try:
-            answer = sqs.send_message_batch(QueueUrl=settings.queue_url, Entries=[
-                {"Id": str(check_id), "MessageBody": json.dumps({"check_id": check_id})} for check_id in chunk])
-        except Exception:  # noqa: BLE001 - the checks are stored; a later tick enqueues them again
-            log.exception("could not queue e-mails", check_ids=chunk)
-            continue
-        sent += [int(entry["Id"]) for entry in answer.get("Successful", [])]
+    """One report message per finished check (common.queue); marks the ones that went out. Returns how many did."""
+    if not check_ids:
+        return 0
+    try:
+        failed = queue.send_all(settings.queue_url,
+                                [(check_id, queue_messages.Report(check_id).body(), 0) for check_id in check_ids])
+    except Exception:  # noqa: BLE001 - the checks are stored; a later tick enqueues them again
+        log.exception("could not queue e-mails", check_ids=check_ids)
+        return 0
+    if failed:
+        log.warning("some e-mails not queued; a later tick queues them", check_ids=sorted(failed))
+    sent = [check_id for check_id in check_ids if check_id not in failed]
     if sent:
         with db.pg_transaction() as cur:
             cur.execute(queries.MARK_ENQUEUED, (sent,))

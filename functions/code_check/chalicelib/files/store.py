@@ -6,11 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from common import aws, web
+from common import aws, db, rows, web
 from common.i18n import N_
 
 from .. import queries
-from ..rows import every, one
+from ..checks import report
 from . import names
 
 
@@ -87,23 +87,23 @@ def read_version(bucket, s3_key_, s3_version_id):
 
 def list_files(cur, user_id):
     cur.execute(queries.LIST_FILES, (user_id,))
-    return every(cur)
+    return rows.all(cur)
 
 
 def get_file(cur, user_id, file_id):
     """The file with its versions (newest first); 404 for anything not the user's."""
     cur.execute(queries.OWN_FILE, (file_id, user_id))
-    found = one(cur)
+    found = rows.one(cur)
     if found is None:
         raise web.not_found(N_("No such file"))
     cur.execute(queries.FILE_VERSIONS, (file_id,))
-    found["versions"] = every(cur)
+    found["versions"] = rows.all(cur)
     return found
 
 
 def get_version(cur, user_id, file_id, number):
     cur.execute(queries.VERSION_OF_FILE, (file_id, user_id, number))
-    found = one(cur)
+    found = rows.one(cur)
     if found is None:
         raise web.not_found(NO_VERSION)
     return found
@@ -111,4 +111,51 @@ def get_version(cur, user_id, file_id, number):
 
 def file_by_badge(cur, badge_key):
     cur.execute(queries.FILE_BY_BADGE, (badge_key,))
-    return one(cur)
+    return rows.one(cur)
+
+
+# ---- the same, each in its own transaction (what the routes call) ---------------------------------
+
+def upload_each(bucket, user_id, items):
+    """[(name, Stored or names.Refused)] for [(name, bytes)]: each file in its own transaction, so a refused or
+    failing file never stops the others."""
+    results = []
+    for name, data in items:
+        try:
+            with db.pg_transaction() as cur:
+                results.append((name, upload(cur, bucket, user_id, name, data)))
+        except names.Refused as exc:
+            results.append((name, exc))
+    return results
+
+
+def replace_own(bucket, user_id, file_id, data):
+    with db.pg_transaction() as cur:
+        return replace(cur, bucket, user_id, file_id, data)
+
+
+def delete_own(user_id, file_id):
+    with db.pg_transaction() as cur:
+        delete(cur, user_id, file_id)
+
+
+def files_of(user_id):
+    with db.pg_transaction() as cur:
+        return list_files(cur, user_id)
+
+
+def file_of(user_id, file_id):
+    with db.pg_transaction() as cur:
+        return get_file(cur, user_id, file_id)
+
+
+def version_of(user_id, file_id, number):
+    with db.pg_transaction() as cur:
+        return get_version(cur, user_id, file_id, number)
+
+
+def version_with_report(user_id, file_id, number):
+    """(version row, its report)."""
+    with db.pg_transaction() as cur:
+        found = get_version(cur, user_id, file_id, number)
+        return found, report.version_report(cur, file_id, found)

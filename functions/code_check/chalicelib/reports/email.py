@@ -1,6 +1,7 @@
 """The e-mail report of one check: file, version, counts, new problems first, a link to the report page.
 
-E-mails are in English and Russian in one message: the owner's language is not known to the notifier.
+An e-mail is in the language its owner registered with (check["language"]: 'ru' or 'en'); accounts registered
+before the language was remembered (None) get English and Russian in one message.
 """
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def compose(check, report, link):
                   fixed=report["fixed"][:MAX_LISTED], counts={
                       "total": len(marked), "new": len(new), "remaining": len(remaining),
                       "fixed": len(report["fixed"])},
-                  more=max(0, len(marked) - MAX_LISTED), link=link, compared_with=report["compared_with"])
+                  more=max(0, len(marked) - MAX_LISTED), link=link, compared_with=report["compared_with"],
+                  lang=check.get("language"))
     return subject_of(check, len(marked), len(new)), \
         _env.get_template("email.txt").render(**values), _env.get_template("email.html").render(**values)
 
@@ -29,6 +31,13 @@ def compose(check, report, link):
 def subject_of(check, total, new):
     """The platform's own words first, the user's file name last: an upload's name cannot open the subject
     with a text of its own ("Your-account-is-locked...")."""
+    if check.get("language") == "ru":
+        where = f"версия {check['number']} файла {check['name']}"
+        if check["outcome"] == "failed":
+            return f"Отчёт code_check: не удалось проверить: {where}"
+        if total:
+            return f"Отчёт code_check: проблем {total} (новых {new}): {where}"
+        return f"Отчёт code_check: проблем нет: {where}"
     where = f"version {check['number']} of {check['name']}"
     if check["outcome"] == "failed":
         return f"code_check report: could not check {where}"

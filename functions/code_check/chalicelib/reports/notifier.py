@@ -12,23 +12,21 @@ is set well above them, so only a notifier failing again and again sends a messa
 No report goes to an address its owner has not confirmed, nor past the account's daily cap: such a
 check's e-mail is 'skipped' with the reason (shown on the page), never sent later.
 """
-import json
-import logging
-
 from botocore.config import Config
 
-from common import batch, db
+from common import batch, db, rows
 from common.i18n import N_
+from common.log import get_logger
 
-from .. import queries
+from .. import queries, queue_messages
 from ..checks import report
-from ..rows import one
 from . import email
 
-log = logging.getLogger("code_check.notifier")
+log = get_logger("code_check.notifier")
 SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 1})
 _ses = None
 NOT_CONFIRMED = N_("the e-mail address is not confirmed yet")
+BEING_DELETED = N_("the account is being deleted")
 DAILY_LIMIT = N_("the account's daily limit of report e-mails is reached")
 GAVE_UP = N_("the e-mail could not be sent after repeated attempts")
 
@@ -44,11 +42,14 @@ def ses():
 def handle_record(settings, record):
     """The SQS record handler (common.batch): returns when done, raises to be delivered again."""
     try:
-        check_id = int(json.loads(record["body"])["check_id"])
-    except (KeyError, TypeError, ValueError):
-        log.error("dropping unusable message %s", record.get("messageId"))
+        message = queue_messages.parse(record["body"])
+    except queue_messages.Unusable as exc:
+        log.error("dropping an unusable message", message_id=record.get("messageId"), reason=str(exc))
         return
-    notify(settings, check_id)
+    if not isinstance(message, queue_messages.Report):
+        log.error("dropping a message of another queue", message_id=record.get("messageId"))
+        return
+    notify(settings, message.check_id)
 
 
 def notify(settings, check_id):
@@ -56,7 +57,7 @@ def notify(settings, check_id):
     or "gone"."""
     with db.pg_transaction() as cur:
         cur.execute(queries.CHECK_FOR_EMAIL, (settings.claim_seconds, check_id))
-        check = one(cur)
+        check = rows.one(cur)
         if check is None:
             return "gone"
         if check["email_state"] in ("sent", "none", "skipped"):
@@ -67,10 +68,10 @@ def notify(settings, check_id):
         skipped = _skip_reason(cur, settings, check)
         if skipped:
             cur.execute(queries.EMAIL_SKIPPED, (skipped, check_id))
-            log.info("check %s: no e-mail: %s", check_id, skipped)
+            log.info("no e-mail", check_id=check_id, reason=skipped)
             return "skipped"
         if check["email_state"] == "claimed":
-            log.warning("check %s: a send attempt was interrupted; sending again", check_id)
+            log.warning("a send attempt was interrupted; sending again", check_id=check_id)
         cur.execute(queries.CLAIM_EMAIL, (check_id,))
         attempts = cur.fetchone()[0]
         version = {"id": check["version_id"], "number": check["number"]}
@@ -87,7 +88,7 @@ def notify(settings, check_id):
         if attempts >= settings.email_attempts:
             with db.pg_transaction() as cur:
                 cur.execute(queries.EMAIL_GAVE_UP, (GAVE_UP, check_id))
-            log.error("check %s: e-mail given up after %s attempts: %s", check_id, attempts, reason)
+            log.error("e-mail given up", check_id=check_id, attempts=attempts, reason=reason)
             return "given up"
         with db.pg_transaction() as cur:
             cur.execute(queries.EMAIL_FAILED, (reason, check_id))
@@ -100,6 +101,8 @@ def notify(settings, check_id):
 
 def _skip_reason(cur, settings, check):
     """Why this check's report must not be sent (a msgid), or None."""
+    if check["deleting"]:
+        return BEING_DELETED
     if not check["confirmed"]:
         return NOT_CONFIRMED
     cur.execute(queries.LOCK_USER, (check["user_id"],))

@@ -16,12 +16,17 @@ def render(request, template, status=200, headers=None, **values):
 
 
 def error_page(request):
-    """The render function for web.html_errors: the error's message in the reader's language."""
+    """The render function for web.map_errors: the error's message in the reader's language."""
     def render_error(error):
         language = i18n.request_language(request)
         return PAGES.render("error.html", language, base=web.base_path(request), status=error.status,
                             message=PAGES.error_text(error, language), user=None)
     return render_error
+
+
+def error_response(request, error):
+    """An AppError as its page (for failures met before a route runs)."""
+    return web.html_response(error_page(request)(error), status=error.status, headers=error.headers)
 
 
 def translate(request, message, params=None):

@@ -20,17 +20,19 @@ class Settings:
     registrations_per_hour: int = 5
     # SES calls for one report before its e-mail is given up (counted in checks.email_attempts, not SQS receives).
     email_attempts: int = 5
+    # The account deletions' queue (accounts/deletion.py): the web function sends, the checker re-sends.
+    deletions_queue_url: str = None
 
 
-@once
-def settings():
-    env = Reader()
+def read(environ=None):
+    """The settings in `environ` (the process environment by default); SettingError names a bad one."""
+    env = Reader(environ)
     return Settings(
         bucket=env.text("CODE_CHECK_BUCKET"),
         queue_url=env.url("CODE_CHECK_QUEUE_URL"),
         sender=env.text("CODE_CHECK_SENDER"),
         # The notifier's links. The web function has none (its API's id in its own environment is a circular
-        # dependency on AWS): it answers with the base URL each request came in through (app._api_base).
+        # dependency on AWS): it answers with the base URL each request came in through (routes.shared.site_url).
         public_url=env.url("CODE_CHECK_PUBLIC_URL", None),
         batch_size=env.integer("CODE_CHECK_BATCH_SIZE", 200, 1, 5000),
         flake8_jobs=env.integer("CODE_CHECK_FLAKE8_JOBS", 2, 1, 64),
@@ -40,12 +42,19 @@ def settings():
         daily_emails=env.integer("CODE_CHECK_DAILY_EMAILS", 50, 1, 100000),
         registrations_per_hour=env.integer("CODE_CHECK_REGISTRATIONS_PER_HOUR", 5, 1, 100000),
         email_attempts=env.integer("CODE_CHECK_EMAIL_ATTEMPTS", 5, 1, 50),
+        deletions_queue_url=env.url("CODE_CHECK_DELETIONS_QUEUE_URL", None),
     )
 
 
-def notifier_settings():
-    """settings() for the notifier, whose e-mails link to the site: CODE_CHECK_PUBLIC_URL must be set."""
-    found = settings()
+@once
+def load():
+    """The process's settings, read once per cold start (load.cache_clear() forgets them)."""
+    return read()
+
+
+def for_notifier():
+    """load() for the notifier, whose e-mails link to the site: CODE_CHECK_PUBLIC_URL must be set."""
+    found = load()
     if not found.public_url:
         raise SettingError("CODE_CHECK_PUBLIC_URL is not set: the report e-mails link to the site")
     return found
