@@ -1,5 +1,5 @@
 """Accounts: create one (password encrypted, access token hashed), check a token, load the IMAP login."""
-from common import passwords, secretbox, web
+from common import passwords, rows, secretbox, web
 from common.db import pg_transaction
 
 from .. import queries, settings
@@ -33,19 +33,11 @@ def create(account):
     return account_id, token
 
 
-def _row(cur):
-    row = cur.fetchone()
-    if row is None:
-        return None
-    names = [d[0] for d in cur.description]
-    return dict(zip(names, row))
-
-
 def get(account_id):
     """The account row (without secrets) or None."""
     with pg_transaction() as cur:
         cur.execute(queries.ACCOUNT, (account_id,))
-        row = _row(cur)
+        row = rows.one(cur)
     if row:
         row.pop("token_digest")
     return row
@@ -57,7 +49,7 @@ def authorized(account_id, token):
         return None
     with pg_transaction() as cur:
         cur.execute(queries.ACCOUNT, (account_id,))
-        row = _row(cur)
+        row = rows.one(cur)
     if row is None or not passwords.same(row.pop("token_digest"), passwords.api_key_digest(token)):
         return None
     return row

@@ -1,17 +1,13 @@
 """Import jobs and folder sync state in the database: create, lease, plan, finish."""
 from psycopg2.extras import Json
 
+from common import rows
 from common.db import pg_transaction
 
 from .. import queries
 from .failures import HostBusy, LeaseLost, is_auth_failure
 
 STALE_SECONDS = 900    # an active job untouched this long, unleased, lost its queue message
-
-
-def _dict(cur):
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
 
 
 def _owned(cur, job_id):
@@ -28,21 +24,21 @@ def create_job(account_id):
         if created:
             cur.execute(queries.SET_ACCOUNT_STATUS, ("importing", None, None, account_id))
         cur.execute(queries.ACTIVE_JOB, (account_id,))
-        return _dict(cur), created
+        return rows.one(cur), created
 
 
 def latest_job(account_id):
     """The account's newest job or None."""
     with pg_transaction() as cur:
         cur.execute(queries.LATEST_JOB, (account_id,))
-        return _dict(cur)
+        return rows.one(cur)
 
 
 def get_job(job_id):
     """A job by id or None."""
     with pg_transaction() as cur:
         cur.execute(queries.JOB, (job_id,))
-        return _dict(cur)
+        return rows.one(cur)
 
 
 def lease_left(job_id):
@@ -69,7 +65,7 @@ def lease(job_id, seq, owner, seconds, host_slots=None):
             cur.execute(queries.HOST_LEASES, {"host": host, "job": job_id})
             busy = cur.fetchone()[0]
         cur.execute(queries.LEASE_JOB, {"job": job_id, "seq": seq, "owner": owner, "seconds": seconds, "host": host})
-        job = _dict(cur)
+        job = rows.one(cur)
         if job is not None and host_slots is not None and busy >= host_slots:
             raise HostBusy(f"{busy} chunks already import from {host}")   # rolls the lease back
         return job

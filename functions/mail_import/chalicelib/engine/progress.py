@@ -4,14 +4,14 @@ A background thread sends at most every INTERVAL seconds: new rows first, then t
 progress, then (once) the final done/error event. Connections that are gone are forgotten.
 """
 import json
-import logging
 import threading
 
 from common import aws
+from common.log import get_logger
 
 from .. import connections, settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 MAX_PAYLOAD = 96 * 1024          # under API Gateway's 128 KB per message
 
 

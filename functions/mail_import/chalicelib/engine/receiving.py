@@ -62,7 +62,7 @@ class Receiver:
             try:
                 index_requests.flush()
             except Exception:  # the job's last chunk asks again from the job's first message
-                log.exception("could not queue an indexing request for account %s", job["account_id"])
+                log.exception("could not queue an indexing request", account_id=job["account_id"])
             raise
         index_requests.flush()
         if remaining:
@@ -78,7 +78,7 @@ class Receiver:
                 pool = ProcessPool(workers, self.server, self.info.name, self.info.uidvalidity,
                                    self.job["account_id"])
             except OSError as exc:  # a sandbox that forbids fork: slower, but the import still runs
-                log.warning("no fetch worker processes (%s); fetching in the handler's process", exc)
+                log.warning("no fetch worker processes; fetching in the handler's process", reason=str(exc))
         if pool is not None:
             with pool:
                 for result in pool.results(batches, deadline):

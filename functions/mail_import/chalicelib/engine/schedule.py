@@ -54,9 +54,9 @@ def run():
         try:
             job = jobs.start(account_id, delay=delay)
         except Exception:  # one account's trouble must not stop the others' syncs
-            log.exception("could not start the sync of account %s", account_id)
+            log.exception("could not start the sync of an account", account_id=account_id)
             continue
         started += job is not None
     if requeued or due:
-        log.info("sync schedule: %d accounts due, %d stranded jobs queued again", len(due), requeued)
+        log.info("sync schedule", due=len(due), requeued=requeued)
     return {"started": started, "requeued": requeued, "indexing": indexer.request_missed(), "dead_letters": swept}
