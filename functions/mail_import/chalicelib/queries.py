@@ -14,6 +14,23 @@ _ACCOUNT_COLUMNS = """id, provider, host, port, use_ssl, login, folders, status,
 
 ACCOUNT = "SELECT " + _ACCOUNT_COLUMNS + ", token_digest FROM mail_import.accounts WHERE id = %s"
 
+# The account if the token is one of its tokens (the first one, or one given when the mailbox was added again).
+AUTHORIZED_ACCOUNT = "SELECT " + _ACCOUNT_COLUMNS + """ FROM mail_import.accounts a WHERE id = %(account)s
+    AND (token_digest = %(digest)s OR EXISTS (SELECT 1 FROM mail_import.account_tokens t
+                                              WHERE t.account_id = a.id AND t.token_digest = %(digest)s))"""
+
+# One mailbox is added at a time: two forms for the same mailbox cannot both create an account.
+LOCK_MAILBOX = "SELECT pg_advisory_xact_lock(hashtextextended('mail_import.mailbox ' || %(key)s, 0))"
+
+SAME_MAILBOX = """
+    SELECT id FROM mail_import.accounts WHERE lower(host) = lower(%(host)s) AND lower(login) = lower(%(login)s)
+    ORDER BY id LIMIT 1
+"""
+
+ADD_TOKEN = """
+    INSERT INTO mail_import.account_tokens (account_id, token_digest) VALUES (%(account)s, %(digest)s)
+"""
+
 ACCOUNT_SECRET = "SELECT password_enc FROM mail_import.accounts WHERE id = %s"
 
 SET_ACCOUNT_STATUS = """
@@ -164,7 +181,7 @@ RECEIVE_PROGRESS = """
 
 NEXT_FOLDER = """
     UPDATE mail_import.jobs SET folder_index = folder_index + 1, phase = 'reading', plan_uidvalidity = NULL,
-        plan_uids = NULL, plan_top = NULL, scan_below = NULL, checked = 0, total = 0, remaining = 0, updated_at = now()
+        plan_uids = NULL, plan_top = NULL, scan_below = NULL, total = 0, remaining = 0, updated_at = now()
     WHERE id = %(job)s AND lease_owner = %(owner)s
 """
 

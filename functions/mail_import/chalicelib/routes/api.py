@@ -13,14 +13,16 @@ JSON = "application/json"
 
 @bp.route("/api/accounts", methods=["POST"], content_types=[JSON, FORM])
 def create_account():
-    """Create an account: {"id", "token" (shown once), "url"}."""
+    """Add a mailbox (its login checked first): {"id", "token" (shown once), "url", "existing"}; 201 for a new
+    account, 200 for a mailbox already here (the same host and login: the existing account, with a new token)."""
     request = bp.current_request
     values = access.form_values(request, account_form.MAX_BODY_BYTES)
     account = account_form.parse_account(values)
     attempts.reserve(request)
-    account_id, token = accounts.create(account)
-    return web.json_response({"id": account_id, "token": token,
-                              "url": access.page_url(web.base_path(request), account_id, token)}, status=201)
+    account_id, token, existing = accounts.add(account)
+    return web.json_response({"id": account_id, "token": token, "existing": existing,
+                              "url": access.page_url(web.base_path(request), account_id, token)},
+                             status=200 if existing else 201)
 
 
 @bp.route("/api/accounts/{account_id}", methods=["GET"])

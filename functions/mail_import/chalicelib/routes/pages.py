@@ -42,7 +42,7 @@ def create_account_from_form():
         values = access.form_values(request, account_form.MAX_BODY_BYTES)
         account = account_form.parse_account(values)
         attempts.reserve(request)
-        account_id, token = accounts.create(account)
+        account_id, token, _existing = accounts.add(account)   # an existing mailbox: its page, with a token
     except web.AppError as exc:
         return web.html_response(pages.new_account(base(), language(), exc, values), status=exc.status,
                                  headers=exc.headers)

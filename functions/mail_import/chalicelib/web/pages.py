@@ -28,8 +28,13 @@ def new_account(base, language, error=None, values=None):
     """The "add a mailbox" form, with an error (AppError) and the values to keep when it was rejected."""
     values = dict(values or {})
     values.pop("password", None)  # never echoed back
+    fields = getattr(error, "fields", {})
+    advice = None
+    if error is not None and error.message in failures.AUTH_FAILURES:
+        advice = AUTH_ADVICE.get(fields.get("provider"), AUTH_ADVICE["custom"])
     return _pages.render("new_account.html", language, base=base, values=values, presets=account_form.PRESETS,
-                         custom=account_form.CUSTOM, error=_pages.error_text(error, language) if error else None)
+                         custom=account_form.CUSTOM, error=_pages.error_text(error, language) if error else None,
+                         advice=advice, help_url=fields.get("help"))
 
 
 def account(base, language, account_row, token, ws_url, job, rows, count, latest_id, link=None):
