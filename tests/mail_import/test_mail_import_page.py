@@ -153,3 +153,43 @@ def test_a_job_whose_worker_died_says_it_is_retrying_in_both_languages(dovecot, 
             context.close()
     finally:
         db("UPDATE mail_import.jobs SET state = 'superseded', lease_owner = NULL WHERE account_id = %s", created["id"])
+
+
+def _fill_form(page, mailbox, password=None):
+    page.select_option("#provider", "custom")
+    page.fill("#host", mailbox.host)
+    page.fill("#port", str(mailbox.port))
+    page.uncheck("input[name=ssl]")
+    page.fill("#login", mailbox.login)
+    page.fill("#password", password or mailbox.password)
+
+
+def test_the_form_offers_the_mailboxs_folders_with_trash_and_spam_unticked(dovecot, slow_cloud, chromium, db):
+    api = slow_cloud.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("folder form")
+    for folder in ("Sent", "Trash", "Spam"):
+        mailbox.fill(folder, [make_message(30000 + i, False) for i in range(2)])
+    for locale, button, failed in (("en-GB", "Show the mailbox's folders", "The folders could not be read: "),
+                                   ("ru-RU", "Показать папки ящика", "Не удалось прочитать папки: ")):
+        context = chromium.new_context(locale=locale)
+        page = context.new_page()
+        page.goto(f"{api}/")
+        _fill_form(page, mailbox, password="wrong")
+        assert page.text_content("#show-folders") == button
+        page.click("#show-folders")
+        wait_until(lambda: page.is_visible("#folders-error"), 20, "the refused login")
+        assert page.text_content("#folders-error").startswith(failed)
+        page.fill("#password", mailbox.password)
+        page.click("#show-folders")
+        page.wait_for_selector("#folder-list label.folder")
+        ticks = {box.get_attribute("value"): box.is_checked() for box in page.query_selector_all("#folder-list input")}
+        assert ticks == {"INBOX": True, "Sent": True, "Trash": False, "Spam": False}
+        assert page.input_value("#folders") == "INBOX\nSent"
+        if locale == "ru-RU":
+            page.uncheck('#folder-list input[value="Sent"]')
+            page.check('#folder-list input[value="Trash"]')
+            page.screenshot(path=SCREENSHOT.replace(".png", "_folders.png"))
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r"/accounts/\d+"))
+        context.close()
+    assert db("SELECT folders FROM mail_import.accounts WHERE login = %s", mailbox.login) == [(["INBOX", "Trash"],)]

@@ -4,7 +4,7 @@ from common import passwords, rows, secretbox, web
 from common.db import pg_transaction
 
 from .. import queries, settings
-from . import imap_session
+from . import failures, imap_session
 from .failures import HOST_NOT_FOUND, NOT_IMAP_PORT, ImportFailure, is_auth_failure
 from .imap_session import Server
 
@@ -24,9 +24,26 @@ def check_destination(account):
 def check_login(account):
     """Log in to the mailbox (the import's SSRF guard and deadlines) and out again; a 400 naming the field to fix
     when that fails: the password (with `provider`, for the page's advice) or the server."""
+    _logged_in(account).close()
+
+
+def folders(account):
+    """The mailbox's folders for the form (imap_session.Session.folder_list), after the same checks as add()."""
+    check_destination(account)
+    with _logged_in(account) as session:
+        try:
+            return session.folder_list()
+        except Exception as exc:  # noqa: BLE001 - a LIST the server refuses is the server's problem, named
+            failure = failures.connect_failure(exc, account.host, account.port)
+            if failure is None:
+                raise
+            raise web.AppError(400, failure.msgid, params=failure.params, field="host") from None
+
+
+def _logged_in(account):
     try:
-        imap_session.connect(Server(account.host, account.port, account.use_ssl, account.login,
-                                    account.password)).close()
+        return imap_session.connect(Server(account.host, account.port, account.use_ssl, account.login,
+                                           account.password))
     except ImportFailure as exc:
         if is_auth_failure(exc):
             page = {"help": APP_PASSWORD_PAGES[account.provider]} if account.provider in APP_PASSWORD_PAGES else {}

@@ -25,6 +25,16 @@ def create_account():
                              status=200 if existing else 201)
 
 
+@bp.route("/api/folders", methods=["POST"], content_types=[JSON, FORM])
+def mailbox_folders():
+    """A mailbox's folders for the form to offer, its login checked (and counted) as when it is added:
+    {"folders": [{"name", "special" (\\Sent, \\Trash... or null), "checked" (imported unless unticked)}]}."""
+    request = bp.current_request
+    account = account_form.parse_account(access.form_values(request, account_form.MAX_BODY_BYTES))
+    attempts.reserve(request)
+    return web.json_response({"folders": accounts.folders(account)})
+
+
 @bp.route("/api/accounts/{account_id}", methods=["GET"])
 def account_status(account_id):
     """The account's status, its latest import job and how many messages are stored."""

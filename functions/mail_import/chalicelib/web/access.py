@@ -17,7 +17,7 @@ NO_ACCOUNT = "No such account."
 COOKIE_AGE = 31536000
 LINK_AGE = 600
 # The routes anyone may call: (API Gateway resource path, method). Every other route names an {account_id}.
-PUBLIC = {("/", "GET"), ("/accounts", "POST"), ("/api/accounts", "POST")}
+PUBLIC = {("/", "GET"), ("/accounts", "POST"), ("/api/accounts", "POST"), ("/api/folders", "POST")}
 CALLER = "mail_import_account"   # the request-context key the account is kept under
 
 
