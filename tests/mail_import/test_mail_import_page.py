@@ -193,3 +193,38 @@ def test_the_form_offers_the_mailboxs_folders_with_trash_and_spam_unticked(dovec
             page.wait_for_url(re.compile(r"/accounts/\d+"))
         context.close()
     assert db("SELECT folders FROM mail_import.accounts WHERE login = %s", mailbox.login) == [(["INBOX", "Trash"],)]
+
+
+def test_an_import_is_cancelled_from_the_page_and_resumed_later(dovecot, slow_cloud, chromium, db):
+    api = slow_cloud.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("cancel page")
+    mailbox.fill("INBOX", [make_message(40000 + i, False) for i in range(MESSAGES)])
+    context = chromium.new_context(locale="ru-RU")
+    page = context.new_page()
+    page.goto(f"{api}/")
+    _fill_form(page, mailbox)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/\d+"))
+    account_id = int(page.url.rsplit("/", 1)[1])
+    wait_until(lambda: page.text_content("#phase") == "Получение сообщений", what="the import receiving")
+    page.click("#cancel-import")
+    wait_until(lambda: page.text_content("#phase") == "Импорт отменён", 60, "the import cancelled")
+    imported, total = map(int, re.fullmatch(r"импортировано (\d+) из (\d+)", page.text_content("#counter")).groups())
+    assert 0 < imported < total == MESSAGES and page.is_visible("#resume-import")
+    assert db("SELECT count(*) FROM mail_import.messages WHERE account_id = %s", account_id) == [(imported,)]
+
+    page.reload()                                                    # a reload does not start it again
+    assert page.text_content("#phase") == "Импорт отменён"
+    english = chromium.new_context(locale="en-GB")
+    english.add_cookies(context.cookies())
+    tab = english.new_page()
+    tab.goto(page.url)
+    assert tab.text_content("#phase") == "Import cancelled"
+    assert tab.text_content("#counter") == f"{imported} of {MESSAGES} imported"
+    english.close()
+
+    page.click("#resume-import")
+    wait_until(lambda: page.text_content("#phase") == "Импорт завершён", 120, "the resumed import")
+    assert db("SELECT count(*), count(DISTINCT uid) FROM mail_import.messages WHERE account_id = %s",
+              account_id) == [(MESSAGES, MESSAGES)]
+    context.close()

@@ -44,7 +44,7 @@ ACCOUNT_HAS_MESSAGES = "SELECT EXISTS (SELECT 1 FROM mail_import.messages WHERE 
 _JOB_COLUMNS = """
     id, account_id, state, folders, folder_index, phase, plan_uidvalidity, plan_uids, plan_top, scan_below,
     checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at, index_from,
-    failures, interrupted OR (lease_owner IS NOT NULL AND lease_until < now()) AS interrupted
+    failures, interrupted OR (lease_owner IS NOT NULL AND lease_until < now()) AS interrupted, cancel_requested
 """
 
 # A job whose lease lapsed long ago and that has not moved since lost its queue message for good
@@ -177,6 +177,22 @@ RECEIVE_PROGRESS = """
     UPDATE mail_import.jobs SET remaining = %(remaining)s, imported = imported + %(imported)s, updated_at = now(),
         index_from = LEAST(index_from, %(first_id)s), interrupted = false
     WHERE id = %(job)s AND lease_owner = %(owner)s
+    RETURNING cancel_requested
+"""
+
+# Cancel the account's active job: the flag for the chunk holding it, ...
+REQUEST_CANCEL = """
+    UPDATE mail_import.jobs SET cancel_requested = true, updated_at = now()
+    WHERE account_id = %s AND state IN ('queued', 'running')
+    RETURNING id
+"""
+
+# ... or, when no chunk holds it (queued, or its holder died), the job ends at once.
+CANCEL_IDLE_JOB = """
+    UPDATE mail_import.jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, lease_host = NULL,
+        interrupted = false, updated_at = now(), finished_at = now()
+    WHERE id = %s AND state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())
+    RETURNING account_id
 """
 
 NEXT_FOLDER = """

@@ -27,6 +27,20 @@ def create_job(account_id):
         return rows.one(cur), created
 
 
+def cancel(account_id):
+    """Ask the account's active job to stop: a job no chunk holds ends at once, the chunk holding one stops at
+    its next batch (engine/receiving.py). Returns the job's id, or None when no import was running."""
+    with pg_transaction() as cur:
+        cur.execute(queries.REQUEST_CANCEL, (account_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        cur.execute(queries.CANCEL_IDLE_JOB, (row[0],))
+        if cur.fetchone() is not None:
+            cur.execute(queries.SET_ACCOUNT_STATUS, ("ok", None, None, account_id))
+        return row[0]
+
+
 def latest_job(account_id):
     """The account's newest job or None."""
     with pg_transaction() as cur:
@@ -138,7 +152,7 @@ def finish(job_id, state, failure=None):
         row = cur.fetchone()
         if row is None:
             return False
-        status = "ok" if state == "done" else "auth_failed" if is_auth_failure(failure) else "error"
+        status = "ok" if state in ("done", "cancelled") else "auth_failed" if is_auth_failure(failure) else "error"
         cur.execute(queries.SET_ACCOUNT_STATUS, (status, error, message, row[0]))
         return True
 

@@ -26,7 +26,7 @@ from common.log import get_logger
 from .. import queue_messages, settings
 from ..settings import SAFETY_SECONDS
 from . import accounts, imap_session, indexer, job_records, planning, progress
-from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, HostBusy, ImportFailure, LeaseLost
+from .failures import NOT_QUEUED, UNEXPECTED, Cancelled, FolderChanged, HostBusy, ImportFailure, LeaseLost
 from .fetch_pool import WorkerDied
 from .lease import LeaseKeeper
 from .receiving import Receiver
@@ -58,6 +58,21 @@ def start(account_id, delay=0):
             job_records.finish(job["id"], "error", ImportFailure(NOT_QUEUED))
             job = job_records.get_job(job["id"])
     return job
+
+
+def on_page_open(account_id):
+    """What opening the account's page does: start an import unless one is running, or return the last job when
+    the person cancelled it (it waits for them to resume it: a reload does not undo the cancel)."""
+    latest = job_records.latest_job(account_id)
+    if latest is not None and latest["state"] == "cancelled":
+        return latest
+    return start(account_id)
+
+
+def cancel(account_id):
+    """Cancel the account's running import (job_records.cancel); the job as it is now, or None."""
+    job_id = job_records.cancel(account_id)
+    return job_records.get_job(job_id) if job_id is not None else None
 
 
 def handle(body, attempt, remaining_ms):
@@ -130,6 +145,11 @@ class Chunk:
             self._request_index(strict=False)
             job_records.finish(job_id, "error", exc)
             final = {"type": "error", "message": str(exc), "error_message": exc.message}
+        except Cancelled:
+            log.info("import cancelled", job_id=job_id)
+            self._request_index(strict=False)
+            job_records.finish(job_id, "cancelled")
+            final = dict(progress.job_event(job_records.get_job(job_id)), type="cancelled")
         except LeaseLost as exc:
             log.warning("lease lost; leaving the job to the new holder", job_id=job_id, reason=str(exc))
         except FolderChanged as exc:
@@ -179,6 +199,8 @@ class Chunk:
     def _work(self, notifier):
         """Plan and receive folder after folder; True if there is more for another chunk."""
         job = self.job
+        if job.get("cancel_requested"):
+            raise Cancelled(f"job {job['id']} cancelled")       # asked for between two chunks
         account = accounts.get(job["account_id"])
         server = accounts.server(account)
         session = imap_session.connect(server)

@@ -24,7 +24,8 @@ def job_event(job):
             "total": job["total"], "remaining": job["remaining"], "imported": job["imported"],
             "error": job.get("error"), "error_message": job.get("error_message"),
             # A chunk died or failed and its retry has not committed yet (or the holder stopped renewing its lease).
-            "interrupted": bool(job.get("interrupted")) and job["state"] in ("queued", "running")}
+            "interrupted": bool(job.get("interrupted")) and job["state"] in ("queued", "running"),
+            "cancelling": bool(job.get("cancel_requested")) and job["state"] in ("queued", "running")}
 
 
 def row_payloads(rows):

@@ -6,6 +6,7 @@ from common.log import get_logger
 
 from .. import settings
 from . import fetching, indexer, job_records, message_store
+from .failures import Cancelled
 from .fetch_pool import ProcessPool
 
 log = get_logger(__name__)
@@ -45,6 +46,8 @@ class Receiver:
             self.notifier.progress({"type": "progress", "state": "running", "phase": "receiving",
                                     "folder": info.name, "checked": job["checked"], "total": len(plan),
                                     "remaining": remaining})
+            if getattr(new_rows, "cancel_requested", False):
+                raise Cancelled(f"job {job['id']} cancelled")   # between batches: the ones committed stay
         try:
             # Batch N is committed (in its own thread, on that thread's own connection) while batch N+1 is
             # received and more batches are handed to the fetch processes: they no longer wait for the

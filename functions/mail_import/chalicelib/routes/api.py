@@ -71,6 +71,14 @@ def start_import(account_id):
     return web.json_response({"job": progress.job_event(jobs.start(account["id"]))}, status=202)
 
 
+@bp.route("/api/accounts/{account_id}/cancel", methods=["POST"])
+def cancel_import(account_id):
+    """Cancel the running import: the chunks in flight stop at their next batch (what they committed stays) and
+    the job ends 'cancelled'; a later import resumes from there. {"job": the job, or null if none was running}."""
+    job = jobs.cancel(access.caller(bp.current_request)["id"])
+    return web.json_response({"job": progress.job_event(job) if job else None}, status=202)
+
+
 @bp.route("/api/accounts/{account_id}/sync", methods=["PUT"], content_types=[JSON, FORM])
 def set_sync(account_id):
     """The automatic sync interval: {"minutes": 1..10080} or {"minutes": null} (off)."""

@@ -63,7 +63,7 @@ def account_page(account_id):
                             headers=dict(web.NO_STORE, **{"Set-Cookie": [
                                 access.set_cookie(request, account["id"], token),
                                 access.link_cookie(request, account["id"])]}))
-    job = jobs.start(account["id"])
+    job = jobs.on_page_open(account["id"])
     count, latest_id = message_list.stats(account["id"])
     link, headers = None, dict(web.NO_STORE)
     if access.shows_link(request, account["id"]):
