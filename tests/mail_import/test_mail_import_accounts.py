@@ -90,3 +90,30 @@ def test_a_working_login_is_stored_once_and_the_same_mailbox_again_is_the_same_a
         assert refused.status_code == 400 and "token" not in refused.json_body
     assert stored(db, mailbox.login) == [(account_id,)]
     assert db("SELECT count(*) FROM mail_import.account_tokens WHERE account_id = %s", account_id) == [(2,)]
+
+
+def test_the_start_page_lists_the_mailboxes_this_browsers_cookies_open(
+        app_module, dovecot, new_account, run_import, db):
+    from mail_import_corpus import make_message
+    imported, fresh, foreign = (dovecot.new_mailbox(name) for name in ("mine", "mine too", "not mine"))
+    imported.fill("INBOX", [make_message(i, False) for i in range(3)])
+    imported_id, imported_token = new_account(imported, folders="INBOX")
+    assert run_import(imported_id).job["state"] == "done"
+    fresh_id, fresh_token = new_account(fresh)
+    foreign_id, _foreign_token = new_account(foreign)
+    cookie = "; ".join([f"mail_import_{imported_id}={imported_token}", f"mail_import_{fresh_id}={fresh_token}",
+                        f"mail_import_{foreign_id}=a-guess", "mail_import_999999999=x", "other=1"])
+    with Client(app_module.app) as client:
+        russian = client.http.get("/", headers={"Cookie": cookie}).body.decode()
+        english = client.http.get("/", headers={"Cookie": cookie, "Accept-Language": "en"}).body.decode()
+        nobody = client.http.get("/").body.decode()
+    assert 'id="my-mailboxes"' in russian and "Мои ящики" in russian and "My mailboxes" in english
+    assert f'href="/accounts/{imported_id}">{imported.login}</a>' in russian
+    assert f'href="/accounts/{fresh_id}">{fresh.login}</a>' in russian
+    assert foreign.login not in russian and f"/accounts/{foreign_id}" not in russian      # a wrong token shows nothing
+    row = russian[russian.index(f'data-account="{imported_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "синхронизирован" in row and '<td class="count">3</td>' in row and 'class="synced">20' in row
+    row = english[english.index(f'data-account="{fresh_id}"'):]
+    assert "not imported yet" in row[:row.index("</tr>")] and "—" in row[:row.index("</tr>")]
+    assert 'id="my-mailboxes"' not in nobody

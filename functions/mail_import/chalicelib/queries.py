@@ -27,6 +27,20 @@ SAME_MAILBOX = """
     ORDER BY id LIMIT 1
 """
 
+# The accounts a browser's cookies open ((id, token digest) pairs), with their state, size and last finished sync.
+MY_ACCOUNTS = """
+    SELECT a.id, a.login, a.host, a.port, a.status, j.state AS job_state,
+        (SELECT count(*) FROM mail_import.messages m WHERE m.account_id = a.id) AS messages,
+        (SELECT COALESCE(sum(m.size), 0) FROM mail_import.messages m WHERE m.account_id = a.id) AS bytes,
+        (SELECT max(f.finished_at) FROM mail_import.jobs f WHERE f.account_id = a.id AND f.state = 'done') AS synced_at
+    FROM unnest(%(ids)s::bigint[], %(digests)s::text[]) AS c(id, digest)
+    JOIN mail_import.accounts a ON a.id = c.id
+    LEFT JOIN LATERAL (SELECT state FROM mail_import.jobs WHERE account_id = a.id ORDER BY id DESC LIMIT 1) j ON true
+    WHERE a.token_digest = c.digest
+       OR EXISTS (SELECT 1 FROM mail_import.account_tokens t WHERE t.account_id = a.id AND t.token_digest = c.digest)
+    ORDER BY a.id
+"""
+
 ADD_TOKEN = """
     INSERT INTO mail_import.account_tokens (account_id, token_digest) VALUES (%(account)s, %(digest)s)
 """

@@ -116,6 +116,17 @@ def authorized(account_id, token):
         return rows.one(cur)
 
 
+def mine(tokens):
+    """The accounts {account id: token} opens (a browser's cookies; others are left out, whatever they name):
+    [{"id", "login", "host", "port", "status", "job_state", "messages", "bytes", "synced_at"}]."""
+    ids = [account_id for account_id, token in tokens.items() if token]
+    if not ids:
+        return []
+    with pg_transaction() as cur:
+        cur.execute(queries.MY_ACCOUNTS, {"ids": ids, "digests": [passwords.api_key_digest(tokens[i]) for i in ids]})
+        return rows.all(cur)
+
+
 def server(account):
     """The IMAP Server (with the decrypted password) of an account row."""
     with pg_transaction() as cur:

@@ -29,8 +29,9 @@ def error_page(error):
 
 @bp.route("/", methods=["GET"])
 def new_account_page():
-    """The form that adds a mailbox."""
-    return web.html_response(pages.new_account(base(), language()))
+    """The form that adds a mailbox, under the mailboxes this browser added (from its cookies)."""
+    mine = accounts.mine(access.cookie_tokens(bp.current_request))
+    return web.html_response(pages.new_account(base(), language(), mine=mine), headers=web.NO_STORE)
 
 
 @bp.route("/accounts", methods=["POST"], content_types=[FORM, JSON])
@@ -44,8 +45,9 @@ def create_account_from_form():
         attempts.reserve(request)
         account_id, token, _existing = accounts.add(account)   # an existing mailbox: its page, with a token
     except web.AppError as exc:
-        return web.html_response(pages.new_account(base(), language(), exc, values), status=exc.status,
-                                 headers=exc.headers)
+        return web.html_response(pages.new_account(base(), language(), exc, values,
+                                                   accounts.mine(access.cookie_tokens(request))),
+                                 status=exc.status, headers=exc.headers)
     # The token travels in the cookie, not in the URL: it never lands in the address bar or the history.
     return web.redirect(f"{base()}/accounts/{account_id}", headers=dict(web.NO_STORE, **{"Set-Cookie": [
         access.set_cookie(request, account_id, token), access.link_cookie(request, account_id)]}))

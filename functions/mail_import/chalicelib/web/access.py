@@ -69,6 +69,19 @@ def account(request, account_id, missing=NO_ACCOUNT):
     return row
 
 
+MAX_LISTED = 50   # accounts one browser's start page lists
+
+
+def cookie_tokens(request):
+    """{account id: token} of every account cookie the browser sent (the start page's "my mailboxes")."""
+    found = {}
+    for name, value in cookies.jar(request).items():
+        number = name[len("mail_import_"):] if name.startswith("mail_import_") else ""
+        if number.isdigit() and len(number) < 19 and value and len(found) < MAX_LISTED:
+            found[int(number)] = value
+    return found
+
+
 def set_cookie(request, account_id, value):
     """The Set-Cookie header that keeps the token for the account's page."""
     return cookies.set_cookie(request, cookie_name(account_id), value, max_age=COOKIE_AGE)
