@@ -1,6 +1,7 @@
 """mail_import's queue messages, built and read here only.
 
 - an import chunk {"job": id, "seq": n} (MailImportQueue, and its dead-letter queue): run chunk n of a job;
+- a deletion {"delete_account": id} (MailImportQueue too): delete the account with everything it holds;
 - an indexing request {"account": id, "from": message id} (MailImportIndexQueue): index the account's
   messages from that id on.
 """
@@ -36,6 +37,26 @@ class IndexRequest:
     @classmethod
     def parse(cls, text):
         return cls(*_whole_numbers(text, "account", "from"))
+
+
+@dataclass(frozen=True)
+class Deletion:
+    account_id: int
+
+    def body(self):
+        return json.dumps({"delete_account": self.account_id})
+
+    @classmethod
+    def parse(cls, text):
+        return cls(*_whole_numbers(text, "delete_account"))
+
+
+def import_queue(text):
+    """A message of the import queue: Chunk or Deletion (BadMessage for anything else)."""
+    try:
+        return Deletion.parse(text)
+    except BadMessage:
+        return Chunk.parse(text)
 
 
 def _whole_numbers(text, *names):

@@ -27,6 +27,13 @@ def create_job(account_id):
         return rows.one(cur), created
 
 
+def active_job(account_id):
+    """The account's queued or running job, or None."""
+    with pg_transaction() as cur:
+        cur.execute(queries.ACTIVE_JOB, (account_id,))
+        return rows.one(cur)
+
+
 def cancel(account_id):
     """Ask the account's active job to stop: a job no chunk holds ends at once, the chunk holding one stops at
     its next batch (engine/receiving.py). Returns the job's id, or None when no import was running."""

@@ -25,7 +25,7 @@ from common.log import get_logger
 
 from .. import queue_messages, settings
 from ..settings import SAFETY_SECONDS
-from . import accounts, imap_session, indexer, job_records, planning, progress
+from . import accounts, deletion, imap_session, indexer, job_records, planning, progress
 from .failures import NOT_QUEUED, UNEXPECTED, Cancelled, FolderChanged, HostBusy, ImportFailure, LeaseLost
 from .fetch_pool import WorkerDied
 from .lease import LeaseKeeper
@@ -80,9 +80,14 @@ def handle(body, attempt, remaining_ms):
     message comes back once the job is free (the handover in progress, or the holder's lease ending). A job
     whose IMAP host already runs its cap of chunks is queued again a little later, not failed."""
     try:
-        message = queue_messages.Chunk.parse(body)
+        message = queue_messages.import_queue(body)
     except queue_messages.BadMessage as exc:
         log.warning("dropping a malformed chunk message", reason=str(exc))   # it can never be read: not redelivered
+        return
+    if isinstance(message, queue_messages.Deletion):
+        deadline = time.monotonic() + max(remaining_ms / 1000 - SAFETY_SECONDS, 1.0)
+        if not deletion.run(message.account_id, deadline):
+            deletion.send(message.account_id)          # the rest in a new message (this one is done)
         return
     job_id, seq = message.job_id, message.seq
     owner = str(uuid.uuid4())

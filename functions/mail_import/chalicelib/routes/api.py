@@ -3,7 +3,7 @@ the sync interval, a new password. Failures are answered as JSON (app.py maps er
 from chalice import Blueprint
 from common import validate, web
 
-from ..engine import accounts, job_records, jobs, progress
+from ..engine import accounts, deletion, job_records, jobs, progress
 from ..web import access, account_form, attempts, message_list, search
 
 bp = Blueprint(__name__)
@@ -45,6 +45,16 @@ def account_status(account_id):
         "account": {k: account[k] for k in ("id", "provider", "host", "port", "use_ssl", "login", "folders",
                                             "status", "error")},
         "job": progress.job_event(job) if job else None, "count": count, "latest_id": latest_id})
+
+
+@bp.route("/api/accounts/{account_id}", methods=["DELETE"])
+def delete_account(account_id):
+    """Delete the account with everything it holds (queued: a running import stops first; its token stops working at
+    once): {"deleting": {"login", "messages", "attachments"}}."""
+    summary = deletion.request(access.caller(bp.current_request)["id"])
+    if summary is None:
+        raise web.not_found(access.NO_ACCOUNT)
+    return web.json_response({"deleting": summary}, status=202)
 
 
 @bp.route("/api/accounts/{account_id}/messages", methods=["GET"])

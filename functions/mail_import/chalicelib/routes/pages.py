@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 from common import i18n, validate, web
 
 from .. import settings
-from ..engine import accounts, jobs, progress
+from ..engine import accounts, deletion, jobs, progress
 from ..web import access, account_form, attempts, message_list, message_view, pages
 
 bp = Blueprint(__name__)
@@ -74,6 +74,20 @@ def account_page(account_id):
     page = pages.account(base(), language(), account, token, settings.ws_public_url(), progress.job_event(job),
                          message_list.newest(account["id"], None, pages.LIVE_ROWS), count, latest_id, link)
     return web.html_response(page, headers=headers)
+
+
+@bp.route("/accounts/{account_id}/delete", methods=["POST"], content_types=[FORM])
+def delete_account(account_id):
+    """Delete the mailbox with everything it holds (after the page's confirmation); the page says what goes."""
+    request = bp.current_request
+    account = access.caller(request)
+    if access.form_values(request).get("confirm") != "yes":
+        raise web.bad_request(pages.CONFIRM_DELETE, field="confirm")
+    summary = deletion.request(account["id"])
+    if summary is None:
+        raise web.not_found(access.PAGE_GONE)
+    return web.html_response(pages.deleted(base(), language(), summary), headers=dict(web.NO_STORE, **{
+        "Set-Cookie": [access.forget_cookie(request, account["id"])]}))
 
 
 @bp.route("/accounts/{account_id}/attachments/{attachment_id}", methods=["GET"])

@@ -87,6 +87,11 @@ def set_cookie(request, account_id, value):
     return cookies.set_cookie(request, cookie_name(account_id), value, max_age=COOKIE_AGE)
 
 
+def forget_cookie(request, account_id):
+    """The Set-Cookie header that removes the account's token from the browser (the account is deleted)."""
+    return cookies.clear(request, cookie_name(account_id))
+
+
 def link_cookie(request, account_id, show=True):
     """Set-Cookie for "show the page's link once": set when a link with its token is opened (the token then
     leaves the address bar by a redirect), cleared by the page that shows it."""

@@ -21,6 +21,7 @@ AUTH_ADVICE = {
     "custom": N_("Check with your mail provider that IMAP is enabled for the mailbox and whether it needs an app "
                  "password, then enter the current password below."),
 }
+CONFIRM_DELETE = N_("Tick the box to confirm that the mailbox and everything imported from it is deleted.")
 # A listed mailbox's state: its import's while one runs or was cancelled, else the account's.
 STATES = {"new": N_("not imported yet"), "importing": N_("importing"), "queued": N_("importing"),
           "running": N_("importing"), "ok": N_("up to date"), "error": N_("import failed"),
@@ -66,6 +67,11 @@ def account(base, language, account_row, token, ws_url, job, rows, count, latest
     return _pages.render("account.html", language, base=base, account=account_row, page=page, link=link,
                          advice=AUTH_ADVICE.get(account_row["provider"], AUTH_ADVICE["custom"]),
                          sync_choices=SYNC_CHOICES)
+
+
+def deleted(base, language, summary):
+    """What the deletion of a mailbox removes (engine/deletion.request's summary)."""
+    return _pages.render("deleted.html", language, base=base, summary=summary)
 
 
 def error(base, language, failure):
