@@ -3,13 +3,12 @@ API and failing import, a broadcast sent through ChatApp with its status callbac
 secret or token used anywhere appears in what the local cloud logged (its own lines and every function's)."""
 import logging
 import re
-import socket
-import threading
 import time
 
 import requests
 
 from common import db
+from fake_imap import LoginOnlyImapServer
 from functions.broadcast.chalicelib import auth, settings as broadcast_settings
 from functions.mailbox.chalicelib import mailboxes
 from local.emulators.chatapp import ChatAppEmulator
@@ -31,44 +30,6 @@ class Captured(logging.Handler):
         self.lines.append(self.format(record))
 
 
-class LoginOnlyImap:
-    """An IMAP server on 127.0.0.1 that accepts any LOGIN and refuses everything else: mail_import checks a
-    mailbox's login before it stores the account, and the import then fails (nothing to SELECT)."""
-
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _serve(conn):
-        with conn, conn.makefile("rb") as lines:
-            conn.sendall(b"* OK IMAP4rev1 ready\r\n")
-            for line in lines:
-                tag, _, rest = line.decode("ascii", "replace").partition(" ")
-                command = rest.split(" ", 1)[0].strip().upper()
-                if command == "CAPABILITY":
-                    conn.sendall(f"* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n".encode())
-                elif command == "LOGIN":
-                    conn.sendall(f"{tag} OK logged in\r\n".encode())
-                elif command == "LOGOUT":
-                    conn.sendall(f"* BYE\r\n{tag} OK bye\r\n".encode())
-                    return
-                else:
-                    conn.sendall(f"{tag} NO not here\r\n".encode())
-
-    def close(self):
-        self.sock.close()
-
-
 def _wait(predicate, timeout=60):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -84,7 +45,7 @@ def test_no_secret_or_token_in_the_logs_of_an_end_to_end_run(start_cloud, pg_url
     root.addHandler(captured)
     root.setLevel(logging.INFO)
     emulator = ChatAppEmulator(password=CHATAPP_PASSWORD, webhook_delays=(0.2,)).start()
-    imap = LoginOnlyImap()
+    imap = LoginOnlyImapServer()
     secrets = {"site password": PASSWORD, "webhook secret": WEBHOOK_SECRET, "IMAP password": IMAP_PASSWORD,
                "ChatApp password": CHATAPP_PASSWORD, "secret key": TEST_SECRET_KEY}
     try:
