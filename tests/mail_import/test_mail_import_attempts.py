@@ -37,9 +37,9 @@ def handler(monkeypatch):
 
 @pytest.fixture
 def created(monkeypatch):
-    """Counts accounts.create calls (each one would make the importer log in) without storing anything."""
-    calls = guessing.Calls(lambda account: (1, "token"))
-    monkeypatch.setattr(accounts, "create", calls)
+    """Counts accounts.add calls (each one logs in to the mailbox) without logging in or storing anything."""
+    calls = guessing.Calls(lambda account: (1, "token", False))
+    monkeypatch.setattr(accounts, "add", calls)
     return calls
 
 
