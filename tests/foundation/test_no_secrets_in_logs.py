@@ -8,6 +8,7 @@ import time
 import requests
 
 from common import db
+from fake_imap import LoginOnlyImapServer
 from functions.broadcast.chalicelib import auth, settings as broadcast_settings
 from functions.mailbox.chalicelib import mailboxes
 from local.emulators.chatapp import ChatAppEmulator
@@ -44,6 +45,7 @@ def test_no_secret_or_token_in_the_logs_of_an_end_to_end_run(start_cloud, pg_url
     root.addHandler(captured)
     root.setLevel(logging.INFO)
     emulator = ChatAppEmulator(password=CHATAPP_PASSWORD, webhook_delays=(0.2,)).start()
+    imap = LoginOnlyImapServer()
     secrets = {"site password": PASSWORD, "webhook secret": WEBHOOK_SECRET, "IMAP password": IMAP_PASSWORD,
                "ChatApp password": CHATAPP_PASSWORD, "secret key": TEST_SECRET_KEY}
     try:
@@ -65,10 +67,12 @@ def test_no_secret_or_token_in_the_logs_of_an_end_to_end_run(start_cloud, pg_url
         assert sent.status_code == 201
         assert requests.get(mailbox + "/me", headers={"X-API-Key": key}, timeout=30).status_code == 200
 
-        # mail_import: the account's token in a link (?token=), a cookie and a header; the import fails to connect
+        # mail_import: the account's token in a link (?token=), a cookie and a header; the login is checked when
+        # the account is added, then the import fails (the server has no folders)
         mail = cloud.api_url("MailImportApi")
         created = requests.post(mail + "/api/accounts", timeout=30, json={
-            "provider": "custom", "host": "127.0.0.1", "port": "1", "login": "someone", "password": IMAP_PASSWORD})
+            "provider": "custom", "host": "127.0.0.1", "port": str(imap.port), "login": "someone",
+            "password": IMAP_PASSWORD})
         assert created.status_code == 201, created.text
         account_id, token = created.json()["id"], created.json()["token"]
         secrets["mail_import token"] = token
@@ -94,6 +98,7 @@ def test_no_secret_or_token_in_the_logs_of_an_end_to_end_run(start_cloud, pg_url
         root.removeHandler(captured)
         root.setLevel(saved_level)
         emulator.stop()
+        imap.close()
         conn = db.mysql_connect(mysql_url, autocommit=True)
         with conn.cursor() as cur:     # the wrong sign-ins above must not lock out later tests
             cur.execute("DELETE FROM login_failures")

@@ -94,7 +94,10 @@ class Dovecot:
 
     def create_users(self):
         """Write the users before Dovecot starts (it re-reads a changed passwd-file at most once a second)."""
-        self.free = [(f"user{n:03d}", uuid.uuid4().hex) for n in range(self.USERS)]
+        # Logins unique across sessions too: the test database outlives a session, and a mailbox added again
+        # (same host and login) is the account already there (issue 22).
+        tag = uuid.uuid4().hex[:8]
+        self.free = [(f"user{n:03d}.{tag}", uuid.uuid4().hex) for n in range(self.USERS)]
         with open(self.dir / "users", "w") as users:
             users.write("alice:{PLAIN}secret::::::\n")
             users.writelines(f"{login}:{{PLAIN}}{password}::::::\n" for login, password in self.free)

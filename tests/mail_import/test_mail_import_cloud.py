@@ -175,9 +175,10 @@ def test_two_pages_see_progress_rows_and_the_end_live(dovecot, cloud, api):
         ws.close()
 
 
-def test_failures_reach_the_page_as_an_error_event(dovecot, cloud, api):
+def test_failures_reach_the_page_as_an_error_event(dovecot, cloud, api, new_account):
     mailbox = dovecot.new_mailbox("bad")
-    account_id, token = create(api, mailbox, password="wrong-password")
+    # A password that stops working after the account was added (the API refuses a wrong one up front).
+    account_id, token = new_account(mailbox, password="wrong-password")
     with ws_connect(ws_url(cloud, account_id, token), open_timeout=10) as ws:
         ws.send(json.dumps({"action": "subscribe"}))
         ws.recv(timeout=10)

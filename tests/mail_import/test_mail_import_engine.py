@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
+from fake_imap import RejectingImapServer
 from mail_import_corpus import CASES, make_message
 
 from common import batch
@@ -16,7 +17,6 @@ from functions.mail_import.chalicelib.mime import message_rows
 from functions.mail_import.chalicelib.mime.parser import parse_message
 from mail_import_faults import CrashAfterCommits, silent_child
 from mail_import_support import ALL_MAIL, LambdaContext
-from mail_import_fake_imap import RejectingImapServer
 
 MESSAGE_COLUMNS = ("uid, message_id, subject, sent_at, received_at, sender, recipients, text, size, folder, "
                    "uidvalidity, id")

@@ -153,3 +153,78 @@ def test_a_job_whose_worker_died_says_it_is_retrying_in_both_languages(dovecot, 
             context.close()
     finally:
         db("UPDATE mail_import.jobs SET state = 'superseded', lease_owner = NULL WHERE account_id = %s", created["id"])
+
+
+def _fill_form(page, mailbox, password=None):
+    page.select_option("#provider", "custom")
+    page.fill("#host", mailbox.host)
+    page.fill("#port", str(mailbox.port))
+    page.uncheck("input[name=ssl]")
+    page.fill("#login", mailbox.login)
+    page.fill("#password", password or mailbox.password)
+
+
+def test_the_form_offers_the_mailboxs_folders_with_trash_and_spam_unticked(dovecot, slow_cloud, chromium, db):
+    api = slow_cloud.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("folder form")
+    for folder in ("Sent", "Trash", "Spam"):
+        mailbox.fill(folder, [make_message(30000 + i, False) for i in range(2)])
+    for locale, button, failed in (("en-GB", "Show the mailbox's folders", "The folders could not be read: "),
+                                   ("ru-RU", "Показать папки ящика", "Не удалось прочитать папки: ")):
+        context = chromium.new_context(locale=locale)
+        page = context.new_page()
+        page.goto(f"{api}/")
+        _fill_form(page, mailbox, password="wrong")
+        assert page.text_content("#show-folders") == button
+        page.click("#show-folders")
+        wait_until(lambda: page.is_visible("#folders-error"), 20, "the refused login")
+        assert page.text_content("#folders-error").startswith(failed)
+        page.fill("#password", mailbox.password)
+        page.click("#show-folders")
+        page.wait_for_selector("#folder-list label.folder")
+        ticks = {box.get_attribute("value"): box.is_checked() for box in page.query_selector_all("#folder-list input")}
+        assert ticks == {"INBOX": True, "Sent": True, "Trash": False, "Spam": False}
+        assert page.input_value("#folders") == "INBOX\nSent"
+        if locale == "ru-RU":
+            page.uncheck('#folder-list input[value="Sent"]')
+            page.check('#folder-list input[value="Trash"]')
+            page.screenshot(path=SCREENSHOT.replace(".png", "_folders.png"))
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r"/accounts/\d+"))
+        context.close()
+    assert db("SELECT folders FROM mail_import.accounts WHERE login = %s", mailbox.login) == [(["INBOX", "Trash"],)]
+
+
+def test_an_import_is_cancelled_from_the_page_and_resumed_later(dovecot, slow_cloud, chromium, db):
+    api = slow_cloud.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("cancel page")
+    mailbox.fill("INBOX", [make_message(40000 + i, False) for i in range(MESSAGES)])
+    context = chromium.new_context(locale="ru-RU")
+    page = context.new_page()
+    page.goto(f"{api}/")
+    _fill_form(page, mailbox)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/\d+"))
+    account_id = int(page.url.rsplit("/", 1)[1])
+    wait_until(lambda: page.text_content("#phase") == "Получение сообщений", what="the import receiving")
+    page.click("#cancel-import")
+    wait_until(lambda: page.text_content("#phase") == "Импорт отменён", 60, "the import cancelled")
+    imported, total = map(int, re.fullmatch(r"импортировано (\d+) из (\d+)", page.text_content("#counter")).groups())
+    assert 0 < imported < total == MESSAGES and page.is_visible("#resume-import")
+    assert db("SELECT count(*) FROM mail_import.messages WHERE account_id = %s", account_id) == [(imported,)]
+
+    page.reload()                                                    # a reload does not start it again
+    assert page.text_content("#phase") == "Импорт отменён"
+    english = chromium.new_context(locale="en-GB")
+    english.add_cookies(context.cookies())
+    tab = english.new_page()
+    tab.goto(page.url)
+    assert tab.text_content("#phase") == "Import cancelled"
+    assert tab.text_content("#counter") == f"{imported} of {MESSAGES} imported"
+    english.close()
+
+    page.click("#resume-import")
+    wait_until(lambda: page.text_content("#phase") == "Импорт завершён", 120, "the resumed import")
+    assert db("SELECT count(*), count(DISTINCT uid) FROM mail_import.messages WHERE account_id = %s",
+              account_id) == [(MESSAGES, MESSAGES)]
+    context.close()

@@ -15,7 +15,7 @@ from functions.mail_import.chalicelib.engine.failures import (
     NOT_IMAP, NOT_IMAP_PORT, PRIVATE_HOST, TOO_SLOW, ImportFailure, connect_failure)
 from functions.mail_import.chalicelib.engine.imap_connection import GuardedClient, Pace, TooSlow
 from functions.mail_import.chalicelib.web import account_form
-from mail_import_support import FUNCTIONS
+from mail_import_support import FUNCTIONS, Mailbox
 from waiting import wait_until as _wait_until
 
 NO_DEAD_LETTERS = {"cleared": 0, "requeued": 0, "failed": 0}   # no dead-letter queue set in these tests
@@ -33,6 +33,7 @@ def nobody_else_due(db):
     db("UPDATE mail_import.accounts SET next_sync_at = now() + interval '1 day'")
     db("UPDATE mail_import.jobs SET updated_at = now() WHERE state IN ('queued', 'running')")
     db("UPDATE mail_import.jobs SET index_from = NULL WHERE state NOT IN ('queued', 'running')")
+    db("UPDATE mail_import.accounts SET deleting_at = now() WHERE deleting_at IS NOT NULL")   # no stalled deletion
 
 
 # ---- the schedule's choices ------------------------------------------------------------------------------
@@ -118,9 +119,11 @@ def test_a_job_whose_queue_message_was_lost_is_queued_again_and_finishes(
     assert created
     db("UPDATE mail_import.jobs SET updated_at = now() - interval '1 hour' WHERE id = %s", job["id"])
 
-    assert schedule.run() == {"started": 0, "requeued": 1, "indexing": 0, "dead_letters": NO_DEAD_LETTERS}
+    assert schedule.run() == {"started": 0, "requeued": 1, "indexing": 0, "dead_letters": NO_DEAD_LETTERS,
+                              "deletions": 0}
     # claimed: not queued twice
-    assert schedule.run() == {"started": 0, "requeued": 0, "indexing": 0, "dead_letters": NO_DEAD_LETTERS}
+    assert schedule.run() == {"started": 0, "requeued": 0, "indexing": 0, "dead_letters": NO_DEAD_LETTERS,
+                              "deletions": 0}
     finished = run_import(account_id)  # joins the active job and drains the queue
 
     assert finished.job["id"] == job["id"] and finished.job["state"] == "done" and finished.job["imported"] == 3
@@ -311,12 +314,13 @@ def test_the_schedule_keeps_an_account_in_sync_without_its_page(sync_cloud, dove
     assert account_id not in schedule.claim_due()
 
 
-def test_a_tarpit_account_does_not_hold_up_another_import(sync_cloud, dovecot, db):
+def test_a_tarpit_account_does_not_hold_up_another_import(sync_cloud, dovecot, db, new_account):
     api = sync_cloud.api_url("MailImportApi")
     server = FakeServer(tarpit)
     try:
-        slow = requests.post(f"{api}/api/accounts", timeout=30, json={
-            "provider": "custom", "host": "127.0.0.1", "port": str(server.port), "login": "x", "password": "y"}).json()
+        # Stored directly: the API logs in before it stores an account, and a tarpit never lets it.
+        slow_id, slow_token = new_account(Mailbox("127.0.0.1", server.port, "x", "y"))
+        slow = {"id": slow_id, "token": slow_token}
         api_json(api, f"/api/accounts/{slow['id']}/import", slow["token"], "POST")
         wait_until(lambda: db("SELECT state FROM mail_import.jobs WHERE account_id = %s", slow["id"])
                    == [("running",)], what="the tarpit import to start")

@@ -7,9 +7,6 @@ import requests
 
 from mail_import_support import FUNCTIONS
 
-FIELDS = {"provider": "custom", "host": "imap.example.com", "port": "993", "ssl": "on", "login": "me@example.com",
-          "password": "secret"}
-
 
 @pytest.fixture(scope="module")
 def api(start_cloud):
@@ -17,8 +14,8 @@ def api(start_cloud):
 
 
 @pytest.fixture
-def account(api):
-    body = requests.post(f"{api}/api/accounts", json=FIELDS, timeout=30).json()
+def account(api, dovecot):
+    body = requests.post(f"{api}/api/accounts", json=dovecot.new_mailbox("link").account_input(), timeout=30).json()
     return body["id"], body["token"]
 
 
@@ -41,9 +38,10 @@ def test_a_link_with_the_token_sets_the_cookie_and_redirects_without_it(api, acc
     assert again.headers["Cache-Control"] == "no-store"
 
 
-def test_the_form_redirects_to_the_page_without_the_token(api):
+def test_the_form_redirects_to_the_page_without_the_token(api, dovecot):
     browser = requests.Session()
-    created = browser.post(f"{api}/accounts", data=FIELDS, allow_redirects=False, timeout=30)
+    created = browser.post(f"{api}/accounts", data=dovecot.new_mailbox("form").account_input(), allow_redirects=False,
+                           timeout=30)
     assert created.status_code == 303 and re.fullmatch(r"(/prod)?/accounts/\d+", created.headers["Location"])
     account_id = created.headers["Location"].rsplit("/", 1)[1]
     token = browser.cookies[f"mail_import_{account_id}"]

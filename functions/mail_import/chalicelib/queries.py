@@ -14,6 +14,76 @@ _ACCOUNT_COLUMNS = """id, provider, host, port, use_ssl, login, folders, status,
 
 ACCOUNT = "SELECT " + _ACCOUNT_COLUMNS + ", token_digest FROM mail_import.accounts WHERE id = %s"
 
+# The account if the token is one of its tokens (the first one, or one given when the mailbox was added again).
+AUTHORIZED_ACCOUNT = "SELECT " + _ACCOUNT_COLUMNS + """ FROM mail_import.accounts a WHERE id = %(account)s
+    AND deleting_at IS NULL AND (token_digest = %(digest)s OR EXISTS (SELECT 1 FROM mail_import.account_tokens t
+                                              WHERE t.account_id = a.id AND t.token_digest = %(digest)s))"""
+
+# One mailbox is added at a time: two forms for the same mailbox cannot both create an account.
+LOCK_MAILBOX = "SELECT pg_advisory_xact_lock(hashtextextended('mail_import.mailbox ' || %(key)s, 0))"
+
+SAME_MAILBOX = """
+    SELECT id FROM mail_import.accounts WHERE lower(host) = lower(%(host)s) AND lower(login) = lower(%(login)s)
+      AND deleting_at IS NULL
+    ORDER BY id LIMIT 1
+"""
+
+# The accounts a browser's cookies open ((id, token digest) pairs), with their state, size and last finished sync.
+MY_ACCOUNTS = """
+    SELECT a.id, a.login, a.host, a.port, a.status, j.state AS job_state,
+        (SELECT count(*) FROM mail_import.messages m WHERE m.account_id = a.id) AS messages,
+        (SELECT COALESCE(sum(m.size), 0) FROM mail_import.messages m WHERE m.account_id = a.id) AS bytes,
+        (SELECT max(f.finished_at) FROM mail_import.jobs f WHERE f.account_id = a.id AND f.state = 'done') AS synced_at
+    FROM unnest(%(ids)s::bigint[], %(digests)s::text[]) AS c(id, digest)
+    JOIN mail_import.accounts a ON a.id = c.id AND a.deleting_at IS NULL
+    LEFT JOIN LATERAL (SELECT state FROM mail_import.jobs WHERE account_id = a.id ORDER BY id DESC LIMIT 1) j ON true
+    WHERE a.token_digest = c.digest
+       OR EXISTS (SELECT 1 FROM mail_import.account_tokens t WHERE t.account_id = a.id AND t.token_digest = c.digest)
+    ORDER BY a.id
+"""
+
+# ---- deleting an account (engine/deletion.py) ---------------------------------------------------
+
+# What the deletion will remove, for the page; then the mark: the password and the schedule go at once.
+DELETION_SUMMARY = """
+    SELECT a.login, (SELECT count(*) FROM mail_import.messages m WHERE m.account_id = a.id) AS messages,
+        (SELECT count(*) FROM mail_import.attachments t JOIN mail_import.messages m ON m.id = t.message_id
+         WHERE m.account_id = a.id) AS attachments
+    FROM mail_import.accounts a WHERE a.id = %s AND a.deleting_at IS NULL
+    FOR UPDATE OF a
+"""
+
+MARK_DELETING = """
+    UPDATE mail_import.accounts SET deleting_at = now(), password_enc = '', sync_minutes = NULL, updated_at = now()
+    WHERE id = %s AND deleting_at IS NULL
+"""
+
+DELETING_ACCOUNT = "SELECT deleting_at IS NOT NULL FROM mail_import.accounts WHERE id = %s"
+
+# Attachments stored before packs, as whole objects of their own (packs are found by their prefix).
+WHOLE_OBJECT_KEYS = """
+    SELECT DISTINCT t.storage_key FROM mail_import.attachments t JOIN mail_import.messages m ON m.id = t.message_id
+    WHERE m.account_id = %s AND position('#' IN t.storage_key) = 0
+"""
+
+# One bounded batch of the account's messages (their attachments and search rows go with them: ON DELETE CASCADE).
+DELETE_MESSAGES = """
+    DELETE FROM mail_import.messages WHERE id IN (
+        SELECT id FROM mail_import.messages WHERE account_id = %(account)s ORDER BY id LIMIT %(limit)s)
+"""
+
+DELETE_ACCOUNT = "DELETE FROM mail_import.accounts WHERE id = %s AND deleting_at IS NOT NULL"
+
+# Deletions whose queue message was lost (the send failed, or it went to the dead-letter queue).
+STALLED_DELETIONS = """
+    SELECT id FROM mail_import.accounts WHERE deleting_at < now() - make_interval(secs => %(seconds)s)
+    ORDER BY deleting_at LIMIT %(limit)s
+"""
+
+ADD_TOKEN = """
+    INSERT INTO mail_import.account_tokens (account_id, token_digest) VALUES (%(account)s, %(digest)s)
+"""
+
 ACCOUNT_SECRET = "SELECT password_enc FROM mail_import.accounts WHERE id = %s"
 
 SET_ACCOUNT_STATUS = """
@@ -27,7 +97,7 @@ ACCOUNT_HAS_MESSAGES = "SELECT EXISTS (SELECT 1 FROM mail_import.messages WHERE 
 _JOB_COLUMNS = """
     id, account_id, state, folders, folder_index, phase, plan_uidvalidity, plan_uids, plan_top, scan_below,
     checked, total, remaining, imported, chunks, imap_commands, error, error_message, updated_at, index_from,
-    failures, interrupted OR (lease_owner IS NOT NULL AND lease_until < now()) AS interrupted
+    failures, interrupted OR (lease_owner IS NOT NULL AND lease_until < now()) AS interrupted, cancel_requested
 """
 
 # A job whose lease lapsed long ago and that has not moved since lost its queue message for good
@@ -160,11 +230,27 @@ RECEIVE_PROGRESS = """
     UPDATE mail_import.jobs SET remaining = %(remaining)s, imported = imported + %(imported)s, updated_at = now(),
         index_from = LEAST(index_from, %(first_id)s), interrupted = false
     WHERE id = %(job)s AND lease_owner = %(owner)s
+    RETURNING cancel_requested
+"""
+
+# Cancel the account's active job: the flag for the chunk holding it, ...
+REQUEST_CANCEL = """
+    UPDATE mail_import.jobs SET cancel_requested = true, updated_at = now()
+    WHERE account_id = %s AND state IN ('queued', 'running')
+    RETURNING id
+"""
+
+# ... or, when no chunk holds it (queued, or its holder died), the job ends at once.
+CANCEL_IDLE_JOB = """
+    UPDATE mail_import.jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, lease_host = NULL,
+        interrupted = false, updated_at = now(), finished_at = now()
+    WHERE id = %s AND state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())
+    RETURNING account_id
 """
 
 NEXT_FOLDER = """
     UPDATE mail_import.jobs SET folder_index = folder_index + 1, phase = 'reading', plan_uidvalidity = NULL,
-        plan_uids = NULL, plan_top = NULL, scan_below = NULL, checked = 0, total = 0, remaining = 0, updated_at = now()
+        plan_uids = NULL, plan_top = NULL, scan_below = NULL, total = 0, remaining = 0, updated_at = now()
     WHERE id = %(job)s AND lease_owner = %(owner)s
 """
 

@@ -13,8 +13,8 @@ A message it cannot read stays for the operator.
 from common import aws
 from common.log import get_logger
 
-from .. import settings
-from . import job_records, jobs, queue_bodies
+from .. import queue_messages, settings
+from . import job_records, jobs
 from .failures import UNEXPECTED, ImportFailure
 
 log = get_logger(__name__)
@@ -44,22 +44,25 @@ def sweep(max_messages=100):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             counts[outcome] += 1
     if any(counts.values()):
-        log.info("dead-letter sweep: %(cleared)s cleared, %(requeued)s queued again, %(failed)s jobs failed", counts)
+        log.info("dead-letter sweep", **counts)
     return counts
 
 
 def settle(body):
     """What to do with one dead chunk message ("cleared", "requeued", "failed"; None: keep it); does it, except
     the delete."""
-    fields = queue_bodies.whole_numbers(body, "job", "seq", kind="dead-letter chunk message")
-    if fields is None:
+    try:
+        message = queue_messages.Chunk.parse(body)
+    except queue_messages.BadMessage as exc:
+        log.warning("keeping an unreadable dead-letter message for the operator", reason=str(exc))
         return None
-    job_id, seq = fields
+    job_id, seq = message.job_id, message.seq
     failures = job_records.dead_letter_failure(job_id, seq)
     if failures is None:
         return "cleared"
     if failures >= settings.load().max_attempts:
-        log.error("job %s: chunk %s died in its worker %s times over; the job fails", job_id, seq, failures)
+        log.error("a chunk died in its worker too many times; the job fails", job_id=job_id, seq=seq,
+                  failures=failures)
         job_records.finish(job_id, "error", ImportFailure(UNEXPECTED))
         return "failed"
     jobs.enqueue(job_id, seq)

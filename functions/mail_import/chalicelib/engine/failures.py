@@ -39,6 +39,10 @@ class FolderChanged(Exception):
     """The folder's UIDVALIDITY changed under the import: plan it again."""
 
 
+class Cancelled(Exception):
+    """The person cancelled the import: the chunk stops between batches and the job ends 'cancelled'."""
+
+
 class HostBusy(Exception):
     """The job's IMAP host already has its cap of running chunks: the chunk comes back later."""
 

@@ -1,6 +1,5 @@
 """The body of a fetch worker process: log in, then fetch/parse/upload the batches the parent sends."""
 import gc
-import logging
 import os
 import threading
 
@@ -8,12 +7,13 @@ import boto3
 from botocore.config import Config
 
 from common import db
+from common.log import get_logger
 
 from . import imap_session, message_store
 from .failures import ImportFailure
 from .fetching import BatchWorker
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 PARENT_GONE = 70           # exit status of a child whose parent died
@@ -77,7 +77,7 @@ def main(conn, alive, environ, server, folder, uidvalidity, account_id):
     except ImportFailure as exc:
         _send(conn, ("failure", exc))
     except db.connection_errors() as exc:
-        log.warning("fetch worker lost its database connection: %s", exc)
+        log.warning("fetch worker lost its database connection", reason=str(exc))
         _send(conn, ("interrupted", f"{type(exc).__name__}: {exc}"))
     except Exception as exc:
         log.exception("fetch worker failed")

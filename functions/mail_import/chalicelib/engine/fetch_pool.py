@@ -12,16 +12,17 @@ A child never outlives the handler's process: it holds the read end of an "alive
 the parent's, and a thread of the child exits the process when that pipe ends (the parent died: killed, out of
 memory, timed out), whatever the child is doing at that moment.
 """
-import logging
 import multiprocessing
 import os
 import time
 from collections import deque
 from multiprocessing.connection import wait
 
+from common.log import get_logger
+
 from .failures import FolderChanged, ImportFailure
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 IN_FLIGHT = 2          # batches queued per child: it starts the next while the last one uploads
 # How long past the chunk's deadline the children may take to answer for batches handed out before it. A child
 # that stays silent longer is stuck: the chunk fails and is retried with new children, instead of waiting until
@@ -136,7 +137,7 @@ class ProcessPool:
                 continue
             proc.join(10)
             if proc.is_alive():
-                log.warning("fetch worker %s did not stop; killing it", proc.pid)
+                log.warning("fetch worker did not stop; killing it", pid=proc.pid)
                 proc.kill()
                 proc.join()
             conn.close()

@@ -24,6 +24,12 @@ FULL_MESSAGE = [b"BODY.PEEK[]", b"INTERNALDATE"]
 UIDS_PER_COMMAND = 1000    # keeps a UID list well under servers' command line limits (Dovecot: 64 KB)
 MESSAGE_ID_HEADER = [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
 _HEADER_KEY = re.compile(rb"^BODY\[HEADER\.FIELDS")
+# Special-use flags (RFC 6154) a folder list shows; Trash and Junk are not imported unless asked for.
+SPECIAL_USE = (b"\\All", b"\\Archive", b"\\Drafts", b"\\Flagged", b"\\Junk", b"\\Sent", b"\\Trash", b"\\Important")
+NOT_IMPORTED = frozenset({b"\\trash", b"\\junk"})
+# ... nor folders so named on servers without special-use flags (the name's last part, case-insensitive).
+NOT_IMPORTED_NAMES = frozenset({"trash", "spam", "junk", "bulk mail", "deleted", "deleted items", "deleted messages",
+                                "корзина", "спам", "удаленные", "удалённые"})
 
 
 @dataclass
@@ -67,12 +73,29 @@ class Session:
 
     # ---- folders ---------------------------------------------------------------------------------
 
+    def folder_list(self):
+        """The folders that can be selected (LIST with special-use flags): [{"name", "special", "checked"}], the
+        \\All folder first, then INBOX, then the server's order; "checked": imported unless the person says
+        otherwise (everything but Trash, Spam and Junk)."""
+        found = []
+        for flags, delimiter, name in self.client.list_folders():
+            lowered = {flag.lower() for flag in flags}
+            if b"\\noselect" in lowered or b"\\nonexistent" in lowered:
+                continue
+            special = next((flag.decode() for flag in SPECIAL_USE if flag.lower() in lowered), None)
+            separator = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
+            leaf = name.rsplit(separator, 1)[-1] if separator else name
+            skipped = bool(lowered & NOT_IMPORTED) or leaf.strip().lower() in NOT_IMPORTED_NAMES
+            found.append({"name": name, "special": special, "checked": not skipped})
+        return sorted(found, key=lambda folder: (folder["special"] != "\\All", folder["name"].upper() != "INBOX"))
+
     def default_folders(self):
-        """The folder flagged \\All when the server has one (Gmail's All Mail, whatever its name), else INBOX."""
-        for flags, _delimiter, name in self.client.list_folders():
-            if b"\\All" in flags or b"\\all" in flags:
-                return [name]
-        return ["INBOX"]
+        """The folders of an account that named none: the folder flagged \\All when the server has one (Gmail's
+        All Mail, whatever its name: it holds every message but Trash and Spam), else every folder but Trash,
+        Spam and Junk (folder_list)."""
+        listed = self.folder_list()
+        every = [folder["name"] for folder in listed if folder["special"] == "\\All"]
+        return every[:1] or [folder["name"] for folder in listed if folder["checked"]] or ["INBOX"]
 
     def select(self, name):
         """SELECT (read-only) a folder; ImportFailure if it does not exist."""

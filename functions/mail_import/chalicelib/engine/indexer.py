@@ -11,23 +11,20 @@ so a request lost between a commit and its send is covered by the next. Once tha
 index_from is cleared; a job that ended without it (failing, while SQS failed too) keeps it, and the sync
 schedule queues it (request_missed), so no stored message stays unsearchable.
 """
-import json
 import time
 
-from common import aws
+from common import queue
 from common.db import pg_transaction
 from common.log import get_logger
 
-from .. import queries, settings
-from . import queue_bodies
+from .. import queries, queue_messages, settings
 
 log = get_logger(__name__)
 
 
 def request(account_id, from_id):
     """Queue the indexing of the account's messages from `from_id` on."""
-    aws.client("sqs").send_message(QueueUrl=settings.load().index_queue_url,
-                                   MessageBody=json.dumps({"account": account_id, "from": from_id}))
+    queue.send(settings.load().index_queue_url, queue_messages.IndexRequest(account_id, from_id).body())
 
 
 def requested(job_id):
@@ -49,7 +46,7 @@ def request_missed(limit=1000):
         if rows:
             cur.execute(queries.INDEXING_REQUESTED, {"jobs": [job for *_, jobs in rows for job in jobs]})
     if rows:
-        log.warning("queued the indexing %d accounts' finished jobs had not asked for", len(rows))
+        log.warning("queued the indexing finished jobs had not asked for", accounts=len(rows))
     return len(rows)
 
 
@@ -67,10 +64,12 @@ def index(account_id, from_id, limit):
 
 def handle(body):
     """One indexing request from the queue: index a bounded share and queue the rest."""
-    fields = queue_bodies.whole_numbers(body, "account", "from", kind="indexing request")
-    if fields is None:
+    try:
+        message = queue_messages.IndexRequest.parse(body)
+    except queue_messages.BadMessage as exc:
+        log.warning("dropping a malformed indexing request", reason=str(exc))
         return
-    account_id, from_id = fields
+    account_id, from_id = message.account_id, message.from_id
     limit = settings.load().index_batch
     taken, last, stored = index(account_id, from_id, limit)
     if taken >= limit:

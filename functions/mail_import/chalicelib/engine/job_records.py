@@ -1,17 +1,13 @@
 """Import jobs and folder sync state in the database: create, lease, plan, finish."""
 from psycopg2.extras import Json
 
+from common import rows
 from common.db import pg_transaction
 
 from .. import queries
 from .failures import HostBusy, LeaseLost, is_auth_failure
 
 STALE_SECONDS = 900    # an active job untouched this long, unleased, lost its queue message
-
-
-def _dict(cur):
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
 
 
 def _owned(cur, job_id):
@@ -28,21 +24,42 @@ def create_job(account_id):
         if created:
             cur.execute(queries.SET_ACCOUNT_STATUS, ("importing", None, None, account_id))
         cur.execute(queries.ACTIVE_JOB, (account_id,))
-        return _dict(cur), created
+        return rows.one(cur), created
+
+
+def active_job(account_id):
+    """The account's queued or running job, or None."""
+    with pg_transaction() as cur:
+        cur.execute(queries.ACTIVE_JOB, (account_id,))
+        return rows.one(cur)
+
+
+def cancel(account_id):
+    """Ask the account's active job to stop: a job no chunk holds ends at once, the chunk holding one stops at
+    its next batch (engine/receiving.py). Returns the job's id, or None when no import was running."""
+    with pg_transaction() as cur:
+        cur.execute(queries.REQUEST_CANCEL, (account_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        cur.execute(queries.CANCEL_IDLE_JOB, (row[0],))
+        if cur.fetchone() is not None:
+            cur.execute(queries.SET_ACCOUNT_STATUS, ("ok", None, None, account_id))
+        return row[0]
 
 
 def latest_job(account_id):
     """The account's newest job or None."""
     with pg_transaction() as cur:
         cur.execute(queries.LATEST_JOB, (account_id,))
-        return _dict(cur)
+        return rows.one(cur)
 
 
 def get_job(job_id):
     """A job by id or None."""
     with pg_transaction() as cur:
         cur.execute(queries.JOB, (job_id,))
-        return _dict(cur)
+        return rows.one(cur)
 
 
 def lease_left(job_id):
@@ -69,7 +86,7 @@ def lease(job_id, seq, owner, seconds, host_slots=None):
             cur.execute(queries.HOST_LEASES, {"host": host, "job": job_id})
             busy = cur.fetchone()[0]
         cur.execute(queries.LEASE_JOB, {"job": job_id, "seq": seq, "owner": owner, "seconds": seconds, "host": host})
-        job = _dict(cur)
+        job = rows.one(cur)
         if job is not None and host_slots is not None and busy >= host_slots:
             raise HostBusy(f"{busy} chunks already import from {host}")   # rolls the lease back
         return job
@@ -142,7 +159,7 @@ def finish(job_id, state, failure=None):
         row = cur.fetchone()
         if row is None:
             return False
-        status = "ok" if state == "done" else "auth_failed" if is_auth_failure(failure) else "error"
+        status = "ok" if state in ("done", "cancelled") else "auth_failed" if is_auth_failure(failure) else "error"
         cur.execute(queries.SET_ACCOUNT_STATUS, (status, error, message, row[0]))
         return True
 

@@ -14,20 +14,19 @@ connection or a dead fetch process) counts towards MAIL_IMPORT_MAX_ATTEMPTS, in 
 sees nothing and spends nothing; its message simply comes back (the queue's maxReceiveCount is set far above
 MAX_ATTEMPTS, so only a message that kills its worker again and again reaches the dead-letter queue).
 """
-import json
 import math
 import random
 import time
 import uuid
 
-from common import aws, batch
+from common import batch, queue
 from common.db import connection_errors
 from common.log import get_logger
 
-from .. import settings
+from .. import queue_messages, settings
 from ..settings import SAFETY_SECONDS
-from . import accounts, imap_session, indexer, job_records, planning, progress, queue_bodies
-from .failures import NOT_QUEUED, UNEXPECTED, FolderChanged, HostBusy, ImportFailure, LeaseLost
+from . import accounts, deletion, imap_session, indexer, job_records, planning, progress
+from .failures import NOT_QUEUED, UNEXPECTED, Cancelled, FolderChanged, HostBusy, ImportFailure, LeaseLost
 from .fetch_pool import WorkerDied
 from .lease import LeaseKeeper
 from .receiving import Receiver
@@ -45,8 +44,7 @@ def interruption(exc):
 
 def enqueue(job_id, seq, delay=0):
     """Queue chunk `seq` of a job (delivered after `delay` seconds)."""
-    aws.client("sqs").send_message(QueueUrl=settings.load().queue_url, DelaySeconds=delay,
-                                   MessageBody=json.dumps({"job": job_id, "seq": seq}))
+    queue.send(settings.load().queue_url, queue_messages.Chunk(job_id, seq).body(), delay_seconds=delay)
 
 
 def start(account_id, delay=0):
@@ -56,20 +54,42 @@ def start(account_id, delay=0):
         try:
             enqueue(job["id"], 0, delay)
         except Exception:
-            log.exception("could not queue import job %s", job["id"])
+            log.exception("could not queue the import job", job_id=job["id"])
             job_records.finish(job["id"], "error", ImportFailure(NOT_QUEUED))
             job = job_records.get_job(job["id"])
     return job
+
+
+def on_page_open(account_id):
+    """What opening the account's page does: start an import unless one is running, or return the last job when
+    the person cancelled it (it waits for them to resume it: a reload does not undo the cancel)."""
+    latest = job_records.latest_job(account_id)
+    if latest is not None and latest["state"] == "cancelled":
+        return latest
+    return start(account_id)
+
+
+def cancel(account_id):
+    """Cancel the account's running import (job_records.cancel); the job as it is now, or None."""
+    job_id = job_records.cancel(account_id)
+    return job_records.get_job(job_id) if job_id is not None else None
 
 
 def handle(body, attempt, remaining_ms):
     """Run the chunk a queue message asks for. A job busy with another chunk raises batch.Retry: the
     message comes back once the job is free (the handover in progress, or the holder's lease ending). A job
     whose IMAP host already runs its cap of chunks is queued again a little later, not failed."""
-    fields = queue_bodies.whole_numbers(body, "job", "seq", kind="chunk message")
-    if fields is None:
+    try:
+        message = queue_messages.import_queue(body)
+    except queue_messages.BadMessage as exc:
+        log.warning("dropping a malformed chunk message", reason=str(exc))   # it can never be read: not redelivered
         return
-    job_id, seq = fields
+    if isinstance(message, queue_messages.Deletion):
+        deadline = time.monotonic() + max(remaining_ms / 1000 - SAFETY_SECONDS, 1.0)
+        if not deletion.run(message.account_id, deadline):
+            deletion.send(message.account_id)          # the rest in a new message (this one is done)
+        return
+    job_id, seq = message.job_id, message.seq
     owner = str(uuid.uuid4())
     config = settings.load()
     budget = max(min(config.chunk_seconds, remaining_ms / 1000 - SAFETY_SECONDS), 1.0)
@@ -80,7 +100,7 @@ def handle(body, attempt, remaining_ms):
         # stand between a chunk and the dead-letter queue. A duplicate, should this one come back anyway, is
         # a no-op (the lease and the sequence number).
         delay = random.randint(*HOST_BUSY_DELAY)
-        log.info("job %s chunk %s: %s; queued again in %s s", job_id, seq, exc, delay)
+        log.info("IMAP host busy; chunk queued again", job_id=job_id, seq=seq, reason=str(exc), delay=delay)
         enqueue(job_id, seq, delay)
         return
     if job is None:
@@ -126,27 +146,32 @@ class Chunk:
                 job_records.finish(job_id, "done")
                 final = dict(progress.job_event(job_records.get_job(job_id)), type="done")
         except ImportFailure as exc:
-            log.warning("job %s failed: %s", job_id, exc)
+            log.warning("job failed", job_id=job_id, reason=str(exc))
             self._request_index(strict=False)
             job_records.finish(job_id, "error", exc)
             final = {"type": "error", "message": str(exc), "error_message": exc.message}
+        except Cancelled:
+            log.info("import cancelled", job_id=job_id)
+            self._request_index(strict=False)
+            job_records.finish(job_id, "cancelled")
+            final = dict(progress.job_event(job_records.get_job(job_id)), type="cancelled")
         except LeaseLost as exc:
-            log.warning("job %s: %s; leaving it to the new holder", job_id, exc)
+            log.warning("lease lost; leaving the job to the new holder", job_id=job_id, reason=str(exc))
         except FolderChanged as exc:
-            log.info("job %s: %s; planning again", job_id, exc)
+            log.info("folder changed; planning again", job_id=job_id, reason=str(exc))
             enqueue(job_id, self.seq + 1)
             job_records.next_chunk(job_id, self.owner, self.seq + 1)
         except Exception as exc:
             if interruption(exc):
                 # Not the data's fault: give the job back (best effort: the lease lapses by itself otherwise)
                 # and let the message come back after the backoff, attempts untouched.
-                log.warning("job %s interrupted (%s: %s); retrying", job_id, type(exc).__name__, exc)
+                log.warning("job interrupted; retrying", job_id=job_id, error=type(exc).__name__, reason=str(exc))
                 self._release()
                 raise
             failures = job_records.count_failure(job_id, self.owner)
             if failures is None or failures < settings.load().max_attempts:
                 raise
-            log.exception("job %s failed %s times", job_id, failures)
+            log.exception("job failed", job_id=job_id, failures=failures)
             self._request_index(strict=False)
             failure = ImportFailure(UNEXPECTED)
             job_records.finish(job_id, "error", failure)
@@ -159,7 +184,7 @@ class Chunk:
         try:
             job_records.release(self.job["id"], self.owner)
         except Exception:  # noqa: BLE001 - the database is away: the lease ends by itself in seconds
-            log.warning("job %s: could not give the lease back", self.job["id"], exc_info=True)
+            log.warning("could not give the lease back", job_id=self.job["id"], exc_info=True)
 
     def _request_index(self, strict=True):
         """Before the job ends: index every message it stored (from its first one), covering any request lost
@@ -174,11 +199,13 @@ class Chunk:
         except Exception:
             if strict:
                 raise
-            log.exception("could not queue the indexing of job %s", self.job["id"])
+            log.exception("could not queue the indexing of the job", job_id=self.job["id"])
 
     def _work(self, notifier):
         """Plan and receive folder after folder; True if there is more for another chunk."""
         job = self.job
+        if job.get("cancel_requested"):
+            raise Cancelled(f"job {job['id']} cancelled")       # asked for between two chunks
         account = accounts.get(job["account_id"])
         server = accounts.server(account)
         session = imap_session.connect(server)

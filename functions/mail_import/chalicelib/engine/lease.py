@@ -42,8 +42,8 @@ class LeaseKeeper:
                     # Taken over or given back: each commit checks the owner too, so the chunk stops at its next
                     # one (LeaseLost); nothing left to renew.
                     self.lost = True
-                    log.warning("job %s: lease no longer ours; renewals stop", self.job_id)
+                    log.warning("lease no longer ours; renewals stop", job_id=self.job_id)
                     return
                 self.renewals += 1
             except Exception:  # noqa: BLE001 - the database may be restarting: try again at the next beat
-                log.warning("job %s: could not renew the lease; retrying", self.job_id, exc_info=True)
+                log.warning("could not renew the lease; retrying", job_id=self.job_id, exc_info=True)

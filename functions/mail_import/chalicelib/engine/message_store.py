@@ -36,8 +36,18 @@ def commit_batch(job, owner, folder, uidvalidity, records, last_uid, remaining):
                                                "owner": owner, "first_id": min(inserted.values(), default=None)})
         if cur.rowcount != 1:
             raise LeaseLost(f"job {job['id']} was taken over")
-    return [message_rows.record_row(inserted[rec["uid"]], folder, uidvalidity, rec,
-                                    attachment_ids.get(inserted[rec["uid"]], {})) for rec in new]
+        (cancel_requested,) = cur.fetchone()
+    return Stored([message_rows.record_row(inserted[rec["uid"]], folder, uidvalidity, rec,
+                                           attachment_ids.get(inserted[rec["uid"]], {})) for rec in new],
+                  cancel_requested)
+
+
+class Stored(list):
+    """The page rows of a committed batch's new messages; .cancel_requested: the person asked the job to stop."""
+
+    def __init__(self, rows, cancel_requested=False):
+        super().__init__(rows)
+        self.cancel_requested = cancel_requested
 
 
 def quote(cur, account_id, folder, uidvalidity, rec):

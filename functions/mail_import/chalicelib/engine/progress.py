@@ -4,14 +4,14 @@ A background thread sends at most every INTERVAL seconds: new rows first, then t
 progress, then (once) the final done/error event. Connections that are gone are forgotten.
 """
 import json
-import logging
 import threading
 
 from common import aws
+from common.log import get_logger
 
 from .. import connections, settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 MAX_PAYLOAD = 96 * 1024          # under API Gateway's 128 KB per message
 
 
@@ -24,7 +24,8 @@ def job_event(job):
             "total": job["total"], "remaining": job["remaining"], "imported": job["imported"],
             "error": job.get("error"), "error_message": job.get("error_message"),
             # A chunk died or failed and its retry has not committed yet (or the holder stopped renewing its lease).
-            "interrupted": bool(job.get("interrupted")) and job["state"] in ("queued", "running")}
+            "interrupted": bool(job.get("interrupted")) and job["state"] in ("queued", "running"),
+            "cancelling": bool(job.get("cancel_requested")) and job["state"] in ("queued", "running")}
 
 
 def row_payloads(rows):

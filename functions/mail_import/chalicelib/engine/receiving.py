@@ -6,6 +6,7 @@ from common.log import get_logger
 
 from .. import settings
 from . import fetching, indexer, job_records, message_store
+from .failures import Cancelled
 from .fetch_pool import ProcessPool
 
 log = get_logger(__name__)
@@ -45,6 +46,8 @@ class Receiver:
             self.notifier.progress({"type": "progress", "state": "running", "phase": "receiving",
                                     "folder": info.name, "checked": job["checked"], "total": len(plan),
                                     "remaining": remaining})
+            if getattr(new_rows, "cancel_requested", False):
+                raise Cancelled(f"job {job['id']} cancelled")   # between batches: the ones committed stay
         try:
             # Batch N is committed (in its own thread, on that thread's own connection) while batch N+1 is
             # received and more batches are handed to the fetch processes: they no longer wait for the
@@ -62,7 +65,7 @@ class Receiver:
             try:
                 index_requests.flush()
             except Exception:  # the job's last chunk asks again from the job's first message
-                log.exception("could not queue an indexing request for account %s", job["account_id"])
+                log.exception("could not queue an indexing request", account_id=job["account_id"])
             raise
         index_requests.flush()
         if remaining:
@@ -78,7 +81,7 @@ class Receiver:
                 pool = ProcessPool(workers, self.server, self.info.name, self.info.uidvalidity,
                                    self.job["account_id"])
             except OSError as exc:  # a sandbox that forbids fork: slower, but the import still runs
-                log.warning("no fetch worker processes (%s); fetching in the handler's process", exc)
+                log.warning("no fetch worker processes; fetching in the handler's process", reason=str(exc))
         if pool is not None:
             with pool:
                 for result in pool.results(batches, deadline):

@@ -9,7 +9,7 @@ from common.db import pg_transaction
 from common.log import get_logger
 
 from .. import queries, settings
-from . import dead_letters, indexer, jobs
+from . import dead_letters, deletion, indexer, jobs
 
 log = get_logger(__name__)
 WINDOW_SECONDS = 55         # starts spread over this part of the minute, done before the next run
@@ -37,7 +37,7 @@ def claim_stranded(stale_seconds, limit=1000):
 
 def run():
     """One schedule run: {"started": n, "requeued": n, "indexing": n (requests finished jobs had not sent),
-    "dead_letters": {...} (dead_letters.sweep)}."""
+    "dead_letters": {...} (dead_letters.sweep), "deletions": n (stalled deletions queued again)}."""
     try:
         swept = dead_letters.sweep()
     except Exception:  # the syncs below must run even when the dead-letter queue cannot be read
@@ -48,15 +48,21 @@ def run():
     for job_id, seq in claim_stranded(settings.load().stranded_seconds):
         jobs.enqueue(job_id, seq)
         requeued += 1
+    deletions = 0
+    try:
+        deletions = deletion.requeue_stalled()
+    except Exception:  # the syncs below must run even when a deletion cannot be queued
+        log.exception("could not queue the stalled deletions again")
     due = claim_due()
     started = 0
     for account_id, delay in zip(due, delays(len(due))):
         try:
             job = jobs.start(account_id, delay=delay)
         except Exception:  # one account's trouble must not stop the others' syncs
-            log.exception("could not start the sync of account %s", account_id)
+            log.exception("could not start the sync of an account", account_id=account_id)
             continue
         started += job is not None
-    if requeued or due:
-        log.info("sync schedule: %d accounts due, %d stranded jobs queued again", len(due), requeued)
-    return {"started": started, "requeued": requeued, "indexing": indexer.request_missed(), "dead_letters": swept}
+    if requeued or due or deletions:
+        log.info("sync schedule", due=len(due), requeued=requeued, deletions=deletions)
+    return {"started": started, "requeued": requeued, "indexing": indexer.request_missed(), "dead_letters": swept,
+            "deletions": deletions}

@@ -25,12 +25,13 @@ Choices:
 - sent_at: "-0000", unknown or missing zones mean UTC (RFC 5322); unparseable dates give None.
 """
 import binascii
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 from urllib.parse import unquote
+
+from common.log import get_logger
 
 from . import flowed
 from .charsets import choose_codec, decode_bytes
@@ -38,7 +39,7 @@ from .headers import (RawDecoder, addresses, b64decode, clean_text, decode_text,
                       param_text, parse_date, split_head, split_params)
 from .html_text import html_to_text
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_DEPTH = 24  # deeper MIME nesting is garbage or an attack; such parts are kept as opaque attachments
 _TYPE = re.compile(r'^[a-z0-9][a-z0-9!#$&.+^_-]*/[a-z0-9][a-z0-9!#$&.+^_-]*$')
@@ -80,7 +81,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     try:
         return _parse(raw)
     except Exception:  # a parser bug must not stop an import: keep the message as text
-        log.exception('mail_import.parse: falling back to raw text for a %d-byte message', len(raw))
+        log.exception("parse failed; falling back to raw text", size=len(raw))
         return ParsedMessage(None, '', None, '', text=_lines(raw.decode('utf-8', 'replace')), size=len(raw))
 
 

@@ -1,8 +1,12 @@
-"""Who may see an account: its access token, from the Authorization header, ?token= or the account's cookie."""
-from http.cookies import CookieError, SimpleCookie
+"""Who may see an account: its access token, from the Authorization header, ?token= or the account's cookie.
+
+Declared once: `guard` (the app's HTTP middleware) lets the PUBLIC routes through and, for every other route,
+puts the account its {account_id} names on the request (`caller(request)`) or answers 404 itself (a missing and
+a foreign account look the same). Routes never check tokens themselves.
+"""
 from urllib.parse import quote, urlencode
 
-from common import validate, web
+from common import cookies, validate, web
 from common.i18n import N_
 
 from ..engine import accounts
@@ -11,6 +15,32 @@ JSON = "application/json"
 PAGE_GONE = N_("This page does not exist or the link has expired.")
 NO_ACCOUNT = "No such account."
 COOKIE_AGE = 31536000
+LINK_AGE = 600
+# The routes anyone may call: (API Gateway resource path, method). Every other route names an {account_id}.
+PUBLIC = {("/", "GET"), ("/accounts", "POST"), ("/api/accounts", "POST"), ("/api/folders", "POST")}
+CALLER = "mail_import_account"   # the request-context key the account is kept under
+
+
+def guard(render_page, is_page):
+    """The HTTP middleware: the route's account, or a 404 (a page where is_page(route), else JSON)."""
+    def middleware(request, get_response):
+        route = (request.context or {}).get("resourcePath") or ""
+        if (route, request.method) not in PUBLIC:
+            answer = web.html_errors(render_page) if is_page(route) else web.json_errors
+            refused = answer(_authorize)(request, PAGE_GONE if is_page(route) else NO_ACCOUNT)
+            if refused is not None:
+                return refused
+        return get_response(request)
+    return middleware
+
+
+def _authorize(request, missing):
+    request.context[CALLER] = account(request, (request.uri_params or {}).get("account_id"), missing)
+
+
+def caller(request):
+    """The account the access layer found for this request."""
+    return request.context[CALLER]
 
 
 def cookie_name(account_id):
@@ -24,11 +54,7 @@ def token(request, account_id):
         return auth[7:].strip()
     if request.query_params and request.query_params.get("token"):
         return request.query_params.get("token")
-    try:
-        cookie = SimpleCookie(request.headers.get("cookie", "")).get(cookie_name(account_id))
-    except CookieError:
-        return None
-    return cookie.value if cookie else None
+    return cookies.read(request, cookie_name(account_id))
 
 
 def account(request, account_id, missing=NO_ACCOUNT):
@@ -43,27 +69,39 @@ def account(request, account_id, missing=NO_ACCOUNT):
     return row
 
 
+MAX_LISTED = 50   # accounts one browser's start page lists
+
+
+def cookie_tokens(request):
+    """{account id: token} of every account cookie the browser sent (the start page's "my mailboxes")."""
+    found = {}
+    for name, value in cookies.jar(request).items():
+        number = name[len("mail_import_"):] if name.startswith("mail_import_") else ""
+        if number.isdigit() and len(number) < 19 and value and len(found) < MAX_LISTED:
+            found[int(number)] = value
+    return found
+
+
 def set_cookie(request, account_id, value):
-    """The Set-Cookie header that keeps the token for the account's page (Secure behind HTTPS)."""
-    secure = "; Secure" if request.headers.get("x-forwarded-proto") == "https" else ""
-    return f"{cookie_name(account_id)}={value}; Path=/; Max-Age={COOKIE_AGE}; HttpOnly; SameSite=Lax{secure}"
+    """The Set-Cookie header that keeps the token for the account's page."""
+    return cookies.set_cookie(request, cookie_name(account_id), value, max_age=COOKIE_AGE)
+
+
+def forget_cookie(request, account_id):
+    """The Set-Cookie header that removes the account's token from the browser (the account is deleted)."""
+    return cookies.clear(request, cookie_name(account_id))
 
 
 def link_cookie(request, account_id, show=True):
     """Set-Cookie for "show the page's link once": set when a link with its token is opened (the token then
     leaves the address bar by a redirect), cleared by the page that shows it."""
-    secure = "; Secure" if request.headers.get("x-forwarded-proto") == "https" else ""
-    age = 600 if show else 0
-    return f"{cookie_name(account_id)}_link={1 if show else ''}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}"
+    name = f"{cookie_name(account_id)}_link"
+    return cookies.set_cookie(request, name, "1", max_age=LINK_AGE) if show else cookies.clear(request, name)
 
 
 def shows_link(request, account_id):
     """Whether this page view should show the link with the token (the first one after it was opened)."""
-    try:
-        cookie = SimpleCookie(request.headers.get("cookie", "")).get(f"{cookie_name(account_id)}_link")
-    except CookieError:
-        return False
-    return bool(cookie and cookie.value == "1")
+    return cookies.read(request, f"{cookie_name(account_id)}_link") == "1"
 
 
 def without_token(request, path):

@@ -1,4 +1,5 @@
 """Reading imported messages for pages and the JSON API, and attachment downloads."""
+from common import rows
 from common.db import pg_transaction
 
 from .. import queries
@@ -9,17 +10,12 @@ MAX_PAGE = 1000
 BIG = 2 ** 62
 
 
-def _dicts(cur):
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
 def newest(account_id, before=None, limit=MAX_PAGE):
     """Page rows, newest first, with ids below `before`."""
     with pg_transaction() as cur:
         cur.execute(queries.MESSAGES_BEFORE, {"account": account_id, "before": before or BIG,
                                               "limit": min(limit, MAX_PAGE), "snippet": message_rows.SNIPPET})
-        return [message_rows.page_row(r) for r in _dicts(cur)]
+        return [message_rows.page_row(r) for r in rows.all(cur)]
 
 
 def after(account_id, after_id, limit=MAX_PAGE):
@@ -27,7 +23,7 @@ def after(account_id, after_id, limit=MAX_PAGE):
     with pg_transaction() as cur:
         cur.execute(queries.MESSAGES_AFTER, {"account": account_id, "after": after_id,
                                              "limit": min(limit, MAX_PAGE), "snippet": message_rows.SNIPPET})
-        return [message_rows.page_row(r) for r in _dicts(cur)]
+        return [message_rows.page_row(r) for r in rows.all(cur)]
 
 
 def stats(account_id):

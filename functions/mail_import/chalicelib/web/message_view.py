@@ -1,6 +1,7 @@
 """One imported message for its page: headers, text, attachments, and its HTML part made safe for a frame."""
 import base64
 
+from common import rows
 from common.db import pg_transaction
 
 from .. import queries
@@ -10,20 +11,15 @@ from . import html_view
 MAX_INLINE_BYTES = 3 * 1024 * 1024   # inline images travel inside the frame's document (Lambda answers <= 6 MB)
 
 
-def _dicts(cur):
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
 def get(account_id, message_id):
     """The message (with "attachments") if it belongs to the account, else None."""
     with pg_transaction() as cur:
         cur.execute(queries.MESSAGE, (message_id, account_id))
-        rows = _dicts(cur)
-        if not rows:
+        message = rows.one(cur)
+        if message is None:
             return None
         cur.execute(queries.MESSAGE_ATTACHMENTS, (message_id,))
-        return dict(rows[0], attachments=_dicts(cur))
+        return dict(message, attachments=rows.all(cur))
 
 
 def inline_images(attachments, fetch=attachment_store.get):

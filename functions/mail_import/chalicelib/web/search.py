@@ -11,7 +11,7 @@ from typing import Optional
 
 from psycopg2.errors import QueryCanceled
 
-from common import validate, web
+from common import rows, validate, web
 from common.db import pg_transaction
 
 from .. import queries
@@ -122,10 +122,9 @@ def run(account_id, search, on_step=None):
             rank = dict(page)
             cur.execute(queries.SEARCH_PAGE, dict(params, ids=[message_id for message_id, _ in page],
                                                   snippet=message_rows.SNIPPET))
-            names = [d[0] for d in cur.description]
-            rows = [dict(zip(names, r)) for r in cur.fetchall()]
+            found = rows.all(cur)
     except QueryCanceled:
         raise web.unavailable("The search took too long; add a word or a date range.") from None
     return [dict(message_rows.page_row(row), rank=round(float(rank[row["id"]]), 6),
                  highlight={"subject": segments(row["subject_marked"]), "text": segments(row["text_marked"])})
-            for row in rows]
+            for row in found]

@@ -1,10 +1,13 @@
-"""A tiny IMAP server that greets and rejects every LOGIN with a fixed answer (e.g. Yandex with IMAP switched off)."""
+"""A tiny IMAP server on 127.0.0.1 for tests: it greets, answers CAPABILITY and LOGOUT, and either rejects every
+LOGIN with a fixed answer (RejectingImapServer: e.g. Yandex with IMAP switched off) or accepts any LOGIN and refuses
+everything after it (LoginOnlyImapServer: a login check passes, an import then finds no folder)."""
 import socket
 import threading
 
 
 class RejectingImapServer:
-    """Listens on 127.0.0.1:<port>; LOGIN gets `NO <reply>`; CAPABILITY and LOGOUT are answered politely."""
+    """Listens on 127.0.0.1:<port>; LOGIN gets `NO <reply>` (`OK` when reply is None); CAPABILITY and LOGOUT are
+    answered politely, anything else with NO."""
 
     def __init__(self, reply="[AUTHENTICATIONFAILED] IMAP is disabled"):
         self.reply = reply
@@ -33,12 +36,20 @@ class RejectingImapServer:
                     conn.sendall(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n".encode())
                 elif command == "LOGIN":
                     self.logins += 1
-                    conn.sendall(f"{tag} NO {self.reply}\r\n".encode())
+                    answer = "OK logged in" if self.reply is None else f"NO {self.reply}"
+                    conn.sendall(f"{tag} {answer}\r\n".encode())
                 elif command == "LOGOUT":
                     conn.sendall(f"* BYE\r\n{tag} OK bye\r\n".encode())
                     return
                 else:
-                    conn.sendall(f"{tag} BAD unexpected\r\n".encode())
+                    conn.sendall(f"{tag} NO unexpected\r\n".encode())
 
     def close(self):
         self.sock.close()
+
+
+class LoginOnlyImapServer(RejectingImapServer):
+    """Accepts any LOGIN, refuses every command after it."""
+
+    def __init__(self):
+        super().__init__(reply=None)
