@@ -168,3 +168,9 @@ METRICS_WAITING = """
 SELECT count(*), count(*) FILTER (WHERE m.claimed_at IS NOT NULL), min(m.created_at)
 FROM notifications.messages m JOIN notifications.mailings g ON g.id = m.mailing_id
 WHERE m.status = 'processing' AND g.start_at <= %(now)s AND g.end_at > %(now)s"""
+
+# ---- sign-in with the organisation's identity provider (chalicelib/oidc.py) ---------------------------
+# The operator named by the verified e-mail; a new one gets an unusable password, an existing one keeps its own.
+OIDC_OPERATOR = """
+INSERT INTO notifications.operators (username, password_hash) VALUES (%s, %s)
+ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username RETURNING id"""
