@@ -31,6 +31,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from local.http_gateway import public_host
+
 MAX_BODY = 64 * 1024
 CODE_SECONDS = 60
 TOKEN_SECONDS = 300
@@ -75,7 +77,8 @@ class OidcProviderEmulator:
 
     @property
     def url(self):
-        return f"http://{self.host}:{self.port}"
+        """The issuer: the address browsers and the functions use (a wildcard bind is reached on loopback)."""
+        return f"http://{public_host(self.host)}:{self.port}"
 
     # ---- controls ---------------------------------------------------------------------------------
     def reset(self):

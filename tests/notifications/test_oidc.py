@@ -194,6 +194,7 @@ def test_russian_by_default(base, idp):
     assert page.status_code == 401 and "example.org" in page.text and "Accounts of" not in page.text
 
 
+@pytest.mark.server     # the emulator is a real HTTP server
 def test_emulator_checks_the_verifier(idp):
     """The emulator's token endpoint itself: the right verifier gets tokens, any other does not."""
     idp.reset()
