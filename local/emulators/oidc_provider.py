@@ -25,13 +25,13 @@ import json
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.http_gateway import public_host
+from local.emulators import serving
+from local.emulators.serving import Served
 
 MAX_BODY = 64 * 1024
 CODE_SECONDS = 60
@@ -43,42 +43,23 @@ def s256(verifier):
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
 
-class OidcProviderEmulator:
+class OidcProviderEmulator(Served):
     """An EMULATED OpenID provider on a real HTTP port, auto-approving its test user."""
+    thread_name = "oidc-emulator"
 
     def __init__(self, host="127.0.0.1", port=0, client_id="notifications-local", client_secret="",
                  user_email="operator@example.com"):
         self.host, self.port = host, port
         self.client_id, self.client_secret = client_id, client_secret
         self.lock = threading.Lock()
-        self._server = None
-        self._thread = None
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = secrets.token_hex(8)
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.configure(user_email=user_email, email_verified=True, deny=False, claims={}, foreign_key=False)
         self.reset()
 
-    # ---- lifecycle --------------------------------------------------------------------------------
-    def start(self):
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="oidc-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    @property
-    def url(self):
-        """The issuer: the address browsers and the functions use (a wildcard bind is reached on loopback)."""
-        return f"http://{public_host(self.host)}:{self.port}"
+    def handler_class(self):
+        return _handler_for(self)
 
     # ---- controls ---------------------------------------------------------------------------------
     def reset(self):
@@ -86,20 +67,18 @@ class OidcProviderEmulator:
             self.codes = {}
             self.requests = []
 
-    def configure(self, user_email=None, email_verified=None, deny=None, claims=None, foreign_key=None):
-        """claims: values that replace the ID token's (None drops one); foreign_key: sign with a key that is not
-        in the JWKS. Both forge a bad token for the client's checks."""
+    # What configure() takes: user_email, email_verified, deny (answer access_denied); claims: values that replace
+    # the ID token's (None drops one); foreign_key: sign with a key that is not in the JWKS (forged tokens).
+    KNOBS = {"user_email": str, "email_verified": bool, "deny": bool, "claims": dict, "foreign_key": bool}
+
+    def configure(self, **knobs):
+        unknown = sorted(set(knobs) - set(self.KNOBS))
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
         with self.lock:
-            if claims is not None:
-                self.claims = dict(claims)
-            if foreign_key is not None:
-                self.foreign_key = bool(foreign_key)
-            if user_email is not None:
-                self.user_email = str(user_email)
-            if email_verified is not None:
-                self.email_verified = bool(email_verified)
-            if deny is not None:
-                self.deny = bool(deny)
+            for name, value in knobs.items():
+                if value is not None:
+                    setattr(self, name, self.KNOBS[name](value))
 
     # ---- the provider -----------------------------------------------------------------------------
     def discovery(self):
@@ -189,56 +168,37 @@ class OidcProviderEmulator:
 
 
 def _handler_for(emulator):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, status, body, headers=None, content_type="application/json"):
-            data = (json.dumps(body) if content_type == "application/json" else body).encode()
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            try:
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
+    class Handler(serving.Handler):
         def do_GET(self):
             path, _, query = self.path.partition("?")
             if path == "/.well-known/openid-configuration":
-                self._reply(200, emulator.discovery())
+                self.reply(200, emulator.discovery())
             elif path == "/jwks":
-                self._reply(200, emulator.jwks())
+                self.reply(200, emulator.jwks())
             elif path == "/authorize":
                 status, headers, text = emulator.authorize(query)
-                self._reply(status, text, headers, content_type="text/plain; charset=utf-8")
+                self.reply(status, text, dict(headers, **{"Cache-Control": "no-store"}),
+                           content_type="text/plain; charset=utf-8")
             elif path == "/_emulator/requests":
                 with emulator.lock:
-                    self._reply(200, list(emulator.requests))
+                    self.reply(200, list(emulator.requests))
             else:
-                self._reply(404, {"error": "not_found"})
+                self.reply(404, {"error": "not_found"})
 
         def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(min(length, MAX_BODY)) if length else b""
+            raw = self.body(MAX_BODY)
             if self.path == "/token":
-                self._reply(*emulator.token(self.headers.get("Authorization"), raw))
+                status, answer = emulator.token(self.headers.get("Authorization"), raw)
+                self.reply(status, answer, {"Cache-Control": "no-store"})
             elif self.path == "/_emulator/config":
                 try:
                     emulator.configure(**json.loads(raw or b"{}"))
                 except (ValueError, TypeError) as exc:
-                    self._reply(400, {"error": str(exc)})
+                    self.reply(400, {"error": str(exc)})
                     return
-                self._reply(200, {"ok": True})
+                self.reply(200, {"ok": True})
             else:
-                self._reply(404, {"error": "not_found"})
+                self.reply(404, {"error": "not_found"})
 
     return Handler
 
@@ -251,13 +211,9 @@ def main(argv=None):
     parser.add_argument("--client-secret", default="", help="NotificationsOidcClientSecret (none: a public client)")
     parser.add_argument("--user-email", default="operator@example.com")
     args = parser.parse_args(argv)
-    emulator = OidcProviderEmulator(args.host, args.port, client_id=args.client_id, client_secret=args.client_secret,
-                                    user_email=args.user_email).start()
-    print(f"OpenID provider emulator on {emulator.url} (issuer)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
+    serving.serve_until_interrupted(OidcProviderEmulator(
+        args.host, args.port, client_id=args.client_id, client_secret=args.client_secret, user_email=args.user_email),
+        "OpenID provider emulator (the issuer)")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class MetricsSettings:
 
 @once
 def load():
+    """The settings of this execution environment (the secret is fetched once per cold start)."""
     return read()
 
 

@@ -66,6 +66,7 @@ class OidcSettings:
 
 @once
 def load():
+    """Read once per cold start; read(environ) builds them from another environment (tests)."""
     return read()
 
 
