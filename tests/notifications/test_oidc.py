@@ -229,3 +229,20 @@ def test_without_an_issuer_password_sign_in_only(start_cloud, clean):
     answer = session.post(base + "/admin/login", data={"username": OPERATOR, "password": PASSWORD},
                           allow_redirects=False, timeout=30)
     assert answer.status_code == 303 and "notifications_token" in session.cookies
+
+
+@pytest.mark.parametrize("locale, link, mailings", [("ru-RU", "Войти с учётной записью организации", "Рассылки"),
+                                                    ("en-US", "Sign in with your organisation's account", "Mailings")])
+def test_chromium_signs_in_and_out_through_the_provider(chromium, base, idp, sql, locale, link, mailings):
+    context = chromium.new_context(locale=locale)
+    page = context.new_page()
+    page.goto(base + "/admin")
+    page.click(f"text={link}")          # -> the provider, which approves at once -> the callback's page -> /admin
+    page.wait_for_url("**/admin")
+    assert page.locator("h2").first.inner_text() == mailings
+    assert sessions(sql) == 1
+    page.click("form[action$='/admin/logout'] button")
+    page.wait_for_url("**/admin")
+    assert page.locator(f"text={link}").count() == 1
+    assert sessions(sql) == 0
+    context.close()
