@@ -491,3 +491,10 @@ def daily_report(event, context):
         Message={"Subject": {"Data": f"Notifications: daily statistics {moment:%Y-%m-%d}", "Charset": "UTF-8"},
                  "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
     return {"sent": True}
+
+
+# ---- blueprints (issue 23), then every route's errors mapped once ------------------------------------
+from chalicelib import metrics_routes, oidc_routes  # noqa: E402
+app.register_blueprint(metrics_routes.routes)
+app.register_blueprint(oidc_routes.routes)
+web.map_errors(app, render_page=_error_page, is_page=lambda path: path.startswith("/admin"))

@@ -16,8 +16,10 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 EMULATORS = [
     ("chatapp", "local.emulators.chatapp", "ChatAppEmulator", "ChatAppBaseUrl"),
     ("provider", "local.emulators.provider", "ProviderEmulator", "NotificationsProviderBaseUrl"),
+    ("oidc", "local.emulators.oidc_provider", "OidcProviderEmulator", "NotificationsOidcIssuer"),
 ]
-PARAMETER_ARGS = {"provider": {"token": "NotificationsProviderJwt"}}
+PARAMETER_ARGS = {"provider": {"token": "NotificationsProviderJwt"},
+                  "oidc": {"client_id": "NotificationsOidcClientId", "client_secret": "NotificationsOidcClientSecret"}}
 
 
 def default_port(parameter, template=TEMPLATE):

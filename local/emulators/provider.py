@@ -22,9 +22,11 @@ import random
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt as pyjwt
+
+from local.emulators import serving
+from local.emulators.serving import Served
 
 _SEND = re.compile(r"^/v1/send/([0-9]{1,19})$")
 MAX_BODY = 64 * 1024
@@ -37,41 +39,25 @@ def issue_token(key, subject="notifications", lifetime_days=3650, now=None):
                         algorithm="HS256")
 
 
-class ProviderEmulator:
+class ProviderEmulator(Served):
     """An EMULATED provider API on a real HTTP port."""
+    thread_name = "provider-emulator"
 
     def __init__(self, host="127.0.0.1", port=0, token="", latency=0.0, failure_rate=0.0, hang_rate=0.0,
                  hang_seconds=30.0, seed=None):
         self.host, self.port = host, port
         self.token = token
         self.lock = threading.Lock()
-        self._server = None
-        self._thread = None
         self.configure(latency=latency, failure_rate=failure_rate, hang_rate=hang_rate, hang_seconds=hang_seconds,
                        seed=seed)
         self.reset()
 
-    # ---- lifecycle --------------------------------------------------------------------------------
-    def start(self):
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-emulator", daemon=True)
-        self._thread.start()
-        return self
+    def handler_class(self):
+        return _handler_for(self)
 
-    def stop(self):
+    def stopping(self):
         with self.lock:
             self._stopping = True
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    @property
-    def url(self):
-        return f"http://{self.host}:{self.port}"
 
     # ---- controls ---------------------------------------------------------------------------------
     def reset(self):
@@ -182,54 +168,31 @@ class ProviderEmulator:
 
 
 def _handler_for(emulator):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body leave in two writes: with Nagle on, a keep-alive client waits ~40 ms (delayed ACK)
-        # for every answer, which the real API does not cost.
-        disable_nagle_algorithm = True
-
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, status, value):
-            data = json.dumps(value).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            try:
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def _body(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(min(length, MAX_BODY)) if length else b""
-
+    class Handler(serving.Handler):
         def do_POST(self):
-            raw = self._body()
+            raw = self.body(MAX_BODY)
             match = _SEND.match(self.path)
             if match:
-                self._reply(*emulator.send(match.group(1), self.headers.get("Authorization"), raw))
+                self.reply(*emulator.send(match.group(1), self.headers.get("Authorization"), raw))
             elif self.path == "/_emulator/config":
                 try:
                     emulator.configure(**json.loads(raw or b"{}"))
                 except (ValueError, TypeError) as exc:
-                    self._reply(400, {"code": 400, "message": str(exc)})
+                    self.reply(400, {"code": 400, "message": str(exc)})
                     return
-                self._reply(200, {"ok": True})
+                self.reply(200, {"ok": True})
             elif self.path == "/_emulator/reset":
                 emulator.reset()
-                self._reply(200, {"ok": True})
+                self.reply(200, {"ok": True})
             else:
-                self._reply(404, {"code": 404, "message": "Not found"})
+                self.reply(404, {"code": 404, "message": "Not found"})
 
         def do_GET(self):
             if self.path == "/_emulator/requests":
                 with emulator.lock:
-                    self._reply(200, list(emulator.requests))
+                    self.reply(200, list(emulator.requests))
             else:
-                self._reply(404, {"code": 404, "message": "Not found"})
+                self.reply(404, {"code": 404, "message": "Not found"})
 
     return Handler
 
@@ -243,13 +206,9 @@ def main(argv=None):
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--hang-rate", type=float, default=0.0)
     args = parser.parse_args(argv)
-    emulator = ProviderEmulator(args.host, args.port, token=args.jwt, latency=args.latency,
-                                failure_rate=args.failure_rate, hang_rate=args.hang_rate).start()
-    print(f"provider emulator on {emulator.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
+    serving.serve_until_interrupted(ProviderEmulator(
+        args.host, args.port, token=args.jwt, latency=args.latency, failure_rate=args.failure_rate,
+        hang_rate=args.hang_rate), "provider emulator")
 
 
 if __name__ == "__main__":

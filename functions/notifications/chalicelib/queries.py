@@ -155,3 +155,22 @@ MAILING_COUNTS = "SELECT status, n FROM notifications.message_counts WHERE maili
 MAILING_MESSAGES = """
 SELECT id, created_at, status, mailing_id, client_id, attempts, last_error, sent_at
 FROM notifications.messages WHERE mailing_id = %s AND id > %s ORDER BY id LIMIT %s"""
+
+# ---- metrics (chalicelib/metrics.py: read at each Prometheus scrape) ---------------------------------
+METRICS_MAILINGS_BY_STATE = """
+SELECT dispatch_state, count(*) FROM notifications.mailings GROUP BY dispatch_state ORDER BY dispatch_state"""
+# Provider calls per mailing: every claim counts one attempt (attempts - 1 of them were retries).
+METRICS_ATTEMPTS = """
+SELECT mailing_id, sum(attempts), sum(greatest(attempts - 1, 0)) FROM notifications.messages
+GROUP BY mailing_id ORDER BY mailing_id"""
+# Messages of running mailings still waiting to be sent (queued, retrying or outside their time window).
+METRICS_WAITING = """
+SELECT count(*), count(*) FILTER (WHERE m.claimed_at IS NOT NULL), min(m.created_at)
+FROM notifications.messages m JOIN notifications.mailings g ON g.id = m.mailing_id
+WHERE m.status = 'processing' AND g.start_at <= %(now)s AND g.end_at > %(now)s"""
+
+# ---- sign-in with the organisation's identity provider (chalicelib/oidc.py) ---------------------------
+# The operator named by the verified e-mail; a new one gets an unusable password, an existing one keeps its own.
+OIDC_OPERATOR = """
+INSERT INTO notifications.operators (username, password_hash) VALUES (%s, %s)
+ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username RETURNING id"""
