@@ -125,3 +125,10 @@ def test_a_filter_lambda_would_refuse_is_refused_naming_the_event(tmp_path, crit
     with pytest.raises(TemplateError) as refused:
         _stack(tmp_path, criteria).sqs_mappings()
     assert "event Work of Fn: FilterCriteria" in str(refused.value) and message in str(refused.value)
+
+
+def test_console_lists_stream_triggers(cloud):
+    from local.console.resources import Resources
+    triggers = {f["id"]: f["triggers"] for f in Resources(cloud).functions()}
+    assert triggers["OnOrder"] == ["DynamoDB stream Orders (batch 2)"]
+    assert triggers["Retried"] == ["DynamoDB stream Orders (batch 10)"]
