@@ -228,3 +228,32 @@ def test_an_import_is_cancelled_from_the_page_and_resumed_later(dovecot, slow_cl
     assert db("SELECT count(*), count(DISTINCT uid) FROM mail_import.messages WHERE account_id = %s",
               account_id) == [(MESSAGES, MESSAGES)]
     context.close()
+
+
+def test_a_mailbox_is_deleted_from_its_page_and_leaves_the_start_page(dovecot, slow_cloud, chromium, db):
+    api = slow_cloud.api_url("MailImportApi")
+    mailbox = dovecot.new_mailbox("delete page")
+    mailbox.fill("INBOX", [make_message(50000 + i, i % 4 == 0) for i in range(20)])
+    context = chromium.new_context(locale="ru-RU")
+    page = context.new_page()
+    page.goto(f"{api}/")
+    _fill_form(page, mailbox)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/\d+"))
+    account_id = int(page.url.rsplit("/", 1)[1])
+    wait_until(lambda: page.text_content("#phase") == "Импорт завершён", 60, "the import")
+    page.goto(f"{api}/")
+    assert mailbox.login in page.text_content("#my-mailboxes")           # listed from this browser's cookie
+    page.click(f'#my-mailboxes a[href$="/accounts/{account_id}"]')
+    page.check("#delete-mailbox input[name=confirm]")
+    page.click("#delete-button")
+    page.wait_for_selector("#deleted")
+    text = page.text_content("#deleted")
+    assert f"Ящик {mailbox.login} удаляется" in text and "Писем: 20" in text and "Вложений: 5" in text
+    wait_until(lambda: db("SELECT count(*) FROM mail_import.accounts WHERE id = %s", account_id) == [(0,)], 60,
+               "the queued deletion")
+    assert db("SELECT count(*) FROM mail_import.messages WHERE account_id = %s", account_id) == [(0,)]
+    page.goto(f"{api}/")
+    assert page.locator("#my-mailboxes").count() == 0
+    assert page.goto(f"{api}/accounts/{account_id}").status == 404
+    context.close()
