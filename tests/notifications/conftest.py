@@ -7,7 +7,7 @@ import psycopg2
 import pytest
 
 from common import db
-from functions.notifications.chalicelib import config
+from functions.notifications.chalicelib import settings
 from functions.notifications.chalicelib.api import auth
 from functions.notifications.chalicelib.sending.provider import Provider
 from local.emulators.provider import ProviderEmulator
@@ -85,8 +85,8 @@ def drain(aws_endpoint):
 
 @pytest.fixture
 def sender_settings(queue, emulator):
-    return config.SenderSettings(send_queue_url=queue, provider_url=emulator.url, provider_jwt=JWT,
-                                 connect_timeout=1, read_timeout=1, max_attempts=3, claim_seconds=60)
+    return settings.Settings(send_queue_url=queue, provider_url=emulator.url, provider_jwt=JWT,
+                             connect_timeout=1, read_timeout=1, max_attempts=3, claim_seconds=60)
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def provider(sender_settings):
 
 @pytest.fixture
 def dispatch_settings(queue):
-    return config.DispatchSettings(send_queue_url=queue, lease_seconds=300)
+    return settings.Settings(send_queue_url=queue, lease_seconds=300)
 
 
 @pytest.fixture(scope="session")

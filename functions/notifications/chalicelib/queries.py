@@ -68,7 +68,8 @@ UPDATE notifications.mailings g SET dispatch_state = 'dispatching', dispatch_lea
 FROM before
 WHERE g.id = before.id AND g.start_at <= %(now)s
   AND (g.dispatch_state = 'pending' OR (g.dispatch_state = 'dispatching' AND g.dispatch_lease < %(now)s))
-RETURNING {', '.join('g.' + c.strip() for c in MAILING_COLUMNS.split(','))}, before.dispatch_state"""
+RETURNING {', '.join('g.' + c.strip() for c in MAILING_COLUMNS.split(','))},
+          before.dispatch_state AS previous_state"""
 FINISH_DISPATCH = """
 UPDATE notifications.mailings SET dispatch_state = 'done', dispatch_lease = NULL, dispatched_at = %s
 WHERE id = %s AND dispatch_state = 'dispatching'"""
@@ -145,10 +146,10 @@ WHERE id = %s AND status = 'processing' AND claimed_at IS NOT NULL AND claimed_a
 # ---- stats -------------------------------------------------------------------------------------------
 OVERALL_STATS = f"""
 SELECT {', '.join('g.' + c.strip() for c in MAILING_COLUMNS.split(','))},
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'processing'), 0),
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'sent'), 0),
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'error'), 0),
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'expired'), 0)
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'processing'), 0) AS processing,
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'sent'), 0) AS sent,
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'error'), 0) AS error,
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'expired'), 0) AS expired
 FROM notifications.mailings g LEFT JOIN notifications.message_counts k ON k.mailing_id = g.id
 GROUP BY g.id ORDER BY g.id"""
 MAILING_COUNTS = "SELECT status, n FROM notifications.message_counts WHERE mailing_id = %s"

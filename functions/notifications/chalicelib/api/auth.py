@@ -3,9 +3,8 @@ token's SHA-256 is stored. The admin pages carry the same token in an HttpOnly c
 are reserved before argon2 runs (common.throttle), per (operator name, client address) and per address."""
 import secrets
 from datetime import datetime, timedelta, timezone
-from http.cookies import CookieError, SimpleCookie
 
-from common import db, passwords, throttle
+from common import cookies, db, passwords, rows, throttle
 from common.web import AppError
 
 from .. import queries
@@ -68,38 +67,35 @@ def bearer(headers):
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def cookie_token(headers):
-    raw = headers.get("cookie") or ""
-    try:
-        jar = SimpleCookie(raw)
-    except CookieError:
-        return None
-    return jar[COOKIE].value if COOKIE in jar and jar[COOKIE].value else None
+def cookie_token(request_or_headers):
+    return cookies.read(request_or_headers, COOKIE) or None
 
 
-def operator(cur, token, now):
-    """(id, username) of a valid token, else None."""
+def operator(token, now):
+    """{"id", "username"} of a valid token, else None."""
     if not token or len(token) > MAX_TOKEN or not token.isascii():
         return None
-    cur.execute(queries.OPERATOR_BY_TOKEN, (passwords.api_key_digest(token), now))
-    return cur.fetchone()
+    with db.pg_transaction() as cur:
+        cur.execute(queries.OPERATOR_BY_TOKEN, (passwords.api_key_digest(token), now))
+        return rows.one(cur)
 
 
-def require(cur, headers, now):
+def require(headers, now):
     """The operator of the request's bearer token; 401 without a valid one."""
     token = bearer(headers)
     if token is None:
         raise unauthorized("missing token: POST /auth with username and password, then send "
                            "`Authorization: Bearer <token>`")
-    found = operator(cur, token, now)
+    found = operator(token, now)
     if found is None:
         raise unauthorized("invalid or expired token: sign in again at /auth")
     return found
 
 
-def sign_out(cur, token):
+def sign_out(token):
     if token and len(token) <= MAX_TOKEN and token.isascii():
-        cur.execute(queries.DELETE_TOKEN, (passwords.api_key_digest(token),))
+        with db.pg_transaction() as cur:
+            cur.execute(queries.DELETE_TOKEN, (passwords.api_key_digest(token),))
 
 
 def unauthorized(message):

@@ -1,0 +1,146 @@
+"""The admin page: sign-in, the dashboard (mailings with counts, clients, the forms), a mailing's live
+progress. Same operators and tokens as the API (the token in an HttpOnly SameSite=Strict cookie)."""
+from chalice import Blueprint
+
+from common import cookies, i18n, validate, web
+
+from .. import access, settings
+from ..admin import forms, messages, pages
+from ..api import auth
+from ..clients import actions as clients
+from ..clock import now
+from ..mailings import actions as mailings
+from ..stats import reports
+
+bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
+DASHBOARD_CLIENTS = 200
+MAILING_MESSAGES = 200
+
+
+def _language():
+    return i18n.request_language(bp.current_request)
+
+
+def _base():
+    return web.base_path(bp.current_request)
+
+
+def _render(template, status=200, headers=None, **values):
+    language = _language()
+    gettext = pages.PAGES.gettext(language)
+    values.setdefault("signed_in", True)
+    text = pages.render(template, language, base=_base(),
+                        states={k: gettext(v) for k, v in messages.STATES.items()},
+                        statuses={k: gettext(v) for k, v in messages.STATUSES.items()}, **values)
+    return web.html_response(text, status=status, headers=dict(web.NO_STORE, **(headers or {})))
+
+
+def error_page(error):
+    """The page of a failed admin request (web.map_errors): the sign-in form when signing in is the answer."""
+    signed_in = error.status not in (401, 429)
+    return pages.render("error.html" if signed_in else "login.html", _language(), base=_base(),
+                        signed_in=signed_in, error=pages.error_text(error, _language()), states={}, statuses={})
+
+
+def _back(path=""):
+    return web.redirect(f"{_base()}/admin{path}", headers=web.NO_STORE)
+
+
+def _dashboard(error=None, status=200):
+    return _render("dashboard.html", status=status, error=error, **reports.dashboard(DASHBOARD_CLIENTS))
+
+
+def _form_action(action):
+    """Run a form's change; its error (bad field, conflict) is shown on the dashboard with the status."""
+    try:
+        return action()
+    except web.AppError as error:
+        return _dashboard(error=pages.error_text(error, _language()), status=error.status)
+
+
+@bp.route("/", methods=["GET"])
+def home():
+    return _back()
+
+
+@bp.route("/admin", methods=["GET"])
+def admin_home():
+    if access.caller(bp.current_request) is None:
+        return _render("login.html", signed_in=False)
+    return _dashboard()
+
+
+@bp.route("/admin/login", methods=["POST"], content_types=FORM)
+def admin_login():
+    request = bp.current_request
+    form = forms.fields(request.raw_body)
+    try:
+        token, expires = auth.sign_in(form.get("username", ""), form.get("password", ""),
+                                      auth.client_address(request), now(), settings.load().token_hours)
+    except web.AppError as exc:
+        if exc.status == 429:       # too many attempts: the page says when to come back
+            raise
+        raise web.AppError(401, messages.WRONG_CREDENTIALS) from None
+    cookie = cookies.set_cookie(request, auth.COOKIE, token, max_age=(expires - now()).total_seconds(),
+                                same_site="Strict")
+    return web.redirect(f"{_base()}/admin", headers=dict(web.NO_STORE, **{"Set-Cookie": cookie}))
+
+
+@bp.route("/admin/logout", methods=["POST"], content_types=FORM)
+def admin_logout():
+    request = bp.current_request
+    auth.sign_out(auth.cookie_token(request))
+    return web.redirect(f"{_base()}/admin", headers=dict(web.NO_STORE, **{"Set-Cookie": cookies.clear(
+        request, auth.COOKIE)}))
+
+
+@bp.route("/admin/clients", methods=["POST"], content_types=FORM)
+def admin_create_client():
+    form = forms.fields(bp.current_request.raw_body)
+
+    def create():
+        clients.create(forms.client_body(form))
+        return _back()
+    return _form_action(create)
+
+
+@bp.route("/admin/clients/{id}/delete", methods=["POST"], content_types=FORM)
+def admin_delete_client(id):
+    client_id = validate.identifier(id)
+
+    def delete():
+        clients.delete(client_id)
+        return _back()
+    return _form_action(delete)
+
+
+@bp.route("/admin/mailings", methods=["POST"], content_types=FORM)
+def admin_create_mailing():
+    form = forms.fields(bp.current_request.raw_body)
+
+    def create():
+        mailing = mailings.create(forms.mailing_body(form), now())
+        return _back(f"/mailings/{mailing['id']}")
+    return _form_action(create)
+
+
+@bp.route("/admin/mailings/{id}/delete", methods=["POST"], content_types=FORM)
+def admin_delete_mailing(id):
+    mailing_id = validate.identifier(id)
+
+    def delete():
+        mailings.delete(mailing_id, now())
+        return _back()
+    return _form_action(delete)
+
+
+@bp.route("/admin/mailings/{id}", methods=["GET"])
+def admin_mailing(id):
+    found = reports.mailing_stats(validate.identifier(id), 0, MAILING_MESSAGES)
+    return _render("mailing.html", mailing=found["mailing"], counts=found["counts"], messages=found["messages"])
+
+
+@bp.route("/admin/mailings/{id}/progress", methods=["GET"])
+def admin_progress(id):
+    return web.json_response(reports.progress(validate.identifier(id)), headers=web.NO_STORE)
