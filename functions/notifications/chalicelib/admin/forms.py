@@ -18,8 +18,9 @@ def fields(raw_body, content_type=None):
 
 def client_body(form):
     body = {"phone": form.get("phone", ""), "timezone": form.get("timezone", "")}
-    if form.get("tag"):
-        body["tag"] = form["tag"]
+    for name in ("tag", "operator_code"):
+        if form.get(name):
+            body[name] = form[name]
     return body
 
 
