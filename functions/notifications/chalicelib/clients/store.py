@@ -8,6 +8,8 @@ from common.web import AppError, not_found
 from .. import queries
 from . import model
 
+CLIENT_DELETED = "the client was deleted"
+
 
 def _row(client):
     if client is not None:
@@ -54,9 +56,11 @@ def update(cur, client_id, body):
 
 
 def delete(cur, client_id):
+    """Marks the client deleted: its messages stay in the statistics; those it was still to get expire."""
     cur.execute(queries.DELETE_CLIENT, (client_id,))
     if cur.rowcount == 0:
         raise not_found(N_("no such client"))
+    cur.execute(queries.EXPIRE_CLIENT_MESSAGES, (CLIENT_DELETED, client_id))
 
 
 def _phone_taken(phone):

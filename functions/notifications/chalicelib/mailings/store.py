@@ -35,8 +35,10 @@ def create(cur, body):
     return rows.one(cur)
 
 
-def get(cur, mailing_id, lock=False):
-    cur.execute(queries.MAILING_FOR_UPDATE if lock else queries.MAILING_BY_ID, (mailing_id,))
+def get(cur, mailing_id, lock=False, deleted_too=False):
+    """The mailing (locked with lock=True); deleted_too: a deleted one as well (its statistics)."""
+    query = queries.MAILING_FOR_UPDATE if lock else queries.MAILING_IN_HISTORY if deleted_too else queries.MAILING_BY_ID
+    cur.execute(query, (mailing_id,))
     found = rows.one(cur)
     if found is None:
         raise not_found(N_("no such mailing"))

@@ -21,6 +21,7 @@ from common.settings import once
 
 from .. import observability, queries, settings
 from ..dispatch import windows
+from ..clients.store import CLIENT_DELETED
 from ..dispatch.dispatcher import CLOSED_REASON, SQS_MAX_DELAY
 from ..queue_messages import BadMessage, SendMessage
 from .provider import Provider
@@ -62,6 +63,8 @@ def handle(config, provider, message_id, now):
         log.info("already %s: nothing to do", message["status"], **ids)
         return "done"
     moment = now()
+    if message["client_deleted"] and message["claimed_at"] is None:
+        return _expire(message, ids, CLIENT_DELETED)
     if message["claimed_at"] is not None:
         return _claimed_elsewhere(config, message, ids, moment)
     if message["end_at"] <= moment:

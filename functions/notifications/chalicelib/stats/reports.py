@@ -20,7 +20,8 @@ def overall(cur):
     out = []
     for mailing in rows.all(cur):
         counts = {status: int(mailing.pop(status)) for status in STATUSES}
-        out.append(dict(public(mailing), counts=dict(counts, total=sum(counts.values()))))
+        out.append(dict(public(mailing), counts=dict(counts, total=sum(counts.values())),
+                        deleted=mailing["deleted_at"] is not None))
     return out
 
 
@@ -30,18 +31,19 @@ def overall_stats():
 
 
 def mailing_stats(mailing_id, after, limit):
-    """A mailing, its counts and a page of its messages (keyset by id)."""
+    """A mailing (a deleted one too: its history), its counts and a page of its messages (keyset by id)."""
     with db.pg_transaction() as cur:
-        mailing = mailings.get(cur, mailing_id)
+        mailing = mailings.get(cur, mailing_id, deleted_too=True)
         messages, next_after = messages_page(cur, mailing_id, after, limit)
         found = counts(cur, mailing_id)
-    return {"mailing": public(mailing), "counts": found, "messages": messages, "next_after": next_after}
+    return {"mailing": dict(public(mailing), deleted=mailing["deleted_at"] is not None), "counts": found,
+            "messages": messages, "next_after": next_after}
 
 
 def progress(mailing_id):
     """What the admin page's mailing view polls: its state and counts."""
     with db.pg_transaction() as cur:
-        mailing = mailings.get(cur, mailing_id)
+        mailing = mailings.get(cur, mailing_id, deleted_too=True)
         found = counts(cur, mailing_id)
     return {"state": mailings.state(mailing), "counts": found}
 
