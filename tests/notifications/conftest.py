@@ -12,7 +12,7 @@ from functions.notifications.chalicelib.api import auth
 from functions.notifications.chalicelib.sending.provider import Provider
 from local.emulators.provider import ProviderEmulator
 
-from notifications_helpers import JWT, OPERATOR, PASSWORD, TABLES, Api
+from notifications_helpers import FIRST_PASSWORD, JWT, OPERATOR, PASSWORD, TABLES, Api
 
 FUNCTIONS = ["NotificationsApiFunction", "NotificationsDispatchFunction", "NotificationsSenderFunction",
              "NotificationsDailyReportFunction"]
@@ -105,7 +105,8 @@ def cloud(start_cloud, emulator_server):
     """Every notifications function in the local cloud; the sweep every 3 s (rate_scale), the emulator's JWT."""
     return start_cloud(functions=FUNCTIONS, rate_scale=0.05,
                        parameters={"NotificationsProviderBaseUrl": emulator_server.url,
-                                   "NotificationsProviderJwt": JWT})
+                                   "NotificationsProviderJwt": JWT,
+                                   "NotificationsOperatorPassword": FIRST_PASSWORD})
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ JWT_KEY = b"test-only-signing-key-not-a-secret-0123456789"
 JWT = issue_token(JWT_KEY, subject="tests", now=1_900_000_000 - 3650 * 86400 + 10 ** 8)
 OPERATOR = "operator"
 PASSWORD = "correct horse battery staple"
+FIRST_PASSWORD = "first operator's generated password"   # NotificationsOperatorPassword of the test cloud
 TABLES = "notifications.messages, notifications.message_counts, notifications.mailings, notifications.clients, " \
          "notifications.tokens, notifications.operators, notifications.sign_in_attempts"
 

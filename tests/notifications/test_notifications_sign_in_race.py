@@ -86,7 +86,7 @@ def test_twenty_parallel_guesses_through_the_handlers_reach_argon2_at_most_the_l
     routes = load_app("notifications").app.routes
     sign_in_route, login_route = routes["/auth"]["POST"].view_function, routes["/admin/login"]["POST"].view_function
     # Only the token's lifetime is read from the settings here (the rest names queues and schedules).
-    monkeypatch.setattr(settings, "load", lambda: SimpleNamespace(token_hours=1))
+    monkeypatch.setattr(settings, "load", lambda: SimpleNamespace(token_hours=1, first_operator_password=""))
     call = guessing.thread_requests(monkeypatch)
     checks = guessing.count_calls(monkeypatch, auth.passwords, "verify_password")
 

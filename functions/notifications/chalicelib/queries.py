@@ -5,6 +5,12 @@ OPERATOR_BY_NAME = "SELECT id, password_hash FROM notifications.operators WHERE 
 CREATE_OPERATOR = """
 INSERT INTO notifications.operators (username, password_hash) VALUES (%s, %s)
 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash RETURNING id"""
+# The first operator: created only while there is no operator at all.
+CREATE_FIRST_OPERATOR = """
+INSERT INTO notifications.operators (username, password_hash)
+SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM notifications.operators)
+ON CONFLICT (username) DO NOTHING"""
+ANY_OPERATOR = "SELECT EXISTS (SELECT 1 FROM notifications.operators)"
 CREATE_TOKEN = "INSERT INTO notifications.tokens (digest, operator_id, expires_at) VALUES (%s, %s, %s)"
 OPERATOR_BY_TOKEN = """
 SELECT o.id, o.username FROM notifications.tokens t JOIN notifications.operators o ON o.id = t.operator_id

@@ -22,6 +22,8 @@ VARIABLES = {
 @dataclass(frozen=True)
 class Settings:
     token_hours: int = 12          # lifetime of a sign-in token
+    # NOTIFICATIONS_OPERATOR_PASSWORD (a secret): the first operator's, created while there is none ("": never)
+    first_operator_password: str = field(default="", repr=False)
     dispatch_queue_url: str = ""   # the API: immediate starts go to the dispatch queue
     dispatcher_arn: str = ""       # the API: a future start is a one-off schedule targeting the dispatcher
     scheduler_role_arn: str = ""
@@ -54,6 +56,8 @@ def read(environ=None):
     env = Reader(environ)
     return Settings(
         token_hours=env.integer("NOTIFICATIONS_TOKEN_HOURS", 12, 1, 24 * 30),
+        first_operator_password=secrets.get("NOTIFICATIONS_OPERATOR_PASSWORD", required=False,
+                                            environ=env.environ) or "",
         dispatch_queue_url=env.url("NOTIFICATIONS_DISPATCH_QUEUE_URL", ""),
         dispatcher_arn=env.text("NOTIFICATIONS_DISPATCHER_ARN", ""),
         scheduler_role_arn=env.text("NOTIFICATIONS_SCHEDULER_ROLE_ARN", ""),

@@ -36,8 +36,9 @@ def sign_in():
     for name in ("username", "password"):
         if not isinstance(body.get(name), str):
             raise web.bad_request("%(name)s is required (text)", field=name, name=name)
+    config = settings.load()
     token, expires = auth.sign_in(body["username"], body["password"], auth.client_address(bp.current_request),
-                                  now(), settings.load().token_hours)
+                                  now(), config.token_hours, config.first_operator_password)
     return web.json_response({"token": token, "expires_at": expires.isoformat()}, headers=web.NO_STORE)
 
 

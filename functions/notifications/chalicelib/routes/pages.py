@@ -75,9 +75,11 @@ def admin_home():
 def admin_login():
     request = bp.current_request
     form = forms.fields(request.raw_body)
+    config = settings.load()
     try:
         token, expires = auth.sign_in(form.get("username", ""), form.get("password", ""),
-                                      auth.client_address(request), now(), settings.load().token_hours)
+                                      auth.client_address(request), now(), config.token_hours,
+                                      config.first_operator_password)
     except web.AppError as exc:
         if exc.status == 429:       # too many attempts: the page says when to come back
             raise
