@@ -14,6 +14,7 @@ from functions.notifications.chalicelib.stats import reports
 from notifications_helpers import OPERATOR, PASSWORD, add_clients, add_mailing
 
 UTC = timezone.utc
+WHO = {"id": 1, "username": "operator"}
 
 
 @pytest.fixture
@@ -36,22 +37,22 @@ def _counts(mailing_id):
 
 def test_a_deleted_client_keeps_its_messages_and_counts(sql, history):
     mailing, sent_to, waiting, ids = history
-    clients.delete(sent_to)
-    clients.delete(waiting)
+    clients.delete(sent_to, WHO)
+    clients.delete(waiting, WHO)
     assert _counts(mailing["id"])["counts"] == {"processing": 0, "sent": 1, "error": 0, "expired": 1, "total": 2}
     stats = reports.mailing_stats(mailing["id"], 0, 10)
     assert [(m["client_id"], m["status"], m["client_deleted"]) for m in stats["messages"]] == [
         (sent_to, "sent", True), (waiting, "expired", True)]
     assert stats["messages"][1]["last_error"] == CLIENT_DELETED       # what it was still to get, not sent
     assert clients.list_page(0, 10)["items"] == []                    # gone from the client base
-    assert clients.create({"phone": "79161234567", "timezone": "Europe/Moscow"})["id"] not in (sent_to, waiting)
+    assert clients.create({"phone": "79161234567", "timezone": "Europe/Moscow"}, WHO)["id"] not in (sent_to, waiting)
 
 
 def test_a_message_released_after_its_client_was_deleted_is_not_sent(sql, history, sender_settings, provider):
     mailing, sent_to, waiting, ids = history
     sql("UPDATE notifications.messages SET claimed_at = now(), claim_id = gen_random_uuid() WHERE id = %s",
         ids[waiting])                                                 # a send in flight while the client goes
-    clients.delete(waiting)
+    clients.delete(waiting, WHO)
     sql("UPDATE notifications.messages SET claimed_at = NULL, claim_id = NULL WHERE id = %s", ids[waiting])
     assert sender.handle(sender_settings, provider, ids[waiting], lambda: datetime.now(UTC)) == "expired"
     assert sql("SELECT status, last_error FROM notifications.messages WHERE id = %s", ids[waiting])[0] == (
@@ -61,7 +62,7 @@ def test_a_message_released_after_its_client_was_deleted_is_not_sent(sql, histor
 def test_a_deleted_mailing_keeps_its_messages_and_counts(sql, history):
     mailing, sent_to, waiting, ids = history
     sql("UPDATE notifications.mailings SET end_at = now() - interval '1 minute' WHERE id = %s", mailing["id"])
-    mailings.delete(mailing["id"], datetime.now(UTC))
+    mailings.delete(mailing["id"], datetime.now(UTC), WHO)
     found = _counts(mailing["id"])
     assert found["deleted"] is True and found["counts"]["sent"] == 1 and found["counts"]["total"] == 2
     assert reports.mailing_stats(mailing["id"], 0, 10)["mailing"]["deleted"] is True
@@ -79,10 +80,10 @@ def test_the_admin_page_shows_deleted_clients_and_mailings(sql, cloud, history, 
     session.headers["Accept-Language"] = language
     signed_in = session.post(base + "/admin/login", data={"username": OPERATOR, "password": PASSWORD}, timeout=30)
     assert signed_in.status_code == 200
-    clients.delete(sent_to)
+    clients.delete(sent_to, WHO)
     page = session.get(f"{base}/admin/mailings/{mailing['id']}", timeout=30).text
     assert texts[0] in page
     sql("UPDATE notifications.mailings SET end_at = now() - interval '1 minute' WHERE id = %s", mailing["id"])
-    mailings.delete(mailing["id"], datetime.now(UTC))
+    mailings.delete(mailing["id"], datetime.now(UTC), WHO)
     assert texts[1] in session.get(f"{base}/admin", timeout=30).text
     assert texts[1] in session.get(f"{base}/admin/mailings/{mailing['id']}", timeout=30).text

@@ -3,7 +3,7 @@ commit (a dispatcher must find the row) the mailing's start is arranged or its s
 from common import db
 from common.log import get_logger
 
-from .. import settings
+from .. import audit, settings
 from . import schedules, store
 
 log = get_logger(__name__)
@@ -16,11 +16,14 @@ def list_page(after, limit):
     return {"items": [store.public(m) for m in items], "next_after": next_after}
 
 
-def create(body, now):
+def create(body, now, operator):
     with db.pg_transaction() as cur:
         mailing = store.create(cur, body)
+    shown = store.public(mailing)
+    audit.record("mailing created", operator, audit.changes(audit.MAILING_FIELDS, None, shown),
+                 mailing_id=mailing["id"])
     _arrange(mailing, now)
-    return store.public(mailing)
+    return shown
 
 
 def get(mailing_id):
@@ -28,17 +31,20 @@ def get(mailing_id):
         return store.public(store.get(cur, mailing_id))
 
 
-def update(mailing_id, body, now):
+def update(mailing_id, body, now, operator):
     with db.pg_transaction() as cur:
         before, mailing = store.update(cur, mailing_id, body, now)
+    changed = audit.changes(audit.MAILING_FIELDS, store.public(before), store.public(mailing))
+    audit.record("mailing changed", operator, changed, mailing_id=mailing_id)
     if before["start_at"] != mailing["start_at"] or before["end_at"] != mailing["end_at"]:
         _arrange(mailing, now)
     return store.public(mailing)
 
 
-def delete(mailing_id, now):
+def delete(mailing_id, now, operator):
     with db.pg_transaction() as cur:
         store.delete(cur, mailing_id, now)
+    audit.record("mailing deleted", operator, mailing_id=mailing_id)
     _unschedule(mailing_id)
 
 

@@ -3,7 +3,7 @@ from chalice import Blueprint
 
 from common import swagger, validate, web
 
-from .. import settings
+from .. import access, settings
 from ..api import auth, docs
 from ..clients import actions as clients
 from ..clock import now
@@ -18,6 +18,10 @@ MAX_PAGE = 1000
 
 def _body():
     return validate.json_object(bp.current_request.raw_body, MAX_BODY)
+
+
+def _operator():
+    return access.caller(bp.current_request)
 
 
 def _page():
@@ -52,7 +56,7 @@ def list_clients():
 
 @bp.route("/clients", methods=["POST"], content_types=JSON)
 def create_client():
-    return web.json_response(clients.create(_body()), status=201)
+    return web.json_response(clients.create(_body(), _operator()), status=201)
 
 
 @bp.route("/clients/{id}", methods=["GET"])
@@ -63,12 +67,12 @@ def get_client(id):
 @bp.route("/clients/{id}", methods=["PATCH"], content_types=JSON)
 def update_client(id):
     client_id = validate.identifier(id)
-    return web.json_response(clients.update(client_id, _body()))
+    return web.json_response(clients.update(client_id, _body(), _operator()))
 
 
 @bp.route("/clients/{id}", methods=["DELETE"])
 def delete_client(id):
-    clients.delete(validate.identifier(id))
+    clients.delete(validate.identifier(id), _operator())
     return web.no_content()
 
 
@@ -82,7 +86,7 @@ def list_mailings():
 
 @bp.route("/mailings", methods=["POST"], content_types=JSON)
 def create_mailing():
-    return web.json_response(mailings.create(_body(), now()), status=201)
+    return web.json_response(mailings.create(_body(), now(), _operator()), status=201)
 
 
 @bp.route("/mailings/{id}", methods=["GET"])
@@ -93,12 +97,12 @@ def get_mailing(id):
 @bp.route("/mailings/{id}", methods=["PATCH"], content_types=JSON)
 def update_mailing(id):
     mailing_id = validate.identifier(id)
-    return web.json_response(mailings.update(mailing_id, _body(), now()))
+    return web.json_response(mailings.update(mailing_id, _body(), now(), _operator()))
 
 
 @bp.route("/mailings/{id}", methods=["DELETE"])
 def delete_mailing(id):
-    mailings.delete(validate.identifier(id), now())
+    mailings.delete(validate.identifier(id), now(), _operator())
     return web.no_content()
 
 

@@ -43,6 +43,10 @@ def error_page(error):
                         signed_in=signed_in, error=pages.error_text(error, _language()), states={}, statuses={})
 
 
+def _operator():
+    return access.caller(bp.current_request)
+
+
 def _back(path=""):
     return web.redirect(f"{_base()}/admin{path}", headers=web.NO_STORE)
 
@@ -102,7 +106,7 @@ def admin_create_client():
     form = forms.fields(bp.current_request.raw_body)
 
     def create():
-        clients.create(forms.client_body(form))
+        clients.create(forms.client_body(form), _operator())
         return _back()
     return _form_action(create)
 
@@ -112,7 +116,7 @@ def admin_delete_client(id):
     client_id = validate.identifier(id)
 
     def delete():
-        clients.delete(client_id)
+        clients.delete(client_id, _operator())
         return _back()
     return _form_action(delete)
 
@@ -122,7 +126,7 @@ def admin_create_mailing():
     form = forms.fields(bp.current_request.raw_body)
 
     def create():
-        mailing = mailings.create(forms.mailing_body(form), now())
+        mailing = mailings.create(forms.mailing_body(form), now(), _operator())
         return _back(f"/mailings/{mailing['id']}")
     return _form_action(create)
 
@@ -132,7 +136,7 @@ def admin_delete_mailing(id):
     mailing_id = validate.identifier(id)
 
     def delete():
-        mailings.delete(mailing_id, now())
+        mailings.delete(mailing_id, now(), _operator())
         return _back()
     return _form_action(delete)
 
