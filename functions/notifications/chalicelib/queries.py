@@ -44,6 +44,15 @@ CLIENT_BY_ID = f"SELECT {CLIENT_COLUMNS} FROM notifications.clients WHERE id = %
 CLIENT_ID_BY_PHONE = "SELECT id FROM notifications.clients WHERE phone = %s AND deleted_at IS NULL"
 LIST_CLIENTS = f"""
 SELECT {CLIENT_COLUMNS} FROM notifications.clients WHERE id > %s AND deleted_at IS NULL ORDER BY id LIMIT %s"""
+# The admin page's client search: every filter optional ('' = any), keyset paging by id.
+SEARCH_CLIENTS = f"""
+SELECT {CLIENT_COLUMNS} FROM notifications.clients
+WHERE deleted_at IS NULL AND id > %(after)s
+  AND (%(phone)s = '' OR phone LIKE %(phone)s || '%%')
+  AND (%(operator_code)s = '' OR operator_code = %(operator_code)s)
+  AND (%(tag)s = '' OR tag = %(tag)s)
+  AND (%(timezone)s = '' OR timezone = %(timezone)s)
+ORDER BY id LIMIT %(limit)s"""
 UPDATE_CLIENT = f"""
 UPDATE notifications.clients SET phone = %s, operator_code = %s, tag = %s, timezone = %s
 WHERE id = %s AND deleted_at IS NULL

@@ -11,6 +11,11 @@ def list_page(after, limit):
         return store.list_page(cur, after, limit)
 
 
+def search(filters, after, limit):
+    with db.pg_transaction() as cur:
+        return store.search(cur, filters, after, limit)
+
+
 def create(body, operator):
     with db.pg_transaction() as cur:
         client = store.create(cur, body)

@@ -40,6 +40,13 @@ def list_page(cur, after, limit):
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
+def search(cur, filters, after, limit):
+    """Clients matching every given filter (phone prefix, operator code, tag, time zone), a page by id."""
+    cur.execute(queries.SEARCH_CLIENTS, dict(filters, after=after, limit=limit))
+    items = [_row(r) for r in rows.all(cur)]
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
 def update(cur, client_id, body):
     current = get(cur, client_id)
     values = model.parse(body, current)

@@ -1,7 +1,9 @@
 """What an operator does with mailings (API and admin page alike), each in its own transaction; after the
 commit (a dispatcher must find the row) the mailing's start is arranged or its schedule removed."""
 from common import db
+from common.i18n import N_
 from common.log import get_logger
+from common.web import AppError
 
 from .. import audit, settings
 from . import schedules, store
@@ -46,6 +48,19 @@ def delete(mailing_id, now, operator):
         store.delete(cur, mailing_id, now)
     audit.record("mailing deleted", operator, mailing_id=mailing_id)
     _unschedule(mailing_id)
+
+
+def stop(mailing_id, now, operator):
+    """A running mailing ends now: nothing more is sent (the sender re-checks the end before each call)."""
+    with db.pg_transaction() as cur:
+        current = store.get(cur, mailing_id, lock=True)
+        if not store.started(current, now) or current["end_at"] <= now:
+            raise AppError(409, N_("the mailing is not running"), field="id")
+        before, mailing = store.update(cur, mailing_id, {"end": now.isoformat()}, now)
+    changed = audit.changes(audit.MAILING_FIELDS, store.public(before), store.public(mailing))
+    audit.record("mailing stopped", operator, changed, mailing_id=mailing_id)
+    _arrange(mailing, now)
+    return store.public(mailing)
 
 
 def _arrange(mailing, now):

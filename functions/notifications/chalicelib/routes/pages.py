@@ -1,5 +1,8 @@
 """The admin page: sign-in, the dashboard (mailings with counts, clients, the forms), a mailing's live
 progress. Same operators and tokens as the API (the token in an HttpOnly SameSite=Strict cookie)."""
+from datetime import datetime
+from urllib.parse import urlencode
+
 from chalice import Blueprint
 
 from common import cookies, i18n, validate, web
@@ -16,6 +19,7 @@ bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
 DASHBOARD_CLIENTS = 200
 MAILING_MESSAGES = 200
+CLIENT_PAGE = 50
 
 
 def _language():
@@ -111,6 +115,41 @@ def admin_create_client():
     return _form_action(create)
 
 
+@bp.route("/admin/clients", methods=["GET"])
+def admin_clients():
+    """The client base, searched (phone prefix, operator code, tag, time zone) and paged by id."""
+    query = bp.current_request.query_params or {}
+    try:
+        filters = forms.client_search(query)
+    except web.AppError as error:
+        return _render("clients.html", status=error.status, error=pages.error_text(error, _language()),
+                       filters={name: query.get(name, "") for name in forms.SEARCH_FIELDS}, clients=[],
+                       next_query=None)
+    found = clients.search(filters, validate.query_integer(query, "after", 0, 0, validate.MAX_ID), CLIENT_PAGE)
+    next_query = None
+    if found["next_after"] is not None:
+        next_query = urlencode(dict(filters, after=found["next_after"]))
+    return _render("clients.html", filters=filters, clients=found["items"], next_query=next_query,
+                   after=query.get("after"))
+
+
+@bp.route("/admin/clients/{id}", methods=["GET"])
+def admin_client(id):
+    return _render("client.html", client=clients.get(validate.identifier(id)))
+
+
+@bp.route("/admin/clients/{id}", methods=["POST"], content_types=FORM)
+def admin_update_client(id):
+    client_id = validate.identifier(id)
+    form = forms.fields(bp.current_request.raw_body)
+    try:
+        clients.update(client_id, forms.client_change(form), _operator())
+    except web.AppError as error:
+        return _render("client.html", status=error.status, error=pages.error_text(error, _language()),
+                       client=dict(clients.get(client_id), **{k: form.get(k, "") for k in forms.SEARCH_FIELDS}))
+    return web.redirect(f"{_base()}/admin/clients", headers=web.NO_STORE)
+
+
 @bp.route("/admin/clients/{id}/delete", methods=["POST"], content_types=FORM)
 def admin_delete_client(id):
     client_id = validate.identifier(id)
@@ -143,8 +182,51 @@ def admin_delete_mailing(id):
 
 @bp.route("/admin/mailings/{id}", methods=["GET"])
 def admin_mailing(id):
-    found = reports.mailing_stats(validate.identifier(id), 0, MAILING_MESSAGES)
-    return _render("mailing.html", mailing=found["mailing"], counts=found["counts"], messages=found["messages"])
+    return _mailing_page(validate.identifier(id))
+
+
+def _mailing_page(mailing_id, error=None, status=200):
+    found = reports.mailing_stats(mailing_id, 0, MAILING_MESSAGES)
+    mailing = found["mailing"]
+    moment = now()
+    return _render("mailing.html", status=status, error=error, mailing=mailing, counts=found["counts"],
+                   messages=found["messages"], started=forms.started(mailing, moment),
+                   running=forms.started(mailing, moment) and datetime.fromisoformat(mailing["end"]) > moment,
+                   local={name: forms.local_time(mailing[name]) for name in ("start", "end")},
+                   zone=forms.DEFAULT_ZONE)
+
+
+def _mailing_action(mailing_id, action):
+    """A change on a mailing's page: back to the page, or the page with the error (bad field, conflict)."""
+    try:
+        action()
+    except web.AppError as error:
+        return _mailing_page(mailing_id, error=pages.error_text(error, _language()), status=error.status)
+    return _back(f"/mailings/{mailing_id}")
+
+
+@bp.route("/admin/mailings/{id}/edit", methods=["POST"], content_types=FORM)
+def admin_update_mailing(id):
+    mailing_id = validate.identifier(id)
+    form = forms.fields(bp.current_request.raw_body)
+
+    def change():
+        started = forms.started(mailings.get(mailing_id), now())
+        mailings.update(mailing_id, forms.mailing_change(form, started), now(), _operator())
+    return _mailing_action(mailing_id, change)
+
+
+@bp.route("/admin/mailings/{id}/stop", methods=["POST"], content_types=FORM)
+def admin_stop_mailing(id):
+    """Ends a running mailing now; the form must carry the operator's confirmation."""
+    mailing_id = validate.identifier(id)
+    form = forms.fields(bp.current_request.raw_body)
+
+    def stop():
+        if form.get("confirm") != "yes":
+            raise web.bad_request(messages.CONFIRM_STOP, field="confirm")
+        mailings.stop(mailing_id, now(), _operator())
+    return _mailing_action(mailing_id, stop)
 
 
 @bp.route("/admin/mailings/{id}/progress", methods=["GET"])
