@@ -65,7 +65,9 @@ def test_a_deleted_mailing_keeps_its_messages_and_counts(sql, history):
     mailings.delete(mailing["id"], datetime.now(UTC), WHO)
     found = _counts(mailing["id"])
     assert found["deleted"] is True and found["counts"]["sent"] == 1 and found["counts"]["total"] == 2
-    assert reports.mailing_stats(mailing["id"], 0, 10)["mailing"]["deleted"] is True
+    assert reports.mailing_stats(mailing["id"], 0, 10, deleted_too=True)["mailing"]["deleted"] is True
+    with pytest.raises(Exception, match="no such mailing"):
+        reports.mailing_stats(mailing["id"], 0, 10)                  # the API: a deleted resource is gone
     assert mailings.list_page(0, 10)["items"] == []
     with pytest.raises(Exception, match="no such mailing"):
         mailings.get(mailing["id"])

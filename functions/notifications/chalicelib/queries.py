@@ -53,6 +53,12 @@ WHERE deleted_at IS NULL AND id > %(after)s
   AND (%(tag)s = '' OR tag = %(tag)s)
   AND (%(timezone)s = '' OR timezone = %(timezone)s)
 ORDER BY id LIMIT %(limit)s"""
+# CSV import: which phones are already stored, then every new row in one statement.
+STORED_PHONES = "SELECT phone FROM notifications.clients WHERE phone = ANY(%s) AND deleted_at IS NULL"
+IMPORT_CLIENTS = """
+INSERT INTO notifications.clients (phone, operator_code, tag, timezone)
+SELECT * FROM unnest(%(phone)s::text[], %(operator_code)s::text[], %(tag)s::text[], %(timezone)s::text[])
+ON CONFLICT (phone) WHERE deleted_at IS NULL DO NOTHING"""
 UPDATE_CLIENT = f"""
 UPDATE notifications.clients SET phone = %s, operator_code = %s, tag = %s, timezone = %s
 WHERE id = %s AND deleted_at IS NULL

@@ -10,7 +10,7 @@ from common import cookies, i18n, validate, web
 from .. import access, settings
 from ..admin import forms, messages, pages
 from ..api import auth
-from ..clients import actions as clients
+from ..clients import actions as clients, importer
 from ..clock import now
 from ..mailings import actions as mailings
 from ..stats import reports
@@ -133,6 +133,30 @@ def admin_clients():
                    after=query.get("after"))
 
 
+@bp.route("/admin/import", methods=["GET"])
+def admin_import_page():
+    return _render("import.html", csv="", preview=None)
+
+
+@bp.route("/admin/import", methods=["POST"], content_types=FORM)
+def admin_import():
+    """step=preview: what storing would do (per-row errors), nothing stored; step=store: the valid new rows."""
+    form = forms.import_fields(bp.current_request.raw_body)
+    text = form.get("csv", "")
+    try:
+        if form.get("step") == "store":
+            added = importer.store(text, _operator())
+            return _render("import.html", csv="", preview=None, added=added)
+        found = importer.preview(text)
+    except web.AppError as error:
+        return _render("import.html", status=error.status, error=pages.error_text(error, _language()), csv=text,
+                       preview=None)
+    gettext = pages.PAGES.gettext(_language())
+    found["shown"] = [(row, field, gettext(message) % params if params else gettext(message))
+                      for row, field, message, params in found["shown"]]
+    return _render("import.html", csv=text, preview=found)
+
+
 @bp.route("/admin/clients/{id}", methods=["GET"])
 def admin_client(id):
     return _render("client.html", client=clients.get(validate.identifier(id)))
@@ -186,7 +210,7 @@ def admin_mailing(id):
 
 
 def _mailing_page(mailing_id, error=None, status=200):
-    found = reports.mailing_stats(mailing_id, 0, MAILING_MESSAGES)
+    found = reports.mailing_stats(mailing_id, 0, MAILING_MESSAGES, deleted_too=True)
     mailing = found["mailing"]
     moment = now()
     return _render("mailing.html", status=status, error=error, mailing=mailing, counts=found["counts"],

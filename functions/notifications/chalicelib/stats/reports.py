@@ -30,10 +30,11 @@ def overall_stats():
         return overall(cur)
 
 
-def mailing_stats(mailing_id, after, limit):
-    """A mailing (a deleted one too: its history), its counts and a page of its messages (keyset by id)."""
+def mailing_stats(mailing_id, after, limit, deleted_too=False):
+    """A mailing, its counts and a page of its messages (keyset by id); deleted_too: a deleted mailing's as well
+    (the admin page shows its history; the API answers 404 for a deleted resource, as for any other)."""
     with db.pg_transaction() as cur:
-        mailing = mailings.get(cur, mailing_id, deleted_too=True)
+        mailing = mailings.get(cur, mailing_id, deleted_too=deleted_too)
         messages, next_after = messages_page(cur, mailing_id, after, limit)
         found = counts(cur, mailing_id)
     return {"mailing": dict(public(mailing), deleted=mailing["deleted_at"] is not None), "counts": found,
