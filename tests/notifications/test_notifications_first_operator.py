@@ -36,3 +36,15 @@ def test_the_admin_page_signs_the_first_operator_in(cloud, clean, sql):
     sql("TRUNCATE notifications.operators CASCADE")
     signed_in = requests.post(base + "/admin/login", data=FIRST, allow_redirects=False, timeout=30)
     assert signed_in.status_code == 303 and "notifications_token=" in signed_in.headers["Set-Cookie"]
+
+
+def test_the_operator_command_lives_in_tools_and_creates_an_operator(clean, sql, monkeypatch, capsys):
+    import io
+
+    from tools.notifications import admin
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert admin.main(["create-operator", "second", "--password-stdin"]) == 0
+    assert "operator second" in capsys.readouterr().out
+    assert sql("SELECT count(*) FROM notifications.operators WHERE username = 'second'") == [(1,)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert admin.main(["create-operator", "third", "--password-stdin"]) == 2
