@@ -43,6 +43,18 @@ class Api:
         return self.call("DELETE", path, **kw)
 
 
+def signed_in_page(chromium, base, locale):
+    """(browser context, page) signed in to the admin page in the locale."""
+    context = chromium.new_context(locale=locale)
+    page = context.new_page()
+    page.goto(base + "/admin")
+    page.fill("input[name=username]", OPERATOR)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action$='/admin/login'] button")
+    page.wait_for_selector("#new-client")
+    return context, page
+
+
 def add_clients(sql, rows):
     """rows: (phone, tag, timezone) -> ids, in order."""
     ids = []

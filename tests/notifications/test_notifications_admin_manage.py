@@ -6,20 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from notifications_helpers import OPERATOR, PASSWORD, add_clients, add_mailing
+from notifications_helpers import OPERATOR, PASSWORD, add_clients, add_mailing, signed_in_page
 
 UTC = timezone.utc
-
-
-def signed_in_page(chromium, base, locale):
-    context = chromium.new_context(locale=locale)
-    page = context.new_page()
-    page.goto(base + "/admin")
-    page.fill("input[name=username]", OPERATOR)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action$='/admin/login'] button")
-    page.wait_for_selector("#new-client")
-    return context, page
 
 
 def listed_phones(page):

@@ -4,7 +4,7 @@ import pytest
 
 from functions.notifications.chalicelib.clients import importer
 
-from notifications_helpers import OPERATOR, PASSWORD, add_clients
+from notifications_helpers import OPERATOR, add_clients, signed_in_page
 
 CSV = """phone,timezone,tag,operator_code
 79161234567,Europe/Moscow,vip,
@@ -25,12 +25,7 @@ CSV = """phone,timezone,tag,operator_code
 def test_a_csv_is_previewed_with_its_errors_then_stored(chromium, cloud, clean, sql, locale, texts):
     base = cloud.api_url("NotificationsApi")
     add_clients(sql, [("79991234567", "", "Europe/Moscow")])
-    context = chromium.new_context(locale=locale)
-    page = context.new_page()
-    page.goto(base + "/admin")
-    page.fill("input[name=username]", OPERATOR)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action$='/admin/login'] button")
+    context, page = signed_in_page(chromium, base, locale)
     page.click("header nav a[href$='/admin/import']")
     page.fill("#import textarea[name=csv]", CSV)
     page.click("#import button[value=preview]")
