@@ -61,9 +61,9 @@ def new_mailing(conn, start):
 
 
 def product_dispatch(queue_url, mailing_id, now):
-    from functions.notifications.chalicelib import config
+    from functions.notifications.chalicelib import settings as product_settings
     from functions.notifications.chalicelib.dispatch import dispatcher
-    settings = config.DispatchSettings(send_queue_url=queue_url, lease_seconds=300)
+    settings = product_settings.Settings(send_queue_url=queue_url, lease_seconds=300)
     started = time.perf_counter()
     queued = dispatcher.dispatch(settings, mailing_id, now)
     return time.perf_counter() - started, queued
@@ -71,7 +71,8 @@ def product_dispatch(queue_url, mailing_id, now):
 
 def bare_loop(conn, queue_url, mailing_id):
     """INSERT ... SELECT RETURNING, commit, then SendMessageBatch in tens with the same parallelism."""
-    from functions.notifications.chalicelib.dispatch import dispatcher
+    from common import queue
+    sqs = queue.client()
     started = time.perf_counter()
     with conn.cursor() as cur:
         cur.execute("INSERT INTO notifications.messages (mailing_id, client_id) SELECT %s, id "
@@ -81,8 +82,8 @@ def bare_loop(conn, queue_url, mailing_id):
     entries = [{"Id": str(i), "MessageBody": json.dumps({"message_id": i, "mailing_id": mailing_id,
                                                          "client_id": c})} for i, c in rows]
     batches = [entries[i:i + 10] for i in range(0, len(entries), 10)]
-    with ThreadPoolExecutor(max_workers=dispatcher.SEND_THREADS) as pool:
-        list(pool.map(lambda batch: dispatcher.send_batch(queue_url, batch), batches))
+    with ThreadPoolExecutor(max_workers=queue.WORKERS) as pool:
+        list(pool.map(lambda batch: sqs.send_message_batch(QueueUrl=queue_url, Entries=batch), batches))
     return time.perf_counter() - started, len(entries)
 
 

@@ -165,8 +165,9 @@ def main(argv=None):
         print(f"  emulator {em.name}: {em.url}")
     for line in cloud.describe():
         print("  " + line)
-    if any(spec.get("NoEcho") for spec in declared.values()):
-        print(f"  Generated local secrets (passwords, keys): {STATE / 'parameters.json'}")
+    generated = sorted(name for name, spec in declared.items() if spec.get("NoEcho") and not spec.get("Default"))
+    if generated:
+        print(f"  Generated local secrets (passwords, keys: {', '.join(generated)}): {STATE / 'parameters.json'}")
     print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -5,4 +5,5 @@ Run from the repo root with the common layer on the path, as Lambda provides it 
     PYTHONPATH=layers/common/python python -m tools.mailbox.admin create-mailbox someone@example.com
     PYTHONPATH=layers/common/python python -m tools.mailbox.fake --users 1000 --letters 100000
     PYTHONPATH=layers/common/python python -m tools.mailbox.schema recreate
+    PYTHONPATH=layers/common/python python -m tools.notifications.admin create-operator operator
 """

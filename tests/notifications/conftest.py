@@ -7,12 +7,12 @@ import psycopg2
 import pytest
 
 from common import db
-from functions.notifications.chalicelib import config
+from functions.notifications.chalicelib import settings
 from functions.notifications.chalicelib.api import auth
 from functions.notifications.chalicelib.sending.provider import Provider
 from local.emulators.provider import ProviderEmulator
 
-from notifications_helpers import JWT, OPERATOR, PASSWORD, TABLES, Api
+from notifications_helpers import FIRST_PASSWORD, JWT, OPERATOR, PASSWORD, TABLES, Api
 
 FUNCTIONS = ["NotificationsApiFunction", "NotificationsDispatchFunction", "NotificationsSenderFunction",
              "NotificationsDailyReportFunction"]
@@ -85,8 +85,8 @@ def drain(aws_endpoint):
 
 @pytest.fixture
 def sender_settings(queue, emulator):
-    return config.SenderSettings(send_queue_url=queue, provider_url=emulator.url, provider_jwt=JWT,
-                                 connect_timeout=1, read_timeout=1, max_attempts=3, claim_seconds=60)
+    return settings.Settings(send_queue_url=queue, provider_url=emulator.url, provider_jwt=JWT,
+                             connect_timeout=1, read_timeout=1, max_attempts=3, claim_seconds=60)
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def provider(sender_settings):
 
 @pytest.fixture
 def dispatch_settings(queue):
-    return config.DispatchSettings(send_queue_url=queue, lease_seconds=300)
+    return settings.Settings(send_queue_url=queue, lease_seconds=300)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +105,8 @@ def cloud(start_cloud, emulator_server):
     """Every notifications function in the local cloud; the sweep every 3 s (rate_scale), the emulator's JWT."""
     return start_cloud(functions=FUNCTIONS, rate_scale=0.05,
                        parameters={"NotificationsProviderBaseUrl": emulator_server.url,
-                                   "NotificationsProviderJwt": JWT})
+                                   "NotificationsProviderJwt": JWT,
+                                   "NotificationsOperatorPassword": FIRST_PASSWORD})
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ JWT_KEY = b"test-only-signing-key-not-a-secret-0123456789"
 JWT = issue_token(JWT_KEY, subject="tests", now=1_900_000_000 - 3650 * 86400 + 10 ** 8)
 OPERATOR = "operator"
 PASSWORD = "correct horse battery staple"
+FIRST_PASSWORD = "first operator's generated password"   # NotificationsOperatorPassword of the test cloud
 TABLES = "notifications.messages, notifications.message_counts, notifications.mailings, notifications.clients, " \
          "notifications.tokens, notifications.operators, notifications.sign_in_attempts"
 
@@ -40,6 +41,18 @@ class Api:
 
     def delete(self, path, **kw):
         return self.call("DELETE", path, **kw)
+
+
+def signed_in_page(chromium, base, locale):
+    """(browser context, page) signed in to the admin page in the locale."""
+    context = chromium.new_context(locale=locale)
+    page = context.new_page()
+    page.goto(base + "/admin")
+    page.fill("input[name=username]", OPERATOR)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action$='/admin/login'] button")
+    page.wait_for_selector("#new-client")
+    return context, page
 
 
 def add_clients(sql, rows):

@@ -54,7 +54,7 @@ def test_client_crud_and_validation(api):
     bad = {
         "phone": {"phone": "89161234567", "timezone": "Europe/Moscow"},
         "timezone": {"phone": "79161234568", "timezone": "Mars/Olympus"},
-        "operator_code": {"phone": "79161234568", "timezone": "Europe/Moscow", "operator_code": "903"},
+        "operator_code": {"phone": "79161234568", "timezone": "Europe/Moscow", "operator_code": "90"},
         "tag": {"phone": "79161234568", "timezone": "Europe/Moscow", "tag": "x" * 65},
         "colour": {"phone": "79161234568", "timezone": "Europe/Moscow", "colour": "red"},
     }
@@ -64,7 +64,7 @@ def test_client_crud_and_validation(api):
     assert api.post("/clients", {"timezone": "Europe/Moscow"}).json()["field"] == "phone"
     changed = api.patch(f"/clients/{client['id']}", {"phone": "79031234567"}).json()
     assert changed["operator_code"] == "903" and changed["timezone"] == "Asia/Yekaterinburg"
-    assert api.patch(f"/clients/{client['id']}", {"operator_code": "916"}).status_code == 400
+    assert api.patch(f"/clients/{client['id']}", {"operator_code": "9x6"}).status_code == 400
     page = api.get("/clients?limit=1").json()
     assert [c["id"] for c in page["items"]] == [client["id"]] and page["next_after"] == client["id"]
     assert api.get(f"/clients?after={client['id']}").json() == {"items": [], "next_after": None}
@@ -74,6 +74,20 @@ def test_client_crud_and_validation(api):
     assert api.get("/clients?limit=0").json()["field"] == "limit"
     bad_json = api.session.post(api.base + "/clients", data="{", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]
+
+
+def test_operator_code_is_derived_unless_given_and_a_ported_number_keeps_its_own(api):
+    derived = api.post("/clients", {"phone": "79161234567", "timezone": "Europe/Moscow"}).json()
+    assert derived["operator_code"] == "916"
+    ported = api.post("/clients", {"phone": "79161234568", "timezone": "Europe/Moscow", "operator_code": "903"})
+    assert ported.status_code == 201 and ported.json()["operator_code"] == "903"
+    ported_id = ported.json()["id"]
+    assert api.patch(f"/clients/{ported_id}", {"tag": "vip"}).json()["operator_code"] == "903"   # kept
+    assert api.patch(f"/clients/{derived['id']}", {"operator_code": "999"}).json()["operator_code"] == "999"
+    moved = api.patch(f"/clients/{ported_id}", {"phone": "79261234568"}).json()
+    assert moved["operator_code"] == "926"                       # a new number without a code: its own
+    answer = api.post("/clients", {"phone": "79161234569", "timezone": "Europe/Moscow", "operator_code": "9031"})
+    assert answer.status_code == 400 and answer.json()["field"] == "operator_code"
 
 
 def schedule(cloud, mailing_id):

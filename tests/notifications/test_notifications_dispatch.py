@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from common import queue as common_queue
 from functions.notifications.chalicelib.dispatch import dispatcher
 
 from notifications_helpers import add_clients, add_mailing, messages
@@ -137,32 +138,27 @@ class _RefusingSqs:
         return answer
 
 
-def _entries(count):
-    return [{"Id": str(n), "MessageBody": f'{{"message_id": {n}}}'} for n in range(count)]
+def _messages(count):
+    return [(n, f'{{"message_id": {n}}}', 0) for n in range(count)]
 
 
 @pytest.fixture
-def refusing_sqs(monkeypatch, aws_endpoint):
+def refusing_sqs(aws_endpoint):
     import boto3
     real = boto3.client("sqs", endpoint_url=aws_endpoint, region_name="us-east-1")
-
-    def install(refuse):
-        fake = _RefusingSqs(real, refuse)
-        monkeypatch.setattr(dispatcher.aws, "client", lambda service: fake)
-        return fake
-    return install
+    return lambda refuse: _RefusingSqs(real, refuse)
 
 
 def test_entries_sqs_reports_failed_are_sent_again_and_only_they(queue, drain, refusing_sqs):
     sqs = refusing_sqs(lambda call, entry: call == 1 and entry["Id"] in ("2", "5"))
-    dispatcher.send_batch(queue, _entries(10))
+    common_queue.send_all(queue, _messages(10), sqs=sqs, strict=True, sleep=lambda seconds: None)
     assert sqs.calls == [[str(n) for n in range(10)], ["2", "5"]]
     assert sorted(m["message_id"] for m in drain(queue)) == list(range(10))     # each exactly once
 
 
 def test_an_entry_sqs_keeps_refusing_is_given_up_after_the_attempts(queue, drain, refusing_sqs):
     sqs = refusing_sqs(lambda call, entry: entry["Id"] == "3")
-    with pytest.raises(RuntimeError, match="SQS refused 1 messages after 4 attempts"):
-        dispatcher.send_batch(queue, _entries(6), attempts=4)
-    assert sqs.calls == [[str(n) for n in range(6)]] + [["3"]] * 3
+    with pytest.raises(common_queue.SendError, match="1 message"):
+        common_queue.send_all(queue, _messages(6), sqs=sqs, strict=True, sleep=lambda seconds: None)
+    assert sqs.calls == [[str(n) for n in range(6)]] + [["3"]] * (common_queue.ATTEMPTS - 1)
     assert sorted(m["message_id"] for m in drain(queue)) == [0, 1, 2, 4, 5]

@@ -10,7 +10,6 @@ from functions.notifications.chalicelib.admin.forms import MAX_FORM
 from functions.notifications.chalicelib.api.auth import MAX_TOKEN
 
 from notifications_helpers import OPERATOR, PASSWORD, Api
-from products import load_app
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -22,7 +21,7 @@ def padded_client(phone, size):
 
 
 def test_a_json_body_over_64_kb_is_refused_naming_the_body(api):
-    MAX_BODY = load_app("notifications").MAX_BODY
+    from functions.notifications.chalicelib.routes.api import MAX_BODY
     assert MAX_BODY == 64 * 1024
     inside = api.post("/clients", data=padded_client("79161230001", MAX_BODY), headers=JSON_HEADERS)
     assert inside.status_code == 201, inside.text

@@ -3,7 +3,6 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 
-from functions.notifications.chalicelib import observability
 from functions.notifications.chalicelib.sending import sender
 
 from notifications_helpers import JWT, add_clients, add_mailing
@@ -25,9 +24,9 @@ def test_a_send_logs_its_ids_and_emits_per_mailing_metrics(sql, clean, sender_se
     message_id = sql("INSERT INTO notifications.messages (mailing_id, client_id) VALUES (%s, %s) RETURNING id",
                      mailing["id"], client)[0][0]
     capsys.readouterr()
-    handler = observability.logger.registered_handler
+    handler = sender.log.registered_handler
     buffer = io.StringIO()
-    previous = handler.setStream(buffer)            # the logger keeps the stdout it was created with
+    previous = handler.setStream(buffer)            # the logger keeps the stream it was created with
     try:
         assert sender.handle(sender_settings, provider, message_id, lambda: now) == "sent"
     finally:
@@ -37,7 +36,7 @@ def test_a_send_logs_its_ids_and_emits_per_mailing_metrics(sql, clean, sender_se
     logs = [line for line in lines if "message" in line and "level" in line]
     sent = [line for line in logs if line["message"] == "sent"]
     assert sent and sent[0]["mailing_id"] == mailing["id"] and sent[0]["message_id"] == message_id
-    assert sent[0]["client_id"] == client and sent[0]["service"] == "notifications"
+    assert sent[0]["client_id"] == client and sent[0]["logger"].endswith("notifications.chalicelib.sending.sender")
     metrics = [line for line in lines if "_aws" in line]
     names = {m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: m for m in metrics}
     assert set(names) >= {"Sent", "SendLatency"}

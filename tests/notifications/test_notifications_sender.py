@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from common import batch
+from functions.notifications.chalicelib.queue_messages import BadMessage, SendMessage
 from functions.notifications.chalicelib.sending import sender
 
 from notifications_helpers import JWT, add_clients, add_mailing
@@ -181,8 +182,10 @@ def test_a_wrong_jwt_is_refused_by_the_provider_and_never_logged(sql, one, sende
 
 def test_gone_and_unusable_records(sql, clean, sender_settings, provider, emulator):
     assert sender.handle(sender_settings, provider, 987654, Clock(datetime.now(UTC))) == "gone"
-    assert sender.parse("not json") is None and sender.parse(json.dumps({"message_id": -1})) is None
-    assert sender.parse(json.dumps({"message_id": 5})) == 5
+    for unusable in ("not json", json.dumps({"message_id": -1})):
+        with pytest.raises(BadMessage):
+            SendMessage.parse(unusable)
+    assert SendMessage.parse(json.dumps({"message_id": 5})).message_id == 5
 
 
 def test_two_deliveries_at_once_send_once(sql, one, sender_settings, emulator):

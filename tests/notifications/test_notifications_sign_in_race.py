@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import guessing
+from functions.notifications.chalicelib import settings
 from functions.notifications.chalicelib.api import auth
 from notifications_helpers import OPERATOR, PASSWORD
 from products import load_app
@@ -82,20 +83,21 @@ def test_the_admin_form_shows_a_page_saying_when_to_come_back(cloud, clean):
 def test_twenty_parallel_guesses_through_the_handlers_reach_argon2_at_most_the_limit(clean, monkeypatch):
     """The same through app.py's POST /auth and /admin/login handlers (the address they pass is the one API
     Gateway saw): guesses on both count against one allowance."""
-    app_module = load_app("notifications")
-    # Only the token's lifetime is read from the API's settings here (the rest names queues and schedules).
-    monkeypatch.setattr(app_module.config, "api", lambda: SimpleNamespace(token_hours=1))
+    routes = load_app("notifications").app.routes
+    sign_in_route, login_route = routes["/auth"]["POST"].view_function, routes["/admin/login"]["POST"].view_function
+    # Only the token's lifetime is read from the settings here (the rest names queues and schedules).
+    monkeypatch.setattr(settings, "load", lambda: SimpleNamespace(token_hours=1, first_operator_password=""))
     call = guessing.thread_requests(monkeypatch)
     checks = guessing.count_calls(monkeypatch, auth.passwords, "verify_password")
 
     def guess(index):
         if index % 2:
-            return call(app_module.sign_in, json.dumps({"username": OPERATOR, "password": f"wrong {index}"}),
+            return call(sign_in_route, json.dumps({"username": OPERATOR, "password": f"wrong {index}"}),
                         GUESSER, {"Content-Type": "application/json"}).status_code
-        return call(app_module.admin_login, urlencode({"username": OPERATOR, "password": f"wrong {index}"}),
+        return call(login_route, urlencode({"username": OPERATOR, "password": f"wrong {index}"}),
                     GUESSER, {"Content-Type": "application/x-www-form-urlencoded"}).status_code
     answers = guessing.fire(20, guess)
     assert checks.count == LIMIT
     assert sorted(answers) == [401] * LIMIT + [429] * (20 - LIMIT)
     body = json.dumps({"username": OPERATOR, "password": PASSWORD})
-    assert call(app_module.sign_in, body, ELSEWHERE, {"Content-Type": "application/json"}).status_code == 200
+    assert call(sign_in_route, body, ELSEWHERE, {"Content-Type": "application/json"}).status_code == 200

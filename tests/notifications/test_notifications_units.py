@@ -5,7 +5,7 @@ import pytest
 
 from common.settings import SettingError
 from common.web import AppError
-from functions.notifications.chalicelib import config
+from functions.notifications.chalicelib import settings
 from functions.notifications.chalicelib.admin import forms
 from functions.notifications.chalicelib.mailings import schedules
 from functions.notifications.chalicelib.stats import reports
@@ -22,15 +22,15 @@ def test_at_expression_is_utc_and_never_early():
 def test_settings_name_what_is_missing(monkeypatch):
     for name in ("NOTIFICATIONS_SEND_QUEUE_URL", "PROVIDER_BASE_URL", "PROVIDER_JWT"):
         monkeypatch.delenv(name, raising=False)
-    config.sender.cache_clear()
+    settings.load.cache_clear()
     with pytest.raises(SettingError, match="NOTIFICATIONS_SEND_QUEUE_URL"):
-        config.sender()
+        settings.load().need("send_queue_url", "provider_url", "provider_jwt")
     monkeypatch.setenv("NOTIFICATIONS_SEND_QUEUE_URL", "http://127.0.0.1:9/q")
     monkeypatch.setenv("PROVIDER_BASE_URL", "ftp://x")
-    config.sender.cache_clear()
+    settings.load.cache_clear()
     with pytest.raises(SettingError, match="PROVIDER_BASE_URL"):
-        config.sender()
-    config.sender.cache_clear()
+        settings.load()
+    settings.load.cache_clear()
 
 
 def test_daily_text_lists_the_days_mailings_with_totals():

@@ -1,10 +1,8 @@
-"""One JSON log line per event (with mailing_id / message_id / client_id when known) and per-mailing
-metrics as CloudWatch Embedded Metric Format lines: what CloudWatch reads on AWS, plain lines locally."""
-from aws_lambda_powertools import Logger
+"""Per-mailing metrics as CloudWatch Embedded Metric Format lines: what CloudWatch reads on AWS, plain lines
+locally. (Logs go through common.log.)"""
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 NAMESPACE = "Notifications"
-logger = Logger(service="notifications")
 
 
 def count(name, mailing_id, value=1):

@@ -5,6 +5,12 @@ OPERATOR_BY_NAME = "SELECT id, password_hash FROM notifications.operators WHERE 
 CREATE_OPERATOR = """
 INSERT INTO notifications.operators (username, password_hash) VALUES (%s, %s)
 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash RETURNING id"""
+# The first operator: created only while there is no operator at all.
+CREATE_FIRST_OPERATOR = """
+INSERT INTO notifications.operators (username, password_hash)
+SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM notifications.operators)
+ON CONFLICT (username) DO NOTHING"""
+ANY_OPERATOR = "SELECT EXISTS (SELECT 1 FROM notifications.operators)"
 CREATE_TOKEN = "INSERT INTO notifications.tokens (digest, operator_id, expires_at) VALUES (%s, %s, %s)"
 OPERATOR_BY_TOKEN = """
 SELECT o.id, o.username FROM notifications.tokens t JOIN notifications.operators o ON o.id = t.operator_id
@@ -33,31 +39,54 @@ DELETE FROM notifications.sign_in_attempts WHERE key IN (
 CLIENT_COLUMNS = "id, phone, operator_code, tag, timezone, created_at"
 INSERT_CLIENT = f"""
 INSERT INTO notifications.clients (phone, operator_code, tag, timezone) VALUES (%s, %s, %s, %s)
-ON CONFLICT (phone) DO NOTHING RETURNING {CLIENT_COLUMNS}"""
-CLIENT_BY_ID = f"SELECT {CLIENT_COLUMNS} FROM notifications.clients WHERE id = %s"
-CLIENT_ID_BY_PHONE = "SELECT id FROM notifications.clients WHERE phone = %s"
+ON CONFLICT (phone) WHERE deleted_at IS NULL DO NOTHING RETURNING {CLIENT_COLUMNS}"""
+CLIENT_BY_ID = f"SELECT {CLIENT_COLUMNS} FROM notifications.clients WHERE id = %s AND deleted_at IS NULL"
+CLIENT_ID_BY_PHONE = "SELECT id FROM notifications.clients WHERE phone = %s AND deleted_at IS NULL"
 LIST_CLIENTS = f"""
-SELECT {CLIENT_COLUMNS} FROM notifications.clients WHERE id > %s ORDER BY id LIMIT %s"""
+SELECT {CLIENT_COLUMNS} FROM notifications.clients WHERE id > %s AND deleted_at IS NULL ORDER BY id LIMIT %s"""
+# The admin page's client search: every filter optional ('' = any), keyset paging by id.
+SEARCH_CLIENTS = f"""
+SELECT {CLIENT_COLUMNS} FROM notifications.clients
+WHERE deleted_at IS NULL AND id > %(after)s
+  AND (%(phone)s = '' OR phone LIKE %(phone)s || '%%')
+  AND (%(operator_code)s = '' OR operator_code = %(operator_code)s)
+  AND (%(tag)s = '' OR tag = %(tag)s)
+  AND (%(timezone)s = '' OR timezone = %(timezone)s)
+ORDER BY id LIMIT %(limit)s"""
+# CSV import: which phones are already stored, then every new row in one statement.
+STORED_PHONES = "SELECT phone FROM notifications.clients WHERE phone = ANY(%s) AND deleted_at IS NULL"
+IMPORT_CLIENTS = """
+INSERT INTO notifications.clients (phone, operator_code, tag, timezone)
+SELECT * FROM unnest(%(phone)s::text[], %(operator_code)s::text[], %(tag)s::text[], %(timezone)s::text[])
+ON CONFLICT (phone) WHERE deleted_at IS NULL DO NOTHING"""
 UPDATE_CLIENT = f"""
-UPDATE notifications.clients SET phone = %s, operator_code = %s, tag = %s, timezone = %s WHERE id = %s
+UPDATE notifications.clients SET phone = %s, operator_code = %s, tag = %s, timezone = %s
+WHERE id = %s AND deleted_at IS NULL
 RETURNING {CLIENT_COLUMNS}"""
-DELETE_CLIENT = "DELETE FROM notifications.clients WHERE id = %s"
+# A deleted client stays (marked) with its messages: the statistics keep them. What it was still to get expires.
+DELETE_CLIENT = "UPDATE notifications.clients SET deleted_at = now() WHERE id = %s AND deleted_at IS NULL"
+EXPIRE_CLIENT_MESSAGES = """
+UPDATE notifications.messages SET status = 'expired', last_error = %s
+WHERE client_id = %s AND status = 'processing' AND claimed_at IS NULL"""
 
 # ---- mailings ----------------------------------------------------------------------------------------
 MAILING_COLUMNS = ("id, start_at, end_at, text, operator_codes, tags, window_start, window_end, dispatch_state, "
-                   "dispatched_at, created_at, updated_at")
+                   "dispatched_at, created_at, updated_at, deleted_at")
 INSERT_MAILING = f"""
 INSERT INTO notifications.mailings (start_at, end_at, text, operator_codes, tags, window_start, window_end)
 VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {MAILING_COLUMNS}"""
-MAILING_BY_ID = f"SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id = %s"
-MAILING_FOR_UPDATE = f"SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id = %s FOR UPDATE"
+MAILING_BY_ID = f"SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id = %s AND deleted_at IS NULL"
+# The statistics of a mailing answer for a deleted one too (its history).
+MAILING_IN_HISTORY = f"SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id = %s"
+MAILING_FOR_UPDATE = f"""
+SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id = %s AND deleted_at IS NULL FOR UPDATE"""
 LIST_MAILINGS = f"""
-SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id > %s ORDER BY id LIMIT %s"""
+SELECT {MAILING_COLUMNS} FROM notifications.mailings WHERE id > %s AND deleted_at IS NULL ORDER BY id LIMIT %s"""
 UPDATE_MAILING = f"""
 UPDATE notifications.mailings SET start_at = %s, end_at = %s, text = %s, operator_codes = %s, tags = %s,
     window_start = %s, window_end = %s, updated_at = now()
-WHERE id = %s RETURNING {MAILING_COLUMNS}"""
-DELETE_MAILING = "DELETE FROM notifications.mailings WHERE id = %s"
+WHERE id = %s AND deleted_at IS NULL RETURNING {MAILING_COLUMNS}"""
+DELETE_MAILING = "UPDATE notifications.mailings SET deleted_at = now() WHERE id = %s AND deleted_at IS NULL"
 
 # ---- dispatch ----------------------------------------------------------------------------------------
 # Taking the lease is the one guard between two dispatchers of one mailing: whoever updates the row first
@@ -66,21 +95,22 @@ TAKE_DISPATCH_LEASE = f"""
 WITH before AS (SELECT id, dispatch_state FROM notifications.mailings WHERE id = %(id)s FOR UPDATE)
 UPDATE notifications.mailings g SET dispatch_state = 'dispatching', dispatch_lease = %(lease)s
 FROM before
-WHERE g.id = before.id AND g.start_at <= %(now)s
+WHERE g.id = before.id AND g.start_at <= %(now)s AND g.deleted_at IS NULL
   AND (g.dispatch_state = 'pending' OR (g.dispatch_state = 'dispatching' AND g.dispatch_lease < %(now)s))
-RETURNING {', '.join('g.' + c.strip() for c in MAILING_COLUMNS.split(','))}, before.dispatch_state"""
+RETURNING {', '.join('g.' + c.strip() for c in MAILING_COLUMNS.split(','))},
+          before.dispatch_state AS previous_state"""
 FINISH_DISPATCH = """
 UPDATE notifications.mailings SET dispatch_state = 'done', dispatch_lease = NULL, dispatched_at = %s
 WHERE id = %s AND dispatch_state = 'dispatching'"""
 DUE_MAILINGS = """
 SELECT id FROM notifications.mailings
-WHERE dispatch_state <> 'done' AND start_at <= %(now)s
+WHERE dispatch_state <> 'done' AND start_at <= %(now)s AND deleted_at IS NULL
   AND (dispatch_state = 'pending' OR dispatch_lease < %(now)s)
 ORDER BY start_at LIMIT %(limit)s"""
 # The filter: empty arrays match everyone.
 _MATCHING = """
 FROM notifications.clients c
-WHERE (cardinality(%(codes)s::text[]) = 0 OR c.operator_code = ANY(%(codes)s::text[]))
+WHERE c.deleted_at IS NULL AND (cardinality(%(codes)s::text[]) = 0 OR c.operator_code = ANY(%(codes)s::text[]))
   AND (cardinality(%(tags)s::text[]) = 0 OR c.tag = ANY(%(tags)s::text[]))"""
 MATCHING_TIMEZONES = "SELECT DISTINCT c.timezone " + _MATCHING
 MATCHING_CLIENT_COUNT = "SELECT count(*) " + _MATCHING
@@ -110,7 +140,7 @@ WHERE m.mailing_id = %s AND m.status = 'processing'"""
 # ---- sending -----------------------------------------------------------------------------------------
 MESSAGE_FOR_SEND = """
 SELECT m.id, m.status, m.mailing_id, m.client_id, m.attempts, m.claimed_at, c.phone, c.timezone,
-       g.text, g.start_at, g.end_at, g.window_start, g.window_end
+       g.text, g.start_at, g.end_at, g.window_start, g.window_end, c.deleted_at IS NOT NULL AS client_deleted
 FROM notifications.messages m
 JOIN notifications.clients c ON c.id = m.client_id
 JOIN notifications.mailings g ON g.id = m.mailing_id
@@ -145,16 +175,18 @@ WHERE id = %s AND status = 'processing' AND claimed_at IS NOT NULL AND claimed_a
 # ---- stats -------------------------------------------------------------------------------------------
 OVERALL_STATS = f"""
 SELECT {', '.join('g.' + c.strip() for c in MAILING_COLUMNS.split(','))},
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'processing'), 0),
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'sent'), 0),
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'error'), 0),
-       coalesce(sum(k.n) FILTER (WHERE k.status = 'expired'), 0)
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'processing'), 0) AS processing,
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'sent'), 0) AS sent,
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'error'), 0) AS error,
+       coalesce(sum(k.n) FILTER (WHERE k.status = 'expired'), 0) AS expired
 FROM notifications.mailings g LEFT JOIN notifications.message_counts k ON k.mailing_id = g.id
 GROUP BY g.id ORDER BY g.id"""
 MAILING_COUNTS = "SELECT status, n FROM notifications.message_counts WHERE mailing_id = %s"
 MAILING_MESSAGES = """
-SELECT id, created_at, status, mailing_id, client_id, attempts, last_error, sent_at
-FROM notifications.messages WHERE mailing_id = %s AND id > %s ORDER BY id LIMIT %s"""
+SELECT m.id, m.created_at, m.status, m.mailing_id, m.client_id, m.attempts, m.last_error, m.sent_at,
+       c.deleted_at IS NOT NULL AS client_deleted
+FROM notifications.messages m JOIN notifications.clients c ON c.id = m.client_id
+WHERE m.mailing_id = %s AND m.id > %s ORDER BY m.id LIMIT %s"""
 
 # ---- metrics (chalicelib/metrics.py: read at each Prometheus scrape) ---------------------------------
 METRICS_MAILINGS_BY_STATE = """

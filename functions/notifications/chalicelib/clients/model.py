@@ -38,15 +38,26 @@ def tag(value):
     return value
 
 
-def operator_code(value, phone_number):
-    """The code is the 3 digits after the 7; a given one must agree with the phone."""
-    derived = phone_number[1:4]
+def derived_code(phone_number):
+    """The code a number was issued with: the 3 digits after the 7."""
+    return phone_number[1:4]
+
+
+def operator_code(value):
+    """A given code: 3 digits. It may differ from the phone's own (a number ported to another operator)."""
     if not isinstance(value, str) or not CODE.fullmatch(value):
         raise bad_request(N_("operator_code must be 3 digits"), field="operator_code")
-    if value != derived:
-        raise bad_request(N_("operator_code %(code)s does not match the phone (its code is %(derived)s)"),
-                          field="operator_code", code=value, derived=derived)
-    return derived
+    return value
+
+
+def _code(body, number, merged):
+    """The given code; else the phone's own when the phone is new or changes, else the stored one (a PATCH of
+    the tag keeps a ported number's code)."""
+    if "operator_code" in body:
+        return operator_code(body["operator_code"])
+    if not merged or merged.get("phone") != number:
+        return derived_code(number)
+    return merged["operator_code"]
 
 
 def parse(body, current=None):
@@ -62,7 +73,7 @@ def parse(body, current=None):
     number = phone(body["phone"]) if "phone" in body else merged["phone"]
     return {
         "phone": number,
-        "operator_code": operator_code(body["operator_code"], number) if "operator_code" in body else number[1:4],
+        "operator_code": _code(body, number, merged),
         "tag": tag(body["tag"]) if "tag" in body else merged.get("tag", ""),
         "timezone": timezone(body["timezone"]) if "timezone" in body else merged["timezone"],
     }

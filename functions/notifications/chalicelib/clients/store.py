@@ -1,41 +1,49 @@
 """Client rows in and out of PostgreSQL."""
 import psycopg2.errors
 
+from common import rows
 from common.i18n import N_
 from common.web import AppError, not_found
 
 from .. import queries
 from . import model
 
-COLUMNS = ("id", "phone", "operator_code", "tag", "timezone", "created_at")
+CLIENT_DELETED = "the client was deleted"
 
 
-def _row(row):
-    client = dict(zip(COLUMNS, row))
-    client["created_at"] = client["created_at"].isoformat()
+def _row(client):
+    if client is not None:
+        client["created_at"] = client["created_at"].isoformat()
     return client
 
 
 def create(cur, body):
     values = model.parse(body)
     cur.execute(queries.INSERT_CLIENT, (values["phone"], values["operator_code"], values["tag"], values["timezone"]))
-    row = cur.fetchone()
-    if row is None:
+    client = _row(rows.one(cur))
+    if client is None:
         raise _phone_taken(values["phone"])
-    return _row(row)
+    return client
 
 
 def get(cur, client_id):
     cur.execute(queries.CLIENT_BY_ID, (client_id,))
-    row = cur.fetchone()
-    if row is None:
+    client = _row(rows.one(cur))
+    if client is None:
         raise not_found(N_("no such client"))
-    return _row(row)
+    return client
 
 
 def list_page(cur, after, limit):
     cur.execute(queries.LIST_CLIENTS, (after, limit))
-    items = [_row(r) for r in cur.fetchall()]
+    items = [_row(r) for r in rows.all(cur)]
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+def search(cur, filters, after, limit):
+    """Clients matching every given filter (phone prefix, operator code, tag, time zone), a page by id."""
+    cur.execute(queries.SEARCH_CLIENTS, dict(filters, after=after, limit=limit))
+    items = [_row(r) for r in rows.all(cur)]
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
@@ -51,13 +59,15 @@ def update(cur, client_id, body):
                                             values["timezone"], client_id))
     except psycopg2.errors.UniqueViolation:
         raise _phone_taken(values["phone"]) from None
-    return _row(cur.fetchone())
+    return _row(rows.one(cur))
 
 
 def delete(cur, client_id):
+    """Marks the client deleted: its messages stay in the statistics; those it was still to get expire."""
     cur.execute(queries.DELETE_CLIENT, (client_id,))
     if cur.rowcount == 0:
         raise not_found(N_("no such client"))
+    cur.execute(queries.EXPIRE_CLIENT_MESSAGES, (CLIENT_DELETED, client_id))
 
 
 def _phone_taken(phone):

@@ -4,24 +4,42 @@ Two dispatchers of one mailing (the schedule and the sweep, a retry) never both 
 taken with one conditional UPDATE. A dispatcher that dies leaves its lease to lapse; the next one
 queues every message still processing again (the sender's claim makes a second copy harmless).
 """
-import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from common import aws, db
+from common import db, queue, rows
+from common.log import get_logger
 
-from .. import observability, queries
-from ..mailings.store import row as mailing_row
+from .. import queries, settings
+from ..queue_messages import BadMessage, SendMessage, StartMailing
 from . import windows
 
 SQS_MAX_DELAY = 900
-SQS_BATCH = 10
-SEND_THREADS = 8
 CLOSED_REASON = "the send window does not open before the mailing ends"
 ENDED_REASON = "the mailing ended before it could start"
 SWEEP_LIMIT = 100
 
-log = observability.logger
+log = get_logger(__name__)
+
+
+def run(event, now):
+    """A mailing's start: from its one-off schedule ({"mailing_id"}), the dispatch queue (immediate starts)
+    or the minute sweep (anything else: every due mailing). Returns {mailing id: messages queued}."""
+    config = settings.load().need("send_queue_url")
+    if isinstance(event, dict) and event.get("Records"):
+        ids = [found for found in (_mailing_id_of(r.get("body")) for r in event["Records"]) if found]
+    elif isinstance(event, dict) and "mailing_id" in event:
+        ids = [int(event["mailing_id"])]
+    else:
+        ids = due_mailings(now)
+    return {"dispatched": {str(i): dispatch(config, i, now) for i in ids}}
+
+
+def _mailing_id_of(body):
+    try:
+        return StartMailing.parse(body).mailing_id
+    except BadMessage as exc:
+        log.warning("unusable dispatch record dropped", reason=str(exc))
+        return None
 
 
 def due_mailings(now, limit=SWEEP_LIMIT):
@@ -31,26 +49,26 @@ def due_mailings(now, limit=SWEEP_LIMIT):
         return [r[0] for r in cur.fetchall()]
 
 
-def dispatch(settings, mailing_id, now):
+def dispatch(config, mailing_id, now):
     """Dispatch one mailing if it is due and nobody else is at it; returns how many messages were queued
     (None when there was nothing to do)."""
     with db.pg_transaction() as cur:
         cur.execute(queries.TAKE_DISPATCH_LEASE, {"id": mailing_id, "now": now,
-                                                  "lease": now + timedelta(seconds=settings.lease_seconds)})
-        found = cur.fetchone()
-    if found is None:
-        log.info("mailing not due or already dispatched", extra={"mailing_id": mailing_id})
+                                                  "lease": now + timedelta(seconds=config.lease_seconds)})
+        mailing = rows.one(cur)
+    if mailing is None:
+        log.info("mailing not due or already dispatched", mailing_id=mailing_id)
         return None
-    mailing, redo = mailing_row(found[:-1]), found[-1] == "dispatching"
+    redo = mailing.pop("previous_state") == "dispatching"
     with db.pg_transaction() as cur:
-        rows = _create_messages(cur, mailing, now)
+        pending = _create_messages(cur, mailing, now)
         if redo:
             cur.execute(queries.PROCESSING_MESSAGES, (mailing_id,))
-            rows = cur.fetchall()
-    queued = enqueue(settings.send_queue_url, mailing, rows, now)
+            pending = cur.fetchall()
+    queued = enqueue(config.send_queue_url, mailing, pending, now)
     with db.pg_transaction() as cur:
         cur.execute(queries.FINISH_DISPATCH, (now, mailing_id))
-    log.info("mailing dispatched", extra={"mailing_id": mailing_id, "queued": queued})
+    log.info("mailing dispatched", mailing_id=mailing_id, queued=queued)
     return queued
 
 
@@ -72,37 +90,21 @@ def _create_messages(cur, mailing, now):
 
 
 def enqueue(queue_url, mailing, rows, now):
-    """Queue (message id, client id, timezone) rows in batches of 10, in parallel; each message waits for
-    its window (up to SQS's 15 minutes; the sender defers it again beyond that)."""
+    """Queue (message id, client id, timezone) rows (common.queue: batches of 10, in parallel, failed entries
+    sent again); each message waits for its window (up to SQS's 15 minutes; the sender defers it again beyond
+    that). Raises queue.SendError if some could not be queued: the lease lapses and the next dispatcher queues
+    every message still processing again."""
     delays = {}
-    entries = []
+    messages = []
     for message_id, client_id, tz_name in rows:
         if tz_name not in delays:
             delays[tz_name] = delay_for(mailing, tz_name, now)
-        entries.append({"Id": str(message_id), "DelaySeconds": delays[tz_name],
-                        "MessageBody": json.dumps({"message_id": message_id, "mailing_id": mailing["id"],
-                                                   "client_id": client_id})})
-    batches = [entries[i:i + SQS_BATCH] for i in range(0, len(entries), SQS_BATCH)]
-    if not batches:
-        return 0
-    with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(batches))) as pool:
-        list(pool.map(lambda batch: send_batch(queue_url, batch), batches))
-    return len(entries)
+        messages.append((message_id, SendMessage(message_id, mailing["id"], client_id).body(), delays[tz_name]))
+    queue.send_all(queue_url, messages, strict=True)
+    return len(messages)
 
 
 def delay_for(mailing, tz_name, now):
     verdict, seconds = windows.delay_until(tz_name, mailing["window_start"], mailing["window_end"], now,
                                            mailing["end_at"])
     return min(SQS_MAX_DELAY, seconds or 0)
-
-
-def send_batch(queue_url, entries, attempts=5):
-    """SendMessageBatch, sending again only the entries SQS reported as failed."""
-    sqs = aws.client("sqs")
-    for _ in range(attempts):
-        answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        failed = {f["Id"] for f in answer.get("Failed", [])}
-        if not failed:
-            return
-        entries = [e for e in entries if e["Id"] in failed]
-    raise RuntimeError(f"SQS refused {len(entries)} messages after {attempts} attempts")

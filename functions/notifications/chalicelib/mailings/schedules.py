@@ -1,12 +1,10 @@
 """The start of each mailing as its own one-off EventBridge Scheduler schedule (at()), or an immediate
 dispatch for a mailing that should already be running. The minute sweep catches anything missed."""
-import json
-import logging
 from datetime import timedelta, timezone
 
-from common import aws
+from common import aws, queue
 
-log = logging.getLogger("notifications.schedules")
+from ..queue_messages import StartMailing
 
 
 def name(settings, mailing_id):
@@ -29,8 +27,7 @@ def arrange(settings, mailing, now):
         return "none"
     if mailing["start_at"] <= now:
         remove(settings, mailing["id"])
-        aws.client("sqs").send_message(QueueUrl=settings.dispatch_queue_url,
-                                       MessageBody=json.dumps({"mailing_id": mailing["id"]}))
+        queue.send(settings.dispatch_queue_url, StartMailing(mailing["id"]).body())
         return "dispatching"
     _put(settings, mailing)
     return "scheduled"
@@ -44,7 +41,7 @@ def _put(settings, mailing):
         FlexibleTimeWindow={"Mode": "OFF"}, ActionAfterCompletion="DELETE",
         Description=f"start of notifications mailing {mailing['id']}",
         Target={"Arn": settings.dispatcher_arn, "RoleArn": settings.scheduler_role_arn,
-                "Input": json.dumps({"mailing_id": mailing["id"]}),
+                "Input": StartMailing(mailing["id"]).body(),
                 "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}})
     try:
         scheduler.update_schedule(**spec)

@@ -1,17 +1,10 @@
 """Mailing rows in and out of PostgreSQL, and the rules for changing or deleting them."""
+from common import rows
 from common.i18n import N_
 from common.web import AppError, not_found
 
 from .. import queries
 from . import model
-
-COLUMNS = ("id", "start_at", "end_at", "text", "operator_codes", "tags", "window_start", "window_end",
-           "dispatch_state", "dispatched_at", "created_at", "updated_at")
-
-
-def row(values):
-    """A mailing dict from a row of queries.MAILING_COLUMNS."""
-    return dict(zip(COLUMNS, values))
 
 
 def public(mailing):
@@ -39,20 +32,22 @@ def started(mailing, now):
 def create(cur, body):
     values = model.parse(body)
     cur.execute(queries.INSERT_MAILING, _params(values))
-    return row(cur.fetchone())
+    return rows.one(cur)
 
 
-def get(cur, mailing_id, lock=False):
-    cur.execute(queries.MAILING_FOR_UPDATE if lock else queries.MAILING_BY_ID, (mailing_id,))
-    found = cur.fetchone()
+def get(cur, mailing_id, lock=False, deleted_too=False):
+    """The mailing (locked with lock=True); deleted_too: a deleted one as well (its statistics)."""
+    query = queries.MAILING_FOR_UPDATE if lock else queries.MAILING_IN_HISTORY if deleted_too else queries.MAILING_BY_ID
+    cur.execute(query, (mailing_id,))
+    found = rows.one(cur)
     if found is None:
         raise not_found(N_("no such mailing"))
-    return row(found)
+    return found
 
 
 def list_page(cur, after, limit):
     cur.execute(queries.LIST_MAILINGS, (after, limit))
-    items = [row(r) for r in cur.fetchall()]
+    items = rows.all(cur)
     return items, (items[-1]["id"] if len(items) == limit else None)
 
 
@@ -61,7 +56,7 @@ def update(cur, mailing_id, body, now):
     current = get(cur, mailing_id, lock=True)
     values = model.parse(body, current, started=started(current, now))
     cur.execute(queries.UPDATE_MAILING, _params(values) + (mailing_id,))
-    return current, row(cur.fetchone())
+    return current, rows.one(cur)
 
 
 def delete(cur, mailing_id, now):

@@ -12,51 +12,61 @@
   per provider call), not SQS receives: a killed sender spends none, and the queue's maxReceiveCount is set
   well above them.
 """
-import json
 import uuid
 from datetime import timedelta
 
-from common import aws, batch, db
+from common import batch, db, queue, rows
+from common.log import get_logger
+from common.settings import once
 
-from .. import observability, queries
+from .. import observability, queries, settings
 from ..dispatch import windows
+from ..clients.store import CLIENT_DELETED
 from ..dispatch.dispatcher import CLOSED_REASON, SQS_MAX_DELAY
+from ..queue_messages import BadMessage, SendMessage
+from .provider import Provider
 
-log = observability.logger
+log = get_logger(__name__)
 UNKNOWN_OUTCOME = ("outcome unknown: a sender stopped during the provider call; not sent again to avoid a "
                    "duplicate")
 ENDED = "the mailing ended before the message could be sent"
-COLUMNS = ("id", "status", "mailing_id", "client_id", "attempts", "claimed_at", "phone", "timezone", "text",
-           "start_at", "end_at", "window_start", "window_end")
 
 
-def parse(body):
-    """The message id of a queue record body; None if the record is unusable."""
+@once
+def provider_client():
+    """The provider's client, one per execution environment (its connection pool outlives a batch)."""
+    config = settings.load().need("send_queue_url", "provider_url", "provider_jwt")
+    return Provider(config.provider_url, config.provider_jwt, config.connect_timeout, config.read_timeout)
+
+
+def handle_record(record, now):
+    """One SQS record of the send queue (common.batch.process calls it); an unusable body is dropped."""
     try:
-        value = json.loads(body)
-        message_id = int(value["message_id"])
-    except (ValueError, TypeError, KeyError):
+        message = SendMessage.parse(record.get("body"))
+    except BadMessage as exc:
+        log.warning("unusable send record dropped", sqs_message_id=record.get("messageId"), reason=str(exc))
         return None
-    return message_id if message_id > 0 else None
+    return handle(settings.load(), provider_client(), message.message_id, now)
 
 
-def handle(settings, provider, message_id, now):
+def handle(config, provider, message_id, now):
     """Process one delivery; returns what happened. Raises batch.Retry to be delivered again later.
     `now` is a callable giving the current UTC time (injected by tests)."""
     with db.pg_transaction() as cur:
         cur.execute(queries.MESSAGE_FOR_SEND, (message_id,))
-        found = cur.fetchone()
-    if found is None:
-        log.info("message gone (its mailing or client was deleted)", extra={"message_id": message_id})
+        message = rows.one(cur)
+    if message is None:
+        log.info("message gone (its mailing or client was deleted)", message_id=message_id)
         return "gone"
-    message = dict(zip(COLUMNS, found))
     ids = {"message_id": message_id, "mailing_id": message["mailing_id"], "client_id": message["client_id"]}
     if message["status"] != "processing":
-        log.info("already %s: nothing to do", message["status"], extra=ids)
+        log.info("already %s: nothing to do", message["status"], **ids)
         return "done"
     moment = now()
+    if message["client_deleted"] and message["claimed_at"] is None:
+        return _expire(message, ids, CLIENT_DELETED)
     if message["claimed_at"] is not None:
-        return _claimed_elsewhere(settings, message, ids, moment)
+        return _claimed_elsewhere(config, message, ids, moment)
     if message["end_at"] <= moment:
         return _expire(message, ids, ENDED)
     verdict, seconds = windows.delay_until(message["timezone"], message["window_start"], message["window_end"],
@@ -64,8 +74,8 @@ def handle(settings, provider, message_id, now):
     if verdict == "closed":
         return _expire(message, ids, CLOSED_REASON)
     if verdict == "wait":
-        _defer(settings, message, min(SQS_MAX_DELAY, seconds))
-        log.info("outside the send window: back in %s s", min(SQS_MAX_DELAY, seconds), extra=ids)
+        _defer(config, message, min(SQS_MAX_DELAY, seconds))
+        log.info("outside the send window: back in %s s", min(SQS_MAX_DELAY, seconds), **ids)
         observability.count("Deferred", message["mailing_id"])
         return "deferred"
     claim = uuid.uuid4()
@@ -81,34 +91,34 @@ def handle(settings, provider, message_id, now):
     observability.latency(outcome.milliseconds, message["mailing_id"])
     if outcome.ok:
         _finish(queries.MARK_SENT, (now(), message_id, str(claim)))
-        log.info("sent", extra=dict(ids, attempts=attempts, ms=round(outcome.milliseconds)))
+        log.info("sent", attempts=attempts, ms=round(outcome.milliseconds), **ids)
         observability.count("Sent", message["mailing_id"])
         return "sent"
-    if outcome.retry and attempts < settings.max_attempts:
+    if outcome.retry and attempts < config.max_attempts:
         _finish(queries.RELEASE_CLAIM, (outcome.reason, message_id, str(claim)))
-        log.warning("attempt %s failed, retrying: %s", attempts, outcome.reason, extra=ids)
+        log.warning("attempt %s failed, retrying: %s", attempts, outcome.reason, **ids)
         observability.count("Retried", message["mailing_id"])
         # Backed off by this message's own attempts, not by its receives: receives spent by killed senders
         # neither use up its attempts nor stretch its waits (issue 28).
         raise batch.Retry(outcome.reason, delay=batch.DEFAULT_BACKOFF(attempts))
-    reason = f"{outcome.reason} (attempt {attempts} of {settings.max_attempts})"
+    reason = f"{outcome.reason} (attempt {attempts} of {config.max_attempts})"
     _finish(queries.MARK_ERROR, (reason, message_id, str(claim)))
-    log.error("not sent: %s", reason, extra=ids)
+    log.error("not sent: %s", reason, **ids)
     observability.count("Error", message["mailing_id"])
     return "error"
 
 
-def _claimed_elsewhere(settings, message, ids, moment):
-    stale_before = moment - timedelta(seconds=settings.claim_seconds)
+def _claimed_elsewhere(config, message, ids, moment):
+    stale_before = moment - timedelta(seconds=config.claim_seconds)
     if message["claimed_at"] >= stale_before:
         wait = int((message["claimed_at"] - stale_before).total_seconds()) + 1
-        log.info("another sender holds the claim: back in %s s", wait, extra=ids)
+        log.info("another sender holds the claim: back in %s s", wait, **ids)
         raise batch.Retry("claimed by another sender", delay=wait)
     with db.pg_transaction() as cur:
         cur.execute(queries.RESOLVE_STALE_CLAIM, (UNKNOWN_OUTCOME, message["id"], stale_before))
         resolved = cur.rowcount
     if resolved:
-        log.error(UNKNOWN_OUTCOME, extra=ids)
+        log.error(UNKNOWN_OUTCOME, **ids)
         observability.count("Error", message["mailing_id"])
         return "unknown"
     raise batch.Retry("claim changed meanwhile", delay=1)
@@ -119,16 +129,14 @@ def _expire(message, ids, reason):
         cur.execute(queries.EXPIRE_MESSAGE, (reason, message["id"]))
         changed = cur.rowcount
     if changed:
-        log.info("expired: %s", reason, extra=ids)
+        log.info("expired: %s", reason, **ids)
         observability.count("Expired", message["mailing_id"])
     return "expired"
 
 
-def _defer(settings, message, seconds):
-    aws.client("sqs").send_message(
-        QueueUrl=settings.send_queue_url, DelaySeconds=int(seconds),
-        MessageBody=json.dumps({"message_id": message["id"], "mailing_id": message["mailing_id"],
-                                "client_id": message["client_id"]}))
+def _defer(config, message, seconds):
+    queue.send(config.send_queue_url, SendMessage(message["id"], message["mailing_id"], message["client_id"]).body(),
+               delay_seconds=int(seconds))
 
 
 def _finish(statement, params):

@@ -1,0 +1,6 @@
+"""The current time, one place (UTC, aware)."""
+from datetime import datetime, timezone
+
+
+def now():
+    return datetime.now(timezone.utc)
