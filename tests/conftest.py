@@ -70,7 +70,6 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
     """Factory: start_cloud(functions, parameters, template, rate_scale, env, queue_attributes, **cloud_options)
     -> a started Cloud. Functions run isolated like Lambda (their own requirements only) unless
     LOCAL_SHARED_VENV=1; cloud_options go to local.cloud.Cloud (isolated, idle_timeout, watch, ...)."""
-    clouds = []
     os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
 
     def start(functions=None, parameters=None, template=None, rate_scale=1.0, env=None, queue_attributes=None,
@@ -84,12 +83,33 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
         cloud = Cloud(template, {k: v for k, v in params.items() if k in known}, aws_endpoint=aws_endpoint,
                       functions=functions, rate_scale=rate_scale, env=env, queue_attributes=queue_attributes,
                       **cloud_options)
-        clouds.append(cloud)
+        _CLOUDS.append(cloud)
         return cloud.start()
 
+    start.stop = _stop_clouds   # start_cloud.stop([cloud]): a module's cloud stopped at the module's end
     yield start
+    _stop_clouds(list(_CLOUDS))
+
+
+_CLOUDS = []    # the clouds start_cloud started and nothing stopped yet
+
+
+def _stop_clouds(clouds):
     for cloud in clouds:
-        cloud.stop()
+        if cloud in _CLOUDS:
+            _CLOUDS.remove(cloud)
+            cloud.stop()
+
+
+@pytest.fixture(autouse=True)
+def _stop_the_tests_own_clouds():
+    """A cloud started by a test (or a function-scoped fixture) stops when the test ends, not at the session's end:
+    its pollers and workers would go on using the CPU for every later test, and act on queue messages naming ids
+    that later tests reuse (their tables restart identities). Session- and module-scoped fixtures are set up before
+    this one, so their clouds are left running for the tests that share them."""
+    before = list(_CLOUDS)
+    yield
+    _stop_clouds([cloud for cloud in list(_CLOUDS) if cloud not in before])
 
 
 def _parameter_names(template):

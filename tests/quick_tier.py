@@ -38,6 +38,10 @@ OUTSIDE = {
     "tests/foundation/test_sites.py": "installs packages from the package index",
     "tests/foundation/test_state_persistence.py": "local clouds with moto in subprocesses",
     "tests/foundation/test_lint.py": "flake8 and cfn-lint over the whole tree: make lint's work",
+    "tests/notifications/test_notifications_provider.py": "a fake provider on an HTTP port in each test",
+    "tests/foundation/test_any_template.py::test_saved_state_belongs_to_one_stack_and_template": "a moto server",
+    "tests/foundation/test_any_template.py::test_emulators_start_only_where_a_parameter_keeps_its_local_default":
+        "starts the emulators",
 }
 GUARDED_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 

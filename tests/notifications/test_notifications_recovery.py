@@ -23,7 +23,7 @@ MANY_KILLS = 12   # more than the queue's whole maxReceiveCount before issue 28 
 @pytest.fixture(scope="module")
 def killing_cloud(start_cloud, emulator_server, tmp_path_factory):
     """The sender alone in a cloud of its own, killed on as many deliveries as the kills file says (none at
-    first); (cloud, kills file). The factory stops it at the session's end."""
+    first); (cloud, kills file). Stopped at the module's end: a retried message must not reach later tests' rows."""
     kills = tmp_path_factory.mktemp("notifications-kills") / "kills"
     kills.write_text("0")
     cloud = start_cloud(functions=["NotificationsSenderFunction"],
@@ -31,7 +31,8 @@ def killing_cloud(start_cloud, emulator_server, tmp_path_factory):
                                     "NotificationsProviderJwt": JWT},
                         env={"LOCAL_PRELOAD": FAULTS, "FAULT_KILLS_FILE": str(kills),
                              "FAULT_KILL_TARGET": "chalicelib.sending.sender:handle"})
-    return cloud, kills
+    yield cloud, kills
+    start_cloud.stop([cloud])
 
 
 def queue_message(sql, cloud, phone):
