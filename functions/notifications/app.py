@@ -24,10 +24,8 @@ def guard(event, get_response):
     try:
         access.admit(app.routes, event, now())
     except Exception as exc:  # noqa: BLE001 - a refusal or a lost database is an answer, never a traceback
-        error = web.classify(exc)
-        if access.is_page(event.context.get("resourcePath") or ""):
-            return web.html_response(pages.error_page(error), status=error.status, headers=error.headers)
-        return web.json_error(error.status, error.text, headers=error.headers, **error.fields)
+        page = access.is_page(event.context.get("resourcePath") or "")
+        return web.error_answer(exc, pages.error_page if page else None)
     return web.reshape_framework_error(get_response(event))
 
 

@@ -52,10 +52,9 @@ def admit(request):
             else:
                 found = sessions.lookup(cur, cookies.read(request, sessions.COOKIE))
     except Exception as exc:  # noqa: BLE001 - a refused token, a lost database: answered like any route's error
-        error = web.classify(exc)
         if is_api(request.path):
-            return web.json_error(error.status, error.text, headers=error.headers, **error.fields)
-        return pages.error_response(request, error)
+            return web.error_answer(exc)
+        return pages.error_response(request, web.classify(exc))
     if found is None and kind == "session":
         return web.redirect(f"{web.base_path(request)}/login")
     setattr(request, _ATTRIBUTE, found)

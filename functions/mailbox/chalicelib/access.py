@@ -47,8 +47,7 @@ def guard(routes, request, get_response):
             with db.pg_transaction() as cur:
                 request.context[CALLER] = authenticate(cur, request.headers)
         except Exception as exc:  # noqa: BLE001 - a refusal or an outage is an answer, never a traceback
-            error = web.classify(exc)
-            return web.json_error(error.status, error.text, headers=error.headers, **error.fields)
+            return web.error_answer(exc)
     return get_response(request)
 
 

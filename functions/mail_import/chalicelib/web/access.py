@@ -26,10 +26,11 @@ def guard(render_page, is_page):
     def middleware(request, get_response):
         route = (request.context or {}).get("resourcePath") or ""
         if (route, request.method) not in PUBLIC:
-            answer = web.html_errors(render_page) if is_page(route) else web.json_errors
-            refused = answer(_authorize)(request, PAGE_GONE if is_page(route) else NO_ACCOUNT)
-            if refused is not None:
-                return refused
+            page = is_page(route)
+            try:
+                _authorize(request, PAGE_GONE if page else NO_ACCOUNT)
+            except Exception as exc:  # noqa: BLE001 - a refusal or a lost database is an answer, never a traceback
+                return web.error_answer(exc, render_page if page else None)
         return get_response(request)
     return middleware
 

@@ -116,6 +116,15 @@ def classify(exc):
     return AppError(500, INTERNAL)
 
 
+def error_answer(exc, render_page=None):
+    """The answer to any exception (classify): a page rendered by render_page(error) when given, else the JSON
+    error. Routes get it through map_errors; an access middleware that refuses a caller answers with it too."""
+    error = classify(exc)
+    if render_page is not None:
+        return html_response(render_page(error), status=error.status, headers=error.headers)
+    return json_error(error.status, error.text, headers=error.headers, **error.fields)
+
+
 def json_errors(view):
     """Decorator for JSON routes: AppError -> its status, lost database -> 503, anything else -> 500."""
     @functools.wraps(view)
@@ -123,8 +132,7 @@ def json_errors(view):
         try:
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure gets a JSON answer, never a traceback
-            error = classify(exc)
-            return json_error(error.status, error.text, headers=error.headers, **error.fields)
+            return error_answer(exc)
     return wrapper
 
 
@@ -137,8 +145,7 @@ def html_errors(render):
             try:
                 return view(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - every failure gets a page, never a traceback
-                error = classify(exc)
-                return html_response(render(error), status=error.status, headers=error.headers)
+                return error_answer(exc, render)
         return wrapper
     return decorate
 
