@@ -195,3 +195,30 @@ def test_a_product_page_extends_the_common_base_and_gets_the_one_stylesheet(tmp_
     assert '<html lang="ru">' in html and 'href="/prod/"' in html and ">Продукт</a>" in html
     assert ".card {" in html and "<style>" in html          # the stylesheet inlined, no external request
     assert "&lt;b&gt;" in html                              # values still escaped
+
+
+def test_decode_reads_a_json_object_and_refuses_anything_else():
+    assert queue.decode('{"job": 1}') == {"job": 1}
+    for text in ("", "not json", "[1]", "1", None):
+        with pytest.raises(queue.BadMessage):
+            queue.decode(text)
+
+
+def test_received_gives_the_message_or_drops_an_unusable_one_with_a_log_line(capsys):
+    class Kind:
+        def __init__(self, value):
+            self.value = value
+
+    def parse(text):
+        value = queue.decode(text)
+        if "n" not in value:
+            raise queue.BadMessage("no n")
+        return Kind(value["n"]) if value["n"] else "other kind"
+
+    assert queue.received({"body": '{"n": 5}'}, parse, Kind).value == 5
+    assert queue.received({"body": "garbage", "messageId": "m-1"}, parse, Kind) is None
+    assert queue.received({"body": '{"n": 0}', "messageId": "m-2"}, parse, Kind) is None
+    assert queue.received({"body": '{"n": 0}'}, parse) == "other kind"       # no kinds: any message
+    logged = capsys.readouterr()
+    text = logged.out + logged.err
+    assert "m-1" in text and "dropping an unusable message" in text and "m-2" in text

@@ -8,9 +8,10 @@ A body that is none of them raises BadMessage (the worker logs and drops it).
 import json
 from dataclasses import dataclass
 
+from common import queue
 
-class BadMessage(ValueError):
-    """A body that is not one of this queue's messages."""
+
+BadMessage = queue.BadMessage   # the one error of every product's queue_messages
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,7 @@ class PaceTick:
 
 def parse(text):
     """FanoutJob, Send or PaceTick; BadMessage for anything else."""
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        raise BadMessage("not JSON") from None
-    if not isinstance(value, dict):
-        raise BadMessage("not a JSON object")
+    value = queue.decode(text)
     ids = value.get("ids")
     if _is_id(value.get("broadcast")) and isinstance(ids, list) and len(ids) == 2 and all(map(_is_id, ids)):
         return FanoutJob(value["broadcast"], ids[0], ids[1])

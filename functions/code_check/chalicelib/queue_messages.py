@@ -6,14 +6,14 @@
 import json
 from dataclasses import dataclass
 
+from common import queue
 
-class Unusable(ValueError):
-    """A message body that is none of ours (logged and dropped by the handler)."""
+BadMessage = queue.BadMessage   # the one error of every product's queue_messages
 
 
 def _id(value, name):
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise Unusable(f"{name} is not an id")
+        raise BadMessage(f"{name} is not an id")
     return value
 
 
@@ -34,13 +34,8 @@ class DeleteAccount:
 
 
 def parse(text):
-    """The message in a body; Unusable for anything else."""
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        raise Unusable("not JSON") from None
-    if not isinstance(value, dict):
-        raise Unusable("not an object")
+    """The message in a body; BadMessage for anything else."""
+    value = queue.decode(text)
     if "check_id" in value:
         # Bodies queued before this module wrote the id as it is; text digits are read too.
         check_id = value["check_id"]
@@ -49,4 +44,4 @@ def parse(text):
         return Report(_id(check_id, "check_id"))
     if "delete_account" in value:
         return DeleteAccount(_id(value["delete_account"], "delete_account"))
-    raise Unusable("unknown message")
+    raise BadMessage("unknown message")

@@ -8,9 +8,11 @@
 import json
 from dataclasses import dataclass
 
+from common import queue
 
-class BadMessage(ValueError):
-    """A body that is not the message its queue carries (unusable: logged and dropped, or kept for the operator)."""
+# A body that is not the message its queue carries (unusable: logged and dropped, or kept for the operator);
+# the one error of every product's queue_messages.
+BadMessage = queue.BadMessage
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,14 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
+from common import queue
 
-class BadMessage(ValueError):
-    """A queue body that is not one of ours."""
+
+BadMessage = queue.BadMessage   # the one error of every product's queue_messages
 
 
 def _fields(text, required, optional=()):
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        raise BadMessage("not JSON") from None
-    if not isinstance(value, dict):
-        raise BadMessage("not a JSON object")
+    value = queue.decode(text)
     out = {}
     for name in required + optional:
         raw = value.get(name)

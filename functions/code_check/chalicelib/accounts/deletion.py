@@ -58,15 +58,9 @@ def sweep(settings):
 
 def handle_record(settings, record):
     """The deletions queue's record handler (common.batch): returns when done, raises to be delivered again."""
-    try:
-        message = queue_messages.parse(record["body"])
-    except queue_messages.Unusable as exc:
-        log.error("dropping an unusable message", message_id=record.get("messageId"), reason=str(exc))
-        return
-    if not isinstance(message, queue_messages.DeleteAccount):
-        log.error("dropping a message of another queue", message_id=record.get("messageId"))
-        return
-    run(settings, message.user_id)
+    message = queue.received(record, queue_messages.parse, queue_messages.DeleteAccount)
+    if message is not None:
+        run(settings, message.user_id)
 
 
 def run(settings, user_id):

@@ -14,7 +14,7 @@ check's e-mail is 'skipped' with the reason (shown on the page), never sent late
 """
 from botocore.config import Config
 
-from common import batch, db, rows
+from common import batch, db, queue, rows
 from common.i18n import N_
 from common.log import get_logger
 
@@ -41,15 +41,9 @@ def ses():
 
 def handle_record(settings, record):
     """The SQS record handler (common.batch): returns when done, raises to be delivered again."""
-    try:
-        message = queue_messages.parse(record["body"])
-    except queue_messages.Unusable as exc:
-        log.error("dropping an unusable message", message_id=record.get("messageId"), reason=str(exc))
-        return
-    if not isinstance(message, queue_messages.Report):
-        log.error("dropping a message of another queue", message_id=record.get("messageId"))
-        return
-    notify(settings, message.check_id)
+    message = queue.received(record, queue_messages.parse, queue_messages.Report)
+    if message is not None:
+        notify(settings, message.check_id)
 
 
 def notify(settings, check_id):

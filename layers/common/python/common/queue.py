@@ -22,6 +22,42 @@ _lock = threading.Lock()
 _client = None
 
 
+class BadMessage(ValueError):
+    """A queue body that is none of the product's messages: the handler logs and drops it (sending it again
+    would not make it readable). Every product's queue_messages raises this one type."""
+
+
+def decode(text):
+    """A message body's JSON object; BadMessage when it is not JSON or not an object."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise BadMessage("not JSON") from None
+    if not isinstance(value, dict):
+        raise BadMessage("not a JSON object")
+    return value
+
+
+def received(record, parse, *kinds):
+    """The message an SQS record carries (parse(body), one of kinds when given), or None when it is unusable:
+    logged with the record's id and dropped, since sending it again would not make it readable."""
+    try:
+        message = parse(record["body"])
+    except BadMessage as exc:
+        _log().error("dropping an unusable message", message_id=record.get("messageId"), reason=str(exc))
+        return None
+    if kinds and not isinstance(message, kinds):
+        _log().error("dropping a message of another queue", message_id=record.get("messageId"),
+                     kind=type(message).__name__)
+        return None
+    return message
+
+
+def _log():
+    from .log import get_logger     # powertools is imported only by the workers that read queues
+    return get_logger("common.queue")
+
+
 class SendError(Exception):
     """Some messages could not be queued: `failed` is {key: reason}."""
 
