@@ -4,14 +4,24 @@ the operator's token and cookie; and the inputs once seen to give a 500, each a 
 import pytest
 
 import fuzz_support
+from local.emulators.oidc_provider import OidcProviderEmulator
 from notifications_helpers import OPERATOR, PASSWORD
 
 MAX_EXAMPLES = 25
 
 
 @pytest.fixture(scope="module")
-def environment(start_cloud):
-    return fuzz_support.function_environment(start_cloud, "NotificationsApiFunction")
+def identity_provider():
+    """The OpenID provider the sign-in routes reach (without one, /admin/oidc/login is rightly a 503)."""
+    provider = OidcProviderEmulator().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def environment(start_cloud, identity_provider):
+    environment = fuzz_support.function_environment(start_cloud, "NotificationsApiFunction")
+    return dict(environment, NOTIFICATIONS_OIDC_ISSUER=identity_provider.url)
 
 
 @pytest.fixture
