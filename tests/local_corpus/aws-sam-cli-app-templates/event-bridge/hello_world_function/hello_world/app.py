@@ -25,15 +25,15 @@ def lambda_handler(event, context):
         The same input event file
     """
 
-    #Deserialize event into strongly typed object
-    awsEvent:AWSEvent = Marshaller.unmarshall(event, AWSEvent)
-    ec2StateChangeNotification:EC2InstanceStateChangeNotification = awsEvent.detail
+    # Deserialize event into strongly typed object
+    awsEvent: AWSEvent = Marshaller.unmarshall(event, AWSEvent)
+    ec2StateChangeNotification: EC2InstanceStateChangeNotification = awsEvent.detail
 
-    #Execute business logic
+    # Execute business logic
     print("Instance " + ec2StateChangeNotification.instance_id + " transitioned to " + ec2StateChangeNotification.state)
 
-    #Make updates to event payload
-    awsEvent.detail_type = "HelloWorldFunction updated event of " + awsEvent.detail_type;
+    # Make updates to event payload
+    awsEvent.detail_type = "HelloWorldFunction updated event of " + awsEvent.detail_type
 
-    #Return event for further processing
+    # Return event for further processing
     return Marshaller.marshall(awsEvent)
