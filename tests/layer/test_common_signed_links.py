@@ -41,3 +41,11 @@ def test_the_key_comes_from_the_platform_secret(monkeypatch):
     monkeypatch.delenv("PLATFORM_SECRETS", raising=False)
     token = signed_links.make("confirm", "s", 60)
     assert signed_links.read(token, "confirm", key=KEY) == "s"
+
+
+def test_an_unusable_link_carries_its_reason_and_the_kind_of_links_text():
+    class Refused(signed_links.Unusable):
+        REASONS = {signed_links.EXPIRED: "This link has expired. Ask for a new one."}
+
+    error = Refused(signed_links.EXPIRED)
+    assert (error.reason, error.message) == (signed_links.EXPIRED, "This link has expired. Ask for a new one.")

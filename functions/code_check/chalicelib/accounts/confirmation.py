@@ -23,13 +23,9 @@ REASONS = {
 }
 
 
-class Unusable(Exception):
+class Unusable(signed_links.Unusable):
     """A link that confirms nothing; reason is a key of REASONS."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
-        self.message = REASONS[reason]
+    REASONS = REASONS
 
 
 def _subject(user_id, email):

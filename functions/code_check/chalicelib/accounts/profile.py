@@ -34,13 +34,9 @@ TEXTS = {
 }
 
 
-class Unusable(Exception):
+class Unusable(signed_links.Unusable):
     """A link that changes nothing; reason is a key of REASONS."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
-        self.message = REASONS[reason]
+    REASONS = REASONS
 
 
 def check_current_password(me, password, address):

@@ -40,13 +40,9 @@ TEXTS = {
 }
 
 
-class Unusable(Exception):
+class Unusable(signed_links.Unusable):
     """A link that resets nothing; reason is a key of REASONS."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
-        self.message = REASONS[reason]
+    REASONS = REASONS
 
 
 def _subject(user_id, email, password_hash):

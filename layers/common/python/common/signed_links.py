@@ -72,3 +72,14 @@ def read(token, purpose, key=None, now=None):
 def digest(token):
     """What a product stores to make a token single-use (never the token itself)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Unusable(Exception):
+    """A link that does nothing: `reason` ("invalid", "expired" or the product's "used") and `message`, its text
+    from the subclass's REASONS (one per kind of link, so each says what to do)."""
+    REASONS = {}
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+        self.message = self.REASONS[reason]
