@@ -71,7 +71,8 @@ def test_no_secret_or_token_in_the_logs_of_an_end_to_end_run(start_cloud, pg_url
         # the account is added, then the import fails (the server has no folders)
         mail = cloud.api_url("MailImportApi")
         created = requests.post(mail + "/api/accounts", timeout=30, json={
-            "provider": "custom", "host": "127.0.0.1", "port": str(imap.port), "login": "someone",
+            "provider": "custom", "host": "127.0.0.1", "port": str(imap.port),
+            "login": f"someone.{time.time_ns()}",     # an earlier test may have left this port's "someone" stored
             "password": IMAP_PASSWORD})
         assert created.status_code == 201, created.text
         account_id, token = created.json()["id"], created.json()["token"]
