@@ -15,9 +15,10 @@ COPY requirements.txt requirements-dev.txt ./
 RUN pip install -q -r requirements-dev.txt
 
 COPY . .
-RUN mkdir -p local/.state && chown app:app local/.state
+# localcloud (localcloud/) runs the template; its dependencies are the pinned ones installed above.
+RUN pip install -q --no-deps ./localcloud && mkdir -p .localcloud && chown app:app .localcloud
 
 USER app
 EXPOSE 3001 3002 3005 3101 4001
 # Migrations first (idempotent), then the local cloud in the foreground as PID 1's only child.
-CMD ["sh", "-c", "python -m infra.migrate && exec python -m local run"]
+CMD ["sh", "-c", "python -m infra.migrate && exec python -m tools.run_local run"]

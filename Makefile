@@ -9,12 +9,15 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test check install sam checkov system system-run services migrate lint bench clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# localcloud (the local cloud, localcloud/) is installed editable without its dependencies: the requirement
+# files above pin them, and pyproject.toml lists the same pins.
+$(BIN)/.installed: requirements.txt requirements-dev.txt localcloud/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e ./localcloud
 	touch $@
 
-install: $(BIN)/.installed  ## Python packages into .venv
+install: $(BIN)/.installed  ## Python packages into .venv, and localcloud (editable)
 
 # aws-sam-cli pins boto3, jinja2, requests... differently from the project: it gets its own venv.
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -45,7 +48,7 @@ migrate: install  ## apply SQL migrations to the run databases
 	$(BIN)/python -m infra.migrate
 
 run: install system-run services migrate  ## start the whole platform locally; prints every URL
-	$(BIN)/python -m local run
+	$(BIN)/python -m tools.run_local run
 
 test: install sam checkov system services  ## the whole test suite
 	$(BIN)/python -m pytest -q
@@ -68,4 +71,4 @@ bench: install
 	if [ -n "$$failed" ]; then echo "benches that missed a target or failed:$$failed"; exit 1; fi
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) local/.state .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .localcloud .aws-sam

@@ -206,8 +206,8 @@ def start_stack():
     import pymysql.cursors
     from common import db
     from infra import migrate
-    from local.cloud import Cloud, start_moto
-    from local.emulators.chatapp import ChatAppEmulator
+    from localcloud.cloud import Cloud, start_moto
+    from emulators.chatapp import ChatAppEmulator
 
     migrate.migrate_mysql(BENCH_MYSQL_URL)
     os.environ["MYSQL_URL"] = BENCH_MYSQL_URL
@@ -245,7 +245,7 @@ def main(argv=None):
         parser.error("--runs must be at least 3 (medians of fewer runs are not worth gating)")
     import logging
     logging.basicConfig(level=logging.WARNING)
-    from local.moto_patches import make_sqs_sends_linear
+    from localcloud.moto_patches import make_sqs_sends_linear
     make_sqs_sends_linear()
 
     sql, cloud, emulator, moto = start_stack()

@@ -64,11 +64,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import logging
     logging.basicConfig(level=logging.WARNING)
-    from local import moto_patches
+    from localcloud import moto_patches
     moto_patches.apply()
 
     import requests
-    from local.console.observe import Changes, Invocations
+    from localcloud.console.observe import Changes, Invocations
 
     sql, cloud, emulator, moto = fanout_bench.start_stack()
     durability = sql("SELECT @@innodb_flush_log_at_trx_commit AS flush, @@sync_binlog AS sync_binlog, "

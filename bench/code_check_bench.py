@@ -39,7 +39,7 @@ from code_check_corpus import corpus  # noqa: E402
 from functions.code_check.chalicelib.accounts import tokens, users  # noqa: E402
 from functions.code_check.chalicelib.checks import options  # noqa: E402
 from infra import migrate  # noqa: E402
-from local.cloud import Cloud  # noqa: E402
+from localcloud.cloud import Cloud  # noqa: E402
 
 TARGETS = Targets(
     Target("tick_vs_cli", "one checker tick / one flake8 CLI run on the same files, wall time", "<=", 1.2, "x"),

@@ -1,4 +1,4 @@
-"""Throughput of the local cloud itself, on tests/foundation/template.yaml.
+"""Throughput of the local cloud itself, on localcloud/tests/template.yaml.
 
 Prints: HTTP requests/s through the gateway + worker runtime against the same handler called in
 this process (baseline); SQS messages/s through poller + runtime + function with 0, 1,000 and 10,000
@@ -26,7 +26,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from local.cloud import Cloud, start_moto  # noqa: E402
+from localcloud.cloud import Cloud, start_moto  # noqa: E402
 from _gate import Target, Targets, median, spread  # noqa: E402
 
 TARGETS = Targets(
@@ -34,7 +34,7 @@ TARGETS = Targets(
     Target("backlog_vs_empty", "SQS msg/s through the runtime: largest backlog / nothing waiting", ">=", 0.8, "x"),
 )
 
-TEMPLATE = ROOT / "tests" / "foundation" / "template.yaml"
+TEMPLATE = ROOT / "localcloud" / "tests" / "template.yaml"
 
 
 def http_rate(url, n, threads):

@@ -88,7 +88,7 @@ def main(argv=None):
     print(TARGETS.describe())
     sizes = [int(s) for s in args.sizes.split(",")]
     from infra import migrate
-    from local.cloud import Cloud, start_moto
+    from localcloud.cloud import Cloud, start_moto
     from playwright.sync_api import sync_playwright
     migrate.migrate_postgres(PG_URL)
     moto, endpoint = start_moto()

@@ -32,7 +32,7 @@ from common.passwords import api_key_digest  # noqa: E402
 from tools.mailbox import fake  # noqa: E402
 from functions.mailbox.chalicelib import mailboxes, queries  # noqa: E402
 from infra import migrate  # noqa: E402
-from local.cloud import Cloud  # noqa: E402
+from localcloud.cloud import Cloud  # noqa: E402
 
 PAGE = 50
 RECIPIENTS = 10

@@ -189,7 +189,7 @@ def moto_process():
     """moto in its own process (as the local cloud's is, seen from a function): the dispatcher's threads and
     moto's do not share one interpreter lock. It binds port 0 itself and says its endpoint on its first line."""
     import subprocess
-    code = ("import sys, time; sys.path[:0] = [%r]; from local.cloud import start_moto; "
+    code = ("import sys, time; sys.path[:0] = [%r]; from localcloud.cloud import start_moto; "
             "print(start_moto()[1], flush=True); time.sleep(10 ** 6)" % str(ROOT))
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     endpoint = process.stdout.readline().strip()

@@ -72,8 +72,8 @@ class Stack:
         from common import db
         from cryptography.fernet import Fernet
         from infra import migrate
-        from local.cloud import Cloud, start_moto
-        from local.emulators.chatapp import ChatAppEmulator
+        from localcloud.cloud import Cloud, start_moto
+        from emulators.chatapp import ChatAppEmulator
 
         migrate.migrate_mysql(BENCH_MYSQL_URL)
         os.environ["MYSQL_URL"] = BENCH_MYSQL_URL
@@ -178,8 +178,8 @@ class MailStack:
         sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "mail_import")]
         import psycopg2
         from infra import migrate
-        from local.cloud import Cloud, start_moto
-        from local.template import load
+        from localcloud.cloud import Cloud, start_moto
+        from localcloud.template import load
         from mail_import_support import FUNCTIONS, LOCAL_CONF, Dovecot, free_port_pair, wait_for_port
 
         migrate.migrate_postgres(BENCH_PG_URL)

@@ -118,8 +118,8 @@ def _local_url(variable, parameter):
     the template is the one place the local URLs are written."""
     if os.environ.get(variable):
         return os.environ[variable]
-    from local.template import load
-    return load(str(ROOT / "template.yaml"))["Parameters"][parameter]["Default"]
+    from infra import template_parameters
+    return template_parameters.default(parameter)
 
 
 def main(argv=None):

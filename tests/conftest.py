@@ -7,7 +7,7 @@ import psycopg2
 import pytest
 
 from infra import migrate
-from local.cloud import Cloud, start_moto
+from localcloud.cloud import Cloud, start_moto
 
 import quick_tier
 import skip_guard
@@ -69,7 +69,7 @@ def aws_endpoint():
 def start_cloud(aws_endpoint, pg_url, mysql_url):
     """Factory: start_cloud(functions, parameters, template, rate_scale, env, queue_attributes, **cloud_options)
     -> a started Cloud. Functions run isolated like Lambda (their own requirements only) unless
-    LOCAL_SHARED_VENV=1; cloud_options go to local.cloud.Cloud (isolated, idle_timeout, watch, ...)."""
+    LOCAL_SHARED_VENV=1; cloud_options go to localcloud.cloud.Cloud (isolated, idle_timeout, watch, ...)."""
     os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
 
     def start(functions=None, parameters=None, template=None, rate_scale=1.0, env=None, queue_attributes=None,
@@ -113,7 +113,7 @@ def _stop_the_tests_own_clouds():
 
 
 def _parameter_names(template):
-    from local.template import load
+    from localcloud.template import load
     return set(load(template).get("Parameters", {}))
 
 

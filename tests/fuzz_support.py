@@ -2,7 +2,7 @@
 
 `Product` runs app.py (tests/products.py's load_app) in the environment the local cloud gives the product's
 HTTP function (its queues, buckets and databases are real: moto and the test databases), calling
-`app(event, context)` with the event the local gateway would build (local.events.http_event_v1).
+`app(event, context)` with the event the local gateway would build (localcloud.events.http_event_v1).
 
 `fuzz_routes` takes the route list from the app itself (app.routes), so a route added later is fuzzed
 without touching a test: each route and method first gets a corpus of hostile values in every place at once
@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from local.events import http_event_v1
+from localcloud.events import http_event_v1
 from products import load_app
 
 # Runtime variables of the worker process, not the function's configuration.

@@ -19,28 +19,28 @@ import pytest
 # The fixtures that start or reach a server; everything that depends on one of them is a server test too
 # (pytest's fixture closure is followed). Shared fixtures by name, a test module's own as "module::name".
 SERVER_FIXTURES = frozenset({
-    "pg_url", "mysql_url", "aws_endpoint", "start_cloud", "chromium", "dovecot", "emulator_server",
-    "tests/foundation/test_http_gateway_limits.py::gateway",
-    "tests/foundation/test_moto_sqs_scale.py::sqs",
-    "tests/foundation/test_sqs_poller.py::sqs",
-    "tests/foundation/test_ws_gateway.py::make_gateway",
-    "tests/foundation/test_scheduler.py::scheduler",     # the local cloud's scheduler, firing in real time
+    "pg_url", "mysql_url", "aws_endpoint", "_moto", "start_cloud", "chromium", "dovecot", "emulator_server",
+    "localcloud/tests/test_http_gateway_limits.py::gateway",
+    "localcloud/tests/test_moto_sqs_scale.py::sqs",
+    "localcloud/tests/test_sqs_poller.py::sqs",
+    "localcloud/tests/test_ws_gateway.py::make_gateway",
+    "localcloud/tests/test_scheduler.py::scheduler",     # the local cloud's scheduler, firing in real time
 })
 # Tests kept out by name (a module path keeps out all its tests), each with the server or the slow tool it
 # runs in its own body, where no fixture shows it. A new such test is marked @pytest.mark.server instead.
 OUTSIDE = {
-    "tests/foundation/test_sqs_poller.py::test_endpoint_down_is_logged_and_retried": "binds a port",
+    "localcloud/tests/test_sqs_poller.py::test_endpoint_down_is_logged_and_retried": "binds a port",
     "tests/mail_import/test_mail_import_sync.py::test_a_tarpit_is_cut_off_by_the_minimum_rate_and_the_session_deadline":
         "a fake IMAP server",
     "tests/notifications/test_notifications_local_wiring.py::"
     "test_generated_jwt_and_emulator_started_from_the_template_parameters": "starts the emulators",
     "tests/foundation/test_deploy.py": "sam build and pip installs (minutes)",
-    "tests/foundation/test_sites.py": "installs packages from the package index",
-    "tests/foundation/test_state_persistence.py": "local clouds with moto in subprocesses",
+    "localcloud/tests/test_sites.py": "installs packages from the package index",
+    "localcloud/tests/test_state_persistence.py": "local clouds with moto in subprocesses",
     "tests/foundation/test_lint.py": "flake8 and cfn-lint over the whole tree: make lint's work",
     "tests/notifications/test_notifications_provider.py": "a fake provider on an HTTP port in each test",
-    "tests/foundation/test_any_template.py::test_saved_state_belongs_to_one_stack_and_template": "a moto server",
-    "tests/foundation/test_any_template.py::test_emulators_start_only_where_a_parameter_keeps_its_local_default":
+    "localcloud/tests/test_any_template.py::test_saved_state_belongs_to_one_stack_and_template": "a moto server",
+    "tests/foundation/test_run_local.py::test_emulators_start_only_where_a_parameter_keeps_its_local_default":
         "starts the emulators",
 }
 GUARDED_FAMILIES = (socket.AF_INET, socket.AF_INET6)

@@ -9,7 +9,7 @@ import requests
 from common import db
 from functions.broadcast.chalicelib import settings
 from functions.broadcast.chalicelib.chatapp import ChatApp
-from local.emulators.chatapp import ChatAppEmulator
+from emulators.chatapp import ChatAppEmulator
 
 from broadcast_helpers import PASSWORD, SECRET, TEST_SECRET_KEY, USER, basic, environment
 

@@ -7,7 +7,7 @@ from common.settings import SettingError
 
 from functions.broadcast.chalicelib import broadcasts, expiry, pages, sender
 from functions.broadcast.chalicelib.clock import utcnow
-from local.template import load
+from localcloud.template import load
 
 from broadcast_helpers import TEMPLATE, store_broadcast
 

@@ -1,7 +1,7 @@
 """broadcast's secret settings live in the platform's Secrets Manager secret, never in a function's environment."""
 import json
 
-from local.template import load
+from localcloud.template import load
 
 from broadcast_helpers import PASSWORD, SECRET
 

@@ -2,7 +2,7 @@
 BroadcastStrandedAfterMinutes: a recipient whose fan-out job was lost is sent without anyone invoking it."""
 from datetime import datetime, timedelta
 
-from local.cloud import Cloud
+from localcloud.cloud import Cloud
 
 from broadcast_helpers import PASSWORD, SECRET, TEMPLATE, TEST_SECRET_KEY, USER, store_broadcast, wait_for
 

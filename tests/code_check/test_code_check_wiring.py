@@ -4,7 +4,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from local.template import load
+from localcloud.template import load
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = ROOT / "functions" / "code_check"

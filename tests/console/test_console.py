@@ -15,9 +15,9 @@ from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from local import sites
-from local.console import Console
-from local.console.server import QUEUE_WATCH_INTERVAL, Request
+from localcloud import sites
+from localcloud.console import Console
+from localcloud.console.server import QUEUE_WATCH_INTERVAL, Request
 from waiting import wait_until
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
@@ -424,7 +424,7 @@ def test_credentials_in_paths_are_masked_wherever_the_console_shows_them(stack, 
 
 
 def test_console_remote_option_takes_optional_host_names():
-    import local.__main__ as local_main
+    import localcloud.__main__ as local_main
     assert local_main.parse_args(["run"]).console_remote is None                  # loopback only, read-only elsewhere
     assert local_main.parse_args(["run", "--console-remote"]).console_remote == ""
     assert local_main.parse_args(["run", "--console-remote", "devbox.internal,ci"]).console_remote == \
@@ -471,7 +471,7 @@ def test_alarms_show_what_aws_would_raise_from_the_same_conditions(stack, page):
     expect(page.locator("tr[data-alarm=AlarmDlqNotEmptyAlarm] .state")).to_have_text("OK", timeout=WAIT_MS)
 
     # The errors are counted over the alarm's own window: once it has passed, the alarm is OK again.
-    from local.console import alarms
+    from localcloud.console import alarms
     later = {a["id"]: a for a in alarms.evaluate(cloud, console.resources, console.invocations,
                                                  now=time.time() + 61)}
     assert later["FailingFunctionErrorsAlarm"]["state"] == "OK"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.logs import JsonFormatter, TerminalFormatter, structured
+from localcloud.logs import JsonFormatter, TerminalFormatter, structured
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = """
@@ -63,6 +63,6 @@ def test_forwarded_json_line_gets_the_invocation_request_id_and_reads_well():
 def test_plain_lines_and_runtime_lines_become_records_too():
     plain = structured(_record("fn.Old", "print output", function="Old", request_id=None))
     assert plain["message"] == "print output" and plain["function"] == "Old" and "requestId" not in plain
-    report = structured(_record("local.runtime", "REPORT X", function="X", request_id="r1", duration_ms=3.5,
+    report = structured(_record("localcloud.runtime", "REPORT X", function="X", request_id="r1", duration_ms=3.5,
                                 cold=True, error_type=None))
     assert report["requestId"] == "r1" and report["duration_ms"] == 3.5 and "error_type" not in report

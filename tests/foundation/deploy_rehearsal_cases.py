@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 from moto.cloudformation import parsing
 
-from local.template import load
+from localcloud.template import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"   # aws-sam-translator lives in the SAM venv

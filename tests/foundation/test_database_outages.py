@@ -15,7 +15,7 @@ from common import db
 from functions.broadcast.chalicelib import auth, settings as broadcast_settings
 from functions.mailbox.chalicelib import mailboxes
 from infra import migrate
-from local.emulators.chatapp import ChatAppEmulator
+from emulators.chatapp import ChatAppEmulator
 from outage_servers import ThrowawayMariaDB, ThrowawayPostgres
 
 OUTAGE = 10          # seconds the database is down

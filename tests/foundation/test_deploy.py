@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from local import sites
-from local.template import LocalStack, load, with_globals
+from localcloud import sites
+from localcloud.template import Stack, load, with_globals
 
 import importgraph
 
@@ -107,7 +107,7 @@ ALSO_PINNED = {"tzdata": "zoneinfo's time zone database",
 
 
 def test_requirements_pin_exactly_what_the_code_imports():
-    stack = LocalStack(ROOT / "template.yaml")
+    stack = Stack(ROOT / "template.yaml")
     problems = []
     for logical, fn in stack.functions().items():
         needs = importgraph.third_party(fn.handler.rpartition(".")[0], fn.code_dir, fn.layer_dirs)

@@ -10,7 +10,7 @@ import pytest
 from chalice import Chalice
 
 import dialect_rules as rules
-from local.template import load
+from localcloud.template import load
 from products import load_app
 
 PRODUCTS = rules.products()

@@ -4,7 +4,7 @@ No engine runs on the development machines, so these tests read the files: the c
 the Compose Specification's JSON schema (compose-spec.json beside this file, see compose-spec.NOTICE),
 images pinned by exact tags, the image installing the same requirements as `make install`, a non-root
 user, migrations before the cloud, health-gated start-up, and the published ports being the template's.
-The bind-host switch the container relies on is exercised for real.
+The bind-host switch the container relies on is exercised for real in localcloud/tests/test_bind_host.py.
 """
 import copy
 import json
@@ -15,13 +15,11 @@ from urllib.parse import urlparse
 
 import jsonschema
 import pytest
-import requests
 import yaml
 
-from local import emulators
-from local.__main__ import parse_args
-from local.cloud import Cloud
-from local.template import load
+import emulators
+from localcloud.__main__ import parse_args
+from localcloud.template import load
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.localstack.yml"
@@ -158,13 +156,19 @@ def test_platform_publishes_the_template_and_emulator_ports(compose):
 def test_image_installs_exactly_what_make_install_installs():
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^\$\(BIN\)/\.installed:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    make_files = [f for cmd in pip_commands(recipe.splitlines()) for f in requirement_files(cmd)]
+    make_pips = pip_commands(recipe.splitlines())
+    make_files = [f for cmd in make_pips for f in requirement_files(cmd)]
     steps = dockerfile_instructions()
     runs = [args for word, args in steps if word == "RUN"]
     docker_pips = pip_commands(runs)
-    assert len(docker_pips) == 1, "one list of requirements, one install"
-    assert requirement_files(docker_pips[0]) == make_files == ["requirements-dev.txt"]
-    assert re.sub(r"(-r|--requirement)\s+\S+|-q", "", docker_pips[0]).split() == ["pip", "install"]
+    lists = [cmd for cmd in docker_pips if requirement_files(cmd)]
+    assert len(lists) == 1, "one list of requirements, one install"
+    assert requirement_files(lists[0]) == make_files == ["requirements-dev.txt"]
+    assert re.sub(r"(-r|--requirement)\s+\S+|-q", "", lists[0]).split() == ["pip", "install"]
+    # localcloud too, without dependencies in both: nothing beyond the pinned list (editable only for make)
+    packages = [re.sub(r"\$\(BIN\)/|-q|-e", "", cmd).split() for cmd in make_pips + docker_pips
+                if not requirement_files(cmd)]
+    assert packages == [["pip", "install", "--no-deps", "./localcloud"]] * 2
     # every requirements file the list pulls in is in the image before the install runs
     included = {"requirements-dev.txt"} | set(re.findall(r"^-r\s+(\S+)", (ROOT / "requirements-dev.txt").read_text(),
                                                          re.M))
@@ -181,28 +185,6 @@ def test_image_runs_as_a_non_root_user_and_migrates_first():
     cmd_at = max(i for i, (word, _a) in enumerate(steps) if word == "CMD")
     assert users[-1] < cmd_at
     shell = json.loads(steps[cmd_at][1])[-1]
-    assert re.fullmatch(r"python -m infra\.migrate && exec python -m local run", shell)
+    assert re.fullmatch(r"python -m infra\.migrate && exec python -m tools\.run_local run", shell)
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".venv", ".git", "local/.state"} <= set(ignored)
-
-
-# ---- the bind host the container needs ---------------------------------------------------------------
-
-def test_bind_host_defaults_to_loopback_and_follows_the_environment(monkeypatch):
-    monkeypatch.delenv("LOCAL_BIND_HOST", raising=False)
-    assert parse_args(["run"]).host == "127.0.0.1"
-    monkeypatch.setenv("LOCAL_BIND_HOST", "0.0.0.0")
-    assert parse_args(["run"]).host == "0.0.0.0"
-    assert parse_args(["run", "--host", "127.0.0.2"]).host == "127.0.0.2"
-
-
-@pytest.mark.timeout(60)
-def test_cloud_bound_to_every_interface_serves_and_names_loopback(aws_endpoint):
-    cloud = Cloud(str(Path(__file__).resolve().parent / "template.yaml"), {"Greeting": "hi"},
-                  aws_endpoint=aws_endpoint, host="0.0.0.0", functions=["EchoFunction"])
-    with cloud:
-        gateway = cloud.http["Api"]
-        assert gateway.server.server_address[0] == "0.0.0.0"
-        assert cloud.api_url("Api").startswith("http://127.0.0.1:")
-        r = requests.post(cloud.api_url("Api") + "/echo/bob", data=b"x", timeout=10)
-        assert r.status_code == 201 and r.json()["path"] == "/echo/bob"
+    assert {".venv", ".git", ".localcloud"} <= set(ignored)

@@ -8,7 +8,7 @@ BIN = Path(sys.executable).parent
 
 
 def test_templates_pass_cfn_lint():
-    result = subprocess.run([str(BIN / "cfn-lint"), "template.yaml", "tests/foundation/template.yaml"],
+    result = subprocess.run([str(BIN / "cfn-lint"), "template.yaml", "localcloud/tests/template.yaml"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -11,7 +11,7 @@ from common import db
 from fake_imap import LoginOnlyImapServer
 from functions.broadcast.chalicelib import auth, settings as broadcast_settings
 from functions.mailbox.chalicelib import mailboxes
-from local.emulators.chatapp import ChatAppEmulator
+from emulators.chatapp import ChatAppEmulator
 
 USER, PASSWORD, WEBHOOK_SECRET = "operator", "site-password-4d1c", "hook-secret-9b7e"
 IMAP_PASSWORD = "imap-password-77a0"

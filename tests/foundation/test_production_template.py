@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import LocalStack, load
+from localcloud.template import Stack, load
 from tools.deploy import connection_budget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,14 +167,14 @@ def test_queues_buckets_secret_and_apis_are_secure_by_default(template):
 # ---- the local cloud runs the same template -------------------------------------------------------
 
 def test_the_local_cloud_reads_the_production_template():
-    stack = LocalStack(ROOT / "template.yaml", {"MailboxConcurrency": "3"})
+    stack = Stack(ROOT / "template.yaml", {"MailboxConcurrency": "3"})
     functions = stack.functions()
     assert functions["MailboxFunction"].reserved_concurrency == 3       # a parameter, resolved
     assert functions["NotificationsDispatchFunction"].reserved_concurrency == 3
     assert functions["MailImportWorkerFunction"].reserved_concurrency is None
     assert {q.attributes["SqsManagedSseEnabled"] for q in stack.queues()} == {"true"}
     assert not [q for q in stack.queues() if "KmsMasterKeyId" in q.attributes]
-    # Everything local.cloud reads resolves although the template now names alarms, log groups, VPC settings...
+    # Everything localcloud.cloud reads resolves although the template now names alarms, log groups, VPC settings...
     assert stack.ws_apis()["MailImportWsApi"].stage == "prod"
     assert len(stack.rest_apis()) == 5 and len(stack.sqs_mappings()) == 7 and len(stack.schedules()) == 5
     assert len(stack.buckets()) == 2 and len(stack.secrets()) == 1 and len(stack.email_identities()) == 2

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import SUB_VAR, LocalStack, load, with_globals
+from localcloud.template import SUB_VAR, Stack, load, with_globals
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -67,7 +67,7 @@ def test_resolved_environments_hold_no_secret_value_and_the_secret_holds_them():
     # every function's resolved environment, and found in the platform's secret instead.
     template = load(TEMPLATE)
     values = {name: f"sentinel-{name}-value" for name in no_echo(template)}
-    stack = LocalStack(TEMPLATE, parameters=values)
+    stack = Stack(TEMPLATE, parameters=values)
     functions = stack.functions()
     assert functions
     for logical, fn in functions.items():

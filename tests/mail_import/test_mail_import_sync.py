@@ -343,8 +343,8 @@ def test_a_tarpit_account_does_not_hold_up_another_import(sync_cloud, dovecot, d
 def test_the_template_lets_imports_run_side_by_side_and_schedules_the_sync_every_minute():
     from pathlib import Path
 
-    from local.template import LocalStack
-    stack = LocalStack(Path(__file__).resolve().parents[2] / "template.yaml", {"ImapAllowedHosts": ""})
+    from localcloud.template import Stack
+    stack = Stack(Path(__file__).resolve().parents[2] / "template.yaml", {"ImapAllowedHosts": ""})
     [worker] = [m for m in stack.sqs_mappings() if m.function_id == "MailImportWorkerFunction"]
     assert worker.max_concurrency >= 2  # the local poller runs that many invocations at once
     assert [(s.function_id, s.expression) for s in stack.schedules() if s.function_id == "MailImportSyncFunction"] \

@@ -10,7 +10,7 @@ from common import db
 from functions.notifications.chalicelib import settings
 from functions.notifications.chalicelib.api import auth
 from functions.notifications.chalicelib.sending.provider import Provider
-from local.emulators.provider import ProviderEmulator
+from emulators.provider import ProviderEmulator
 
 from notifications_helpers import FIRST_PASSWORD, JWT, OPERATOR, PASSWORD, TABLES, Api
 

@@ -3,7 +3,7 @@ import json
 
 import requests
 
-from local.emulators.provider import issue_token
+from emulators.provider import issue_token
 from waiting import wait_until  # noqa: F401 - the notifications tests import it from here
 
 JWT_KEY = b"test-only-signing-key-not-a-secret-0123456789"

@@ -20,7 +20,7 @@ def text_string_to_metric_families(text):
     try:
         parser = importlib.import_module("prometheus_client.parser")
     except ImportError:
-        from local import sites
+        from localcloud import sites
         sys.path.append(str(sites.function_site(ROOT / "functions" / "notifications",
                                                 [ROOT / "layers" / "common" / "python"])))
         parser = importlib.import_module("prometheus_client.parser")

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from functions.notifications.chalicelib import audit
-from local.console.observe import LogStore
+from localcloud.console.observe import LogStore
 
 from notifications_helpers import OPERATOR, PASSWORD, wait_until
 

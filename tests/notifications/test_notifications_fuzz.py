@@ -4,7 +4,7 @@ the operator's token and cookie; and the inputs once seen to give a 500, each a 
 import pytest
 
 import fuzz_support
-from local.emulators.oidc_provider import OidcProviderEmulator
+from emulators.oidc_provider import OidcProviderEmulator
 from notifications_helpers import OPERATOR, PASSWORD
 
 MAX_EXAMPLES = 25

@@ -4,9 +4,10 @@ import json
 
 import requests
 
-import local.__main__ as local_main
-from local import emulators
-from local.template import load
+import localcloud.__main__ as local_main
+import emulators
+from localcloud.template import load
+from tools import run_local
 
 from held_port import HeldPort
 from notifications_helpers import JWT
@@ -18,14 +19,14 @@ def send(url, token, msg_id=1):
 
 
 def test_generated_jwt_and_emulator_started_from_the_template_parameters(tmp_path, monkeypatch):
-    monkeypatch.setattr(local_main, "STATE", tmp_path)
-    declared = load(local_main.ROOT / "template.yaml")["Parameters"]
+    declared = load(emulators.TEMPLATE)["Parameters"]
     assert declared["NotificationsProviderJwt"]["NoEcho"] is True
-    params = local_main.generated_secrets(declared)
+    params = local_main.generated_secrets(declared, tmp_path, [run_local])
     token = params["NotificationsProviderJwt"]
     assert token.count(".") == 2 and json.loads((tmp_path / "parameters.json").read_text())[
         "NotificationsProviderJwt"] == token
-    assert local_main.generated_secrets(declared)["NotificationsProviderJwt"] == token      # kept, not regenerated
+    again = local_main.generated_secrets(declared, tmp_path, [run_local])
+    assert again["NotificationsProviderJwt"] == token      # kept, not regenerated
 
     held = HeldPort()       # the template names the port before the emulator binds it: nobody else may take it
     port = held.port
@@ -59,7 +60,7 @@ def test_generated_jwt_and_emulator_started_from_the_template_parameters(tmp_pat
 
 
 def test_an_expired_jwt_is_refused(emulator_server):
-    from local.emulators.provider import ProviderEmulator, issue_token
+    from emulators.provider import ProviderEmulator, issue_token
     expired = issue_token(b"k" * 32, lifetime_days=1, now=1_000_000_000)
     emulator = ProviderEmulator(token=expired).start()
     try:

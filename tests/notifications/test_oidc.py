@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from local.emulators.oidc_provider import OidcProviderEmulator
+from emulators.oidc_provider import OidcProviderEmulator
 
 from notifications_helpers import OPERATOR, PASSWORD
 

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.template import NO_VALUE, LocalStack
+from localcloud.template import NO_VALUE, Stack
 
 DATABASES = {
     # database: (what its code calls, the parameter holding its max_connections)
@@ -77,7 +77,7 @@ def concurrency_of(resolver, logical, props):
 
 def budget(template="template.yaml", parameters=None):
     """(rows, {database: (sum of connections, max_connections)}) for the template with these parameters."""
-    stack = LocalStack(template, parameters or {})
+    stack = Stack(template, parameters or {})
     rows = []
     for logical, res in stack.resources.items():
         if res.get("Type") != "AWS::Serverless::Function":
