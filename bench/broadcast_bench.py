@@ -173,7 +173,7 @@ def report(count, runs, fast, direct, naive, extrapolated, processes):
     def each(values):
         return spread(values)
 
-    print(f"\nbroadcast bench: {n} numbers, local moto SQS (SendMessage made linear, see local/moto_patches.py)")
+    print(f"\nbroadcast bench: {n} numbers, local moto SQS (SendMessage made linear, localcloud/moto_patches.py)")
     print(f"compared: 1 warm-up + {runs} measured runs per path (product and reference alternating), medians "
           "(range, count); every run starts on an empty queue")
     print(TARGETS.describe())
