@@ -1,4 +1,4 @@
-"""The indexed SQS receive path (local/moto_patches.py) keeps SQS semantics with thousands of messages
+"""The indexed SQS receive path (localcloud/moto_patches.py) keeps SQS semantics with thousands of messages
 waiting: delays, visibility, receive counts, redrive to the DLQ, purge, long polling, counts."""
 import json
 import time

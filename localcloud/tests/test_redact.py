@@ -1,4 +1,4 @@
-"""The console's masking of credential-looking query values (local/console/redact.py)."""
+"""The console's masking of credential-looking query values (localcloud/console/redact.py)."""
 import pytest
 
 from localcloud.console.redact import mask_query, mask_values
