@@ -87,11 +87,18 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
         return cloud.start()
 
     start.stop = _stop_clouds   # start_cloud.stop([cloud]): a module's cloud stopped at the module's end
+    start.for_session = _for_session   # start_cloud.for_session(cloud): a session fixture's cloud, kept
     yield start
     _stop_clouds(list(_CLOUDS))
 
 
 _CLOUDS = []    # the clouds start_cloud started and nothing stopped yet
+_SESSION_CLOUDS = []    # those of session-scoped fixtures: they outlive every module
+
+
+def _for_session(cloud):
+    _SESSION_CLOUDS.append(cloud)
+    return cloud
 
 
 def _stop_clouds(clouds):
@@ -99,6 +106,16 @@ def _stop_clouds(clouds):
         if cloud in _CLOUDS:
             _CLOUDS.remove(cloud)
             cloud.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_modules_own_clouds():
+    """A module-scoped fixture's cloud stops at the module's end: left running, its schedules and pollers act on
+    later modules' rows (a mail_import sync schedule claimed another module's due accounts). The clouds of
+    session-scoped fixtures (start_cloud.for_session) are left running for the modules that share them."""
+    before = list(_CLOUDS)
+    yield
+    _stop_clouds([cloud for cloud in list(_CLOUDS) if cloud not in before and cloud not in _SESSION_CLOUDS])
 
 
 @pytest.fixture(autouse=True)

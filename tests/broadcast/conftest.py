@@ -115,7 +115,8 @@ def cloud(start_cloud, emulator_server):
     """All broadcast functions in the local cloud, using the session's emulator; delays narrowed to 1-2 s.
     (The hourly schedule first fires an hour after start: tests invoke the maintenance function themselves.)"""
     functions = ["BroadcastWebFunction", "BroadcastSenderFunction", "BroadcastMaintenanceFunction"]
-    return start_cloud(functions=functions, parameters=dict(CLOUD_PARAMETERS, ChatAppBaseUrl=emulator_server.url))
+    return start_cloud.for_session(start_cloud(functions=functions, parameters=dict(
+        CLOUD_PARAMETERS, ChatAppBaseUrl=emulator_server.url)))
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +129,6 @@ def live_site(cloud):
 def site(start_cloud, emulator_server):
     """Base URL of BroadcastApi of a cloud running only the web function: posting never sends anything,
     so no send from one test can reach into the next (whose emulator counts must be exact)."""
-    web = start_cloud(functions=["BroadcastWebFunction"],
-                      parameters=dict(CLOUD_PARAMETERS, ChatAppBaseUrl=emulator_server.url))
+    web = start_cloud.for_session(start_cloud(functions=["BroadcastWebFunction"],
+                                              parameters=dict(CLOUD_PARAMETERS, ChatAppBaseUrl=emulator_server.url)))
     return web.api_url("BroadcastApi")

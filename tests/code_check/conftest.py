@@ -10,8 +10,8 @@ from functions.code_check.chalicelib.accounts import tokens
 @pytest.fixture(scope="session")
 def cc_cloud(start_cloud):
     """The three code_check functions; the minute schedule slowed down so that tests tick by hand."""
-    return start_cloud(functions=FUNCTIONS, rate_scale=10000,
-                       queue_attributes={"CodeCheckReportsQueue": {"VisibilityTimeout": "20"}})
+    return start_cloud.for_session(start_cloud(functions=FUNCTIONS, rate_scale=10000, queue_attributes={
+        "CodeCheckReportsQueue": {"VisibilityTimeout": "20"}}))
 
 
 @pytest.fixture(scope="session")

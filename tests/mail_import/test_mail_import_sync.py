@@ -254,9 +254,10 @@ def test_a_tarpit_is_cut_off_by_the_minimum_rate_and_the_session_deadline():
 
 # ---- through the local cloud: the schedule, and imports side by side ------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sync_cloud(start_cloud):
-    # rate(1 minute) fires every 2 s; a tarpit holds its session 20 s at most.
+    # rate(1 minute) fires every 2 s; a tarpit holds its session 20 s at most. One per test, stopped after it:
+    # its schedule claims every due account, so it must not run beside the tests above that claim by hand.
     return start_cloud(functions=FUNCTIONS + ["MailImportSyncFunction"], rate_scale=1 / 30,
                        env={"MAIL_IMPORT_BATCH": "10", "MAIL_IMPORT_IMAP_SESSION_SECONDS": "20",
                             "MAIL_IMPORT_IMAP_MIN_BYTES_PER_SECOND": "0"})

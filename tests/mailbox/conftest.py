@@ -35,7 +35,7 @@ def make_mailbox(conn):
 @pytest.fixture(scope="session")
 def mailbox_cloud(start_cloud):
     """The local cloud running only MailboxFunction."""
-    return start_cloud(functions=["MailboxFunction"])
+    return start_cloud.for_session(start_cloud(functions=["MailboxFunction"]))
 
 
 @pytest.fixture(scope="session")

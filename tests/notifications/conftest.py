@@ -103,10 +103,9 @@ def dispatch_settings(queue):
 @pytest.fixture(scope="session")
 def cloud(start_cloud, emulator_server):
     """Every notifications function in the local cloud; the sweep every 3 s (rate_scale), the emulator's JWT."""
-    return start_cloud(functions=FUNCTIONS, rate_scale=0.05,
-                       parameters={"NotificationsProviderBaseUrl": emulator_server.url,
-                                   "NotificationsProviderJwt": JWT,
-                                   "NotificationsOperatorPassword": FIRST_PASSWORD})
+    return start_cloud.for_session(start_cloud(functions=FUNCTIONS, rate_scale=0.05, parameters={
+        "NotificationsProviderBaseUrl": emulator_server.url, "NotificationsProviderJwt": JWT,
+        "NotificationsOperatorPassword": FIRST_PASSWORD}))
 
 
 @pytest.fixture

@@ -78,7 +78,9 @@ def test_sns_messages_reach_the_function(start_cloud, caplog):
     cloud, invocations = run(start_cloud, PATTERNS / "sns-lambda-python-sam")
     boto3.client("sns").publish(TopicArn=cloud.stack.outputs()["ProcessingTopicArn"], Message="test message")
     wait_for(lambda: [r for r in caplog.records if "Processed message test message" in r.getMessage()], timeout=20)
-    assert invocations[0]["event"]["Records"][0]["EventSource"] == "aws:sns"
+    # The handler logs before its invocation is reported finished: wait for the report too.
+    [call] = wait_for(lambda: invocations, timeout=20)
+    assert call["event"]["Records"][0]["EventSource"] == "aws:sns"
 
 
 def test_esm_sqs_filters_pass_each_function_only_what_its_filter_matches(start_cloud):
