@@ -18,7 +18,7 @@ import threading
 import time
 
 TICK = os.sysconf("SC_CLK_TCK")
-POLL = 0.25
+POLL = 1.0
 
 
 def _stat(pid):
