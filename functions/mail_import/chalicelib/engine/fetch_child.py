@@ -3,7 +3,6 @@ import gc
 import os
 import threading
 
-import boto3
 from botocore.config import Config
 
 from common import db
@@ -31,7 +30,8 @@ class LazyS3:
         with self._lock:
             if self._client is None:
                 # No CRC32 of every upload where S3 does not require one (the key already names the content).
-                self._client = boto3.session.Session().client(
+                from . import s3_models   # preloaded in the forkserver: its parsed model data is inherited
+                self._client = s3_models.session().client(
                     "s3", config=Config(request_checksum_calculation="when_required"))
         return getattr(self._client, name)
 

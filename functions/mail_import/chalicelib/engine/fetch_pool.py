@@ -14,8 +14,11 @@ memory, timed out), whatever the child is doing at that moment.
 """
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections import deque
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
 
 from common.log import get_logger
@@ -29,6 +32,7 @@ IN_FLIGHT = 2          # batches queued per child: it starts the next while the 
 # the invocation times out.
 ANSWER_GRACE = 30.0
 START_METHOD = "forkserver"
+_starting = threading.Lock()
 
 
 def context():
@@ -37,8 +41,30 @@ def context():
     ctx = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
         # Read when the forkserver starts (once per process); later calls change nothing.
-        ctx.set_forkserver_preload([fetch_child.__name__])
+        ctx.set_forkserver_preload([fetch_child.__name__, fetch_child.__name__.rsplit(".", 1)[0] + ".s3_models"])
+        start_forkserver()
     return ctx
+
+
+def start_forkserver():
+    """Start the forkserver (once) so that its preload finds the child's modules.
+
+    Python 3.11's forkserver runs as `python -c ...` and never applies the parent's sys.path it is handed, and
+    a preload that fails to import is skipped silently: the engine, found through a folder the handler's process
+    added to sys.path (Lambda's task root, the bench's and the tests' folders), was not preloaded, and every
+    child imported boto3, psycopg2 and the engine itself, a good part of a fetch child's CPU in a bulk import. The
+    path goes to it through PYTHONPATH, set only while it starts (an isolated interpreter, -I, ignores it: there
+    the children import on their own, as before)."""
+    with _starting:
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+        try:
+            forkserver.ensure_running()
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
 
 
 class WorkerDied(RuntimeError):
