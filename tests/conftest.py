@@ -8,6 +8,7 @@ import pytest
 
 from infra import migrate
 from localcloud.cloud import Cloud, start_moto
+from localcloud.testing import Clouds
 
 import quick_tier
 import skip_guard
@@ -83,29 +84,15 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
         cloud = Cloud(template, {k: v for k, v in params.items() if k in known}, aws_endpoint=aws_endpoint,
                       functions=functions, rate_scale=rate_scale, env=env, queue_attributes=queue_attributes,
                       **cloud_options)
-        _CLOUDS.append(cloud)
-        return cloud.start()
+        return _CLOUDS.started(cloud).start()
 
-    start.stop = _stop_clouds   # start_cloud.stop([cloud]): a module's cloud stopped at the module's end
-    start.for_session = _for_session   # start_cloud.for_session(cloud): a session fixture's cloud, kept
+    start.stop = _CLOUDS.stop   # start_cloud.stop([cloud]): a module's cloud stopped at the module's end
+    start.for_session = _CLOUDS.for_session   # start_cloud.for_session(cloud): a session fixture's cloud, kept
     yield start
-    _stop_clouds(list(_CLOUDS))
+    _CLOUDS.stop_all()
 
 
-_CLOUDS = []    # the clouds start_cloud started and nothing stopped yet
-_SESSION_CLOUDS = []    # those of session-scoped fixtures: they outlive every module
-
-
-def _for_session(cloud):
-    _SESSION_CLOUDS.append(cloud)
-    return cloud
-
-
-def _stop_clouds(clouds):
-    for cloud in clouds:
-        if cloud in _CLOUDS:
-            _CLOUDS.remove(cloud)
-            cloud.stop()
+_CLOUDS = Clouds()    # what start_cloud started and nothing stopped yet
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -113,9 +100,9 @@ def _stop_the_modules_own_clouds():
     """A module-scoped fixture's cloud stops at the module's end: left running, its schedules and pollers act on
     later modules' rows (a mail_import sync schedule claimed another module's due accounts). The clouds of
     session-scoped fixtures (start_cloud.for_session) are left running for the modules that share them."""
-    before = list(_CLOUDS)
+    before = _CLOUDS.running()
     yield
-    _stop_clouds([cloud for cloud in list(_CLOUDS) if cloud not in before and cloud not in _SESSION_CLOUDS])
+    _CLOUDS.stop_started_since(before, keep_session=True)
 
 
 @pytest.fixture(autouse=True)
@@ -124,9 +111,9 @@ def _stop_the_tests_own_clouds():
     its pollers and workers would go on using the CPU for every later test, and act on queue messages naming ids
     that later tests reuse (their tables restart identities). Session- and module-scoped fixtures are set up before
     this one, so their clouds are left running for the tests that share them."""
-    before = list(_CLOUDS)
+    before = _CLOUDS.running()
     yield
-    _stop_clouds([cloud for cloud in list(_CLOUDS) if cloud not in before])
+    _CLOUDS.stop_started_since(before)
 
 
 def _parameter_names(template):

@@ -1,0 +1,54 @@
+"""Helpers for the tests of a project that runs its template on localcloud (and for localcloud's own tests).
+
+- `wait_until`: poll for what another process does (a queue drained, a row written, a page updated).
+- `Clouds`: the clouds a test session started, so that each stops when whatever started it ends. A cloud left
+  running after its test or module goes on polling queues and firing schedules, and acts on later tests' rows
+  (a scheduled claim took another test's due accounts; a retried message reached a reused id).
+"""
+import time
+
+
+def wait_until(predicate, timeout=20.0, what="condition", interval=0.1):
+    """Poll predicate() until it returns something truthy, and return that; AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Clouds:
+    """The started clouds not stopped yet. A test (or a module) takes `running()` before it and calls
+    `stop_started_since(before)` after it; clouds of session-scoped fixtures are marked with `for_session` and
+    outlive every module."""
+
+    def __init__(self):
+        self._running = []
+        self._session = []
+
+    def started(self, cloud):
+        self._running.append(cloud)
+        return cloud
+
+    def for_session(self, cloud):
+        self._session.append(cloud)
+        return cloud
+
+    def running(self):
+        return list(self._running)
+
+    def stop(self, clouds):
+        for cloud in clouds:
+            if cloud in self._running:
+                self._running.remove(cloud)
+                cloud.stop()
+
+    def stop_all(self):
+        self.stop(list(self._running))
+
+    def stop_started_since(self, before, keep_session=False):
+        self.stop([cloud for cloud in list(self._running)
+                   if cloud not in before and not (keep_session and cloud in self._session)])
