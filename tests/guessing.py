@@ -1,23 +1,35 @@
 """Parallel wrong guesses for the sign-in throttling tests of every product: many threads released at once
 (each with its own database connection, as parallel Lambda instances have), and a count of how many
 reached the password check."""
+import fcntl
 import http.client
+import os
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 
+# One burst at a time on this machine: each thread holds a database connection (up to 40 per burst) and the
+# test servers accept max_connections 100 in all; two `pytest -n 2` workers (or two suites) firing at once, beside
+# the clouds' own connections, were refused with "too many clients". Waiting here changes no burst.
+LOCK = os.path.join(tempfile.gettempdir(), "tests-guessing-fire.lock")
+
+
 def fire(count, attempt):
-    """attempt(i) for i in range(count), all threads released together by a barrier; the results in order."""
+    """attempt(i) for i in range(count), all threads released together by a barrier; the results in order.
+    The threads end (and their cached connections close) before the next burst, of any worker, may start."""
     barrier = threading.Barrier(count)
 
     def run(index):
         barrier.wait(timeout=30)
         return attempt(index)
 
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(run, range(count)))
 
 
 class Calls:

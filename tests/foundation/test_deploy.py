@@ -48,19 +48,23 @@ def built_functions(build_dir):
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sam") / "build"
+def build_dir():
     # --parallel: the functions' pip runs at once (network and disk waits overlap); --cached: a build whose source
-    # and requirements are unchanged since the last run is reused from .aws-sam/cache (SAM keys it on both hashes).
-    # Two suites run from one checkout at once take turns: one cache folder, one writer.
+    # and requirements are unchanged since the last run is reused from .aws-sam/cache and .aws-sam/deps (SAM keys
+    # it on both hashes). SAM keeps those keys in build.toml beside the build folder: in a fresh temporary folder
+    # every run they were lost, so every run built (and pip-installed) everything again, ~7 min under load, and
+    # left another copy of every function's dependencies in .aws-sam/deps. One fixed folder keeps them.
+    # Two suites (or two -n 2 workers) run from one checkout at once take turns: one writer, and no rebuild
+    # under a module still reading the folder (the lock is held until the module's tests are done).
     cache = ROOT / ".aws-sam" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
+    out = ROOT / ".aws-sam" / "tests" / "build"
     with open(cache.parent / "cache.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = sam("build", "--template", "template.yaml", "--build-dir", str(out), "--parallel", "--cached",
                    "--cache-dir", str(cache))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        yield out
 
 
 def test_sam_validate_lint_passes():
