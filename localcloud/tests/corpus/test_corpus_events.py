@@ -127,3 +127,11 @@ def test_fifo_failure_goes_to_the_dlq_and_a_move_task_redrives_it_to_the_reproce
     assert call["error_type"] is None and call["event"]["Records"][0]["body"] == body
     assert call["event"]["Records"][0]["attributes"]["MessageGroupId"] == "group1"
     assert dlq_depth() == 0
+
+
+def test_kinesis_stream_and_its_event_are_named_as_not_emulated_at_start(start_cloud):
+    # moto answers the Kinesis API, but the local cloud creates no stream and reads none: it says so, by name.
+    cloud, _ = run(start_cloud, PATTERNS / "lambda-kinesis-lambda")
+    assert "resource kind AWS::Kinesis::Stream is not emulated locally: KinesisStream" in cloud.not_emulated
+    assert "event Stream (Type: Kinesis) of function ConsumerFunction is not emulated locally: it never fires" \
+        in cloud.not_emulated
