@@ -24,6 +24,7 @@ def apply():
     """Every patch below (idempotent)."""
     make_sqs_sends_linear()
     make_sqs_receives_scale()
+    make_sqs_message_move_tasks()
 
 
 def make_sqs_sends_linear():
@@ -270,3 +271,60 @@ def make_sqs_receives_scale():
             original["purge_queue"](self, queue_name)   # assigns [] -> a fresh store
     Backend.purge_queue = purge_queue
     _applied.add("receives")
+
+
+def make_sqs_message_move_tasks():
+    """StartMessageMoveTask (moto 5.2.5 answers it with an error): a DLQ's messages moved at once to the queue the
+    call names, or without one to the DLQ's only source queue, with their body, attributes, group and dedup ids
+    (a redrive of a FIFO DLQ keeps each group's order). ListMessageMoveTasks lists the tasks done."""
+    if "move" in _applied:
+        return
+    import base64
+    import json
+    import uuid
+    from moto.core.responses import ActionResult
+    from moto.sqs.exceptions import SQSException
+    from moto.sqs.responses import SQSResponse
+
+    tasks = []
+
+    def move(backend, source, destination):
+        moved = 0
+        while True:
+            messages = backend.receive_message(source, 10, 0, 30, ["All"])
+            if not messages:
+                return moved
+            for m in messages:
+                backend.send_message(destination, m.body, message_attributes=m.message_attributes,
+                                     deduplication_id=m.deduplication_id, group_id=m.group_id)
+                backend.delete_message(source, m.receipt_handle)
+                moved += 1
+
+    def start_message_move_task(self):
+        backend = self.sqs_backend
+        source_arn, destination_arn = self._get_param("SourceArn"), self._get_param("DestinationArn")
+        source = source_arn.rsplit(":", 1)[-1]
+        if destination_arn:
+            destination = destination_arn.rsplit(":", 1)[-1]
+        else:
+            origins = backend.list_dead_letter_source_queues(source)
+            if len(origins) != 1:
+                raise SQSException("InvalidParameterValue", "DestinationArn is needed: the source queue is the "
+                                   f"dead-letter queue of {len(origins)} queues here")
+            destination = origins[0].name
+        backend.get_queue(destination)          # QueueDoesNotExist before anything moves
+        moved = move(backend, source, destination)
+        handle = base64.b64encode(json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source_arn}).encode()).decode()
+        tasks.append({"TaskHandle": handle, "Status": "COMPLETED", "SourceArn": source_arn,
+                      "DestinationArn": destination_arn or backend.get_queue(destination).queue_arn,
+                      "ApproximateNumberOfMessagesMoved": moved, "ApproximateNumberOfMessagesToMove": moved,
+                      "StartedTimestamp": int(time.time() * 1000)})
+        return ActionResult({"TaskHandle": handle})
+
+    def list_message_move_tasks(self):
+        source_arn = self._get_param("SourceArn")
+        return ActionResult({"Results": [t for t in reversed(tasks) if t["SourceArn"] == source_arn][:10]})
+
+    SQSResponse.start_message_move_task = start_message_move_task
+    SQSResponse.list_message_move_tasks = list_message_move_tasks
+    _applied.add("move")

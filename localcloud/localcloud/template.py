@@ -33,6 +33,7 @@ EMULATED_RESOURCES = {
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
     "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
+    "AWS::Scheduler::Schedule",  # those whose target is a template function: a schedule like Schedule events
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
 }
 NOTHING_TO_EMULATE = {
@@ -375,6 +376,11 @@ class Stack:
             name = self._name(logical, res, "Name")
             r.refs[logical] = name
             r.attrs[logical] = {"Arn": arn.format("events", f"rule/{name}")}
+        for logical, res in self._of_type("AWS::Scheduler::Schedule"):
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            group = r.resolve(res.get("Properties", {}).get("GroupName")) or "default"
+            r.attrs[logical] = {"Arn": arn.format("scheduler", f"schedule/{group}/{name}")}
 
     # -- resources ------------------------------------------------------------------------------
     def queues(self):
@@ -460,6 +466,7 @@ class Stack:
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
+        lines += self._scheduler_schedules_not_emulated()
         for logical, res in self.resources.items():
             for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
                 if prop in (res.get("Properties") or {}):
@@ -759,7 +766,36 @@ class Stack:
             inp = props.get("Input")
             out.append(model.Schedule(fn, name, expression, arn, bool(self.resolver.resolve(enabled)),
                                       self.resolver.resolve(inp) if inp is not None else None))
+        for logical, props, fn in self._template_scheduler_schedules():
+            # a Scheduler target gets its Input, {} without one; at() ones are named by not_emulated()
+            if fn is not None and not str(props["ScheduleExpression"]).startswith("at("):
+                out.append(model.Schedule(fn, logical, props["ScheduleExpression"], self.resolver.attrs[logical]["Arn"],
+                                          props.get("State", "ENABLED") == "ENABLED",
+                                          _json_text(props["Target"].get("Input")) or "{}"))
         return out
+
+    def _template_scheduler_schedules(self):
+        """(logical id, resolved properties, function logical id or None) of each AWS::Scheduler::Schedule."""
+        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for logical, res in self._of_type("AWS::Scheduler::Schedule"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            yield logical, props, by_arn.get((props.get("Target") or {}).get("Arn"))
+
+    def _scheduler_schedules_not_emulated(self):
+        lines = []
+        for logical, props, fn in self._template_scheduler_schedules():
+            if fn is None or str(props.get("ScheduleExpression")).startswith("at("):
+                lines.append(f"schedule {logical} (AWS::Scheduler::Schedule) is not emulated locally (only rate() "
+                             "and cron() schedules of a function of this template are)")
+                continue
+            for prop in ("RetryPolicy", "DeadLetterConfig"):
+                if prop in props["Target"]:
+                    lines.append(f"property Target.{prop} of {logical} (AWS::Scheduler::Schedule) is not applied "
+                                 "locally")
+            for prop in ("ScheduleExpressionTimezone", "StartDate", "EndDate"):
+                if prop in props:
+                    lines.append(f"property {prop} of {logical} (AWS::Scheduler::Schedule) is not applied locally")
+        return lines
 
     def rest_apis(self):
         """Every REST (v1) and HTTP (v2) API with its routes, keyed by logical id; kind in .payload_version."""

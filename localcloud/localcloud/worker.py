@@ -6,6 +6,7 @@ the handler's own prints and logs go to stderr, which the runtime forwards to it
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import sys
 import time
@@ -28,6 +29,28 @@ class Context:
     def get_remaining_time_in_millis(self):
         """Milliseconds left before the runtime kills this invocation."""
         return max(0, int((self._deadline - time.time()) * 1000))
+
+
+class _RequestId(logging.Filter):
+    """Puts the current invocation's request id on every record, as Lambda's log handler does."""
+    request_id = None
+
+    def filter(self, record):
+        record.aws_request_id = self.request_id
+        return True
+
+
+def _lambda_log_handler():
+    """The handler Lambda's Python runtime puts on the root logger before it imports the function: so
+    `logging.getLogger().setLevel(logging.INFO); logger.info(...)` shows as on AWS (without it Python's last-resort
+    handler drops everything under WARNING). Lambda's text format, times in UTC."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+                                  "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestId())
+    logging.getLogger().addHandler(handler)
 
 
 def _preload(paths):
@@ -62,6 +85,7 @@ def main():
     # Code folder, layers, then (isolated) the function's requirements and the runtime's boto3, as on Lambda.
     sys.path[:0] = [p for p in os.environ.get("LOCAL_SYS_PATH", os.environ["LAMBDA_TASK_ROOT"]).split(os.pathsep) if p]
     os.chdir(os.environ["LAMBDA_TASK_ROOT"])
+    _lambda_log_handler()
     handler, init_error = None, None
     try:
         _preload(os.environ.get("LOCAL_PRELOAD", ""))
@@ -72,6 +96,7 @@ def main():
     replies.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
+        _RequestId.request_id = request.get("request_id")
         if init_error:
             reply = init_error
         else:

@@ -1,5 +1,6 @@
 """The indexed SQS receive path (localcloud/moto_patches.py) keeps SQS semantics with thousands of messages
-waiting: delays, visibility, receive counts, redrive to the DLQ, purge, long polling, counts."""
+waiting: delays, visibility, receive counts, redrive to the DLQ, purge, long polling, counts;
+and StartMessageMoveTask."""
 import json
 import time
 import uuid
@@ -177,3 +178,51 @@ def test_fifo_queues_keep_group_order(sqs):
     assert receive(sqs, url) == []                          # the group is in flight
     delete(sqs, url, got)
     assert counts(sqs, url)[:2] == (0, 0)
+
+
+# StartMessageMoveTask (moto_patches.make_sqs_message_move_tasks): a DLQ redriven to a named queue or to its
+# source, FIFO groups, order and attributes kept.
+def fifo(sqs, **attributes):
+    url = sqs.create_queue(QueueName=f"q{uuid.uuid4().hex[:8]}.fifo", Attributes=dict(
+        FifoQueue="true", ContentBasedDeduplication="true", **attributes))["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def drain_groups(sqs, url):
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                  AttributeNames=["All"]).get("Messages", [])
+        if not got:
+            return out
+        for m in got:
+            out.append((m["Attributes"]["MessageGroupId"], m["Body"], m.get("MessageAttributes")))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["to-a-named-queue", "back-to-its-source"])
+def test_a_fifo_dlq_is_moved_in_group_order(sqs, named):
+    dlq, dlq_arn = fifo(sqs)
+    source, source_arn = fifo(sqs, VisibilityTimeout="0", RedrivePolicy=json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
+    other, other_arn = fifo(sqs)
+    sent = [("a", "a1"), ("b", "b1"), ("a", "a2"), ("b", "b2")]
+    for group, body in sent:
+        sqs.send_message(QueueUrl=dlq, MessageBody=body, MessageGroupId=group,
+                         MessageAttributes={"n": {"DataType": "String", "StringValue": body}})
+    task = sqs.start_message_move_task(SourceArn=dlq_arn, **({"DestinationArn": other_arn} if named else {}))
+    assert drain_groups(sqs, dlq) == []
+    moved = drain_groups(sqs, other if named else source)
+    assert sorted(moved) == sorted((g, b, {"n": {"DataType": "String", "StringValue": b}}) for g, b in sent)
+    for group in ("a", "b"):
+        assert [b for g, b, _ in moved if g == group] == [b for g, b in sent if g == group]
+    [listed] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert listed["TaskHandle"] == task["TaskHandle"] and listed["Status"] == "COMPLETED"
+    assert listed["ApproximateNumberOfMessagesMoved"] == 4
+    assert listed["DestinationArn"] == (other_arn if named else source_arn)
+
+
+def test_a_queue_that_is_no_ones_dlq_needs_a_destination(sqs):
+    _url, arn = fifo(sqs)
+    with pytest.raises(sqs.exceptions.ClientError, match="DestinationArn is needed"):
+        sqs.start_message_move_task(SourceArn=arn)

@@ -258,3 +258,33 @@ def test_an_init_longer_than_the_limit_is_sandbox_timedout_and_killed(
     assert failure.value.error_type == "Sandbox.Timedout"
     assert "Init timed out after 1.00 seconds" in str(failure.value)
     assert is_gone(int(pid_file.read_text()))
+
+
+ROOT_LOGGER = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  LogsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+"""
+
+
+def test_the_root_logger_writes_as_on_lambda(start_cloud, tmp_path, caplog):
+    # Lambda's runtime puts a handler on the root logger: a function that only raises the root level logs INFO lines.
+    (tmp_path / "template.yaml").write_text(ROOT_LOGGER)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "import logging\nlogger = logging.getLogger()\nlogger.setLevel(logging.INFO)\n\n\n"
+        "def handler(event, context):\n    logger.info('payload of %d keys', len(event))\n    return 1\n")
+    caplog.set_level(logging.INFO, logger="fn.LogsFunction")
+    cloud = start_cloud(template=tmp_path)
+    assert cloud.invoke("LogsFunction", {"a": 1, "b": 2}) == 1
+    [line] = _wait_until(lambda: [r.getMessage() for r in caplog.records if "payload of" in r.getMessage()],
+                         timeout=10)
+    level, stamp, request_id, message = line.split("\t")
+    assert level == "[INFO]" and stamp.endswith("Z") and message == "payload of 2 keys"
+    assert request_id == next(r.request_id for r in caplog.records if "payload of" in r.getMessage())

@@ -1,0 +1,137 @@
+"""Public Python SAM templates of the asynchronous event kinds (README.md here): S3 notifications, DynamoDB streams,
+schedules (Schedule and AWS::Scheduler::Schedule) and SQS FIFO queues, each started on the local cloud, its trigger
+fired and its effect checked as its README describes it."""
+import json
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from polling import wait_until as wait_for
+
+PATTERNS = Path(__file__).resolve().parent / "serverless-patterns"
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(start_cloud, folder, **options):
+    """(cloud, invocations) as test_corpus.run, with the cloud's options (parameters, rate_scale, ...)."""
+    cloud = start_cloud(template=folder, isolated=False, **options)
+    invocations = []
+    cloud.runtime.observers.append(invocations.append)
+    return cloud, invocations
+
+
+def sent_mail(endpoint):
+    """Every email moto's SES has sent: (destination addresses, subject, text body)."""
+    data = requests.get(f"{endpoint}/moto-api/data.json", timeout=10).json().get("ses", {})
+    return [(m["destinations"]["ToAddresses"], m["subject"], m["body"]) for m in data.get("Message", [])]
+
+
+def test_s3_upload_mails_a_presigned_link_to_the_object(start_cloud, aws_endpoint):
+    recipient = f"{uuid.uuid4().hex}@example.com"      # moto's sent mail is every test's: ours by its address
+    cloud, invocations = run(start_cloud, PATTERNS / "s3-lambda-ses-sam",
+                             parameters={"SenderEmailId": "sender@example.com", "RecipientEmailId": recipient})
+    bucket = cloud.stack.outputs()["MyBucketName"]
+    assert bucket == f"{cloud.stack_name}-123456789012-us-east-1"
+    boto3.client("s3").put_object(Bucket=bucket, Key="report.pdf", Body=b"%PDF-1.4")
+    [(_to, subject, text)] = wait_for(lambda: [m for m in sent_mail(aws_endpoint) if m[0] == [recipient]],
+                                      timeout=30)
+    assert subject == "New Amazon S3 object uploaded"
+    url = text.split("The URL will expire in one hour: ", 1)[1]
+    assert f"/{bucket}/report.pdf?" in url
+    assert requests.get(url, timeout=10).content == b"%PDF-1.4"      # the link gives the object back
+    [call] = wait_for(lambda: invocations, timeout=20)
+    assert call["error_type"] is None and call["event"]["Records"][0]["eventName"] == "ObjectCreated:Put"
+
+
+def test_s3_objects_with_the_payload_prefix_reach_the_asynchronous_function_only(start_cloud, caplog):
+    caplog.set_level("INFO", logger="fn.AsynchronousFunction")
+    bucket = f"payloads-{uuid.uuid4().hex[:12]}"
+    cloud, invocations = run(start_cloud, PATTERNS / "lambda-s3-async-lambda",
+                             parameters={"PayloadBucketName": bucket})
+    payload = (PATTERNS / "lambda-s3-async-lambda" / "payload" / "payload-large.json").read_bytes()
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key="notes/other.json", Body=b"{}")        # no MyPayload_ prefix: no event
+    s3.put_object(Bucket=bucket, Key="MyPayload_20260101000000.json", Body=payload)
+    [call] = wait_for(lambda: invocations, timeout=30)
+    assert call["function"] == "AsynchronousFunction" and call["error_type"] is None
+    assert call["event"]["Records"][0]["s3"]["object"]["key"] == "MyPayload_20260101000000.json"
+    assert wait_for(lambda: [r for r in caplog.records if r.getMessage().endswith("\tS3 trigger event")], timeout=10)
+    # Both objects were delivered or filtered by now (moto notifies on put): still the one invocation.
+    s3.put_object(Bucket=bucket, Key="MyPayload_second.json", Body=b'{"a": 1}')
+    wait_for(lambda: len(invocations) == 2, timeout=30)
+    assert [c["event"]["Records"][0]["s3"]["object"]["key"] for c in invocations] == [
+        "MyPayload_20260101000000.json", "MyPayload_second.json"]
+
+
+def test_items_put_through_the_api_reach_the_stream_consumer(start_cloud):
+    cloud, invocations = run(start_cloud, PATTERNS / "apigw-lambda-dynamodb-stream-lambda")
+    url = cloud.stack.outputs()["EndpointUrl"]
+    item = {"id": "1", "name": "Widget", "description": "a test item", "customer": "Alice"}
+    answer = requests.post(url + "/", json=item, timeout=20)
+    assert answer.status_code == 200 and answer.text == "Successfully inserted data!"
+    [call] = wait_for(lambda: [c for c in invocations if c["function"] == "ConsumerFunction"], timeout=30)
+    [record] = call["event"]["Records"]
+    assert call["error_type"] is None and record["eventName"] == "INSERT"
+    assert record["dynamodb"]["NewImage"] == {k: {"S": v} for k, v in item.items()}
+    assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE" and "OldImage" not in record["dynamodb"]
+
+
+def test_scheduled_function_runs_on_its_rate(start_cloud):
+    # rate(1 minute), run 50 times faster
+    cloud, invocations = run(start_cloud, PATTERNS / "eventbridge-scheduled-lambda", rate_scale=0.02)
+    calls = wait_for(lambda: invocations if len(invocations) >= 2 else None, timeout=30)
+    assert {c["trigger"] for c in calls} == {"schedule:ScheduledFunction"}
+    assert calls[0]["event"]["detail-type"] == "Scheduled Event" and calls[0]["error_type"] is None
+
+
+def test_scheduler_schedule_of_the_template_invokes_its_target(start_cloud):
+    # AWS::Scheduler::Schedule, rate(5 minutes), run 200 times faster
+    cloud, invocations = run(start_cloud, PATTERNS / "eventbridge-schedule-to-lambda-dlq-sam-python",
+                             rate_scale=0.005)
+    calls = wait_for(lambda: invocations if len(invocations) >= 2 else None, timeout=30)
+    assert {c["trigger"] for c in calls} == {"schedule:EventSchedule"}
+    assert cloud.stack.outputs()["ScheduleArn"].endswith(f":schedule/default/{cloud.stack_name}-schedule")
+    assert calls[0]["function"] == "ScheduledFunction" and calls[0]["event"] == {}
+    assert calls[0]["error_type"] is None
+    # What the local cloud does not apply is said at start-up.
+    assert "property DeadLetterQueue of ScheduledFunction (AWS::Serverless::Function) is not applied locally" \
+        in cloud.not_emulated
+    assert [line for line in cloud.not_emulated if "EventSchedule" in line and "RetryPolicy" in line]
+
+
+def test_fifo_failure_goes_to_the_dlq_and_a_move_task_redrives_it_to_the_reprocess_queue(start_cloud, caplog):
+    caplog.set_level("INFO", logger="fn.ReProcessQueueFunction")
+    # The queue's 30 s visibility timeout brings a failed message back (and so to the DLQ): 1 s here.
+    cloud, invocations = run(start_cloud, PATTERNS / "fifo-sqs-redrive",
+                             queue_attributes={"MyOriginalQueue": {"VisibilityTimeout": "1"}})
+    sqs = boto3.client("sqs")
+    original, dlq = cloud.stack.outputs()["MyOriginalQueueUrl"], cloud.physical_id("MyDeadLetterQueue")
+    body = json.dumps({"id": 123, "name": "John", "data": {"age": 30, "job": "Developer"}})
+    sqs.send_message(QueueUrl=original, MessageBody=body, MessageGroupId="group1")
+    sqs.send_message(QueueUrl=original, MessageBody=body, MessageGroupId="group1")   # deduplicated by content
+
+    def dlq_depth():
+        return int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"]["ApproximateNumberOfMessages"])
+    wait_for(lambda: dlq_depth() == 1, timeout=30)
+    failed = [c for c in invocations if c["function"] == "MyOriginalQueueFunction"]
+    assert failed and all(c["error_type"] == "Exception" for c in failed)
+    assert {r["body"] for c in failed for r in c["event"]["Records"]} == {body}
+
+    task = sqs.start_message_move_task(SourceArn=cloud.stack.outputs()["MyDeadLetterQueueArn"],
+                                       DestinationArn=cloud.stack.outputs()["MyReProcessQueueArn"])
+    assert task["TaskHandle"]
+    [call] = wait_for(lambda: [c for c in invocations if c["function"] == "ReProcessQueueFunction"], timeout=30)
+    assert call["error_type"] is None and call["event"]["Records"][0]["body"] == body
+    assert call["event"]["Records"][0]["attributes"]["MessageGroupId"] == "group1"
+    assert dlq_depth() == 0
+
+
+def test_kinesis_stream_and_its_event_are_named_as_not_emulated_at_start(start_cloud):
+    # moto answers the Kinesis API, but the local cloud creates no stream and reads none: it says so, by name.
+    cloud, _ = run(start_cloud, PATTERNS / "lambda-kinesis-lambda")
+    assert "resource kind AWS::Kinesis::Stream is not emulated locally: KinesisStream" in cloud.not_emulated
+    assert "event Stream (Type: Kinesis) of function ConsumerFunction is not emulated locally: it never fires" \
+        in cloud.not_emulated
