@@ -144,6 +144,7 @@ class Authorizer:
     audience: list = field(default_factory=list)
     payload_version: str = "2.0"          # LAMBDA: AuthorizerPayloadFormatVersion
     simple_responses: bool = False        # LAMBDA: EnableSimpleResponses ({"isAuthorized": ...})
+    ttl: int = 0                          # Lambda authorizers: Identity.ReauthorizeEvery, seconds a result is cached
 
 
 @dataclass

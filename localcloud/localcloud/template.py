@@ -54,6 +54,7 @@ EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "Parallelizat
 AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight"},
                 "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
 EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes"}
+REST_AUTHORIZER_TTL = 300     # API Gateway's default authorizerResultTtlInSeconds (an HTTP API's is 0)
 EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
                    "CloudWatchEvent"}
 
@@ -543,7 +544,7 @@ class Stack:
                 code_dir = (self.root / code_uri).resolve()
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             out[logical] = model.Function(
-                logical_id=logical, handler=props["Handler"], code_dir=code_dir,
+                logical_id=logical, handler=str(self.resolver.resolve(props["Handler"])), code_dir=code_dir,
                 layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
                 timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
                 memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
@@ -555,7 +556,7 @@ class Stack:
         """The folder holding a function's InlineCode, written as Lambda does (index.py, or the module the
         Handler names), under the cache's inline/ (paths.py) per stack and template; rewritten only when it
         changes."""
-        module = props.get("Handler", "index.handler").rpartition(".")[0] or "index"
+        module = str(self.resolver.resolve(props.get("Handler", "index.handler"))).rpartition(".")[0] or "index"
         key = hashlib.sha1(str(self.path).encode()).hexdigest()[:8]
         folder = INLINE_DIR / f"{self.stack_name}-{key}" / logical
         path = folder / (module.replace(".", "/") + ".py")
@@ -815,14 +816,16 @@ class Stack:
                     sources = [("header", h) for h in identity.get("Headers") or []] + [
                         ("query", q) for q in identity.get("QueryStrings") or []]
                 out[name] = model.Authorizer(name, payload, by_arn[spec["FunctionArn"]], sources,
-                                             identity.get("ValidationExpression"))
+                                             identity.get("ValidationExpression"),
+                                             ttl=int(identity.get("ReauthorizeEvery", REST_AUTHORIZER_TTL)))
             elif kind == "http" and spec.get("FunctionArn") in by_arn:
                 identity = spec.get("Identity") or {}
                 sources = [("header", h) for h in identity.get("Headers") or []] + [
                     ("query", q) for q in identity.get("QueryStrings") or []]
                 out[name] = model.Authorizer(name, "LAMBDA", by_arn[spec["FunctionArn"]], sources,
                                              payload_version=str(spec.get("AuthorizerPayloadFormatVersion", "2.0")),
-                                             simple_responses=_true(spec.get("EnableSimpleResponses", False)))
+                                             simple_responses=_true(spec.get("EnableSimpleResponses", False)),
+                                             ttl=int(identity.get("ReauthorizeEvery", 0)))
             elif kind == "http" and "JwtConfiguration" in spec:
                 config = spec["JwtConfiguration"]
                 audience = config.get("audience") or config.get("Audience") or []

@@ -1,0 +1,86 @@
+"""Public Python SAM templates of API Gateway features (README.md here): Lambda authorizers, API keys, CORS and
+WebSocket APIs, each started on the local cloud and called over real HTTP / WebSocket as its README (or the
+project's own integration tests) says, with API Gateway's answers."""
+from pathlib import Path
+
+import pytest
+import requests
+
+HERE = Path(__file__).resolve().parent
+AUTHORIZERS = HERE / "aws-sam-cli" / "lambda_authorizers"
+pytestmark = pytest.mark.timeout(120)
+IDENTITY = {"headers": {"header": "myheader"}, "params": {"query": "myquery"}}
+
+
+def run(start_cloud, template, **parameters):
+    """(cloud, invocations): the template started on the project's interpreter with these parameters;
+    invocations fills with every finished invocation (function, trigger, event, error_type)."""
+    cloud = start_cloud(template=template, parameters=parameters, isolated=False)
+    invocations = []
+    cloud.runtime.observers.append(invocations.append)
+    return cloud, invocations
+
+
+def authorizer_calls(invocations):
+    return [c for c in invocations if c["trigger"].startswith("authorizer:")]
+
+
+# SAM CLI's own test (tests/integration/local/start_api/lambda_authorizers/test_sfn_props_lambda_authorizers.py)
+# runs these five authorizers of its two templates; the answers here are API Gateway's.
+ALLOWING = [("serverless-api-props.yaml", "Token"), ("serverless-api-props.yaml", "Request"),
+            ("serverless-http-props.yaml", "RequestAuthorizerV2"),
+            ("serverless-http-props.yaml", "RequestAuthorizerV2Simple"),
+            ("serverless-http-props.yaml", "RequestAuthorizerV1")]
+
+
+@pytest.mark.parametrize("template,authorizer", ALLOWING)
+def test_lambda_authorizer_passes_its_context_and_refuses_without_identity(start_cloud, template, authorizer):
+    cloud, invocations = run(start_cloud, AUTHORIZERS / template, AuthOverride=authorizer)
+    api = "TestServerlessRestApi" if "api-props" in template else "TestServerlessHttpApi"
+    url = cloud.api_url(api) + "/requestauthorizer"
+    answer = requests.get(url, timeout=20, **IDENTITY)
+    assert answer.status_code == 200 and answer.json() == {"message": "from authorizer"}
+    [call] = authorizer_calls(invocations)
+    assert call["error_type"] is None
+    missing = requests.get(url, timeout=20)     # no identity source: API Gateway answers without calling
+    assert missing.status_code == 401 and missing.json() == {"message": "Unauthorized"}
+    assert len(authorizer_calls(invocations)) == 1
+    # A REST authorizer's result is cached 300 s by its identity sources (ReauthorizeEvery's default); an HTTP
+    # API's is not unless ReauthorizeEvery says so.
+    assert requests.get(url, timeout=20, **IDENTITY).status_code == 200
+    assert len(authorizer_calls(invocations)) == (1 if api == "TestServerlessRestApi" else 2)
+    other = requests.get(url, timeout=20, headers={"header": "other"}, params={"query": "myquery"})
+    assert other.status_code == 200
+    assert len(authorizer_calls(invocations)) == (2 if api == "TestServerlessRestApi" else 3)
+
+
+DENYING = [("serverless-api-props.yaml", "Token", {"AuthHandler": "app.unauth"}),
+           ("serverless-api-props.yaml", "Request", {"AuthHandler": "app.unauth"}),
+           ("serverless-http-props.yaml", "RequestAuthorizerV1", {"AuthHandler": "app.unauth"}),
+           ("serverless-http-props.yaml", "RequestAuthorizerV2Simple", {"AuthSimpleHandler": "app.unauthv2"})]
+
+
+@pytest.mark.parametrize("template,authorizer,handlers", DENYING)
+def test_lambda_authorizer_that_denies_gives_403(start_cloud, template, authorizer, handlers):
+    cloud, invocations = run(start_cloud, AUTHORIZERS / template, AuthOverride=authorizer, **handlers)
+    rest = "api-props" in template
+    answer = requests.get(cloud.api_url("TestServerlessRestApi" if rest else "TestServerlessHttpApi")
+                          + "/requestauthorizer", timeout=20, **IDENTITY)
+    assert answer.status_code == 403
+    # app.unauth denies "<<restApiId>>/<<stage>>/*/*" (its placeholders never replaced): no statement names this
+    # method, API Gateway's implicit deny.
+    assert answer.json() == ({"Message": "User is not authorized to access this resource"} if rest
+                             else {"message": "Forbidden"})
+    assert not [c for c in invocations if c["function"] == "HelloWorldFunction"]
+
+
+@pytest.mark.parametrize("template,authorizer,handlers", [
+    ("serverless-api-props.yaml", "Token", {"AuthHandler": "app.throws_exception"}),
+    ("serverless-http-props.yaml", "RequestAuthorizerV2Simple", {"AuthSimpleHandler": "app.throws_exception"})])
+def test_lambda_authorizer_that_fails_gives_500(start_cloud, template, authorizer, handlers):
+    cloud, _ = run(start_cloud, AUTHORIZERS / template, AuthOverride=authorizer, **handlers)
+    rest = "api-props" in template
+    answer = requests.get(cloud.api_url("TestServerlessRestApi" if rest else "TestServerlessHttpApi")
+                          + "/requestauthorizer", timeout=20, **IDENTITY)
+    assert answer.status_code == 500
+    assert answer.json() == ({"message": None} if rest else {"message": "Internal Server Error"})
