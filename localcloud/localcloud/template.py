@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cfnlint.decode import decode
 
-from . import model
+from . import api_keys, model
 from .filters import FilterError, compile_filters
 from .paths import cache_dir
 
@@ -34,6 +34,7 @@ EMULATED_RESOURCES = {
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
     "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
+    *api_keys.KINDS,            # created in the endpoint's API Gateway, checked on ApiKeyRequired methods
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
@@ -51,9 +52,10 @@ EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "Parallelizat
                                               "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
                                  "Api": ("RequestParameters", "RequestModel"), "SNS": ("RedrivePolicy",)}
 # The parts of an API's Auth (and an event's Auth) the local gateway applies; any other is named at start-up.
-AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight"},
+AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight",
+                                         "ApiKeyRequired"},
                 "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
-EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes"}
+EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes", "ApiKeyRequired"}
 REST_AUTHORIZER_TTL = 300     # API Gateway's default authorizerResultTtlInSeconds (an HTTP API's is 0)
 EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
                    "CloudWatchEvent"}
@@ -329,9 +331,14 @@ class Stack:
     def _assign_physical_ids(self):
         r = self.resolver
         arn = f"arn:aws:{{}}:{self.region}:{self.account}:{{}}"
-        for logical, (api_id, _port, _kind) in self.apis.items():
+        for logical, (api_id, _port, kind) in self.apis.items():
             r.refs[logical] = api_id
             r.attrs[logical] = {"RootResourceId": "root", "ApiEndpoint": r.api_urls.get(api_id, "")}
+            if kind == "rest":     # the stage SAM generates, <Api><StageName>Stage: its Ref is the stage's name
+                props = self.resources.get(logical, {}).get("Properties") or self.template.get("Globals", {}).get(
+                    "Api", {})
+                stage = str(r.resolve(props.get("StageName", "Prod")))
+                r.refs[f"{logical}{stage}Stage"] = stage
         for logical, res in self._of_type("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             r.refs[logical] = arn.format("lambda", f"layer:{self.stack_name}-{logical}:1")
         for logical, res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
@@ -467,6 +474,9 @@ class Stack:
                     lines.append(f"property {prop} of {logical} ({res['Type']}) is not applied locally")
             if res.get("Type") in AUTH_APPLIED:
                 lines += _auth_not_applied(f"{logical} ({res['Type']})", res["Type"], res.get("Properties") or {})
+            if (res.get("Properties") or {}).get("ApiKeySourceType") == "AUTHORIZER":
+                lines.append(f"property ApiKeySourceType AUTHORIZER of {logical} is not applied locally: the key is "
+                             "read from the x-api-key header")
         implicit = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}
         for section, logical in implicit.items():
             if logical in self.apis and logical not in self.resources:
@@ -476,6 +486,7 @@ class Stack:
                     if prop in glob:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
                 lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
+        lines += api_keys.not_enforced(self)
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -764,7 +775,7 @@ class Stack:
 
     def rest_apis(self):
         """Every REST (v1) and HTTP (v2) API with its routes, keyed by logical id; kind in .payload_version."""
-        apis, defaults, default_scopes = {}, {}, {}
+        apis, defaults, default_scopes, key_defaults = {}, {}, {}, {}
         for logical, (api_id, port, kind) in self.apis.items():
             if kind == "ws":
                 continue
@@ -779,6 +790,7 @@ class Stack:
             auth = self.resolver.resolve(props.get("Auth") or {})
             api.authorizers, default_scopes[logical] = self._authorizers(kind, auth.get("Authorizers") or {})
             defaults[logical] = auth.get("DefaultAuthorizer")
+            key_defaults[logical] = auth.get("ApiKeyRequired", False)
             if kind == "http":
                 api.cors = _http_cors(self.resolver.resolve(props.get("CorsConfiguration")))
             else:
@@ -798,8 +810,10 @@ class Stack:
             authorizer = auth.get("Authorizer", defaults[api_logical])
             authorizer = authorizer if authorizer in apis[api_logical].authorizers else None
             scopes = auth.get("AuthorizationScopes") or default_scopes[api_logical].get(authorizer) or []
+            key_required = kind == "Api" and _true(auth.get("ApiKeyRequired", key_defaults[api_logical]))
             apis[api_logical].routes.append(model.Route(
-                path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes)))
+                path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes),
+                key_required))
         return apis
 
     def _authorizers(self, kind, specs):

@@ -223,3 +223,14 @@ def test_reauthorize_every_zero_calls_the_authorizer_every_time():
     access = _cached_access(0, "/a")
     assert [_authorize(access, "/a", "t1") for _ in range(3)] == [200, 200, 200]
     assert access.calls == ["t1", "t1", "t1"]
+
+
+def test_api_key_required_takes_an_enabled_key_of_a_usage_plan_of_the_stage(cloud):
+    def status(path, key=None):
+        return get(cloud, "Keyed", path, headers={"x-api-key": key} if key else {}).status_code
+    refused = get(cloud, "Keyed", "/k")
+    assert refused.status_code == 403 and refused.json() == {"message": "Forbidden"}
+    assert refused.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert status("/k", "planned-key-0123456789") == 200
+    assert status("/k", "unplanned-key-0123456789") == 403        # a key, but no plan of this stage has it
+    assert status("/open") == 200                                 # the event's ApiKeyRequired: false

@@ -3,11 +3,13 @@ WebSocket APIs, each started on the local cloud and called over real HTTP / WebS
 project's own integration tests) says, with API Gateway's answers."""
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
 HERE = Path(__file__).resolve().parent
 AUTHORIZERS = HERE / "aws-sam-cli" / "lambda_authorizers"
+PATTERNS = HERE / "serverless-patterns"
 pytestmark = pytest.mark.timeout(120)
 IDENTITY = {"headers": {"header": "myheader"}, "params": {"query": "myquery"}}
 
@@ -84,3 +86,26 @@ def test_lambda_authorizer_that_fails_gives_500(start_cloud, template, authorize
                           + "/requestauthorizer", timeout=20, **IDENTITY)
     assert answer.status_code == 500
     assert answer.json() == ({"message": None} if rest else {"message": "Internal Server Error"})
+
+
+def test_usage_plan_api_key_is_needed_and_checked(start_cloud):
+    cloud, invocations = run(start_cloud, PATTERNS / "apigw-usage-plans")
+    url = cloud.stack.outputs()["UsagePlanApi"]           # .../Prod/plantest, the stage by SAM's Ref <Api>ProdStage
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/Prod/plantest")
+    # The README: the key's value from API Gateway (here the endpoint's), sent as x-api-key.
+    key = boto3.client("apigateway").get_api_key(apiKey=cloud.physical_id("UsagePlanApiKey"), includeValue=True)
+    assert key["enabled"] is True
+    for method in ("GET", "POST"):
+        answer = requests.request(method, url, headers={"x-api-key": key["value"]}, timeout=20)
+        assert answer.status_code == 200 and answer.json() == {"message": "hello world"}
+        for headers in ({}, {"x-api-key": "not-" + key["value"]}):
+            refused = requests.request(method, url, headers=headers, timeout=20)
+            assert refused.status_code == 403 and refused.json() == {"message": "Forbidden"}
+    assert len(invocations) == 2
+    assert "usage plan UsagePlan: Throttle, Quota, ApiStages.Throttle not enforced locally (its keys are checked)" \
+        in cloud.not_emulated
+    assert not [line for line in cloud.not_emulated if "ApiKey" in line and "UsagePlan" not in line]
+    # A key disabled at run time is refused at once, as API Gateway refuses it.
+    boto3.client("apigateway").update_api_key(apiKey=key["id"], patchOperations=[
+        {"op": "replace", "path": "/enabled", "value": "false"}])
+    assert requests.get(url, headers={"x-api-key": key["value"]}, timeout=20).status_code == 403
