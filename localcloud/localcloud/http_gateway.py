@@ -279,10 +279,16 @@ class HttpGateway:
         try:
             result = self.invoke(route.function_id, event, f"http:{self.api.logical_id} {route.method} {route.path}")
         except InvocationError as exc:
-            status = 504 if exc.error_type == "Sandbox.Timedout" else 502
-            message = "Endpoint request timed out" if status == 504 else "Internal server error"
-            return status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode()
+            if exc.error_type == "Sandbox.Timedout":
+                return 504, [("Content-Type", "application/json")], b'{"message": "Endpoint request timed out"}'
+            return self._failed()
         return self._response(result)
+
+    def _failed(self):
+        """The answer to a function that failed or answered malformed: a REST API's 502, an HTTP API's 500."""
+        if self.api.payload_version == "2.0":
+            return 500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}'
+        return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
 
     def _response(self, result):
         if self.api.payload_version == "2.0" and (not isinstance(result, dict) or "statusCode" not in result):
@@ -290,11 +296,11 @@ class HttpGateway:
             return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
         if not isinstance(result, dict) or "statusCode" not in result:
             log.error("malformed Lambda proxy response: %r", str(result)[:200])
-            return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
+            return self._failed()
         body = result.get("body") or ""
         if len(body) > MAX_LAMBDA_RESPONSE:
             log.error("the function's response is %d bytes, over Lambda's 6 MB limit", len(body))
-            return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
+            return self._failed()
         payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
         headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"]
         for name, values in (result.get("multiValueHeaders") or {}).items():

@@ -109,3 +109,29 @@ def test_usage_plan_api_key_is_needed_and_checked(start_cloud):
     boto3.client("apigateway").update_api_key(apiKey=key["id"], patchOperations=[
         {"op": "replace", "path": "/enabled", "value": "false"}])
     assert requests.get(url, headers={"x-api-key": key["value"]}, timeout=20).status_code == 403
+
+
+def test_http_api_cors_configuration_answers_preflights_for_its_origins_only(start_cloud):
+    cloud, invocations = run(start_cloud, HERE / "aws-sam-cli" / "start_api_cors" / "template-cors.yaml")
+    url = cloud.api_url("MyHttpApi") + "/foo/test"
+    for origin in ("https://abc", "http://xyz:3000"):
+        preflight = requests.options(url, headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+                                     timeout=20)
+        assert preflight.status_code == 204 and preflight.content == b""    # API Gateway's, no function called
+        assert preflight.headers["Access-Control-Allow-Origin"] == origin
+        assert preflight.headers["Access-Control-Allow-Headers"] == "accept,my-custom-header"
+        assert preflight.headers["Access-Control-Allow-Methods"] == "GET,POST,PUT,DELETE,PATCH,OPTIONS"
+        assert preflight.headers["Access-Control-Allow-Credentials"] == "true"
+        assert preflight.headers["Access-Control-Max-Age"] == "3600"
+        # main.echo_base64_event_body reads event["headers"]["Content-Type"]: payload 2.0 headers are lower case,
+        # so it fails, HTTP API's 500 answer, with the CORS headers all the same.
+        answer = requests.post(url, headers={"Origin": origin}, data=b"hi", timeout=20)
+        assert answer.status_code == 500 and answer.json() == {"message": "Internal Server Error"}
+        assert answer.headers["Access-Control-Allow-Origin"] == origin
+        assert answer.headers["Access-Control-Expose-Headers"] == "Content-Encoding,Another-Custom-Header"
+        assert "Access-Control-Max-Age" not in answer.headers       # preflight-only headers stay on preflights
+    assert [c["error_type"] for c in invocations] == ["KeyError", "KeyError"]      # only the two POSTs
+    for response in (requests.options(url, headers={"Origin": "https://unknown"}, timeout=20),
+                     requests.post(url, headers={"Origin": "https://unknown"}, timeout=20),
+                     requests.options(url, timeout=20)):
+        assert not [h for h in response.headers if h.lower().startswith("access-control-")]
