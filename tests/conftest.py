@@ -95,25 +95,8 @@ def start_cloud(aws_endpoint, pg_url, mysql_url):
 _CLOUDS = Clouds()    # what start_cloud started and nothing stopped yet
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_the_modules_own_clouds():
-    """A module-scoped fixture's cloud stops at the module's end: left running, its schedules and pollers act on
-    later modules' rows (a mail_import sync schedule claimed another module's due accounts). The clouds of
-    session-scoped fixtures (start_cloud.for_session) are left running for the modules that share them."""
-    before = _CLOUDS.running()
-    yield
-    _CLOUDS.stop_started_since(before, keep_session=True)
-
-
-@pytest.fixture(autouse=True)
-def _stop_the_tests_own_clouds():
-    """A cloud started by a test (or a function-scoped fixture) stops when the test ends, not at the session's end:
-    its pollers and workers would go on using the CPU for every later test, and act on queue messages naming ids
-    that later tests reuse (their tables restart identities). Session- and module-scoped fixtures are set up before
-    this one, so their clouds are left running for the tests that share them."""
-    before = _CLOUDS.running()
-    yield
-    _CLOUDS.stop_started_since(before)
+# A cloud stops when whatever started it ends (a test, a module); session fixtures' clouds are kept.
+_stop_the_modules_own_clouds, _stop_the_tests_own_clouds = _CLOUDS.fixtures()
 
 
 def _parameter_names(template):

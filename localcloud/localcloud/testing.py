@@ -52,3 +52,30 @@ class Clouds:
     def stop_started_since(self, before, keep_session=False):
         self.stop([cloud for cloud in list(self._running)
                    if cloud not in before and not (keep_session and cloud in self._session)])
+
+    def fixtures(self):
+        """The two autouse fixtures a conftest assigns to module-level names, so pytest finds them:
+        `_stop_the_modules_own_clouds, _stop_the_tests_own_clouds = clouds.fixtures()`.
+
+        The module one: a module-scoped fixture's cloud stops at the module's end (left running, its schedules and
+        pollers act on later modules' rows: a sync schedule claimed another module's due accounts); the clouds of
+        session-scoped fixtures (`for_session`) are left running for the modules that share them.
+        The test one: a cloud started by a test (or a function-scoped fixture) stops when the test ends, not at the
+        session's end: its pollers and workers would go on using the CPU for every later test, and act on queue
+        messages naming ids that later tests reuse. Session- and module-scoped fixtures are set up before it, so
+        their clouds are left running for the tests that share them."""
+        import pytest   # only where pytest runs: localcloud itself does not need it
+
+        @pytest.fixture(scope="module", autouse=True)
+        def _stop_the_modules_own_clouds():
+            before = self.running()
+            yield
+            self.stop_started_since(before, keep_session=True)
+
+        @pytest.fixture(autouse=True)
+        def _stop_the_tests_own_clouds():
+            before = self.running()
+            yield
+            self.stop_started_since(before)
+
+        return _stop_the_modules_own_clouds, _stop_the_tests_own_clouds
