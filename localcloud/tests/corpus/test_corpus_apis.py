@@ -56,6 +56,16 @@ def test_lambda_authorizer_passes_its_context_and_refuses_without_identity(start
     assert len(authorizer_calls(invocations)) == (2 if api == "TestServerlessRestApi" else 3)
 
 
+def call_with_identity(start_cloud, template, **parameters):
+    """(REST or not, the answer, invocations) of GET /requestauthorizer with both identity sources, on one of the
+    two authorizer templates started with these parameters."""
+    cloud, invocations = run(start_cloud, AUTHORIZERS / template, **parameters)
+    rest = "api-props" in template
+    answer = requests.get(cloud.api_url("TestServerlessRestApi" if rest else "TestServerlessHttpApi")
+                          + "/requestauthorizer", timeout=20, **IDENTITY)
+    return rest, answer, invocations
+
+
 DENYING = [("serverless-api-props.yaml", "Token", {"AuthHandler": "app.unauth"}),
            ("serverless-api-props.yaml", "Request", {"AuthHandler": "app.unauth"}),
            ("serverless-http-props.yaml", "RequestAuthorizerV1", {"AuthHandler": "app.unauth"}),
@@ -64,10 +74,7 @@ DENYING = [("serverless-api-props.yaml", "Token", {"AuthHandler": "app.unauth"})
 
 @pytest.mark.parametrize("template,authorizer,handlers", DENYING)
 def test_lambda_authorizer_that_denies_gives_403(start_cloud, template, authorizer, handlers):
-    cloud, invocations = run(start_cloud, AUTHORIZERS / template, AuthOverride=authorizer, **handlers)
-    rest = "api-props" in template
-    answer = requests.get(cloud.api_url("TestServerlessRestApi" if rest else "TestServerlessHttpApi")
-                          + "/requestauthorizer", timeout=20, **IDENTITY)
+    rest, answer, invocations = call_with_identity(start_cloud, template, AuthOverride=authorizer, **handlers)
     assert answer.status_code == 403
     # app.unauth denies "<<restApiId>>/<<stage>>/*/*" (its placeholders never replaced): no statement names this
     # method, API Gateway's implicit deny.
@@ -80,10 +87,7 @@ def test_lambda_authorizer_that_denies_gives_403(start_cloud, template, authoriz
     ("serverless-api-props.yaml", "Token", {"AuthHandler": "app.throws_exception"}),
     ("serverless-http-props.yaml", "RequestAuthorizerV2Simple", {"AuthSimpleHandler": "app.throws_exception"})])
 def test_lambda_authorizer_that_fails_gives_500(start_cloud, template, authorizer, handlers):
-    cloud, _ = run(start_cloud, AUTHORIZERS / template, AuthOverride=authorizer, **handlers)
-    rest = "api-props" in template
-    answer = requests.get(cloud.api_url("TestServerlessRestApi" if rest else "TestServerlessHttpApi")
-                          + "/requestauthorizer", timeout=20, **IDENTITY)
+    rest, answer, _ = call_with_identity(start_cloud, template, AuthOverride=authorizer, **handlers)
     assert answer.status_code == 500
     assert answer.json() == ({"message": None} if rest else {"message": "Internal Server Error"})
 
