@@ -12,7 +12,7 @@ import uuid
 
 import boto3
 
-from . import template as tpl
+from . import api_keys, template as tpl
 from .http_gateway import HttpGateway, public_host
 from .runtime import DEFAULT_IDLE_TIMEOUT, Runtime
 
@@ -101,7 +101,7 @@ class Cloud:
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
                         for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
-                                     "dynamodb", "dynamodbstreams")}
+                                     "dynamodb", "dynamodbstreams", "apigateway")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -237,6 +237,7 @@ class Cloud:
             log.info("queue %s: %s", queue.logical_id, url)
         self._create_topics()
         self._create_tables()
+        api_keys.create(self.stack, self.clients["apigateway"])
         for bus in self.stack.event_buses():
             events = self.clients["events"]
             try:
@@ -389,7 +390,8 @@ class Cloud:
             api.routes = [r for r in api.routes if self._runs(r.function_id)]
             if not api.routes:
                 continue
-            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region)
+            keys = api_keys.ApiKeys(self.clients["apigateway"], ports[logical][0], api.stage)
+            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region, keys)
             gateway.start()
             self.http[logical] = gateway
         ws_apis = self.stack.ws_apis()
