@@ -1,5 +1,6 @@
-"""What API Gateway does in front of a route: Lambda authorizers (REST APIs, TOKEN and REQUEST), JWT
-authorizers (HTTP APIs, checked against the issuer's JWKS) and CORS (SAM's OPTIONS answers on REST APIs; an
+"""What API Gateway does in front of a route: Lambda authorizers (REST APIs, TOKEN and REQUEST), Cognito user pool
+authorizers (REST APIs, the endpoint's pools: user_pools.py), JWT authorizers (HTTP APIs, checked against the
+issuer's JWKS, a Cognito issuer's against the endpoint's) and CORS (SAM's OPTIONS answers on REST APIs; an
 HTTP API's CorsConfiguration on preflights and on every response), with API Gateway's statuses and bodies.
 """
 import fnmatch
@@ -9,6 +10,7 @@ import re
 import threading
 import time
 import urllib.request
+from datetime import datetime, timezone
 
 from .events import ACCOUNT
 from .model import InvocationError
@@ -44,8 +46,9 @@ def _value(headers, query, source):
 class Access:
     """The authorizers and CORS settings of one API."""
 
-    def __init__(self, api, invoke, region, api_id, clock=time.monotonic):
+    def __init__(self, api, invoke, region, api_id, clock=time.monotonic, user_pools=None):
         self.api = api
+        self.user_pools = user_pools     # user_pools.UserPools of the AWS endpoint (None: no Cognito tokens)
         self.clock = clock
         self._results = {}          # (authorizer, identity values) -> (expires at, the authorizer's answer)
         self.invoke = invoke
@@ -62,6 +65,8 @@ class Access:
         values = [_value(headers, query, source) for source in authorizer.identity]
         if authorizer.kind == "JWT":
             return self._jwt(authorizer, values[0] if values else "", list(scopes))
+        if authorizer.kind == "COGNITO":
+            return self._cognito(authorizer, values[0], list(scopes))
         if not all(values):           # an identity source missing: API Gateway answers without calling
             raise _unauthorized(self.rest, f"{name}: identity source missing")
         if authorizer.kind == "LAMBDA":
@@ -168,9 +173,36 @@ class Access:
         return {"jwt": {"claims": {k: _claim_text(v) for k, v in claims.items()},
                         "scopes": route_scopes or None}}
 
-    def _jwks_client(self, issuer):
-        """The issuer's keys (its discovery document names them), fetched once; unknown kids fetch them again."""
+    def _cognito(self, authorizer, token, route_scopes):
+        """A REST API's Cognito user pool authorizer: a token of one of its pools, signed with the pool's key and
+        not expired; without AuthorizationScopes an ID token of one of the pool's app clients, with them an access
+        token granting one. The claims reach requestContext.authorizer.claims as text, as API Gateway passes them."""
         import jwt
+        token = re.sub(r"(?i)^bearer\s+", "", token.strip())
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            keys = self.user_pools.keys(issuer) if self.user_pools and issuer in authorizer.issuers else None
+            if keys is None:
+                raise _unauthorized(True, f"{authorizer.name}: issuer {issuer!r} is none of its user pools")
+            claims = jwt.decode(token, keys.get_signing_key_from_jwt(token).key, algorithms=JWT_ALGORITHMS,
+                                issuer=issuer, options={"verify_aud": False, "require": ["exp", "iss"]})
+        except (jwt.PyJWTError, OSError, ValueError, KeyError) as exc:
+            raise _unauthorized(True, f"{authorizer.name}: {type(exc).__name__}: {exc}") from None
+        if route_scopes:
+            granted = str(claims.get("scope", "")).split()
+            if claims.get("token_use") != "access" or not set(route_scopes) & set(granted):
+                raise _unauthorized(True, f"{authorizer.name}: no access token granting one of {route_scopes}")
+        elif claims.get("token_use") != "id" or not self.user_pools.has_client(issuer, claims.get("aud")):
+            raise _unauthorized(True, f"{authorizer.name}: not an ID token of an app client of the pool")
+        return {"claims": {k: _rest_claim(k, v) for k, v in claims.items()}}
+
+    def _jwks_client(self, issuer):
+        """The issuer's keys (its discovery document names them), fetched once; unknown kids fetch them again. A
+        Cognito issuer whose pool the AWS endpoint has: that endpoint's keys of the pool (moto signs its tokens)."""
+        import jwt
+        local = self.user_pools.keys(issuer) if self.user_pools else None
+        if local is not None:
+            return local
         with self._lock:
             if issuer not in self._jwks:
                 url = issuer.rstrip("/") + "/.well-known/openid-configuration"
@@ -239,6 +271,15 @@ def _policy_effect(policy, method_arn):
                 fnmatch.fnmatchcase(method_arn, r) for r in resources):
             effects.add(statement.get("Effect"))
     return "Deny" if "Deny" in effects else "Allow" if "Allow" in effects else None
+
+
+def _rest_claim(name, value):
+    """A Cognito claim as a REST API passes it: text; exp and iat as dates ("Tue Jul 07 14:23:33 UTC 2020")."""
+    if name in ("exp", "iat") and isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+    if isinstance(value, bool):
+        return str(value).lower()
+    return _claim_text(value)
 
 
 def _claim_text(value):

@@ -12,7 +12,7 @@ import uuid
 
 import boto3
 
-from . import api_keys, template as tpl
+from . import api_keys, template as tpl, user_pools
 from .http_gateway import HttpGateway, public_host
 from .runtime import DEFAULT_IDLE_TIMEOUT, Runtime
 
@@ -101,7 +101,7 @@ class Cloud:
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
                         for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
-                                     "dynamodb", "dynamodbstreams", "apigateway")}
+                                     "dynamodb", "dynamodbstreams", "apigateway", "cognito-idp")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -138,9 +138,12 @@ class Cloud:
     def load_stack(self):
         """The template resolved as this cloud runs it (same ports, queue URLs and account)."""
         api_urls, account = self._stack_args
-        return tpl.Stack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
-                         queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account,
-                         stream_arns=self.stream_arns)
+        stack = tpl.Stack(self.template_path, self.parameters, self.stack_name, self.region, api_urls,
+                          queue_url=lambda name: f"{self.aws_endpoint}/{account}/{name}", account=account,
+                          stream_arns=self.stream_arns)
+        if self.stack:      # a template read again (hot reload): the pools made at start, found by name
+            user_pools.create(stack, self.clients["cognito-idp"])
+        return stack
 
     def stop(self):
         """Stop everything this cloud started."""
@@ -238,6 +241,7 @@ class Cloud:
         self._create_topics()
         self._create_tables()
         api_keys.create(self.stack, self.clients["apigateway"])
+        user_pools.create(self.stack, self.clients["cognito-idp"])
         for bus in self.stack.event_buses():
             events = self.clients["events"]
             try:
@@ -386,12 +390,13 @@ class Cloud:
 
     def _start_gateways(self, ports):
         by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}
+        pools = user_pools.UserPools(self.clients["cognito-idp"], self.aws_endpoint)
         for logical, api in self.stack.rest_apis().items():
             api.routes = [r for r in api.routes if self._runs(r.function_id)]
             if not api.routes:
                 continue
             keys = api_keys.ApiKeys(self.clients["apigateway"], ports[logical][0], api.stage)
-            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region, keys)
+            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region, keys, pools)
             gateway.start()
             self.http[logical] = gateway
         ws_apis = self.stack.ws_apis()

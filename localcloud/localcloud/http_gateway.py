@@ -121,13 +121,13 @@ def public_host(host):
 class HttpGateway:
     """Serves one REST/HTTP API of the template on its own port."""
 
-    def __init__(self, api, invoke, host="127.0.0.1", port=0, region="us-east-1", api_keys=None):
+    def __init__(self, api, invoke, host="127.0.0.1", port=0, region="us-east-1", api_keys=None, user_pools=None):
         self.api = api
         self.api_keys = api_keys      # api_keys.ApiKeys of this API's stage: checks ApiKeyRequired methods
         self.invoke = invoke
         self.region = region
         self.routes = sorted((CompiledRoute(r) for r in api.routes), key=lambda c: c.rank)
-        self.access = Access(api, invoke, region, api_id(api.logical_id))
+        self.access = Access(api, invoke, region, api_id(api.logical_id), user_pools=user_pools)
         self.server = _Server((host, port), self._handler_class())
         self.host, self.port = self.server.server_address[:2]
         self.thread = None

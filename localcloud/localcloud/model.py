@@ -134,10 +134,10 @@ class Route:
 
 @dataclass
 class Authorizer:
-    """A REST API Lambda authorizer (TOKEN or REQUEST), an HTTP API Lambda authorizer (LAMBDA) or JWT
-    authorizer."""
+    """A REST API Lambda authorizer (TOKEN or REQUEST) or Cognito user pool authorizer (COGNITO), an HTTP API
+    Lambda authorizer (LAMBDA) or JWT authorizer."""
     name: str
-    kind: str                         # TOKEN | REQUEST | LAMBDA | JWT
+    kind: str                         # TOKEN | REQUEST | LAMBDA | JWT | COGNITO (a REST API's user pools)
     function_id: Optional[str] = None     # the Lambda authorizer's function
     identity: list = field(default_factory=list)   # [("header"|"query", name)] that must be present
     validation: Optional[str] = None      # TOKEN: Identity.ValidationExpression
@@ -146,6 +146,7 @@ class Authorizer:
     payload_version: str = "2.0"          # LAMBDA: AuthorizerPayloadFormatVersion
     simple_responses: bool = False        # LAMBDA: EnableSimpleResponses ({"isAuthorized": ...})
     ttl: int = 0                          # Lambda authorizers: Identity.ReauthorizeEvery, seconds a result is cached
+    issuers: list = field(default_factory=list)     # COGNITO: the issuer URL of each UserPoolArn
 
 
 @dataclass

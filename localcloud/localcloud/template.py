@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cfnlint.decode import decode
 
-from . import api_keys, model
+from . import api_keys, model, user_pools
 from .filters import FilterError, compile_filters
 from .paths import cache_dir
 
@@ -36,6 +36,7 @@ EMULATED_RESOURCES = {
     "AWS::Scheduler::Schedule",  # those whose target is a template function: a schedule like Schedule events
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
     *api_keys.KINDS,            # created in the endpoint's API Gateway, checked on ApiKeyRequired methods
+    *user_pools.KINDS,          # created in the endpoint's cognito-idp; their tokens checked by Cognito authorizers
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
@@ -389,6 +390,7 @@ class Stack:
             r.refs[logical] = name
             group = r.resolve(res.get("Properties", {}).get("GroupName")) or "default"
             r.attrs[logical] = {"Arn": arn.format("scheduler", f"schedule/{group}/{name}")}
+        user_pools.placeholders(self)
 
     # -- resources ------------------------------------------------------------------------------
     def queues(self):
@@ -493,7 +495,7 @@ class Stack:
                     if prop in glob:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
                 lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
-        lines += api_keys.not_enforced(self)
+        lines += api_keys.not_enforced(self) + user_pools.not_applied(self)
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -885,6 +887,12 @@ class Stack:
                     issuer=str(config.get("issuer") or config.get("Issuer") or ""),
                     audience=[audience] if isinstance(audience, str) else list(audience))
                 scopes[name] = spec.get("AuthorizationScopes") or []
+            elif kind == "rest" and "UserPoolArn" in spec:
+                arns = spec["UserPoolArn"] if isinstance(spec["UserPoolArn"], list) else [spec["UserPoolArn"]]
+                header = (spec.get("Identity") or {}).get("Header", "Authorization")
+                out[name] = model.Authorizer(name, "COGNITO", identity=[("header", header)],
+                                             issuers=[user_pools.issuer_of(arn) for arn in arns])
+                scopes[name] = spec.get("AuthorizationScopes") or []
         return out, scopes
 
     def ws_apis(self):
@@ -924,9 +932,13 @@ def _auth_not_applied(label, kind, props):
     lines = [f"property Auth.{prop} of {label} is not applied locally"
              for prop in sorted(set(auth) - AUTH_APPLIED[kind])]
     for name, spec in (auth.get("Authorizers") or {}).items():
-        if kind == "AWS::Serverless::Api" and "FunctionArn" not in spec:
+        if kind == "AWS::Serverless::Api" and "FunctionArn" not in spec and "UserPoolArn" not in spec:
             lines.append(f"authorizer {name} of {label} is not emulated locally (only Lambda TOKEN and REQUEST "
-                         "authorizers are): its routes are open")
+                         "and Cognito authorizers are): its routes are open")
+        if kind == "AWS::Serverless::Api" and "UserPoolArn" in spec and "ValidationExpression" in (
+                spec.get("Identity") or {}):
+            lines.append(f"property Identity.ValidationExpression of authorizer {name} of {label} is not applied "
+                         "locally")
         if kind == "AWS::Serverless::HttpApi" and "JwtConfiguration" not in spec and "FunctionArn" not in spec:
             lines.append(f"authorizer {name} of {label} is not emulated locally (only JWT and Lambda authorizers "
                          "are): its routes are open")

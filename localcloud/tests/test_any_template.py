@@ -162,9 +162,7 @@ def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
     """))
     assert Stack(tmp_path).not_emulated() == [
         "property Domain of ServerlessRestApi (Globals.Api) is not applied locally",
-        "property Auth.UsagePlan of ServerlessRestApi (Globals.Api) is not applied locally",
-        "authorizer Pool of ServerlessRestApi (Globals.Api) is not emulated locally (only Lambda TOKEN and REQUEST "
-        "authorizers are): its routes are open"]
+        "property Auth.UsagePlan of ServerlessRestApi (Globals.Api) is not applied locally"]   # Cognito: emulated
 
 
 def test_implicit_apis_get_ports_no_other_api_names(tmp_path):

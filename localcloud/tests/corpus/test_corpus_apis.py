@@ -139,3 +139,55 @@ def test_http_api_cors_configuration_answers_preflights_for_its_origins_only(sta
                      requests.post(url, headers={"Origin": "https://unknown"}, timeout=20),
                      requests.options(url, timeout=20)):
         assert not [h for h in response.headers if h.lower().startswith("access-control-")]
+
+
+def moto_signed(claims):
+    """A token signed with the key moto signs every user pool's tokens with (kid "dummy"), claims chosen here."""
+    import gzip
+    import json
+
+    import jwt
+    import moto.cognitoidp
+    key = json.loads(gzip.open(Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz").read())
+    return jwt.encode(claims, jwt.algorithms.RSAAlgorithm.from_jwk(key), algorithm="RS256", headers={"kid": "dummy"})
+
+
+def test_cognito_user_pool_authorizer_takes_an_id_token_of_the_templates_pool(start_cloud):
+    cloud, invocations = run(start_cloud, PATTERNS / "amplify_cognito_apigateway_lambda_envvariables")
+    cognito = boto3.client("cognito-idp")
+    pool, client = cloud.physical_id("rUserPool"), cloud.physical_id("rAmplifyCognitoClient")
+    described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]      # the template's pool, made in moto
+    assert described["UsernameAttributes"] == ["email"]
+    assert described["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # The README: an administrator creates the user (AllowAdminCreateUserOnly), who signs in through the client.
+    email = "ana@example.com"
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS", UserAttributes=[
+        {"Name": "email", "Value": email}, {"Name": "given_name", "Value": "Ana"},
+        {"Name": "family_name", "Value": "Lima"}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password="Corr3ct-horse!", Permanent=True)
+    tokens = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": email, "PASSWORD": "Corr3ct-horse!"})["AuthenticationResult"]
+    url = cloud.api_url("myAPI") + "/dev/lambdaExample"
+    answer = requests.get(url, headers={"Authorization": tokens["IdToken"]}, timeout=20)
+    assert answer.status_code == 200 and answer.text == "OK"
+    [call] = invocations
+    claims = call["event"]["requestContext"]["authorizer"]["claims"]
+    assert claims["email"] == email and claims["aud"] == client and claims["token_use"] == "id"
+    assert claims["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+    assert claims["exp"].endswith(" UTC " + claims["exp"][-4:])            # "Tue Jul 07 14:23:33 UTC 2020"
+    # Refused before the function: no token, the access token (no AuthorizationScopes: ID tokens only), a token of
+    # another pool, an expired one and one for a client the pool does not have (both signed with moto's key).
+    other = cognito.create_user_pool(PoolName="other")["UserPool"]["Id"]
+    now = int(__import__("time").time())
+    issuer = claims["iss"]
+    refused = [None, tokens["AccessToken"], "not.a.jwt",
+               moto_signed({"iss": issuer.replace(pool, other), "aud": client, "token_use": "id", "exp": now + 60}),
+               moto_signed({"iss": issuer, "aud": client, "token_use": "id", "exp": now - 60}),
+               moto_signed({"iss": issuer, "aud": "someoneelse", "token_use": "id", "exp": now + 60})]
+    for token in refused:
+        denied = requests.get(url, headers={"Authorization": token} if token else {}, timeout=20)
+        assert denied.status_code == 401 and denied.json() == {"message": "Unauthorized"}, token
+    assert len(invocations) == 1
+    assert requests.get(url, headers={"Authorization": moto_signed(
+        {"iss": issuer, "aud": client, "token_use": "id", "exp": now + 60})}, timeout=20).status_code == 200
+    assert not [line for line in cloud.not_emulated if "authorizer" in line or "Cognito" in line]
