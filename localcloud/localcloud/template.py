@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cfnlint.decode import decode
 
-from . import api_keys, model, user_pools
+from . import api_keys, api_resources, model, user_pools
 from .filters import FilterError, compile_filters
 from .paths import cache_dir
 
@@ -37,12 +37,14 @@ EMULATED_RESOURCES = {
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
     *api_keys.KINDS,            # created in the endpoint's API Gateway, checked on ApiKeyRequired methods
     *user_pools.KINDS,          # created in the endpoint's cognito-idp; their tokens checked by Cognito authorizers
+    *api_resources.REST_KINDS,  # APIs written as resources: routed like SAM's (what is not, named by not_routed)
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
     "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::RouteResponse", "AWS::CloudFormation::WaitConditionHandle",
     "AWS::Serverless::Connector",   # permissions between resources: everything may reach everything locally
+    *api_resources.NOTHING_TO_EMULATE,
 }
 # Properties the local cloud does not apply, named at start-up like the kinds above.
 PROPERTIES_NOT_EMULATED = {
@@ -278,7 +280,7 @@ def api_ids(template):
     """{logical id: (local api id, LocalPort, kind)} for every REST/HTTP/WebSocket API, implicit ones included."""
     out = {}
     for logical, res in template.get("Resources", {}).items():
-        kind = {"AWS::Serverless::Api": "rest", "AWS::Serverless::HttpApi": "http",
+        kind = {"AWS::Serverless::Api": "rest", "AWS::Serverless::HttpApi": "http", "AWS::ApiGateway::RestApi": "rest",
                 "AWS::ApiGatewayV2::Api": "ws"}.get(res.get("Type"))
         if kind == "ws" and res.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
             kind = "http"
@@ -391,6 +393,7 @@ class Stack:
             group = r.resolve(res.get("Properties", {}).get("GroupName")) or "default"
             r.attrs[logical] = {"Arn": arn.format("scheduler", f"schedule/{group}/{name}")}
         user_pools.placeholders(self)
+        api_resources.physical_ids(self)
 
     # -- resources ------------------------------------------------------------------------------
     def queues(self):
@@ -495,7 +498,7 @@ class Stack:
                     if prop in glob:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
                 lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
-        lines += api_keys.not_enforced(self) + user_pools.not_applied(self)
+        lines += api_keys.not_enforced(self) + user_pools.not_applied(self) + api_resources.not_routed(self)
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -852,6 +855,7 @@ class Stack:
             apis[api_logical].routes.append(model.Route(
                 path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes),
                 key_required))
+        api_resources.add_routes(self, apis)
         return apis
 
     def _authorizers(self, kind, specs):
