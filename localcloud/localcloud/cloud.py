@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import uuid
 
 import boto3
@@ -149,8 +150,13 @@ class Cloud:
         """Stop everything this cloud started."""
         if self.watcher:
             self.watcher.stop()
-        for poller in self.pollers:
-            poller.stop()
+        # At once, not one after another: each poller returns only after its current receive (up to a second),
+        # and a stack has a poller per queue.
+        stopping = [threading.Thread(target=poller.stop, name="stop-poller", daemon=True) for poller in self.pollers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         if self.scheduler:
             self.scheduler.stop()
         if self.scheduler_schedules:
