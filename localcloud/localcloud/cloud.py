@@ -79,6 +79,7 @@ class Cloud:
         self.pollers = []
         self.scheduler = None
         self.scheduler_schedules = None
+        self.lambda_api = None
         self.sns_deliveries = []     # (SnsSubscription, its queue's name)
         self.event_lines = []        # S3 notifications and EventBridge rules, for describe()
         self.stream_arns = {}        # table name -> its stream's ARN (moto names it at creation)
@@ -122,9 +123,15 @@ class Cloud:
         functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
         from .interpreters import warn_mismatches
         self.runtime_warnings = warn_mismatches(functions, self.isolated)
-        base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
+        # boto3's lambda client in a function reaches the local Lambda API (lambda_api.py), not moto's Lambda.
+        from .lambda_api import LambdaApi
+        self.lambda_api = LambdaApi(self._function_names, self.host)
+        base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint,
+                        AWS_ENDPOINT_URL_LAMBDA=self.lambda_api.url)
+        base_env.update(self.extra_env)
         self.runtime = Runtime(functions, base_env, self.region, isolated=self.isolated,
                                idle_timeout=self.idle_timeout)
+        self.lambda_api.start(self.runtime.invoke)
         if not self.serve:
             return self
         self._start_gateways(ports)
@@ -156,6 +163,8 @@ class Cloud:
             gateway.stop()
         for hold in self._held_ports:
             hold.close()
+        if self.lambda_api:
+            self.lambda_api.stop()
         if self.runtime:
             self.runtime.close()
         if self.keeper:
@@ -189,6 +198,8 @@ class Cloud:
     def describe(self):
         """Lines naming every endpoint, for people."""
         lines = [f"AWS endpoint (moto/LocalStack): {self.aws_endpoint}"]
+        if self.lambda_api:
+            lines.append(f"Lambda Invoke API: {self.lambda_api.url}")
         for logical, gw in self.http.items():
             lines.append(f"HTTP API {logical}: {gw.url}/")
         for logical, gw in self.ws.items():
@@ -221,6 +232,10 @@ class Cloud:
         hold.bind((self.host, 0))
         self._held_ports.append(hold)
         return hold.getsockname()[1]
+
+    def _function_names(self):
+        """{function name: logical id} of the functions running here (the Lambda API's names)."""
+        return {self.stack.resolver.refs.get(fid, fid): fid for fid in self.runtime.pools}
 
     def _runs(self, function_id):
         return self.only is None or function_id in self.only

@@ -65,6 +65,36 @@ def test_s3_objects_with_the_payload_prefix_reach_the_asynchronous_function_only
         "MyPayload_20260101000000.json", "MyPayload_second.json"]
 
 
+def test_send_payload_function_invokes_the_asynchronous_function_through_the_lambda_api(start_cloud, caplog):
+    # The pattern's main path: SendPayloadFunction calls lambda:Invoke (Event) on AsynchronousFunction, or, when the
+    # payload is over the Event quota (1 MB), writes it to the bucket, whose prefix rule triggers the same function.
+    caplog.set_level("INFO", logger="fn.AsynchronousFunction")
+    bucket = f"payloads-{uuid.uuid4().hex[:12]}"
+    cloud, invocations = run(start_cloud, PATTERNS / "lambda-s3-async-lambda",
+                             parameters={"PayloadBucketName": bucket})
+    client = boto3.client("lambda", endpoint_url=cloud.lambda_api.url)   # as `aws lambda invoke` would
+    answer = client.invoke(FunctionName="SendPayloadFunction", Payload=json.dumps({"key": "value"}))
+    assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+    result = json.loads(answer["Payload"].read())
+    assert result["statusCode"] == 200 and json.loads(result["body"])["StatusCode"] == 202    # Event: accepted
+    # The function's async branch runs json.loads on the event, already a dict: a TypeError, as on AWS, so Lambda's
+    # asynchronous invocation tries it three times.
+    calls = wait_for(lambda: [c for c in invocations if c["function"] == "AsynchronousFunction"][:3]
+                     if len([c for c in invocations if c["function"] == "AsynchronousFunction"]) >= 3 else None,
+                     timeout=30)
+    assert [(c["trigger"], c["event"], c["error_type"]) for c in calls] == [
+        ("lambda:event", {"key": "value"}, "TypeError")] * 3
+    assert [r for r in caplog.records if r.getMessage().endswith("\tAsync invoke event")]
+    # Over 1 MB: RequestEntityTooLargeException, so the payload goes through S3 and the function reads it back.
+    large = {"items": ["x" * 1000] * 1100}
+    answer = client.invoke(FunctionName="SendPayloadFunction", Payload=json.dumps(large))
+    assert "FunctionError" not in answer
+    assert json.loads(json.loads(answer["Payload"].read())["body"])["ResponseMetadata"]["HTTPStatusCode"] == 200
+    [s3_call] = wait_for(lambda: [c for c in invocations if c["trigger"] == f"s3:{bucket}"], timeout=30)
+    assert s3_call["error_type"] is None
+    assert s3_call["event"]["Records"][0]["s3"]["object"]["key"].startswith("MyPayload_")
+
+
 def test_items_put_through_the_api_reach_the_stream_consumer(start_cloud):
     cloud, invocations = run(start_cloud, PATTERNS / "apigw-lambda-dynamodb-stream-lambda")
     url = cloud.stack.outputs()["EndpointUrl"]
