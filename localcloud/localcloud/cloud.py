@@ -102,7 +102,7 @@ class Cloud:
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
                         for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
-                                     "dynamodb", "dynamodbstreams")}
+                                     "dynamodb", "dynamodbstreams", "kinesis")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -252,6 +252,7 @@ class Cloud:
             log.info("queue %s: %s", queue.logical_id, url)
         self._create_topics()
         self._create_tables()
+        self._create_kinesis_streams()
         for bus in self.stack.event_buses():
             events = self.clients["events"]
             try:
@@ -302,17 +303,29 @@ class Cloud:
                 self.stack.resolver.attrs[table.logical_id]["StreamArn"] = described["LatestStreamArn"]
             log.info("table %s: %s", table.logical_id, table.name)
 
+    def _create_kinesis_streams(self):
+        kinesis = self.clients["kinesis"]
+        for logical, name, shards in self.stack.kinesis_streams():
+            try:
+                kinesis.create_stream(StreamName=name, ShardCount=shards)
+            except kinesis.exceptions.ResourceInUseException:
+                pass
+            log.info("Kinesis stream %s: %s", logical, name)
+
     def _start_streams(self):
-        """DynamoDB stream event sources: a poller per mapping, positioned before start() returns."""
-        from .streams import StreamPoller
-        for mapping in self.stack.stream_mappings():
+        """DynamoDB stream and Kinesis event sources: a poller per mapping, positioned before start() returns."""
+        from .streams import KinesisPoller, StreamPoller
+        for mapping in self.stack.stream_mappings() + self.stack.kinesis_mappings():
             if not self._runs(mapping.function_id):
                 continue
-            poller = StreamPoller(mapping, self.runtime.invoke, self.clients["dynamodb"],
-                                  self.clients["dynamodbstreams"], region=self.region)
+            if mapping.source == "kinesis":
+                poller = KinesisPoller(mapping, self.runtime.invoke, self.clients["kinesis"], region=self.region)
+            else:
+                poller = StreamPoller(mapping, self.runtime.invoke, self.clients["dynamodb"],
+                                      self.clients["dynamodbstreams"], region=self.region)
             poller.start()
             self.pollers.append(poller)
-            self.event_lines.append(f"DynamoDB stream {mapping.table_logical_id} -> {mapping.function_id}")
+            self.event_lines.append(f"{poller.kind} stream {mapping.table_logical_id} -> {mapping.function_id}")
 
     def _event_queue(self, function_id, event_name, kind):
         """(name, URL, ARN) of the queue moto delivers one asynchronous event source into."""

@@ -32,7 +32,7 @@ EMULATED_RESOURCES = {
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
-    "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
+    "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable", "AWS::Kinesis::Stream",
     "AWS::Scheduler::Schedule",  # those whose target is a template function: a schedule like Schedule events
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
 }
@@ -48,15 +48,17 @@ PROPERTIES_NOT_EMULATED = {
     "AWS::Serverless::Api": ("Domain", "GatewayResponses"),
     "AWS::Serverless::HttpApi": ("Domain",),
 }
-EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
-                                              "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
+STREAM_PROPERTIES_NOT_EMULATED = ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
+                                  "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds")
+EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": STREAM_PROPERTIES_NOT_EMULATED,
+                                 "Kinesis": STREAM_PROPERTIES_NOT_EMULATED,
                                  "Api": ("RequestParameters", "RequestModel"), "SNS": ("RedrivePolicy",)}
 # The parts of an API's Auth (and an event's Auth) the local gateway applies; any other is named at start-up.
 AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight"},
                 "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
 EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes"}
-EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
-                   "CloudWatchEvent"}
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "Kinesis", "SNS", "Schedule", "ScheduleV2", "S3",
+                   "EventBridgeRule", "CloudWatchEvent"}
 
 
 class TemplateError(Exception):
@@ -353,6 +355,10 @@ class Stack:
             # moto names the stream by its creation time: the Cloud puts the real ARN here once the table exists
             stream = self.stream_arns.get(name, f"{table_arn}/stream/local")
             r.attrs[logical] = {"Arn": table_arn, "StreamArn": stream}
+        for logical, res in self._of_type("AWS::Kinesis::Stream"):
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("kinesis", f"stream/{name}")}
         for logical, res in self._of_type("AWS::S3::Bucket"):
             name = self._name(logical, res, "BucketName").lower()
             r.refs[logical] = name
@@ -427,6 +433,15 @@ class Stack:
             out.append(model.Table(logical, self.resolver.refs[logical], definition))
         return out
 
+    def kinesis_streams(self):
+        """(logical id, name, shard count) of every Kinesis stream."""
+        out = []
+        for logical, res in self._of_type("AWS::Kinesis::Stream"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            on_demand = (props.get("StreamModeDetails") or {}).get("StreamMode") == "ON_DEMAND"
+            out.append((logical, self.resolver.refs[logical], int(props.get("ShardCount", 4 if on_demand else 1))))
+        return out
+
     def buckets(self):
         """Every S3 bucket."""
         return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
@@ -461,8 +476,8 @@ class Stack:
         wired = {logical for logical, _props in self._mappings_by_hand()}
         for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
             if logical not in wired:
-                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues and "
-                             "DynamoDB streams of this template into its functions are)")
+                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues, "
+                             "DynamoDB streams and Kinesis streams of this template into its functions are)")
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
@@ -624,11 +639,37 @@ class Stack:
                 out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical))
         return out
 
-    def _stream_mapping(self, fn, name, table, props, where):
+    def kinesis_mappings(self):
+        """Every Kinesis event source: Type: Kinesis events and AWS::Lambda::EventSourceMapping resources from a
+        template Kinesis stream (table_* of each name the stream)."""
+        out = []
+        for fn, name, kind, props in self._events():
+            if kind != "Kinesis":
+                continue
+            props = self.resolver.resolve(props)
+            stream = self._kinesis_stream(props.get("Stream"))
+            if stream is None:
+                raise TemplateError(f"{fn}: Kinesis event {name} names no Kinesis stream of this template: "
+                                    f"{props.get('Stream')}")
+            out.append(self._stream_mapping(fn, name, stream, props, f"event {name} of {fn}", "kinesis"))
+        for logical, props in self._mappings_by_hand():
+            if props["_source"] == "kinesis":
+                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical,
+                                                "kinesis"))
+        return out
+
+    def _kinesis_stream(self, arn):
+        """The logical id of the template Kinesis stream an ARN names (a consumer's ARN names its stream)."""
+        match = re.search(r":stream/([^/]+)", str(arn or ""))
+        return next((k for k, _res in self._of_type("AWS::Kinesis::Stream")
+                     if match and self.resolver.refs[k] == match.group(1)), None)
+
+    def _stream_mapping(self, fn, name, table, props, where, source="dynamodb"):
         position = props.get("StartingPosition")
-        if position not in ("TRIM_HORIZON", "LATEST"):
-            raise TemplateError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST for a DynamoDB stream, "
-                                f"not {position!r}")
+        positions = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP") if source == "kinesis" else ("TRIM_HORIZON", "LATEST")
+        if position not in positions:
+            raise TemplateError(f"{where}: StartingPosition must be {' or '.join(positions)} for a "
+                                f"{'Kinesis' if source == 'kinesis' else 'DynamoDB'} stream, not {position!r}")
         criteria = props.get("FilterCriteria")
         return model.StreamMapping(
             function_id=fn, name=name, table_logical_id=table, table_name=self.resolver.refs[table],
@@ -636,7 +677,8 @@ class Stack:
             batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
             report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
             maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria)
+            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria,
+            source=source, starting_timestamp=_float_or_none(props.get("StartingPositionTimestamp")))
 
     def _table_of_stream(self, arn):
         """The logical id of the template table whose stream an ARN names (moto's label or ours)."""
@@ -661,6 +703,9 @@ class Stack:
             elif fn and self._table_of_stream(source):
                 out.append((logical, dict(props, _function=fn, _source="dynamodb",
                                           _table=self._table_of_stream(source))))
+            elif fn and self._kinesis_stream(source):
+                out.append((logical, dict(props, _function=fn, _source="kinesis",
+                                          _table=self._kinesis_stream(source))))
         return out
 
     def topics(self):
@@ -967,6 +1012,11 @@ def _filters(criteria, where):
 def _int_or_none(value):
     """A resolved number property (a !Ref to a Number parameter resolves to its text); None when absent."""
     return None if value is None or value is NO_VALUE else int(value)
+
+
+def _float_or_none(value):
+    """A resolved number property, or None when absent."""
+    return None if value is None or value is NO_VALUE else float(value)
 
 
 def _versioned(resource):

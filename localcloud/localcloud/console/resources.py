@@ -35,9 +35,10 @@ class Resources:
         for mapping in stack.sqs_mappings():
             triggers.get(mapping.function_id, []).append(
                 f"SQS {mapping.queue_logical_id} (batch {mapping.batch_size})")
-        for mapping in stack.stream_mappings():
+        for mapping in stack.stream_mappings() + stack.kinesis_mappings():
+            kind = "Kinesis" if mapping.source == "kinesis" else "DynamoDB"
             triggers.get(mapping.function_id, []).append(
-                f"DynamoDB stream {mapping.table_logical_id} (batch {mapping.batch_size})")
+                f"{kind} stream {mapping.table_logical_id} (batch {mapping.batch_size})")
         for sched in stack.schedules():
             triggers.get(sched.function_id, []).append(f"Schedule {sched.name}: {sched.expression}")
         for sub in stack.sns_subscriptions():

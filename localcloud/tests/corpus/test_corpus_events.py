@@ -1,6 +1,7 @@
 """Public Python SAM templates of the asynchronous event kinds (README.md here): S3 notifications, DynamoDB streams,
 schedules (Schedule and AWS::Scheduler::Schedule) and SQS FIFO queues, each started on the local cloud, its trigger
 fired and its effect checked as its README describes it."""
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -159,9 +160,27 @@ def test_fifo_failure_goes_to_the_dlq_and_a_move_task_redrives_it_to_the_reproce
     assert dlq_depth() == 0
 
 
-def test_kinesis_stream_and_its_event_are_named_as_not_emulated_at_start(start_cloud):
-    # moto answers the Kinesis API, but the local cloud creates no stream and reads none: it says so, by name.
-    cloud, _ = run(start_cloud, PATTERNS / "lambda-kinesis-lambda")
-    assert "resource kind AWS::Kinesis::Stream is not emulated locally: KinesisStream" in cloud.not_emulated
-    assert "event Stream (Type: Kinesis) of function ConsumerFunction is not emulated locally: it never fires" \
-        in cloud.not_emulated
+def test_producer_records_reach_the_consumer_through_the_kinesis_stream(start_cloud, caplog):
+    caplog.set_level("INFO", logger="fn.ConsumerFunction")
+    stream = f"data-{uuid.uuid4().hex[:12]}"
+    cloud, invocations = run(start_cloud, PATTERNS / "lambda-kinesis-lambda", parameters={"KinesisStreamName": stream})
+    assert not [line for line in cloud.not_emulated if "Kinesis" in line]
+    assert cloud.invoke("ProducerFunction", {}) == {"statusCode": 200, "body": "Successfully posted"}
+    [call] = wait_for(lambda: [c for c in invocations if c["function"] == "ConsumerFunction"], timeout=30)
+    [record] = call["event"]["Records"]
+    assert call["error_type"] is None and call["trigger"] == "kinesis:KinesisStream"
+    assert record["eventSource"] == "aws:kinesis" and record["kinesis"]["partitionKey"] == "Property11"
+    assert record["eventSourceARN"] == f"arn:aws:kinesis:us-east-1:123456789012:stream/{stream}"
+    data = json.loads(base64.b64decode(record["kinesis"]["data"]))
+    assert data["property_id"] == "Property11" and 40 <= int(data["prop"]) <= 120
+    assert wait_for(lambda: [r for r in caplog.records if r.getMessage() == "Decoded data: " + json.dumps(data)],
+                    timeout=10)
+    # more records, read in the order they were put (a batch may carry several)
+    kinesis = boto3.client("kinesis")
+    for n in range(3):
+        kinesis.put_record(StreamName=stream, Data=json.dumps({"n": n}).encode(), PartitionKey="p")
+    batches = wait_for(lambda: [c for c in invocations if c["function"] == "ConsumerFunction"][1:]
+                       if sum(len(c["event"]["Records"]) for c in invocations
+                              if c["function"] == "ConsumerFunction") >= 4 else None, timeout=30)
+    assert [json.loads(base64.b64decode(r["kinesis"]["data"])) for c in batches for r in c["event"]["Records"]] == [
+        {"n": 0}, {"n": 1}, {"n": 2}]
