@@ -160,6 +160,42 @@ def test_fifo_failure_goes_to_the_dlq_and_a_move_task_redrives_it_to_the_reproce
     assert dlq_depth() == 0
 
 
+def drain(sqs, url):
+    """Delete whatever a queue holds (PurgeQueue is allowed once a minute)."""
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_the_consoles_redrive_of_a_fifo_dlq_keeps_the_message_group(start_cloud):
+    from localcloud.console.resources import Resources
+    cloud, invocations = run(start_cloud, PATTERNS / "fifo-sqs-redrive",
+                             queue_attributes={"MyOriginalQueue": {"VisibilityTimeout": "1"}})
+    sqs = boto3.client("sqs")
+    dlq = cloud.physical_id("MyDeadLetterQueue")
+    drain(sqs, dlq)
+    body = json.dumps({"id": uuid.uuid4().hex})
+
+    def in_dlq():
+        return sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"]["ApproximateNumberOfMessages"] == "1"
+    sqs.send_message(QueueUrl=cloud.physical_id("MyOriginalQueue"), MessageBody=body, MessageGroupId="g7")
+    wait_for(in_dlq, timeout=30)
+    before = len(invocations)
+    # moved back to the FIFO source queue (content-based deduplication: the same body within 5 minutes)
+    assert Resources(cloud).redrive("MyDeadLetterQueue") == 1
+    [again, *_] = wait_for(lambda: invocations[before:], timeout=30)
+    [record] = again["event"]["Records"]
+    assert again["function"] == "MyOriginalQueueFunction" and record["body"] == body
+    assert record["attributes"]["MessageGroupId"] == "g7"
+    # it fails again, back to the DLQ: emptied, as the template names its queues and other tests use them
+    wait_for(in_dlq, timeout=30)
+    drain(sqs, dlq)
+
+
 def test_producer_records_reach_the_consumer_through_the_kinesis_stream(start_cloud, caplog):
     caplog.set_level("INFO", logger="fn.ConsumerFunction")
     stream = f"data-{uuid.uuid4().hex[:12]}"
