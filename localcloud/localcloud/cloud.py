@@ -331,16 +331,17 @@ class Cloud:
         """(name, URL, ARN) of the queue moto delivers one asynchronous event source into."""
         name = "".join(c if c.isalnum() or c in "-_" else "-" for c in
                        f"{self.stack_name}-{function_id}-{event_name}")[:76] + f"-{kind}"
-        timeout = self.runtime.pools[function_id].fn.timeout   # no redelivery while an invocation runs
+        # no redelivery while an invocation runs (a rule's queue or topic target: a send, at once)
+        timeout = self.runtime.pools[function_id].fn.timeout if function_id in self.runtime.pools else 0
         sqs = self.clients["sqs"]
         url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(timeout + 30)})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return name, url, arn
 
-    def _deliver(self, function_id, event_name, url, trigger, to_event):
+    def _deliver(self, function_id, event_name, url, trigger, to_event, invoke=None):
         from .async_sources import QueueDelivery
-        delivery = QueueDelivery(function_id, event_name, url, self.runtime.invoke, self.clients["sqs"], trigger,
-                                 to_event)
+        delivery = QueueDelivery(function_id, event_name, url, invoke or self.runtime.invoke, self.clients["sqs"],
+                                 trigger, to_event)
         delivery.start()
         self.pollers.append(delivery)
 
@@ -394,22 +395,27 @@ class Cloud:
 
     def _start_event_rules(self):
         """EventBridge rules: a moto rule (event pattern, input transformer) whose target is a queue per rule,
-        delivered to the function."""
-        from .async_sources import eventbridge_event
+        delivered to the function, or sent on to the rule's queue or topic target."""
+        from .async_sources import eventbridge_event, forward_to
         events = self.clients["events"]
         for rule in self.stack.event_rules():
-            if not (self._runs(rule.function_id) and rule.enabled):
+            if not rule.enabled or (rule.function_id is not None and not self._runs(rule.function_id)):
                 continue
-            name, url, arn = self._event_queue(rule.function_id, rule.name, "events")
+            name, url, arn = self._event_queue(rule.function_id or "target", rule.name, "events")
             events.put_rule(Name=name[:64], EventPattern=json.dumps(rule.pattern), EventBusName=rule.bus,
                             State="ENABLED")
             target = {"Id": "local", "Arn": arn}
             if rule.input_transformer:
                 target["InputTransformer"] = rule.input_transformer
             events.put_targets(Rule=name[:64], EventBusName=rule.bus, Targets=[target])
-            self._deliver(rule.function_id, rule.name, url, "events:" + rule.name,
-                          eventbridge_event(rule.input, rule.input_path, self.stack.account))
-            self.event_lines.append(f"EventBridge rule {rule.name} (bus {rule.bus}) -> {rule.function_id}")
+            to_event = eventbridge_event(rule.input, rule.input_path, self.stack.account)
+            if rule.function_id is None:
+                self._deliver(rule.target_label, rule.name, url, "events:" + rule.name, to_event,
+                              forward_to(rule, self.clients["sqs"], self.clients["sns"]))
+            else:
+                self._deliver(rule.function_id, rule.name, url, "events:" + rule.name, to_event)
+            self.event_lines.append(f"EventBridge rule {rule.name} (bus {rule.bus}) -> "
+                                    f"{rule.function_id or rule.target_label}")
 
     def _start_gateways(self, ports):
         by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}

@@ -113,6 +113,10 @@ class EventRule:
     input_path: Optional[str] = None
     input_transformer: Optional[dict] = None
     enabled: bool = True
+    target_kind: str = "function"     # function | sqs | sns: a rule's target that is no function (function_id None)
+    target: Optional[str] = None      # the queue's URL or the topic's ARN
+    target_label: str = ""            # "queue Inbox", "topic Alerts"
+    message_group: Optional[str] = None   # SqsParameters.MessageGroupId (a FIFO queue target)
 
 
 @dataclass

@@ -481,6 +481,10 @@ class Stack:
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
+        for logical, _props, target, kind, arn, _label in self._rule_targets():
+            if kind is None:
+                lines.append(f"target {target.get('Id')} of rule {logical} ({arn}) is not emulated locally (only "
+                             "functions, queues and topics of this template are): nothing reaches it")
         lines += self._scheduler_schedules_not_emulated()
         for logical, res in self.resources.items():
             for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
@@ -782,18 +786,41 @@ class Stack:
             out.append(model.EventRule(fn, name, props.get("Pattern") or {}, _bus_name(props.get("EventBusName")),
                                        _json_text(props.get("Input")), props.get("InputPath"),
                                        props.get("InputTransformer"), bool(enabled)))
-        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for logical, props, target, kind, where, label in self._rule_targets():
+            if kind is None:
+                continue
+            rule = model.EventRule(
+                where if kind == "function" else None, logical, props["EventPattern"],
+                _bus_name(props.get("EventBusName")), _json_text(target.get("Input")), target.get("InputPath"),
+                target.get("InputTransformer"), props.get("State", "ENABLED") != "DISABLED")
+            if kind != "function":
+                rule.name = f"{logical}-{target.get('Id', label)}"
+                rule.target_kind, rule.target, rule.target_label = kind, where, label
+                rule.message_group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            out.append(rule)
+        return out
+
+    def _rule_targets(self):
+        """(rule logical id, resolved properties, target, kind, where, label) of every target of every
+        AWS::Events::Rule with an EventPattern: kind "function" (where: its logical id), "sqs" (where: the queue's
+        URL), "sns" (where: the topic's ARN), or None for a target the local cloud does not deliver to."""
+        functions = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        queues = {self.resolver.attrs[k]["Arn"]: k for k, _res in self._of_type("AWS::SQS::Queue")}
+        topics = {self.resolver.refs[k]: k for k, _res in self._of_type("AWS::SNS::Topic")}
         for logical, res in self._of_type("AWS::Events::Rule"):
             props = self.resolver.resolve(res.get("Properties", {}))
             if "EventPattern" not in props:
                 continue
             for target in props.get("Targets", []):
-                if target.get("Arn") in by_arn:
-                    out.append(model.EventRule(
-                        by_arn[target["Arn"]], logical, props["EventPattern"], _bus_name(props.get("EventBusName")),
-                        _json_text(target.get("Input")), target.get("InputPath"), target.get("InputTransformer"),
-                        props.get("State", "ENABLED") != "DISABLED"))
-        return out
+                arn = target.get("Arn")
+                if arn in functions:
+                    yield logical, props, target, "function", functions[arn], functions[arn]
+                elif arn in queues:
+                    yield logical, props, target, "sqs", self.resolver.refs[queues[arn]], f"queue {queues[arn]}"
+                elif arn in topics:
+                    yield logical, props, target, "sns", arn, f"topic {topics[arn]}"
+                else:
+                    yield logical, props, target, None, arn, str(target.get("Id"))
 
     def event_buses(self):
         """The names of the template's custom event buses."""
