@@ -11,26 +11,30 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 # localcloud (the local cloud, localcloud/) is installed editable without its dependencies: the requirement
 # files above pin them, and pyproject.toml lists the same pins.
+# uv (pinned in requirements-dev.txt) installs from the same pinned files as pip would, the same packages at the
+# same versions, in seconds (13 s for .venv on this machine, its cache cold).
+UV := $(BIN)/uv
 $(BIN)/.installed: requirements.txt requirements-dev.txt localcloud/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e ./localcloud
+	test -x $(UV) || $(BIN)/pip install -q $$(grep '^uv==' requirements-dev.txt)
+	$(UV) pip install -q --python $(BIN)/python -r requirements-dev.txt
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e ./localcloud
 	touch $@
 
 install: $(BIN)/.installed  ## Python packages into .venv, and localcloud (editable)
 
 # aws-sam-cli pins boto3, jinja2, requests... differently from the project: it gets its own venv.
-$(SAM_VENV)/.installed: requirements-sam.txt
+$(SAM_VENV)/.installed: requirements-sam.txt | $(BIN)/.installed
 	test -x $(SAM_VENV)/bin/python || $(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install -q -r requirements-sam.txt
+	$(UV) pip install -q --python $(SAM_VENV)/bin/python -r requirements-sam.txt
 	touch $@
 
 sam: $(SAM_VENV)/.installed  ## the SAM CLI into .venv-sam (sam build / validate; the deploy tests use it)
 
 # checkov (the IaC scanner) pins boto3, networkx... differently from the project too: its own venv.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt | $(BIN)/.installed
 	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	$(UV) pip install -q --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $@
 
 checkov: $(CHECKOV_VENV)/.installed  ## checkov into .venv-checkov (make lint and tests/foundation/test_production_template.py)

@@ -44,8 +44,10 @@ def _value(headers, query, source):
 class Access:
     """The authorizers and CORS settings of one API."""
 
-    def __init__(self, api, invoke, region, api_id):
+    def __init__(self, api, invoke, region, api_id, clock=time.monotonic):
         self.api = api
+        self.clock = clock
+        self._results = {}          # (authorizer, identity values) -> (expires at, the authorizer's answer)
         self.invoke = invoke
         self.region = region
         self.api_id = api_id
@@ -74,7 +76,7 @@ class Access:
             call.update(type="REQUEST", methodArn=method_arn)
         started = time.monotonic()
         try:
-            result = self.invoke(authorizer.function_id, call, f"authorizer:{self.api.logical_id} {name}")
+            result = self._answer(authorizer, values, call)
         except InvocationError as exc:
             if str(exc) == "Unauthorized":     # the authorizer's way of saying 401
                 raise _unauthorized(True, f"{name}: the authorizer said Unauthorized") from None
@@ -108,7 +110,7 @@ class Access:
             call = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
             call.update(type="REQUEST", routeArn=route_arn, identitySource=values)
         try:
-            result = self.invoke(authorizer.function_id, call, f"authorizer:{self.api.logical_id} {authorizer.name}")
+            result = self._answer(authorizer, values, call)
         except InvocationError as exc:
             if str(exc) == "Unauthorized":
                 raise _unauthorized(False, f"{authorizer.name}: the authorizer said Unauthorized") from None
@@ -126,6 +128,23 @@ class Access:
         if authorizer.payload_version == "1.0":
             return dict(context, principalId=result.get("principalId"))
         return {"lambda": context}
+
+    def _answer(self, authorizer, values, call):
+        """The Lambda authorizer's answer for these identity values: cached for its ReauthorizeEvery seconds (keyed
+        by the identity sources, as API Gateway caches it, then evaluated against each request's method), else
+        invoked. A failed call is never cached."""
+        key = (authorizer.name, tuple(values))
+        with self._lock:
+            cached = self._results.get(key)
+            if cached and cached[0] > self.clock():
+                return cached[1]
+        result = self.invoke(authorizer.function_id, call, f"authorizer:{self.api.logical_id} {authorizer.name}")
+        if authorizer.ttl > 0 and isinstance(result, dict):
+            with self._lock:
+                now = self.clock()
+                self._results = {k: v for k, v in self._results.items() if v[0] > now}
+                self._results[key] = (now + authorizer.ttl, result)
+        return result
 
     def _jwt(self, authorizer, token, route_scopes):
         import jwt

@@ -8,11 +8,12 @@ import json
 import logging
 import os
 import socket
+import threading
 import uuid
 
 import boto3
 
-from . import template as tpl
+from . import api_keys, template as tpl
 from .http_gateway import HttpGateway, public_host
 from .runtime import DEFAULT_IDLE_TIMEOUT, Runtime
 
@@ -102,7 +103,7 @@ class Cloud:
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
                         for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
-                                     "dynamodb", "dynamodbstreams", "kinesis")}
+                                     "dynamodb", "dynamodbstreams", "apigateway", "kinesis")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -153,8 +154,13 @@ class Cloud:
         """Stop everything this cloud started."""
         if self.watcher:
             self.watcher.stop()
-        for poller in self.pollers:
-            poller.stop()
+        # At once, not one after another: each poller returns only after its current receive (up to a second),
+        # and a stack has a poller per queue.
+        stopping = [threading.Thread(target=poller.stop, name="stop-poller", daemon=True) for poller in self.pollers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         if self.scheduler:
             self.scheduler.stop()
         if self.scheduler_schedules:
@@ -253,6 +259,7 @@ class Cloud:
         self._create_topics()
         self._create_tables()
         self._create_kinesis_streams()
+        api_keys.create(self.stack, self.clients["apigateway"])
         for bus in self.stack.event_buses():
             events = self.clients["events"]
             try:
@@ -423,7 +430,8 @@ class Cloud:
             api.routes = [r for r in api.routes if self._runs(r.function_id)]
             if not api.routes:
                 continue
-            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region)
+            keys = api_keys.ApiKeys(self.clients["apigateway"], ports[logical][0], api.stage)
+            gateway = HttpGateway(api, self.runtime.invoke, self.host, by_id[logical], self.region, keys)
             gateway.start()
             self.http[logical] = gateway
         ws_apis = self.stack.ws_apis()

@@ -121,8 +121,9 @@ def public_host(host):
 class HttpGateway:
     """Serves one REST/HTTP API of the template on its own port."""
 
-    def __init__(self, api, invoke, host="127.0.0.1", port=0, region="us-east-1"):
+    def __init__(self, api, invoke, host="127.0.0.1", port=0, region="us-east-1", api_keys=None):
         self.api = api
+        self.api_keys = api_keys      # api_keys.ApiKeys of this API's stage: checks ApiKeyRequired methods
         self.invoke = invoke
         self.region = region
         self.routes = sorted((CompiledRoute(r) for r in api.routes), key=lambda c: c.rank)
@@ -201,6 +202,8 @@ class HttpGateway:
                     event["requestContext"]["authorizer"] = self.access.authorize(
                         route.authorizer, method, path, list(req.headers.items()), dict(parse_qsl(split.query)),
                         event, route.scopes)
+                if route.api_key_required:
+                    self._check_api_key(req)
                 status, headers, payload = self._call(route, event)
             except Refused as refused:
                 log.info("%s %s %s refused by the authorizer: %s", self.api.logical_id, method, split.path[:200],
@@ -230,6 +233,12 @@ class HttpGateway:
         req.wfile.write(payload)
         log.info("%s %s %s -> %s refused: %s (%.1f ms)", self.api.logical_id, req.command, path[:200],
                  exc.status, exc, (time.time() - started) * 1000)
+
+    def _check_api_key(self, req):
+        """API Gateway's check of a method with ApiKeyRequired, after its authorizer: 403 Forbidden unless the
+        x-api-key header is an enabled key of a usage plan of this stage."""
+        if self.api_keys is None or not self.api_keys.allowed(req.headers.get("x-api-key")):
+            raise Refused(403, {"message": "Forbidden"}, "ForbiddenException", "no valid x-api-key")
 
     def _strip_stage(self, path):
         stage = "/" + self.api.stage
@@ -270,10 +279,16 @@ class HttpGateway:
         try:
             result = self.invoke(route.function_id, event, f"http:{self.api.logical_id} {route.method} {route.path}")
         except InvocationError as exc:
-            status = 504 if exc.error_type == "Sandbox.Timedout" else 502
-            message = "Endpoint request timed out" if status == 504 else "Internal server error"
-            return status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode()
+            if exc.error_type == "Sandbox.Timedout":
+                return 504, [("Content-Type", "application/json")], b'{"message": "Endpoint request timed out"}'
+            return self._failed()
         return self._response(result)
+
+    def _failed(self):
+        """The answer to a function that failed or answered malformed: a REST API's 502, an HTTP API's 500."""
+        if self.api.payload_version == "2.0":
+            return 500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}'
+        return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
 
     def _response(self, result):
         if self.api.payload_version == "2.0" and (not isinstance(result, dict) or "statusCode" not in result):
@@ -281,11 +296,11 @@ class HttpGateway:
             return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
         if not isinstance(result, dict) or "statusCode" not in result:
             log.error("malformed Lambda proxy response: %r", str(result)[:200])
-            return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
+            return self._failed()
         body = result.get("body") or ""
         if len(body) > MAX_LAMBDA_RESPONSE:
             log.error("the function's response is %d bytes, over Lambda's 6 MB limit", len(body))
-            return 502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
+            return self._failed()
         payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
         headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() != "content-length"]
         for name, values in (result.get("multiValueHeaders") or {}).items():

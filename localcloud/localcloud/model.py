@@ -136,6 +136,7 @@ class Route:
     function_id: str
     authorizer: Optional[str] = None  # the name of the API's authorizer that guards it (None: open)
     scopes: list = field(default_factory=list)      # AuthorizationScopes (JWT authorizers)
+    api_key_required: bool = False    # REST: Auth.ApiKeyRequired (the API's, or the event's own)
 
 
 @dataclass
@@ -151,6 +152,7 @@ class Authorizer:
     audience: list = field(default_factory=list)
     payload_version: str = "2.0"          # LAMBDA: AuthorizerPayloadFormatVersion
     simple_responses: bool = False        # LAMBDA: EnableSimpleResponses ({"isAuthorized": ...})
+    ttl: int = 0                          # Lambda authorizers: Identity.ReauthorizeEvery, seconds a result is cached
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cfnlint.decode import decode
 
-from . import model
+from . import api_keys, model
 from .filters import FilterError, compile_filters
 from .paths import cache_dir
 
@@ -35,6 +35,7 @@ EMULATED_RESOURCES = {
     "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable", "AWS::Kinesis::Stream",
     "AWS::Scheduler::Schedule",  # those whose target is a template function: a schedule like Schedule events
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
+    *api_keys.KINDS,            # created in the endpoint's API Gateway, checked on ApiKeyRequired methods
 }
 NOTHING_TO_EMULATE = {
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
@@ -54,9 +55,11 @@ EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": STREAM_PROPERTIES_NOT_EMULATED,
                                  "Kinesis": STREAM_PROPERTIES_NOT_EMULATED,
                                  "Api": ("RequestParameters", "RequestModel"), "SNS": ("RedrivePolicy",)}
 # The parts of an API's Auth (and an event's Auth) the local gateway applies; any other is named at start-up.
-AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight"},
+AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight",
+                                         "ApiKeyRequired"},
                 "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
-EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes"}
+EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes", "ApiKeyRequired"}
+REST_AUTHORIZER_TTL = 300     # API Gateway's default authorizerResultTtlInSeconds (an HTTP API's is 0)
 EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "Kinesis", "SNS", "Schedule", "ScheduleV2", "S3",
                    "EventBridgeRule", "CloudWatchEvent"}
 
@@ -331,9 +334,14 @@ class Stack:
     def _assign_physical_ids(self):
         r = self.resolver
         arn = f"arn:aws:{{}}:{self.region}:{self.account}:{{}}"
-        for logical, (api_id, _port, _kind) in self.apis.items():
+        for logical, (api_id, _port, kind) in self.apis.items():
             r.refs[logical] = api_id
             r.attrs[logical] = {"RootResourceId": "root", "ApiEndpoint": r.api_urls.get(api_id, "")}
+            if kind == "rest":     # the stage SAM generates, <Api><StageName>Stage: its Ref is the stage's name
+                props = self.resources.get(logical, {}).get("Properties") or self.template.get("Globals", {}).get(
+                    "Api", {})
+                stage = str(r.resolve(props.get("StageName", "Prod")))
+                r.refs[f"{logical}{stage}Stage"] = stage
         for logical, res in self._of_type("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             r.refs[logical] = arn.format("lambda", f"layer:{self.stack_name}-{logical}:1")
         for logical, res in self._of_type("AWS::Serverless::Function", "AWS::Lambda::Function"):
@@ -492,6 +500,9 @@ class Stack:
                     lines.append(f"property {prop} of {logical} ({res['Type']}) is not applied locally")
             if res.get("Type") in AUTH_APPLIED:
                 lines += _auth_not_applied(f"{logical} ({res['Type']})", res["Type"], res.get("Properties") or {})
+            if (res.get("Properties") or {}).get("ApiKeySourceType") == "AUTHORIZER":
+                lines.append(f"property ApiKeySourceType AUTHORIZER of {logical} is not applied locally: the key is "
+                             "read from the x-api-key header")
         implicit = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}
         for section, logical in implicit.items():
             if logical in self.apis and logical not in self.resources:
@@ -501,6 +512,7 @@ class Stack:
                     if prop in glob:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
                 lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
+        lines += api_keys.not_enforced(self)
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -569,7 +581,7 @@ class Stack:
                 code_dir = (self.root / code_uri).resolve()
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             out[logical] = model.Function(
-                logical_id=logical, handler=props["Handler"], code_dir=code_dir,
+                logical_id=logical, handler=str(self.resolver.resolve(props["Handler"])), code_dir=code_dir,
                 layer_dirs=self.layer_dirs(props), environment={k: str(v) for k, v in env.items()},
                 timeout=int(self.resolver.resolve(props.get("Timeout", 3))),
                 memory=int(self.resolver.resolve(props.get("MemorySize", 128))),
@@ -581,7 +593,7 @@ class Stack:
         """The folder holding a function's InlineCode, written as Lambda does (index.py, or the module the
         Handler names), under the cache's inline/ (paths.py) per stack and template; rewritten only when it
         changes."""
-        module = props.get("Handler", "index.handler").rpartition(".")[0] or "index"
+        module = str(self.resolver.resolve(props.get("Handler", "index.handler"))).rpartition(".")[0] or "index"
         key = hashlib.sha1(str(self.path).encode()).hexdigest()[:8]
         folder = INLINE_DIR / f"{self.stack_name}-{key}" / logical
         path = folder / (module.replace(".", "/") + ".py")
@@ -871,7 +883,7 @@ class Stack:
 
     def rest_apis(self):
         """Every REST (v1) and HTTP (v2) API with its routes, keyed by logical id; kind in .payload_version."""
-        apis, defaults, default_scopes = {}, {}, {}
+        apis, defaults, default_scopes, key_defaults = {}, {}, {}, {}
         for logical, (api_id, port, kind) in self.apis.items():
             if kind == "ws":
                 continue
@@ -886,6 +898,7 @@ class Stack:
             auth = self.resolver.resolve(props.get("Auth") or {})
             api.authorizers, default_scopes[logical] = self._authorizers(kind, auth.get("Authorizers") or {})
             defaults[logical] = auth.get("DefaultAuthorizer")
+            key_defaults[logical] = auth.get("ApiKeyRequired", False)
             if kind == "http":
                 api.cors = _http_cors(self.resolver.resolve(props.get("CorsConfiguration")))
             else:
@@ -905,8 +918,10 @@ class Stack:
             authorizer = auth.get("Authorizer", defaults[api_logical])
             authorizer = authorizer if authorizer in apis[api_logical].authorizers else None
             scopes = auth.get("AuthorizationScopes") or default_scopes[api_logical].get(authorizer) or []
+            key_required = kind == "Api" and _true(auth.get("ApiKeyRequired", key_defaults[api_logical]))
             apis[api_logical].routes.append(model.Route(
-                path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes)))
+                path, "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method, fn, authorizer, list(scopes),
+                key_required))
         return apis
 
     def _authorizers(self, kind, specs):
@@ -923,14 +938,16 @@ class Stack:
                     sources = [("header", h) for h in identity.get("Headers") or []] + [
                         ("query", q) for q in identity.get("QueryStrings") or []]
                 out[name] = model.Authorizer(name, payload, by_arn[spec["FunctionArn"]], sources,
-                                             identity.get("ValidationExpression"))
+                                             identity.get("ValidationExpression"),
+                                             ttl=int(identity.get("ReauthorizeEvery", REST_AUTHORIZER_TTL)))
             elif kind == "http" and spec.get("FunctionArn") in by_arn:
                 identity = spec.get("Identity") or {}
                 sources = [("header", h) for h in identity.get("Headers") or []] + [
                     ("query", q) for q in identity.get("QueryStrings") or []]
                 out[name] = model.Authorizer(name, "LAMBDA", by_arn[spec["FunctionArn"]], sources,
                                              payload_version=str(spec.get("AuthorizerPayloadFormatVersion", "2.0")),
-                                             simple_responses=_true(spec.get("EnableSimpleResponses", False)))
+                                             simple_responses=_true(spec.get("EnableSimpleResponses", False)),
+                                             ttl=int(identity.get("ReauthorizeEvery", 0)))
             elif kind == "http" and "JwtConfiguration" in spec:
                 config = spec["JwtConfiguration"]
                 audience = config.get("audience") or config.get("Audience") or []

@@ -111,7 +111,7 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
         "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
         "event source mapping StreamMapping is not emulated locally (only SQS queues, DynamoDB streams and Kinesis "
         "streams of this template into its functions are)",
-        "property Auth.ApiKeyRequired of Guarded (AWS::Serverless::Api) is not applied locally",
+        "property Auth.UsagePlan of Guarded (AWS::Serverless::Api) is not applied locally",
         "property EventInvokeConfig of Worker (AWS::Serverless::Function) is not applied locally",
         "event Logs (Type: CloudWatchLogs) of function Worker is not emulated locally: it never fires",
     ]
@@ -147,7 +147,7 @@ def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
             Cors: "'*'"
             Domain: {DomainName: api.example.com, CertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/x}
             Auth:
-              ApiKeyRequired: true
+              UsagePlan: {CreateUsagePlan: SHARED}
               Authorizers:
                 Pool: {UserPoolArn: arn:aws:cognito-idp:us-east-1:123456789012:userpool/x}
         Resources:
@@ -162,7 +162,7 @@ def test_globals_of_an_implicit_api_that_are_not_applied_are_named(tmp_path):
     """))
     assert Stack(tmp_path).not_emulated() == [
         "property Domain of ServerlessRestApi (Globals.Api) is not applied locally",
-        "property Auth.ApiKeyRequired of ServerlessRestApi (Globals.Api) is not applied locally",
+        "property Auth.UsagePlan of ServerlessRestApi (Globals.Api) is not applied locally",
         "authorizer Pool of ServerlessRestApi (Globals.Api) is not emulated locally (only Lambda TOKEN and REQUEST "
         "authorizers are): its routes are open"]
 

@@ -165,3 +165,72 @@ def test_http_api_lambda_authorizers_simple_and_policy_answers(cloud):
     policy = get(cloud, "HttpLambda", "/policy", headers={"X-Key": "k1"})
     assert policy.status_code == 200 and policy.json()["authorizer"] == {"key": "k1", "principalId": "k1-holder"}
     assert get(cloud, "HttpLambda", "/policy", headers={"X-Key": "k2"}).status_code == 403
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def _cached_access(ttl, allowed_path):
+    """An Access whose REST TOKEN authorizer (ReauthorizeEvery: ttl) allows GET on allowed_path only; the calls it
+    made in .calls, its clock in .clock."""
+    from localcloud.api_access import Access
+    from localcloud.model import Authorizer, RestApi
+
+    calls = []
+
+    def invoke(function_id, event, trigger):
+        calls.append(event["authorizationToken"])
+        arn = event["methodArn"].rsplit("/", 2)[0] + "/GET" + allowed_path
+        return {"principalId": "p", "policyDocument": {"Statement": [
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": arn}]}}
+    api = RestApi("Api", "prod", [], authorizers={"Tok": Authorizer("Tok", "TOKEN", "Fn", [("header", "Authorization")],
+                                                                    ttl=ttl)})
+    api.payload_version = "1.0"
+    clock = _Clock()
+    access = Access(api, invoke, "us-east-1", "abc", clock=clock)
+    access.calls, access.clock = calls, clock
+    return access
+
+
+def _authorize(access, path, token):
+    from localcloud.api_access import Refused
+    try:
+        access.authorize("Tok", "GET", path, [("Authorization", token)], {}, {})
+        return 200
+    except Refused as refused:
+        return refused.answer[0]
+
+
+def test_authorizer_results_are_cached_per_identity_for_reauthorize_every_seconds():
+    access = _cached_access(300, "/a")
+    assert [_authorize(access, "/a", "t1") for _ in range(3)] == [200, 200, 200]
+    assert access.calls == ["t1"]                     # one call while the result lives
+    assert _authorize(access, "/a", "t2") == 200 and access.calls == ["t1", "t2"]   # another identity: its own
+    # The cached policy decides for every method it is asked about: /b is not in it, without calling again.
+    assert _authorize(access, "/b", "t1") == 403 and access.calls == ["t1", "t2"]
+    access.clock.now += 299
+    assert _authorize(access, "/a", "t1") == 200 and access.calls == ["t1", "t2"]
+    access.clock.now += 2                             # past the TTL: called again
+    assert _authorize(access, "/a", "t1") == 200 and access.calls == ["t1", "t2", "t1"]
+
+
+def test_reauthorize_every_zero_calls_the_authorizer_every_time():
+    access = _cached_access(0, "/a")
+    assert [_authorize(access, "/a", "t1") for _ in range(3)] == [200, 200, 200]
+    assert access.calls == ["t1", "t1", "t1"]
+
+
+def test_api_key_required_takes_an_enabled_key_of_a_usage_plan_of_the_stage(cloud):
+    def status(path, key=None):
+        return get(cloud, "Keyed", path, headers={"x-api-key": key} if key else {}).status_code
+    refused = get(cloud, "Keyed", "/k")
+    assert refused.status_code == 403 and refused.json() == {"message": "Forbidden"}
+    assert refused.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert status("/k", "planned-key-0123456789") == 200
+    assert status("/k", "unplanned-key-0123456789") == 403        # a key, but no plan of this stage has it
+    assert status("/open") == 200                                 # the event's ApiKeyRequired: false
