@@ -640,38 +640,29 @@ class Stack:
     def stream_mappings(self):
         """Every DynamoDB stream event source: Type: DynamoDB events and AWS::Lambda::EventSourceMapping
         resources from the stream of a template table."""
-        out = []
-        for fn, name, kind, props in self._events():
-            if kind != "DynamoDB":
-                continue
-            props = self.resolver.resolve(props)
-            table = self._table_of_stream(props.get("Stream"))
-            if table is None:
-                raise TemplateError(f"{fn}: DynamoDB event {name} names a stream of no table of this template: "
-                                    f"{props.get('Stream')}")
-            out.append(self._stream_mapping(fn, name, table, props, f"event {name} of {fn}"))
-        for logical, props in self._mappings_by_hand():
-            if props["_source"] == "dynamodb":
-                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical))
-        return out
+        return self._stream_sources("DynamoDB", "dynamodb", self._table_of_stream, "a stream of no table")
 
     def kinesis_mappings(self):
         """Every Kinesis event source: Type: Kinesis events and AWS::Lambda::EventSourceMapping resources from a
         template Kinesis stream (table_* of each name the stream)."""
+        return self._stream_sources("Kinesis", "kinesis", self._kinesis_stream, "no Kinesis stream")
+
+    def _stream_sources(self, kind, source, locate, missing):
+        """The StreamMappings of one source kind: its events (locate: a Stream ARN -> the template resource) and
+        the mappings written by hand from it."""
         out = []
-        for fn, name, kind, props in self._events():
-            if kind != "Kinesis":
+        for fn, name, event_kind, props in self._events():
+            if event_kind != kind:
                 continue
             props = self.resolver.resolve(props)
-            stream = self._kinesis_stream(props.get("Stream"))
-            if stream is None:
-                raise TemplateError(f"{fn}: Kinesis event {name} names no Kinesis stream of this template: "
+            found = locate(props.get("Stream"))
+            if found is None:
+                raise TemplateError(f"{fn}: {kind} event {name} names {missing} of this template: "
                                     f"{props.get('Stream')}")
-            out.append(self._stream_mapping(fn, name, stream, props, f"event {name} of {fn}", "kinesis"))
+            out.append(self._stream_mapping(fn, name, found, props, f"event {name} of {fn}", source))
         for logical, props in self._mappings_by_hand():
-            if props["_source"] == "kinesis":
-                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical,
-                                                "kinesis"))
+            if props["_source"] == source:
+                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical, source))
         return out
 
     def _kinesis_stream(self, arn):
