@@ -127,8 +127,10 @@ class Cloud:
         # boto3's lambda client in a function reaches the local Lambda API (lambda_api.py), not moto's Lambda.
         from .lambda_api import LambdaApi
         self.lambda_api = LambdaApi(self._function_names, self.host)
+        # A Management API endpoint a function builds from its event (https) reaches the local gateway (worker.py).
+        ws_gateways = {api_id: api_urls[api_id] for api_id, _port, kind in ports.values() if kind == "ws"}
         base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint,
-                        AWS_ENDPOINT_URL_LAMBDA=self.lambda_api.url)
+                        AWS_ENDPOINT_URL_LAMBDA=self.lambda_api.url, LOCAL_WEBSOCKET_APIS=json.dumps(ws_gateways))
         base_env.update(self.extra_env)
         self.runtime = Runtime(functions, base_env, self.region, isolated=self.isolated,
                                idle_timeout=self.idle_timeout)

@@ -8,9 +8,13 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import sys
 import time
 import traceback
+from urllib.parse import urlsplit
+
+EXECUTE_API_HOST = re.compile(r"([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
 
 
 class Context:
@@ -63,6 +67,34 @@ def _preload(paths):
         spec.loader.exec_module(module)
 
 
+def _management_api_over_http(apis):
+    """Send a function's API Gateway Management API calls for this stack's WebSocket APIs to their local gateways.
+    On AWS a function may build the endpoint from its event, `https://{domainName}/{stage}` (here the domain is the
+    gateway's host:port) or `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`; the local gateways speak
+    plain http. Every botocore session made in this process gets a before-send handler that rewrites such a request
+    to `http://<gateway>/<same path>` (the template's own execute-api URLs were rewritten when it was read).
+    apis: LOCAL_WEBSOCKET_APIS, JSON {api id: "http://host:port"}."""
+    gateways = json.loads(apis or "{}")
+    if not gateways:
+        return
+    try:
+        from botocore import handlers
+    except ImportError:     # no botocore on the path: the function makes no such call
+        return
+    by_netloc = {urlsplit(base).netloc: base for base in gateways.values()}
+
+    def to_local_gateway(request, **_):
+        parts = urlsplit(request.url)
+        if parts.scheme != "https":
+            return
+        aws_host = EXECUTE_API_HOST.fullmatch(parts.hostname or "")
+        base = gateways.get(aws_host.group(1)) if aws_host else by_netloc.get(parts.netloc)
+        if base:
+            request.url = base + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    handlers.BUILTIN_HANDLERS.append(("before-send.apigatewaymanagementapi", to_local_gateway))
+
+
 def _load(handler):
     module_name, _, attr = handler.rpartition(".")
     # A path in the handler (src/handlers/app.handler) names a package module, as Lambda's runtime reads it.
@@ -88,6 +120,7 @@ def main():
     _lambda_log_handler()
     handler, init_error = None, None
     try:
+        _management_api_over_http(os.environ.get("LOCAL_WEBSOCKET_APIS"))
         _preload(os.environ.get("LOCAL_PRELOAD", ""))
         handler = _load(os.environ["_HANDLER"])
     except Exception as exc:  # reported on every invocation, as Lambda's Runtime.ImportModuleError is
