@@ -28,8 +28,9 @@ def add_routes(stack, apis):
 
 
 def physical_ids(stack):
-    """Ref of an AWS::ApiGateway::Stage is its name (a usage plan's ApiStages name it so)."""
-    for logical, res in stack._of_type("AWS::ApiGateway::Stage"):
+    """Ref of an AWS::ApiGateway::Stage or AWS::ApiGatewayV2::Stage is its name (a usage plan's ApiStages name it
+    so, and templates build their WebSocket URL with it)."""
+    for logical, res in stack._of_type("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage"):
         stack.resolver.refs[logical] = str(stack.resolver.resolve((res.get("Properties") or {}).get("StageName")))
 
 

@@ -255,7 +255,7 @@ INTRINSICS = {
     "Ref": lambda r, a: r.ref(a),
     "Fn::GetAtt": lambda r, a: r.get_att(a),
     "Fn::Sub": lambda r, a: r.sub(a),
-    "Fn::Join": lambda r, a: r.resolve(a[0]).join(str(x) for x in r.resolve(a[1])),
+    "Fn::Join": lambda r, a: r.localise(r.resolve(a[0]).join(str(x) for x in r.resolve(a[1]))),   # URL built whole
     "Fn::Split": lambda r, a: r.resolve(a[1]).split(r.resolve(a[0])),
     "Fn::Select": _select,
     "Fn::If": _if,
