@@ -6,6 +6,8 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from polling import wait_until as wait_for
+from websockets.sync.client import connect
 
 HERE = Path(__file__).resolve().parent
 AUTHORIZERS = HERE / "aws-sam-cli" / "lambda_authorizers"
@@ -191,3 +193,24 @@ def test_cognito_user_pool_authorizer_takes_an_id_token_of_the_templates_pool(st
     assert requests.get(url, headers={"Authorization": moto_signed(
         {"iss": issuer, "aud": client, "token_use": "id", "exp": now + 60})}, timeout=20).status_code == 200
     assert not [line for line in cloud.not_emulated if "authorizer" in line or "Cognito" in line]
+
+
+def test_websocket_connect_is_acknowledged_through_the_management_api(start_cloud):
+    # README: connect (wscat) to the WebSocketURL output. $connect's function invokes WebsocketPostToConnectionId
+    # (InvocationType Event) with "https://" + domainName + "/" + stage of its event; that one gets the connection
+    # through the Management API at that https URL (localcloud's worker sends it to the gateway over http) and posts
+    # its greeting to the client. Closing runs $disconnect's function.
+    folder = PATTERNS / "apigw-websocket-ack-connect-route"
+    cloud, invocations = run(start_cloud, folder)
+    url = cloud.stack.outputs()["WebSocketURL"]     # wss://${WebSocketApi}.execute-api...amazonaws.com/${Stage}
+    assert url == cloud.ws_url("WebSocketApi") == f"ws://127.0.0.1:{cloud.ws['WebSocketApi'].port}/prod"
+    with connect(url, open_timeout=20) as ws:
+        assert ws.recv(timeout=30) == "Hello XXX, we are now connected!! "
+        [connected] = [c for c in invocations if c["function"] == "OnConnectLambdaFunction"]
+        connection_id = connected["event"]["requestContext"]["connectionId"]
+        posted = wait_for(lambda: [c for c in invocations
+                                   if c["function"] == "PostLambdaFunction" and c["error_type"] is None], timeout=20)
+        assert posted[-1]["event"] == {"url": "https" + url[len("ws"):], "connectionId": connection_id}
+    [closed] = wait_for(lambda: [c for c in invocations if c["function"] == "OnDisconnectLambdaFunction"], timeout=20)
+    assert closed["error_type"] is None
+    assert closed["event"]["requestContext"]["connectionId"] == connection_id
