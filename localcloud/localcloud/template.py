@@ -445,11 +445,14 @@ class Stack:
         return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
 
     def secrets(self):
-        """(name, secret string) for every Secrets Manager secret with a SecretString."""
+        """(name, secret string, GenerateSecretString) for every Secrets Manager secret: its SecretString, or
+        None and how CloudFormation would generate it (None when the template gives neither: an empty one)."""
         out = []
         for logical, res in self._of_type("AWS::SecretsManager::Secret"):
             props = self.resolver.resolve(res.get("Properties", {}))
-            out.append((props.get("Name") or f"{self.stack_name}-{logical}", props.get("SecretString", "")))
+            generate = props.get("GenerateSecretString") if "SecretString" not in props else None
+            value = None if generate is not None else props.get("SecretString", "")
+            out.append((props.get("Name") or f"{self.stack_name}-{logical}", value, generate))
         return out
 
     def email_identities(self):
