@@ -8,7 +8,10 @@ execute-api hosts).
 import copy
 import hashlib
 import json
+import os
 import re
+import shutil
+import zipfile
 from pathlib import Path
 
 from cfnlint.decode import decode
@@ -22,6 +25,7 @@ EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.a
 SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 MERGED_GLOBAL_LISTS = ("Layers",)
 INLINE_DIR = cache_dir() / "inline"
+UNZIPPED_DIR = cache_dir() / "unzipped"      # CodeUri .zip files, extracted once per content
 
 
 # What the local cloud runs, and what needs nothing locally (permissions, log groups, deployments): any other
@@ -568,6 +572,8 @@ class Stack:
                 if not isinstance(code_uri, str):
                     raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
                 code_dir = (self.root / code_uri).resolve()
+                if code_dir.is_file() and zipfile.is_zipfile(code_dir):
+                    code_dir = _unzipped(code_dir)
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             out[logical] = model.Function(
                 logical_id=logical, handler=str(self.resolver.resolve(props["Handler"])), code_dir=code_dir,
@@ -1003,6 +1009,23 @@ def _filters(criteria, where):
 def _int_or_none(value):
     """A resolved number property (a !Ref to a Number parameter resolves to its text); None when absent."""
     return None if value is None or value is NO_VALUE else int(value)
+
+
+def _unzipped(archive):
+    """The folder holding a CodeUri .zip's files (Lambda runs the archive's contents), extracted under the cache's
+    unzipped/ once per content: an archive that changes gets a new folder."""
+    digest = hashlib.sha1(archive.read_bytes()).hexdigest()[:16]
+    folder = UNZIPPED_DIR / f"{archive.stem}-{digest}"
+    if not folder.is_dir():
+        UNZIPPED_DIR.mkdir(parents=True, exist_ok=True)
+        partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(partial)
+        try:
+            partial.rename(folder)
+        except OSError:       # another run extracted it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return folder.resolve()
 
 
 def _versioned(resource):

@@ -3,6 +3,7 @@ generates, a function's code given as a .zip, API definitions and layers the loc
 import json
 import textwrap
 import uuid
+import zipfile
 
 import boto3
 import pytest
@@ -52,3 +53,19 @@ def test_generated_secrets_are_made_as_cloudformation_makes_them_and_kept(start_
     assert templated["username"] == "admin" and not any(c.isdigit() for c in templated["password"])
     start_cloud(template=tmp_path, isolated=False)       # the same stack again: generated once, kept
     assert value("plain") == plain and json.loads(value("keyed")) == keyed
+
+
+def test_a_function_whose_code_uri_is_a_zip_runs_the_archives_code(start_cloud, tmp_path):
+    with zipfile.ZipFile(tmp_path / "index.zip", "w") as zipped:
+        zipped.writestr("index.py", "import os\ndef handler(event, context):\n"
+                                    "    return {'got': event, 'file': os.path.basename(__file__)}\n")
+        zipped.writestr("__MACOSX/._index.py", b"\x00\x05\x16\x07")      # as the published archive has it
+    write(tmp_path, """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Zipped:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: index.zip, Handler: index.handler, Runtime: python3.11}
+    """)
+    cloud = start_cloud(template=tmp_path, isolated=False)
+    assert cloud.invoke("Zipped", {"a": 1}) == {"got": {"a": 1}, "file": "index.py"}
