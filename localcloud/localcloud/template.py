@@ -52,9 +52,11 @@ NOTHING_TO_EMULATE = {
 }
 # Properties the local cloud does not apply, named at start-up like the kinds above.
 PROPERTIES_NOT_EMULATED = {
-    "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri"),
-    "AWS::Serverless::Api": ("Domain", "GatewayResponses"),
-    "AWS::Serverless::HttpApi": ("Domain",),
+    "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri",
+                                  "DurableConfig"),
+    # An OpenAPI definition is not read: only the routes of the functions' Api / HttpApi events are served.
+    "AWS::Serverless::Api": ("Domain", "GatewayResponses", "DefinitionBody", "DefinitionUri"),
+    "AWS::Serverless::HttpApi": ("Domain", "DefinitionBody", "DefinitionUri"),
 }
 EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
                                               "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
@@ -506,6 +508,12 @@ class Stack:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
                 lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
         lines += api_keys.not_enforced(self) + user_pools.not_applied(self) + api_resources.not_routed(self)
+        for logical, res in self._of_type("AWS::Serverless::Function"):
+            for layer in (res.get("Properties") or {}).get("Layers", []):
+                if self._layer_dir(layer) is None:
+                    lines.append(f"layer {self.resolver.resolve(layer)} of function {logical} is not available "
+                                 "locally (only the template's own layers with a local ContentUri are): its code is "
+                                 "missing")
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -550,15 +558,17 @@ class Stack:
 
     def layer_dirs(self, props):
         """The python/ folders of the template's own layers referenced by a function."""
-        dirs = []
-        for ref in props.get("Layers", []):
-            name = ref.get("Ref") if isinstance(ref, dict) else None
-            res = self.resources.get(name or "", {})
-            uri = res.get("Properties", {}).get("ContentUri") or res.get("Properties", {}).get("Content")
-            if isinstance(uri, str):
-                base = (self.root / uri).resolve()
-                dirs.append(base / "python" if (base / "python").is_dir() else base)
-        return dirs
+        return [d for d in map(self._layer_dir, props.get("Layers", [])) if d is not None]
+
+    def _layer_dir(self, ref):
+        """The folder of a layer a function names, if it is one of the template's with a local ContentUri."""
+        name = ref.get("Ref") if isinstance(ref, dict) else None
+        res = self.resources.get(name or "", {})
+        uri = res.get("Properties", {}).get("ContentUri") or res.get("Properties", {}).get("Content")
+        if not isinstance(uri, str):
+            return None
+        base = (self.root / uri).resolve()
+        return base / "python" if (base / "python").is_dir() else base
 
     def functions(self):
         """Every function with its resolved environment, timeout, memory and concurrency."""

@@ -69,3 +69,60 @@ def test_a_function_whose_code_uri_is_a_zip_runs_the_archives_code(start_cloud, 
     """)
     cloud = start_cloud(template=tmp_path, isolated=False)
     assert cloud.invoke("Zipped", {"a": 1}) == {"got": {"a": 1}, "file": "index.py"}
+
+
+def test_openapi_definitions_durable_functions_and_layers_by_arn_are_named(start_cloud, tmp_path, caplog):
+    (tmp_path / "own" / "python").mkdir(parents=True)
+    (tmp_path / "own" / "python" / "shared.py").write_text("WORD = 'from the layer'\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("import shared\ndef handler(event, context):\n    return shared.WORD\n")
+    write(tmp_path, """
+        Transform: AWS::Serverless-2016-10-31
+        Parameters:
+          PowertoolsLayer: {Type: String, Default: "arn:aws:lambda:us-east-1:017000801446:layer:Powertools:7"}
+        Resources:
+          Own:
+            Type: AWS::Serverless::LayerVersion
+            Properties: {ContentUri: own/}
+          Queue:
+            Type: AWS::SQS::Queue
+          Http:
+            Type: AWS::Serverless::HttpApi
+            Properties:
+              DefinitionBody:
+                openapi: "3.0.1"
+                paths:
+                  /submit:
+                    post:
+                      x-amazon-apigateway-integration:
+                        type: aws_proxy
+                        integrationSubtype: SQS-SendMessage
+                        requestParameters: {MessageBody: $request.body, QueueUrl: !Ref Queue}
+          Rest:
+            Type: AWS::Serverless::Api
+            Properties: {StageName: prod, DefinitionUri: api.yaml}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src/
+              Handler: app.handler
+              Runtime: python3.11
+              DurableConfig: {ExecutionTimeout: 900}
+              Layers:
+                - !Ref Own
+                - !Ref PowertoolsLayer
+                - !Sub arn:aws:lambda:${AWS::Region}:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:2
+    """)
+    caplog.set_level("WARNING", logger="localcloud.cloud")
+    cloud = start_cloud(template=tmp_path, isolated=False)
+    missing = ("is not available locally (only the template's own layers with a local ContentUri are): its code is "
+               "missing")
+    assert cloud.not_emulated == [
+        "property DefinitionBody of Http (AWS::Serverless::HttpApi) is not applied locally",
+        "property DefinitionUri of Rest (AWS::Serverless::Api) is not applied locally",
+        "property DurableConfig of Fn (AWS::Serverless::Function) is not applied locally",
+        f"layer arn:aws:lambda:us-east-1:017000801446:layer:Powertools:7 of function Fn {missing}",
+        "layer arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:2 of function "
+        f"Fn {missing}"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == cloud.not_emulated
+    assert cloud.invoke("Fn", {}) == "from the layer"          # the template's own layer still runs
