@@ -1,6 +1,7 @@
 """What public templates nobody here wrote use, found by running them (issue 25): secrets CloudFormation
 generates, a function's code given as a .zip, API definitions and layers the local cloud cannot read, named."""
 import json
+import sys
 import textwrap
 import uuid
 import zipfile
@@ -126,3 +127,27 @@ def test_openapi_definitions_durable_functions_and_layers_by_arn_are_named(start
         f"Fn {missing}"]
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == cloud.not_emulated
     assert cloud.invoke("Fn", {}) == "from the layer"          # the template's own layer still runs
+
+
+def test_a_python_on_path_that_does_not_run_is_not_chosen(start_cloud, tmp_path, monkeypatch, caplog):
+    # As a pyenv shim of a version that is not selected: python3.12 is on PATH and exits 127.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "python3.12"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("import sys\ndef handler(event, context):\n    return sys.executable\n")
+    write(tmp_path, """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.12}
+    """)
+    caplog.set_level("WARNING", logger="localcloud.runtime")
+    cloud = start_cloud(template=tmp_path, isolated=True)
+    assert cloud.runtime_warnings == {"Fn": f"Runtime python3.12: python3.12 is not installed, runs on the nearest, "
+                                            f"Python 3.{sys.version_info.minor}"}
+    assert cloud.invoke("Fn", {}) == sys.executable       # not the shim: it would exit 127 at every cold start
