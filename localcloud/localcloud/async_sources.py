@@ -10,6 +10,9 @@ an error line naming the message.
 import json
 import logging
 import threading
+import uuid
+
+from botocore.exceptions import ClientError
 
 from localcloud.model import InvocationError
 
@@ -49,6 +52,26 @@ def eventbridge_event(target_input=None, input_path=None, account=None):
                 event = event.get(part) if isinstance(event, dict) else None
         return event
     return convert
+
+
+def forward_to(rule, sqs_client, sns_client):
+    """invoke(_, event, _) for a rule whose target is a queue (SendMessage, SqsParameters' group on a FIFO queue)
+    or a topic (Publish): the event as JSON, a transformer's text as it is; a refused send is an InvocationError,
+    so the message is tried again like a failed invocation."""
+    def send(_target, event, _trigger):
+        body = event if isinstance(event, str) else json.dumps(event)
+        try:
+            if rule.target_kind == "sns":
+                sns_client.publish(TopicArn=rule.target, Message=body)
+                return None
+            args = {"QueueUrl": rule.target, "MessageBody": body}
+            if rule.target.endswith(".fifo"):
+                args.update(MessageGroupId=rule.message_group or rule.name, MessageDeduplicationId=uuid.uuid4().hex)
+            sqs_client.send_message(**args)
+        except ClientError as exc:
+            raise InvocationError(f"{rule.target_label}: {exc}", "TargetError") from None
+        return None
+    return send
 
 
 class BackgroundLoop:

@@ -80,6 +80,7 @@ class Cloud:
         self.pollers = []
         self.scheduler = None
         self.scheduler_schedules = None
+        self.lambda_api = None
         self.sns_deliveries = []     # (SnsSubscription, its queue's name)
         self.event_lines = []        # S3 notifications and EventBridge rules, for describe()
         self.stream_arns = {}        # table name -> its stream's ARN (moto names it at creation)
@@ -102,7 +103,7 @@ class Cloud:
                                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
         self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
                         for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
-                                     "dynamodb", "dynamodbstreams", "apigateway", "cognito-idp")}
+                                     "dynamodb", "dynamodbstreams", "apigateway", "cognito-idp", "kinesis")}
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)
@@ -123,9 +124,15 @@ class Cloud:
         functions = {k: v for k, v in self.stack.functions().items() if self._runs(k)}
         from .interpreters import warn_mismatches
         self.runtime_warnings = warn_mismatches(functions, self.isolated)
-        base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint, **self.extra_env)
+        # boto3's lambda client in a function reaches the local Lambda API (lambda_api.py), not moto's Lambda.
+        from .lambda_api import LambdaApi
+        self.lambda_api = LambdaApi(self._function_names, self.host)
+        base_env = dict(self._credentials(), AWS_ENDPOINT_URL=self.aws_endpoint,
+                        AWS_ENDPOINT_URL_LAMBDA=self.lambda_api.url)
+        base_env.update(self.extra_env)
         self.runtime = Runtime(functions, base_env, self.region, isolated=self.isolated,
                                idle_timeout=self.idle_timeout)
+        self.lambda_api.start(self.runtime.invoke)
         if not self.serve:
             return self
         self._start_gateways(ports)
@@ -165,6 +172,8 @@ class Cloud:
             gateway.stop()
         for hold in self._held_ports:
             hold.close()
+        if self.lambda_api:
+            self.lambda_api.stop()
         if self.runtime:
             self.runtime.close()
         if self.keeper:
@@ -198,6 +207,8 @@ class Cloud:
     def describe(self):
         """Lines naming every endpoint, for people."""
         lines = [f"AWS endpoint (moto/LocalStack): {self.aws_endpoint}"]
+        if self.lambda_api:
+            lines.append(f"Lambda Invoke API: {self.lambda_api.url}")
         for logical, gw in self.http.items():
             lines.append(f"HTTP API {logical}: {gw.url}/")
         for logical, gw in self.ws.items():
@@ -231,6 +242,10 @@ class Cloud:
         self._held_ports.append(hold)
         return hold.getsockname()[1]
 
+    def _function_names(self):
+        """{function name: logical id} of the functions running here (the Lambda API's names)."""
+        return {self.stack.resolver.refs.get(fid, fid): fid for fid in self.runtime.pools}
+
     def _runs(self, function_id):
         return self.only is None or function_id in self.only
 
@@ -246,6 +261,7 @@ class Cloud:
             log.info("queue %s: %s", queue.logical_id, url)
         self._create_topics()
         self._create_tables()
+        self._create_kinesis_streams()
         api_keys.create(self.stack, self.clients["apigateway"])
         user_pools.create(self.stack, self.clients["cognito-idp"])
         for bus in self.stack.event_buses():
@@ -304,32 +320,45 @@ class Cloud:
                 self.stack.resolver.attrs[table.logical_id]["StreamArn"] = described["LatestStreamArn"]
             log.info("table %s: %s", table.logical_id, table.name)
 
+    def _create_kinesis_streams(self):
+        kinesis = self.clients["kinesis"]
+        for logical, name, shards in self.stack.kinesis_streams():
+            try:
+                kinesis.create_stream(StreamName=name, ShardCount=shards)
+            except kinesis.exceptions.ResourceInUseException:
+                pass
+            log.info("Kinesis stream %s: %s", logical, name)
+
     def _start_streams(self):
-        """DynamoDB stream event sources: a poller per mapping, positioned before start() returns."""
-        from .streams import StreamPoller
-        for mapping in self.stack.stream_mappings():
+        """DynamoDB stream and Kinesis event sources: a poller per mapping, positioned before start() returns."""
+        from .streams import KinesisPoller, StreamPoller
+        for mapping in self.stack.stream_mappings() + self.stack.kinesis_mappings():
             if not self._runs(mapping.function_id):
                 continue
-            poller = StreamPoller(mapping, self.runtime.invoke, self.clients["dynamodb"],
-                                  self.clients["dynamodbstreams"], region=self.region)
+            if mapping.source == "kinesis":
+                poller = KinesisPoller(mapping, self.runtime.invoke, self.clients["kinesis"], region=self.region)
+            else:
+                poller = StreamPoller(mapping, self.runtime.invoke, self.clients["dynamodb"],
+                                      self.clients["dynamodbstreams"], region=self.region)
             poller.start()
             self.pollers.append(poller)
-            self.event_lines.append(f"DynamoDB stream {mapping.table_logical_id} -> {mapping.function_id}")
+            self.event_lines.append(f"{poller.kind} stream {mapping.table_logical_id} -> {mapping.function_id}")
 
     def _event_queue(self, function_id, event_name, kind):
         """(name, URL, ARN) of the queue moto delivers one asynchronous event source into."""
         name = "".join(c if c.isalnum() or c in "-_" else "-" for c in
                        f"{self.stack_name}-{function_id}-{event_name}")[:76] + f"-{kind}"
-        timeout = self.runtime.pools[function_id].fn.timeout   # no redelivery while an invocation runs
+        # no redelivery while an invocation runs (a rule's queue or topic target: a send, at once)
+        timeout = self.runtime.pools[function_id].fn.timeout if function_id in self.runtime.pools else 0
         sqs = self.clients["sqs"]
         url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(timeout + 30)})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return name, url, arn
 
-    def _deliver(self, function_id, event_name, url, trigger, to_event):
+    def _deliver(self, function_id, event_name, url, trigger, to_event, invoke=None):
         from .async_sources import QueueDelivery
-        delivery = QueueDelivery(function_id, event_name, url, self.runtime.invoke, self.clients["sqs"], trigger,
-                                 to_event)
+        delivery = QueueDelivery(function_id, event_name, url, invoke or self.runtime.invoke, self.clients["sqs"],
+                                 trigger, to_event)
         delivery.start()
         self.pollers.append(delivery)
 
@@ -383,22 +412,27 @@ class Cloud:
 
     def _start_event_rules(self):
         """EventBridge rules: a moto rule (event pattern, input transformer) whose target is a queue per rule,
-        delivered to the function."""
-        from .async_sources import eventbridge_event
+        delivered to the function, or sent on to the rule's queue or topic target."""
+        from .async_sources import eventbridge_event, forward_to
         events = self.clients["events"]
         for rule in self.stack.event_rules():
-            if not (self._runs(rule.function_id) and rule.enabled):
+            if not rule.enabled or (rule.function_id is not None and not self._runs(rule.function_id)):
                 continue
-            name, url, arn = self._event_queue(rule.function_id, rule.name, "events")
+            name, url, arn = self._event_queue(rule.function_id or "target", rule.name, "events")
             events.put_rule(Name=name[:64], EventPattern=json.dumps(rule.pattern), EventBusName=rule.bus,
                             State="ENABLED")
             target = {"Id": "local", "Arn": arn}
             if rule.input_transformer:
                 target["InputTransformer"] = rule.input_transformer
             events.put_targets(Rule=name[:64], EventBusName=rule.bus, Targets=[target])
-            self._deliver(rule.function_id, rule.name, url, "events:" + rule.name,
-                          eventbridge_event(rule.input, rule.input_path, self.stack.account))
-            self.event_lines.append(f"EventBridge rule {rule.name} (bus {rule.bus}) -> {rule.function_id}")
+            to_event = eventbridge_event(rule.input, rule.input_path, self.stack.account)
+            if rule.function_id is None:
+                self._deliver(rule.target_label, rule.name, url, "events:" + rule.name, to_event,
+                              forward_to(rule, self.clients["sqs"], self.clients["sns"]))
+            else:
+                self._deliver(rule.function_id, rule.name, url, "events:" + rule.name, to_event)
+            self.event_lines.append(f"EventBridge rule {rule.name} (bus {rule.bus}) -> "
+                                    f"{rule.function_id or rule.target_label}")
 
     def _start_gateways(self, ports):
         by_id = {logical: port for logical, (_api, port, _kind) in ports.items()}

@@ -58,12 +58,13 @@ class SqsMapping:
 
 @dataclass
 class StreamMapping:
-    """A DynamoDB stream event source (Type: DynamoDB, or an AWS::Lambda::EventSourceMapping from a stream)."""
+    """A DynamoDB stream or Kinesis event source (Type: DynamoDB / Kinesis, or an AWS::Lambda::EventSourceMapping
+    from a table's stream or a Kinesis stream); for Kinesis, table_* name the stream."""
     function_id: str
     name: str                         # the event's name (or the mapping's logical id)
     table_logical_id: str
     table_name: str
-    starting_position: str = "LATEST"     # TRIM_HORIZON | LATEST
+    starting_position: str = "LATEST"     # TRIM_HORIZON | LATEST (| AT_TIMESTAMP: Kinesis)
     batch_size: int = 100
     batching_window: int = 0
     report_batch_item_failures: bool = False
@@ -71,6 +72,8 @@ class StreamMapping:
     enabled: bool = True
     filters: list = field(default_factory=list, repr=False)
     filter_criteria: Optional[dict] = None
+    source: str = "dynamodb"              # dynamodb | kinesis
+    starting_timestamp: Optional[float] = None    # StartingPositionTimestamp (AT_TIMESTAMP)
 
 
 @dataclass
@@ -110,6 +113,10 @@ class EventRule:
     input_path: Optional[str] = None
     input_transformer: Optional[dict] = None
     enabled: bool = True
+    target_kind: str = "function"     # function | sqs | sns: a rule's target that is no function (function_id None)
+    target: Optional[str] = None      # the queue's URL or the topic's ARN
+    target_label: str = ""            # "queue Inbox", "topic Alerts"
+    message_group: Optional[str] = None   # SqsParameters.MessageGroupId (a FIFO queue target)
 
 
 @dataclass

@@ -141,6 +141,7 @@ class Watcher:
                          "timeout, memory, code and layers)", fid)
         for what, method in (("APIs and routes", "rest_apis"), ("WebSocket APIs", "ws_apis"),
                              ("SQS event sources", "sqs_mappings"), ("DynamoDB streams", "stream_mappings"),
+                             ("Kinesis event sources", "kinesis_mappings"), ("Kinesis streams", "kinesis_streams"),
                              ("tables", "tables"), ("schedules", "schedules"),
                              ("queues", "queues"), ("buckets", "buckets"), ("outputs", "outputs"),
                              ("SNS topics", "topics"), ("SNS event sources", "sns_subscriptions"),

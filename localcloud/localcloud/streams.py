@@ -1,11 +1,12 @@
-"""Lambda's DynamoDB stream event source: read a table's stream (moto keeps one), invoke the function with
-batches of stream records in Lambda's shape, in order.
+"""Lambda's DynamoDB stream and Kinesis event sources: read a table's stream (moto keeps one) or a Kinesis
+stream's shards, invoke the function with batches of records in Lambda's shape, in order.
 
 As on AWS, a batch that fails is retried (the shard waits) until it succeeds or MaximumRetryAttempts is
 spent; with ReportBatchItemFailures the retry starts at the first record the function names. Records that
 no FilterCriteria filter matches are skipped.
 """
 import base64
+import json
 import logging
 import time
 from datetime import datetime
@@ -42,14 +43,16 @@ def _plain(value):
 class StreamPoller(BackgroundLoop):
     """Polls one table's stream for one function."""
 
+    kind = "DynamoDB"
+
     def __init__(self, mapping, invoke, dynamodb, streams, region="us-east-1"):
-        super().__init__(f"dynamodb-{mapping.table_logical_id}-{mapping.function_id}")
+        super().__init__(f"{self.kind.lower()}-{mapping.table_logical_id}-{mapping.function_id}")
         self.mapping = mapping
         self.invoke = invoke
         self.dynamodb = dynamodb
         self.streams = streams
         self.region = region
-        self.trigger = f"dynamodb:{mapping.table_logical_id}"
+        self.trigger = f"{self.kind.lower()}:{mapping.table_logical_id}"
         self.stream_arn = None
         self.stats = {"records": 0, "invocations": 0, "failed_batches": 0, "filtered": 0, "skipped": 0}
         self._iterators = []      # [(shard id, iterator)]
@@ -57,19 +60,38 @@ class StreamPoller(BackgroundLoop):
     def start(self):
         """Position on the stream now (LATEST: what is written from here on), then poll in a thread."""
         if not self.mapping.enabled:
-            log.info("DynamoDB mapping %s -> %s is disabled", self.mapping.table_logical_id, self.mapping.function_id)
+            log.info("%s mapping %s -> %s is disabled", self.kind, self.trigger, self.mapping.function_id)
             return self
+        self.stream_arn = self._open()
+        return super().start() if self.stream_arn else self
+
+    def _open(self):
+        """The stream's ARN, with self._iterators positioned on its shards; None when there is no stream."""
         table = self.dynamodb.describe_table(TableName=self.mapping.table_name)["Table"]
-        self.stream_arn = table.get("LatestStreamArn")
-        if not self.stream_arn:
+        stream_arn = table.get("LatestStreamArn")
+        if not stream_arn:
             log.warning("DynamoDB event %s of %s: table %s has no stream (StreamSpecification); nothing will "
                         "reach it", self.mapping.name, self.mapping.function_id, self.mapping.table_name)
-            return self
-        for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
-            iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard["ShardId"],
+            return None
+        for shard in self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+            iterator = self.streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
                                                        ShardIteratorType=self.mapping.starting_position)
             self._iterators.append((shard["ShardId"], iterator["ShardIterator"]))
-        return super().start()
+        return stream_arn
+
+    def _record(self, record, shard):
+        """A GetRecords record as the function gets it."""
+        return lambda_record(record, self.stream_arn, self.region)
+
+    @staticmethod
+    def _sequence(record):
+        """The itemIdentifier a function names a record by in batchItemFailures."""
+        return record["dynamodb"]["SequenceNumber"]
+
+    @staticmethod
+    def _view(record):
+        """A record as FilterCriteria see it."""
+        return record
 
     def _run(self):
         backoff = 0.0
@@ -93,8 +115,8 @@ class StreamPoller(BackgroundLoop):
             self._iterators[index] = (shard, next_iterator)
             return False
         self.stats["records"] += len(records)
-        batch = [lambda_record(r, self.stream_arn, self.region) for r in records]
-        batch, dropped = filters.keep(self.mapping.filters, batch)
+        batch = [self._record(r, shard) for r in records]
+        batch, dropped = filters.keep(self.mapping.filters, batch, self._view)
         self.stats["filtered"] += len(dropped)
         attempt = 0
         while batch and not self._stop.is_set():
@@ -142,7 +164,7 @@ class StreamPoller(BackgroundLoop):
             return None
         failed = [item.get("itemIdentifier") for item in result.get("batchItemFailures") or []
                   if isinstance(item, dict)]
-        numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        numbers = [self._sequence(r) for r in batch]
         positions = [numbers.index(f) for f in failed if f in numbers]
         if not failed:
             log.info("%s <- %s: %d records, ok", fn, self.trigger, len(batch))
@@ -152,3 +174,58 @@ class StreamPoller(BackgroundLoop):
         log.warning("%s <- %s: %d records, retrying from sequence number %s", fn, self.trigger, len(batch),
                     numbers[first])
         return first
+
+
+class KinesisPoller(StreamPoller):
+    """Polls one Kinesis stream's shards for one function (mapping.table_* name the stream)."""
+
+    kind = "Kinesis"
+
+    def __init__(self, mapping, invoke, kinesis, region="us-east-1"):
+        super().__init__(mapping, invoke, None, kinesis, region)
+
+    def _open(self):
+        name = self.mapping.table_name
+        try:
+            described = self.streams.describe_stream(StreamName=name)["StreamDescription"]
+        except self.streams.exceptions.ResourceNotFoundException:
+            log.warning("Kinesis event %s of %s: stream %s does not exist here; nothing will reach it",
+                        self.mapping.name, self.mapping.function_id, name)
+            return None
+        for shard in described["Shards"]:
+            position = {"ShardIteratorType": self.mapping.starting_position}
+            if self.mapping.starting_position == "AT_TIMESTAMP":
+                position["Timestamp"] = self.mapping.starting_timestamp
+            iterator = self.streams.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"], **position)
+            self._iterators.append((shard["ShardId"], iterator["ShardIterator"]))
+        return described["StreamARN"]
+
+    def _record(self, record, shard):
+        return kinesis_record(record, shard, self.stream_arn, self.region)
+
+    @staticmethod
+    def _sequence(record):
+        return record["kinesis"]["sequenceNumber"]
+
+    @staticmethod
+    def _view(record):
+        """Kinesis filters see only the data key: the record's data decoded, parsed when it is JSON."""
+        text = base64.b64decode(record["kinesis"]["data"]).decode("utf-8", "replace")
+        try:
+            return {"data": json.loads(text)}
+        except ValueError:
+            return {"data": text}
+
+
+def kinesis_record(record, shard, stream_arn, region):
+    """A Kinesis GetRecords record as Lambda passes it."""
+    arrived = record.get("ApproximateArrivalTimestamp")
+    return {
+        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": record["PartitionKey"],
+                    "sequenceNumber": record["SequenceNumber"],
+                    "data": base64.b64encode(record["Data"]).decode("ascii"),
+                    "approximateArrivalTimestamp": arrived.timestamp() if isinstance(arrived, datetime) else arrived},
+        "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"{shard}:{record['SequenceNumber']}",
+        "eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::123456789012:role/local",
+        "awsRegion": region, "eventSourceARN": stream_arn,
+    }

@@ -36,7 +36,7 @@ EMULATED_RESOURCES = {
     "AWS::SES::EmailIdentity", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage",
     "AWS::Events::Rule", "AWS::Events::EventBus", "AWS::Lambda::EventSourceMapping",
-    "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable",
+    "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable", "AWS::Kinesis::Stream",
     "AWS::Scheduler::Schedule",  # those whose target is a template function: a schedule like Schedule events
     "AWS::CloudWatch::Alarm",   # evaluated by the console from the same conditions (console/alarms.py)
     *api_keys.KINDS,            # created in the endpoint's API Gateway, checked on ApiKeyRequired methods
@@ -58,8 +58,10 @@ PROPERTIES_NOT_EMULATED = {
     "AWS::Serverless::Api": ("Domain", "GatewayResponses", "DefinitionBody", "DefinitionUri"),
     "AWS::Serverless::HttpApi": ("Domain", "DefinitionBody", "DefinitionUri"),
 }
-EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
-                                              "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"),
+STREAM_PROPERTIES_NOT_EMULATED = ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
+                                  "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds")
+EVENT_PROPERTIES_NOT_EMULATED = {"DynamoDB": STREAM_PROPERTIES_NOT_EMULATED,
+                                 "Kinesis": STREAM_PROPERTIES_NOT_EMULATED,
                                  "Api": ("RequestParameters", "RequestModel"), "SNS": ("RedrivePolicy",)}
 # The parts of an API's Auth (and an event's Auth) the local gateway applies; any other is named at start-up.
 AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "AddDefaultAuthorizerToCorsPreflight",
@@ -67,8 +69,8 @@ AUTH_APPLIED = {"AWS::Serverless::Api": {"DefaultAuthorizer", "Authorizers", "Ad
                 "AWS::Serverless::HttpApi": {"DefaultAuthorizer", "Authorizers"}}
 EVENT_AUTH_APPLIED = {"Authorizer", "AuthorizationScopes", "ApiKeyRequired"}
 REST_AUTHORIZER_TTL = 300     # API Gateway's default authorizerResultTtlInSeconds (an HTTP API's is 0)
-EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "SNS", "Schedule", "ScheduleV2", "S3", "EventBridgeRule",
-                   "CloudWatchEvent"}
+EMULATED_EVENTS = {"Api", "HttpApi", "SQS", "DynamoDB", "Kinesis", "SNS", "Schedule", "ScheduleV2", "S3",
+                   "EventBridgeRule", "CloudWatchEvent"}
 
 
 class TemplateError(Exception):
@@ -370,6 +372,10 @@ class Stack:
             # moto names the stream by its creation time: the Cloud puts the real ARN here once the table exists
             stream = self.stream_arns.get(name, f"{table_arn}/stream/local")
             r.attrs[logical] = {"Arn": table_arn, "StreamArn": stream}
+        for logical, res in self._of_type("AWS::Kinesis::Stream"):
+            name = self._name(logical, res, "Name")
+            r.refs[logical] = name
+            r.attrs[logical] = {"Arn": arn.format("kinesis", f"stream/{name}")}
         for logical, res in self._of_type("AWS::S3::Bucket"):
             name = self._name(logical, res, "BucketName").lower()
             r.refs[logical] = name
@@ -446,6 +452,15 @@ class Stack:
             out.append(model.Table(logical, self.resolver.refs[logical], definition))
         return out
 
+    def kinesis_streams(self):
+        """(logical id, name, shard count) of every Kinesis stream."""
+        out = []
+        for logical, res in self._of_type("AWS::Kinesis::Stream"):
+            props = self.resolver.resolve(res.get("Properties", {}))
+            on_demand = (props.get("StreamModeDetails") or {}).get("StreamMode") == "ON_DEMAND"
+            out.append((logical, self.resolver.refs[logical], int(props.get("ShardCount", 4 if on_demand else 1))))
+        return out
+
     def buckets(self):
         """Every S3 bucket."""
         return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
@@ -483,11 +498,15 @@ class Stack:
         wired = {logical for logical, _props in self._mappings_by_hand()}
         for logical, res in self._of_type("AWS::Lambda::EventSourceMapping"):
             if logical not in wired:
-                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues and "
-                             "DynamoDB streams of this template into its functions are)")
+                lines.append(f"event source mapping {logical} is not emulated locally (only SQS queues, "
+                             "DynamoDB streams and Kinesis streams of this template into its functions are)")
         for logical, res in self._of_type("AWS::Events::Rule"):
             if "EventPattern" not in res.get("Properties", {}):
                 lines.append(f"rule {logical} has no EventPattern: only pattern rules are emulated locally")
+        for logical, _props, target, kind, arn, _label in self._rule_targets():
+            if kind is None:
+                lines.append(f"target {target.get('Id')} of rule {logical} ({arn}) is not emulated locally (only "
+                             "functions, queues and topics of this template are): nothing reaches it")
         lines += self._scheduler_schedules_not_emulated()
         for logical, res in self.resources.items():
             for prop in PROPERTIES_NOT_EMULATED.get(res.get("Type"), ()):
@@ -645,26 +664,43 @@ class Stack:
     def stream_mappings(self):
         """Every DynamoDB stream event source: Type: DynamoDB events and AWS::Lambda::EventSourceMapping
         resources from the stream of a template table."""
+        return self._stream_sources("DynamoDB", "dynamodb", self._table_of_stream, "a stream of no table")
+
+    def kinesis_mappings(self):
+        """Every Kinesis event source: Type: Kinesis events and AWS::Lambda::EventSourceMapping resources from a
+        template Kinesis stream (table_* of each name the stream)."""
+        return self._stream_sources("Kinesis", "kinesis", self._kinesis_stream, "no Kinesis stream")
+
+    def _stream_sources(self, kind, source, locate, missing):
+        """The StreamMappings of one source kind: its events (locate: a Stream ARN -> the template resource) and
+        the mappings written by hand from it."""
         out = []
-        for fn, name, kind, props in self._events():
-            if kind != "DynamoDB":
+        for fn, name, event_kind, props in self._events():
+            if event_kind != kind:
                 continue
             props = self.resolver.resolve(props)
-            table = self._table_of_stream(props.get("Stream"))
-            if table is None:
-                raise TemplateError(f"{fn}: DynamoDB event {name} names a stream of no table of this template: "
+            found = locate(props.get("Stream"))
+            if found is None:
+                raise TemplateError(f"{fn}: {kind} event {name} names {missing} of this template: "
                                     f"{props.get('Stream')}")
-            out.append(self._stream_mapping(fn, name, table, props, f"event {name} of {fn}"))
+            out.append(self._stream_mapping(fn, name, found, props, f"event {name} of {fn}", source))
         for logical, props in self._mappings_by_hand():
-            if props["_source"] == "dynamodb":
-                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical))
+            if props["_source"] == source:
+                out.append(self._stream_mapping(props["_function"], logical, props["_table"], props, logical, source))
         return out
 
-    def _stream_mapping(self, fn, name, table, props, where):
+    def _kinesis_stream(self, arn):
+        """The logical id of the template Kinesis stream an ARN names (a consumer's ARN names its stream)."""
+        match = re.search(r":stream/([^/]+)", str(arn or ""))
+        return next((k for k, _res in self._of_type("AWS::Kinesis::Stream")
+                     if match and self.resolver.refs[k] == match.group(1)), None)
+
+    def _stream_mapping(self, fn, name, table, props, where, source="dynamodb"):
         position = props.get("StartingPosition")
-        if position not in ("TRIM_HORIZON", "LATEST"):
-            raise TemplateError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST for a DynamoDB stream, "
-                                f"not {position!r}")
+        positions = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP") if source == "kinesis" else ("TRIM_HORIZON", "LATEST")
+        if position not in positions:
+            raise TemplateError(f"{where}: StartingPosition must be {' or '.join(positions)} for a "
+                                f"{'Kinesis' if source == 'kinesis' else 'DynamoDB'} stream, not {position!r}")
         criteria = props.get("FilterCriteria")
         return model.StreamMapping(
             function_id=fn, name=name, table_logical_id=table, table_name=self.resolver.refs[table],
@@ -672,7 +708,8 @@ class Stack:
             batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
             report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
             maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria)
+            enabled=_true(props.get("Enabled", True)), filters=_filters(criteria, where), filter_criteria=criteria,
+            source=source, starting_timestamp=_float_or_none(props.get("StartingPositionTimestamp")))
 
     def _table_of_stream(self, arn):
         """The logical id of the template table whose stream an ARN names (moto's label or ours)."""
@@ -697,6 +734,9 @@ class Stack:
             elif fn and self._table_of_stream(source):
                 out.append((logical, dict(props, _function=fn, _source="dynamodb",
                                           _table=self._table_of_stream(source))))
+            elif fn and self._kinesis_stream(source):
+                out.append((logical, dict(props, _function=fn, _source="kinesis",
+                                          _table=self._kinesis_stream(source))))
         return out
 
     def topics(self):
@@ -773,18 +813,41 @@ class Stack:
             out.append(model.EventRule(fn, name, props.get("Pattern") or {}, _bus_name(props.get("EventBusName")),
                                        _json_text(props.get("Input")), props.get("InputPath"),
                                        props.get("InputTransformer"), bool(enabled)))
-        by_arn = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        for logical, props, target, kind, where, label in self._rule_targets():
+            if kind is None:
+                continue
+            rule = model.EventRule(
+                where if kind == "function" else None, logical, props["EventPattern"],
+                _bus_name(props.get("EventBusName")), _json_text(target.get("Input")), target.get("InputPath"),
+                target.get("InputTransformer"), props.get("State", "ENABLED") != "DISABLED")
+            if kind != "function":
+                rule.name = f"{logical}-{target.get('Id', label)}"
+                rule.target_kind, rule.target, rule.target_label = kind, where, label
+                rule.message_group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            out.append(rule)
+        return out
+
+    def _rule_targets(self):
+        """(rule logical id, resolved properties, target, kind, where, label) of every target of every
+        AWS::Events::Rule with an EventPattern: kind "function" (where: its logical id), "sqs" (where: the queue's
+        URL), "sns" (where: the topic's ARN), or None for a target the local cloud does not deliver to."""
+        functions = {v["Arn"]: k for k, v in self.resolver.attrs.items() if ":function:" in v.get("Arn", "")}
+        queues = {self.resolver.attrs[k]["Arn"]: k for k, _res in self._of_type("AWS::SQS::Queue")}
+        topics = {self.resolver.refs[k]: k for k, _res in self._of_type("AWS::SNS::Topic")}
         for logical, res in self._of_type("AWS::Events::Rule"):
             props = self.resolver.resolve(res.get("Properties", {}))
             if "EventPattern" not in props:
                 continue
             for target in props.get("Targets", []):
-                if target.get("Arn") in by_arn:
-                    out.append(model.EventRule(
-                        by_arn[target["Arn"]], logical, props["EventPattern"], _bus_name(props.get("EventBusName")),
-                        _json_text(target.get("Input")), target.get("InputPath"), target.get("InputTransformer"),
-                        props.get("State", "ENABLED") != "DISABLED"))
-        return out
+                arn = target.get("Arn")
+                if arn in functions:
+                    yield logical, props, target, "function", functions[arn], functions[arn]
+                elif arn in queues:
+                    yield logical, props, target, "sqs", self.resolver.refs[queues[arn]], f"queue {queues[arn]}"
+                elif arn in topics:
+                    yield logical, props, target, "sns", arn, f"topic {topics[arn]}"
+                else:
+                    yield logical, props, target, None, arn, str(target.get("Id"))
 
     def event_buses(self):
         """The names of the template's custom event buses."""
@@ -1036,6 +1099,11 @@ def _unzipped(archive):
         except OSError:       # another run extracted it first
             shutil.rmtree(partial, ignore_errors=True)
     return folder.resolve()
+
+
+def _float_or_none(value):
+    """A resolved number property, or None when absent."""
+    return None if value is None or value is NO_VALUE else float(value)
 
 
 def _versioned(resource):

@@ -109,8 +109,8 @@ def test_resource_and_event_kinds_not_emulated_are_named_at_start_up(start_cloud
     expected = [
         "custom resource Seed (Custom::Seed) is not run locally",
         "resource kind AWS::Serverless::StateMachine is not emulated locally: Machine",
-        "event source mapping StreamMapping is not emulated locally (only SQS queues and DynamoDB streams of this "
-        "template into its functions are)",
+        "event source mapping StreamMapping is not emulated locally (only SQS queues, DynamoDB streams and Kinesis "
+        "streams of this template into its functions are)",
         "property Auth.UsagePlan of Guarded (AWS::Serverless::Api) is not applied locally",
         "property EventInvokeConfig of Worker (AWS::Serverless::Function) is not applied locally",
         "event Logs (Type: CloudWatchLogs) of function Worker is not emulated locally: it never fires",

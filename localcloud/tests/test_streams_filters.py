@@ -1,4 +1,5 @@
-"""DynamoDB streams, event source mappings written by hand, and FilterCriteria (templates/streams/)."""
+"""DynamoDB and Kinesis streams, event source mappings written by hand, and FilterCriteria (templates/streams/)."""
+import base64
 import json
 import textwrap
 from pathlib import Path
@@ -93,6 +94,35 @@ def test_sqs_mapping_written_by_hand_applies_its_filter(cloud, records):
     assert not [line for line in cloud.not_emulated if "Mapping" in line or "FilterCriteria" in line]
 
 
+def test_kinesis_event_and_a_mapping_written_by_hand_filter_on_data_and_retry(cloud, records):
+    kinesis = boto3.client("kinesis")
+    stream = cloud.physical_id("Clicks")
+    sent = [{"kind": "click", "page": "/buy/1"}, {"kind": "view", "page": "/buy/2"}, "not json",
+            {"kind": "click", "page": "/home"}, {"kind": "click", "page": "/about"}]
+    for item in sent:
+        data = item if isinstance(item, str) else json.dumps(item)
+        kinesis.put_record(StreamName=stream, Data=data.encode(), PartitionKey="user-1")
+    wait_for(lambda: sum(len(e["Records"]) for e in seen(records, "OnClick")) >= 3, timeout=20)
+    batches = seen(records, "OnClick")
+    assert all(len(e["Records"]) <= 2 for e in batches)                        # BatchSize 2
+    clicks = [r for e in batches for r in e["Records"]]
+    assert [json.loads(base64.b64decode(r["kinesis"]["data"]))["page"] for r in clicks] == [
+        "/buy/1", "/home", "/about"]                                            # in order, views and text dropped
+    record = clicks[0]
+    assert record["eventSource"] == "aws:kinesis" and record["eventName"] == "aws:kinesis:record"
+    assert record["eventSourceARN"] == f"arn:aws:kinesis:us-east-1:123456789012:stream/{stream}"
+    assert record["kinesis"]["partitionKey"] == "user-1" and record["eventID"].startswith("shardId-")
+    assert record["eventID"].endswith(":" + record["kinesis"]["sequenceNumber"])
+    # the mapping written by hand: its own filter (both /buy records, whatever their kind); the first attempt of the
+    # batch fails and it comes again
+    [buys] = wait_for(lambda: seen(records, "BuyClicks"), timeout=30)
+    assert [json.loads(base64.b64decode(r["kinesis"]["data"]))["page"] for r in buys["Records"]] == [
+        "/buy/1", "/buy/2"]
+    assert sorted(p.name for p in (records / "attempts" / buys["Records"][0]["eventID"]).iterdir()) == ["1", "2"]
+    assert {"Kinesis stream Clicks -> OnClick", "Kinesis stream Clicks -> BuyClicks"} <= set(cloud.describe())
+    assert not [line for line in cloud.not_emulated if "Kinesis" in line or "Clicks" in line]
+
+
 def _stack(tmp_path, body):
     (tmp_path / "template.yaml").write_text(textwrap.dedent("""
         Transform: AWS::Serverless-2016-10-31
@@ -132,3 +162,4 @@ def test_console_lists_stream_triggers(cloud):
     triggers = {f["id"]: f["triggers"] for f in Resources(cloud).functions()}
     assert triggers["OnOrder"] == ["DynamoDB stream Orders (batch 2)"]
     assert triggers["Retried"] == ["DynamoDB stream Orders (batch 10)"]
+    assert triggers["OnClick"] == ["Kinesis stream Clicks (batch 2)"]

@@ -35,9 +35,10 @@ class Resources:
         for mapping in stack.sqs_mappings():
             triggers.get(mapping.function_id, []).append(
                 f"SQS {mapping.queue_logical_id} (batch {mapping.batch_size})")
-        for mapping in stack.stream_mappings():
+        for mapping in stack.stream_mappings() + stack.kinesis_mappings():
+            kind = "Kinesis" if mapping.source == "kinesis" else "DynamoDB"
             triggers.get(mapping.function_id, []).append(
-                f"DynamoDB stream {mapping.table_logical_id} (batch {mapping.batch_size})")
+                f"{kind} stream {mapping.table_logical_id} (batch {mapping.batch_size})")
         for sched in stack.schedules():
             triggers.get(sched.function_id, []).append(f"Schedule {sched.name}: {sched.expression}")
         for sub in stack.sns_subscriptions():
@@ -123,14 +124,19 @@ class Resources:
         moved = 0
         while moved < limit:
             messages = self.sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=MOVE_BATCH, WaitTimeSeconds=0,
-                                                VisibilityTimeout=30, MessageAttributeNames=["All"]
-                                                ).get("Messages", [])
+                                                VisibilityTimeout=30, MessageAttributeNames=["All"],
+                                                AttributeNames=["MessageGroupId"]).get("Messages", [])
             if not messages:
                 break
             entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)]
             for entry, message in zip(entries, messages):
                 if message.get("MessageAttributes"):
                     entry["MessageAttributes"] = message["MessageAttributes"]
+                if source_url.endswith(".fifo"):
+                    # A FIFO queue takes nothing without its group; a new deduplication id, as the message's own
+                    # (or its content) was seen by the source queue within the last 5 minutes and would be dropped.
+                    entry["MessageGroupId"] = message.get("Attributes", {}).get("MessageGroupId", "redrive")
+                    entry["MessageDeduplicationId"] = message["MessageId"]
             sent = self.sqs.send_message_batch(QueueUrl=source_url, Entries=entries)
             done = {s["Id"] for s in sent.get("Successful", [])}
             self.sqs.delete_message_batch(QueueUrl=dlq_url, Entries=[
