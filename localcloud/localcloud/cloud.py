@@ -280,8 +280,14 @@ class Cloud:
             if bucket.versioned:
                 s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"})
             log.info("bucket %s: %s", bucket.logical_id, bucket.name)
-        for name, value in self.stack.secrets():
-            sm = self.clients["secretsmanager"]
+        sm = self.clients["secretsmanager"]
+        for name, value, generate in self.stack.secrets():
+            if value is None:       # generated once, as CloudFormation does: a saved or existing one is kept
+                try:
+                    sm.create_secret(Name=name, SecretString=generated_secret(sm, generate))
+                except sm.exceptions.ResourceExistsException:
+                    pass
+                continue
             try:
                 sm.create_secret(Name=name, SecretString=value)
             except sm.exceptions.ResourceExistsException:
@@ -490,3 +496,25 @@ def _subscription_attributes(policy, scope, **more):
     if policy:
         attributes.update(FilterPolicy=json.dumps(policy), FilterPolicyScope=scope)
     return attributes
+
+
+RANDOM_PASSWORD_OPTIONS = ("PasswordLength", "ExcludeCharacters", "ExcludeNumbers", "ExcludePunctuation",
+                           "ExcludeUppercase", "ExcludeLowercase", "IncludeSpace", "RequireEachIncludedType")
+
+
+def generated_secret(sm, spec):
+    """A secret's value as CloudFormation makes it from GenerateSecretString: a random password (the endpoint's
+    GetRandomPassword, same options), or, with GenerateStringKey, the SecretStringTemplate's JSON object ({} when
+    there is none) with the password under that key."""
+    options = {}
+    for name in RANDOM_PASSWORD_OPTIONS:
+        if name in spec:
+            value = spec[name]
+            options[name] = int(value) if name == "PasswordLength" else (
+                str(value) if name == "ExcludeCharacters" else tpl._true(value))
+    password = sm.get_random_password(**options)["RandomPassword"]
+    if not spec.get("GenerateStringKey"):
+        return password
+    document = json.loads(spec.get("SecretStringTemplate") or "{}")
+    document[spec["GenerateStringKey"]] = password
+    return json.dumps(document)

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 log = logging.getLogger("localcloud.runtime")
@@ -19,14 +20,31 @@ def _current():
 
 
 def installed(path=None):
-    """{minor: executable} of every python3.X on PATH (this interpreter for its own version: its venv)."""
+    """{minor: executable} of every python3.X on PATH that runs (this interpreter for its own version: its venv).
+    A name on PATH need not run: a pyenv shim of a version that is not selected exits 127 ("command not found")."""
     found = {}
     for minor in MINORS:
         exe = shutil.which(f"python3.{minor}", path=path)
-        if exe:
+        if exe and _runs(exe):
             found[minor] = exe
     found[_current()] = sys.executable
     return found
+
+
+_running = {}
+
+
+def _runs(exe):
+    """True when the executable starts a Python (asked once per path)."""
+    if exe not in _running:
+        try:
+            done = subprocess.run([exe, "-c", "pass"], capture_output=True, timeout=30)
+            _running[exe] = done.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _running[exe] = False
+        if not _running[exe]:
+            log.info("%s is on PATH but does not run: not used", exe)
+    return _running[exe]
 
 
 def choose(runtime, isolated=True, path=None):

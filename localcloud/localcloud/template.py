@@ -8,7 +8,10 @@ execute-api hosts).
 import copy
 import hashlib
 import json
+import os
 import re
+import shutil
+import zipfile
 from pathlib import Path
 
 from cfnlint.decode import decode
@@ -22,6 +25,7 @@ EXECUTE_API = re.compile(r"(https|wss)://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.a
 SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 MERGED_GLOBAL_LISTS = ("Layers",)
 INLINE_DIR = cache_dir() / "inline"
+UNZIPPED_DIR = cache_dir() / "unzipped"      # CodeUri .zip files, extracted once per content
 
 
 # What the local cloud runs, and what needs nothing locally (permissions, log groups, deployments): any other
@@ -48,9 +52,11 @@ NOTHING_TO_EMULATE = {
 }
 # Properties the local cloud does not apply, named at start-up like the kinds above.
 PROPERTIES_NOT_EMULATED = {
-    "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri"),
-    "AWS::Serverless::Api": ("Domain", "GatewayResponses"),
-    "AWS::Serverless::HttpApi": ("Domain",),
+    "AWS::Serverless::Function": ("EventInvokeConfig", "DeadLetterQueue", "FunctionUrlConfig", "ImageUri",
+                                  "DurableConfig"),
+    # An OpenAPI definition is not read: only the routes of the functions' Api / HttpApi events are served.
+    "AWS::Serverless::Api": ("Domain", "GatewayResponses", "DefinitionBody", "DefinitionUri"),
+    "AWS::Serverless::HttpApi": ("Domain", "DefinitionBody", "DefinitionUri"),
 }
 STREAM_PROPERTIES_NOT_EMULATED = ("DestinationConfig", "ParallelizationFactor", "TumblingWindowInSeconds",
                                   "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds")
@@ -460,11 +466,14 @@ class Stack:
         return [model.Bucket(k, self.resolver.refs[k], _versioned(res)) for k, res in self._of_type("AWS::S3::Bucket")]
 
     def secrets(self):
-        """(name, secret string) for every Secrets Manager secret with a SecretString."""
+        """(name, secret string, GenerateSecretString) for every Secrets Manager secret: its SecretString, or
+        None and how CloudFormation would generate it (None when the template gives neither: an empty one)."""
         out = []
         for logical, res in self._of_type("AWS::SecretsManager::Secret"):
             props = self.resolver.resolve(res.get("Properties", {}))
-            out.append((props.get("Name") or f"{self.stack_name}-{logical}", props.get("SecretString", "")))
+            generate = props.get("GenerateSecretString") if "SecretString" not in props else None
+            value = None if generate is not None else props.get("SecretString", "")
+            out.append((props.get("Name") or f"{self.stack_name}-{logical}", value, generate))
         return out
 
     def email_identities(self):
@@ -518,6 +527,12 @@ class Stack:
                         lines.append(f"property {prop} of {logical} (Globals.{section}) is not applied locally")
                 lines += _auth_not_applied(f"{logical} (Globals.{section})", kind, glob)
         lines += api_keys.not_enforced(self) + user_pools.not_applied(self) + api_resources.not_routed(self)
+        for logical, res in self._of_type("AWS::Serverless::Function"):
+            for layer in (res.get("Properties") or {}).get("Layers", []):
+                if self._layer_dir(layer) is None:
+                    lines.append(f"layer {self.resolver.resolve(layer)} of function {logical} is not available "
+                                 "locally (only the template's own layers with a local ContentUri are): its code is "
+                                 "missing")
         for fn, name, kind, props in self._events():
             if kind not in EMULATED_EVENTS:
                 lines.append(f"event {name} (Type: {kind}) of function {fn} is not emulated locally: it never fires")
@@ -562,15 +577,17 @@ class Stack:
 
     def layer_dirs(self, props):
         """The python/ folders of the template's own layers referenced by a function."""
-        dirs = []
-        for ref in props.get("Layers", []):
-            name = ref.get("Ref") if isinstance(ref, dict) else None
-            res = self.resources.get(name or "", {})
-            uri = res.get("Properties", {}).get("ContentUri") or res.get("Properties", {}).get("Content")
-            if isinstance(uri, str):
-                base = (self.root / uri).resolve()
-                dirs.append(base / "python" if (base / "python").is_dir() else base)
-        return dirs
+        return [d for d in map(self._layer_dir, props.get("Layers", [])) if d is not None]
+
+    def _layer_dir(self, ref):
+        """The folder of a layer a function names, if it is one of the template's with a local ContentUri."""
+        name = ref.get("Ref") if isinstance(ref, dict) else None
+        res = self.resources.get(name or "", {})
+        uri = res.get("Properties", {}).get("ContentUri") or res.get("Properties", {}).get("Content")
+        if not isinstance(uri, str):
+            return None
+        base = (self.root / uri).resolve()
+        return base / "python" if (base / "python").is_dir() else base
 
     def functions(self):
         """Every function with its resolved environment, timeout, memory and concurrency."""
@@ -584,6 +601,8 @@ class Stack:
                 if not isinstance(code_uri, str):
                     raise TemplateError(f"{logical}: CodeUri must be a local path to run locally")
                 code_dir = (self.root / code_uri).resolve()
+                if code_dir.is_file() and zipfile.is_zipfile(code_dir):
+                    code_dir = _unzipped(code_dir)
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             out[logical] = model.Function(
                 logical_id=logical, handler=str(self.resolver.resolve(props["Handler"])), code_dir=code_dir,
@@ -1063,6 +1082,23 @@ def _filters(criteria, where):
 def _int_or_none(value):
     """A resolved number property (a !Ref to a Number parameter resolves to its text); None when absent."""
     return None if value is None or value is NO_VALUE else int(value)
+
+
+def _unzipped(archive):
+    """The folder holding a CodeUri .zip's files (Lambda runs the archive's contents), extracted under the cache's
+    unzipped/ once per content: an archive that changes gets a new folder."""
+    digest = hashlib.sha1(archive.read_bytes()).hexdigest()[:16]
+    folder = UNZIPPED_DIR / f"{archive.stem}-{digest}"
+    if not folder.is_dir():
+        UNZIPPED_DIR.mkdir(parents=True, exist_ok=True)
+        partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(partial)
+        try:
+            partial.rename(folder)
+        except OSError:       # another run extracted it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return folder.resolve()
 
 
 def _float_or_none(value):

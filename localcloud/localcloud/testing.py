@@ -1,10 +1,12 @@
 """Helpers for the tests of a project that runs its template on localcloud (and for localcloud's own tests).
 
 - `wait_until`: poll for what another process does (a queue drained, a row written, a page updated).
+- `sent_email`: the e-mail SES accepted in a moto server running in this process (`localcloud.cloud.start_moto`).
 - `Clouds`: the clouds a test session started, so that each stops when whatever started it ends. A cloud left
   running after its test or module goes on polling queues and firing schedules, and acts on later tests' rows
   (a scheduled claim took another test's due accounts; a retried message reached a reused id).
 """
+import json
 import time
 
 
@@ -18,6 +20,33 @@ def wait_until(predicate, timeout=20.0, what="condition", interval=0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def sent_email():
+    """[{"id", "source", "subject", "body", "destinations"}] of every e-mail SES accepted, oldest first, read from the
+    moto server of this process (functions send to it over HTTP).
+
+    Not /moto-api/data.json: that serialises every model instance moto has tracked since the session began (every S3
+    key, queue and message of every earlier test, attribute by attribute), so it slows as the session grows; late in
+    a loaded `pytest -n 2` run it took over 10 s. This reads the same tracked SES messages, and only those, in the
+    shape data.json gives them (their public JSON-able attributes)."""
+    from moto.core.model_instances import model_data
+    model = model_data.get("ses", {}).get("Message")
+    return [_public(message) for message in list(getattr(model, "instances_tracked", []))]
+
+
+def _public(instance):
+    out = {}
+    for name in dir(instance):
+        if name.startswith("_"):
+            continue
+        value = getattr(instance, name)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        out[name] = value
+    return out
 
 
 class Clouds:

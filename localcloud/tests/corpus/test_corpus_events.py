@@ -11,6 +11,8 @@ import pytest
 import requests
 from polling import wait_until as wait_for
 
+from localcloud.testing import sent_email
+
 PATTERNS = Path(__file__).resolve().parent / "serverless-patterns"
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,10 +25,10 @@ def run(start_cloud, folder, **options):
     return cloud, invocations
 
 
-def sent_mail(endpoint):
-    """Every email moto's SES has sent: (destination addresses, subject, text body)."""
-    data = requests.get(f"{endpoint}/moto-api/data.json", timeout=10).json().get("ses", {})
-    return [(m["destinations"]["ToAddresses"], m["subject"], m["body"]) for m in data.get("Message", [])]
+def sent_mail():
+    """Every email moto's SES has sent (the session's moto runs in this process): (destination addresses, subject,
+    text body)."""
+    return [(m["destinations"]["ToAddresses"], m["subject"], m["body"]) for m in sent_email()]
 
 
 def test_s3_upload_mails_a_presigned_link_to_the_object(start_cloud, aws_endpoint):
@@ -36,7 +38,7 @@ def test_s3_upload_mails_a_presigned_link_to_the_object(start_cloud, aws_endpoin
     bucket = cloud.stack.outputs()["MyBucketName"]
     assert bucket == f"{cloud.stack_name}-123456789012-us-east-1"
     boto3.client("s3").put_object(Bucket=bucket, Key="report.pdf", Body=b"%PDF-1.4")
-    [(_to, subject, text)] = wait_for(lambda: [m for m in sent_mail(aws_endpoint) if m[0] == [recipient]],
+    [(_to, subject, text)] = wait_for(lambda: [m for m in sent_mail() if m[0] == [recipient]],
                                       timeout=30)
     assert subject == "New Amazon S3 object uploaded"
     url = text.split("The URL will expire in one hour: ", 1)[1]
