@@ -20,7 +20,7 @@ def test_no_broadcast_function_gets_a_secret_in_its_environment(cloud):
 
 
 def test_the_platform_secret_holds_them_and_every_reader_may_read_it(cloud):
-    [(name, text)] = cloud.stack.secrets()
+    [(name, text, _generated)] = cloud.stack.secrets()
     stored = json.loads(cloud.clients["secretsmanager"].get_secret_value(SecretId=name)["SecretString"])
     assert (stored["BROADCAST_PASSWORD"], stored["BROADCAST_WEBHOOK_SECRET"]) == (PASSWORD, SECRET)
     assert stored["CHATAPP_PASSWORD"] == "emulator-password"

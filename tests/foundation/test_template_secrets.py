@@ -74,7 +74,7 @@ def test_resolved_environments_hold_no_secret_value_and_the_secret_holds_them():
         shown = json.dumps(fn.environment)
         assert not [name for name, value in values.items() if value in shown], logical
         assert fn.environment["PLATFORM_SECRETS"].startswith("arn:aws:secretsmanager:")
-    (_name, text), = stack.secrets()
+    (_name, text, _generated), = stack.secrets()
     stored = json.loads(text)
     assert stored["DATABASE_URL"] == values["DatabaseUrl"] and stored["MYSQL_URL"] == values["MysqlUrl"]
 

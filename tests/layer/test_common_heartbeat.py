@@ -74,13 +74,16 @@ class Watcher:
 
 
 def test_a_long_handler_keeps_its_record_past_a_short_visibility(queues):
-    sqs, url, arn = queues(2)
+    # A 4 s visibility renewed every 0.5 s: a loaded machine may stall the beats for up to 3.5 s (with 2 s, a
+    # stall of 1.5 s on a machine at load 11 let the record show again) and the work still outlasts it 2.5 times.
+    sqs, url, arn = queues(4)
     sqs.send_message(QueueUrl=url, MessageBody="long")
     event = receive_event(sqs, url, arn, 1)
     with Watcher(sqs, url) as watcher:
-        result = batch.process(event, lambda record: time.sleep(6), heartbeat=FAST)
+        result = batch.process(event, lambda record: time.sleep(10),
+                               heartbeat=heartbeat.Policy(visibility=4, interval=0.5, first=0.2))
     assert result == {"batchItemFailures": []}
-    assert watcher.got == []  # 6 s of work on a 2 s visibility, never delivered twice
+    assert watcher.got == []  # 10 s of work on a 4 s visibility, never delivered twice
 
 
 def test_a_killed_worker_s_record_shows_again_long_before_the_queue_s_timeout(queues):
