@@ -29,10 +29,13 @@ class LazyS3:
     def __getattr__(self, name):
         with self._lock:
             if self._client is None:
-                # No CRC32 of every upload where S3 does not require one (the key already names the content).
+                # No CRC32 of every upload where S3 does not require one (the key already names the content), and
+                # no SHA-256 of every body for the request's signature (botocore hashes it when there is no
+                # checksum header, or over plain HTTP): the signature still covers the key and the headers.
                 from . import s3_models   # preloaded in the forkserver: its parsed model data is inherited
                 self._client = s3_models.session().client(
-                    "s3", config=Config(request_checksum_calculation="when_required"))
+                    "s3", config=Config(request_checksum_calculation="when_required",
+                                        s3={"payload_signing_enabled": False}))
         return getattr(self._client, name)
 
 

@@ -11,6 +11,8 @@ def clean(value):
         return value or ""
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():   # known without a pass over the text: ASCII holds no surrogate
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

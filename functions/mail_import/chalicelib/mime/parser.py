@@ -330,7 +330,9 @@ def _lines(text: str) -> str:
     if text.startswith('\ufeff'):
         text = text[1:]
     if '\r' in text:
-        text = text.replace('\r\n', '\n').replace('\r', '\n')
+        text = text.replace('\r\n', '\n')
+        if '\r' in text:   # a lone CR, rarely: one more pass only then
+            text = text.replace('\r', '\n')
     return text.replace('\x00', '') if '\x00' in text else text
 
 
