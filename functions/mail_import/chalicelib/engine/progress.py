@@ -89,16 +89,18 @@ class Notifier:
         with self._lock:
             rows, progress, final = self._rows, self._progress, self._final
             self._rows, self._progress, self._final = [], None, None
-        payloads = row_payloads(rows)
-        payloads += [json.dumps(e, ensure_ascii=False, default=str) for e in (progress, final) if e]
-        return payloads
+        return rows, [e for e in (progress, final) if e]
 
     def _send_pending(self):
-        payloads = self._take()
-        if not payloads:
+        rows, events = self._take()
+        if not rows and not events:
             return
-        # Looked up after taking the payloads: a page that connects later catches up from the
+        # Looked up after taking the rows and events: a page that connects later catches up from the
         # database when it subscribes, so no row falls between the two.
-        for connection_id in connections.of_account(self.account_id):
+        receivers = connections.of_account(self.account_id)
+        if not receivers:
+            return   # nobody to tell: the rows are not even encoded (most imports run with no page open)
+        payloads = row_payloads(rows) + [json.dumps(e, ensure_ascii=False, default=str) for e in events]
+        for connection_id in receivers:
             if not all(aws.push(connection_id, p) for p in payloads):
                 connections.forget(connection_id)
