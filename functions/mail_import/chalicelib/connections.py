@@ -3,6 +3,10 @@ from common.db import pg_transaction
 
 from . import queries
 
+# API Gateway answers a push with GoneException while the connection's $connect is still running (the row is written
+# by $connect, so a push can find it first); such a connection opens a moment later and subscribes.
+GONE_GRACE_SECONDS = 30
+
 
 def add(connection_id, account_id):
     """Remember a connection accepted for an account."""
@@ -29,3 +33,11 @@ def forget(connection_id):
     """Drop a connection that closed or that API Gateway says is gone."""
     with pg_transaction() as cur:
         cur.execute(queries.DELETE_CONNECTION, (connection_id,))
+
+
+def forget_gone(connection_id):
+    """Drop a connection a push found gone, unless it was accepted less than GONE_GRACE_SECONDS ago (then it is
+    still opening: forgotten now, its page's subscribe would find no account). A page that never opened is
+    dropped by a later push, or by $disconnect."""
+    with pg_transaction() as cur:
+        cur.execute(queries.FORGET_GONE_CONNECTION, (connection_id, GONE_GRACE_SECONDS))

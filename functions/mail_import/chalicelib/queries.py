@@ -469,6 +469,13 @@ CONNECTION_ACCOUNT = "SELECT account_id FROM mail_import.ws_connections WHERE co
 
 DELETE_CONNECTION = "DELETE FROM mail_import.ws_connections WHERE connection_id = %s"
 
+# A push answered "gone" forgets the connection only once it is older than the grace (seconds): API Gateway answers
+# GoneException to a push that comes while $connect is still running, and that page is about to be open.
+FORGET_GONE_CONNECTION = """
+    DELETE FROM mail_import.ws_connections
+    WHERE connection_id = %s AND connected_at < now() - make_interval(secs => %s)
+"""
+
 CONNECTIONS = "SELECT connection_id FROM mail_import.ws_connections WHERE account_id = %s"
 
 # ---- sync schedule -----------------------------------------------------------------------------

@@ -103,4 +103,4 @@ class Notifier:
         payloads = row_payloads(rows) + [json.dumps(e, ensure_ascii=False, default=str) for e in events]
         for connection_id in receivers:
             if not all(aws.push(connection_id, p) for p in payloads):
-                connections.forget(connection_id)
+                connections.forget_gone(connection_id)
