@@ -270,46 +270,6 @@ def test_queue_counts_update_live_without_any_invocation(stack, page):
         empty(sqs, dlq)
 
 
-def test_a_change_while_the_page_is_being_fetched_again_is_not_lost(stack, page):
-    """The page refreshes itself on each change event; a change that comes while a refresh is in flight must lead to
-    one more refresh, else the page keeps the state the refresh in flight read, from before that change. The
-    refresh of the first change is held (and then answered with the page as it was after that change) until the
-    second change has reached the page."""
-    cloud, console, _ = stack
-    sqs = boto3.client("sqs")
-    dlq = cloud.physical_id("JobsDlq")
-    page.goto(console.url + "/queues")
-    expect(page.locator("#live")).to_contain_text("live", timeout=WAIT_MS)
-    cell = page.locator("tr[data-queue=JobsDlq] .visible")
-    before = int(cell.inner_text())
-    # a listener of our own beside the page's: it tells when a change event has reached the page
-    page.evaluate("window.changes = 0; new EventSource('/events').addEventListener('change', "
-                  "function () { window.changes++; })")
-    held, url = [], console.url + "/queues"
-
-    def hold(route):       # the first refresh waits; any later one goes through
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route(url, hold)
-    try:
-        sqs.send_message(QueueUrl=dlq, MessageBody="first")
-        wait_until(lambda: (page.wait_for_timeout(50), held)[1], what="the page's refresh after the first change")
-        stale = console_request(console, "GET", "/queues").text       # what that refresh would have read
-        changes = page.evaluate("window.changes")
-        sqs.send_message(QueueUrl=dlq, MessageBody="second")
-        wait_until(lambda: (page.wait_for_timeout(50), page.evaluate("window.changes") > changes)[1],
-                   what="the second change at the page")
-        page.wait_for_timeout(500)      # the page's own listener has the same event by now
-        held[0].fulfill(status=200, content_type="text/html; charset=utf-8", body=stale)
-        expect(cell).to_have_text(str(before + 2), timeout=WAIT_MS)
-    finally:
-        page.unroute(url, hold)
-        empty(sqs, dlq)
-
-
 def test_queue_counts_are_read_only_while_a_page_listens(stack, monkeypatch):
     cloud, _console, _ = stack
     console = Console(cloud).start()

@@ -98,6 +98,10 @@ class Console:
         last = None
         while self._server is not None:
             if not self._streams:       # no page open: nobody to tell, and moto is not asked every second
+                # Counts from before an idle spell are stale: a page that opens next has read the queues itself, and
+                # a change right after it opened could bring the counts back to these (a message deleted while
+                # nobody listened, another one sent): compared with them, that change would never be told.
+                last = None
                 time.sleep(QUEUE_WATCH_INTERVAL)
                 continue
             try:
@@ -105,8 +109,8 @@ class Console:
             except Exception:  # noqa: BLE001 - moto stopping or busy: try again next time
                 time.sleep(QUEUE_WATCH_INTERVAL)
                 continue
-            # Compared with the last counts read, even from before an idle spell: a page that opened its stream
-            # just before a change must hear of it, so counts never read, or changed since, tell the pages.
+            # The first counts read after an idle spell always tell the pages (a page that opened its stream just
+            # before a change must hear of it); after that, counts that changed since the last read.
             if now != last:
                 self.changes.bump()
             last = now
