@@ -64,16 +64,6 @@ def page(chromium):
     yield chromium.new_page()
 
 
-def empty(sqs, url):
-    """Delete what a test put into a queue (PurgeQueue: once per queue every 60 s, and two tests empty JobsDlq)."""
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not messages:
-            return
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def sqs_counts(cloud, logical_id):
     attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=cloud.physical_id(logical_id),
                                                      AttributeNames=["All"])["Attributes"]
@@ -267,7 +257,7 @@ def test_queue_counts_update_live_without_any_invocation(stack, page):
     try:
         expect(cell).to_have_text(str(before + 1), timeout=WAIT_MS)
     finally:
-        empty(sqs, dlq)
+        _drain(sqs, dlq)     # not PurgeQueue: once per queue every 60 s
 
 
 def test_queue_counts_are_read_only_while_a_page_listens(stack, monkeypatch):
