@@ -1,6 +1,7 @@
 """The console in headless Chromium against a running local cloud (tests/console/template.yaml): what it
 shows is checked against SQS, moto's SES record and the database the functions write to."""
 import json
+import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -274,6 +275,25 @@ def test_queue_counts_are_read_only_while_a_page_listens(stack, monkeypatch):
             wait_until(lambda: len(reads) >= 2, timeout=10, what="the watcher reading the queues")
     finally:
         console.stop()
+
+
+def test_a_change_between_the_render_and_the_stream_start_is_told_at_once(stack, monkeypatch):
+    """The page opens its event stream from the version it was rendered at: a change made before the stream
+    opened is told first thing (a stream counting from its own start would wait for the next change)."""
+    cloud, console, _ = stack
+    reads = []
+    queues = console.resources.queues
+    monkeypatch.setattr(console.resources, "queues", lambda: reads.append(1) or queues())
+    # Another page already listening: the queue watcher is not idle, and once it has read the counts twice its first
+    # read (which tells every stream) is behind us: nothing else would tell the late stream.
+    with requests.get(console.url + "/events", stream=True, timeout=30):
+        wait_until(lambda: len(reads) >= 2, timeout=10, what="the watcher reading the queues")
+        page = requests.get(console.url + "/queues", timeout=10).text
+        [since] = re.findall(r'EventSource\("/events\?since=(\d+)"\)', page)
+        console.changes.bump()                  # what an invocation or a log line does, before the page's stream
+        with requests.get(f"{console.url}/events?since={since}", stream=True, timeout=30) as stream:
+            assert stream.raw.readline() == b"retry: 2000\n" and stream.raw.readline() == b"\n"
+            assert stream.raw.readline().startswith(b"event: change")    # not ": keepalive" 15 s later
 
 
 # ---- a web page must not drive the console ----------------------------------------------------------------------

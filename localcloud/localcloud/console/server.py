@@ -270,12 +270,13 @@ class Console:
         flash = req.query.get("flash")
         body = self.env.get_template(name).render(
             token=self.token, can_act=self.can_act(req), path=req.path, flash=flash,
-            flash_kind=req.query.get("kind", "ok"), now=time.time(), **context)
+            flash_kind=req.query.get("kind", "ok"), now=time.time(), version=req.version, **context)
         return 200, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
 
     def not_found(self, req, message):
         body = self.env.get_template("error.html").render(
-            message=message, path=req.path, token=self.token, can_act=self.can_act(req), now=time.time())
+            message=message, path=req.path, token=self.token, can_act=self.can_act(req), now=time.time(),
+            version=req.version)
         return 404, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
 
     def redirect(self, req, to, message, kind="ok"):
@@ -346,8 +347,10 @@ class Console:
                     length = int(self.headers.get("Content-Length") or 0)
                     form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if split.path == "/events":
-                    return self._events()
-                req = Request(method, split.path.rstrip("/") or "/", query, form, self.client_address[0])
+                    return self._events(query.get("since"))
+                # The version before the view reads anything: its page's stream starts from it (see _events).
+                req = Request(method, split.path.rstrip("/") or "/", query, form, self.client_address[0],
+                              console.changes.version)
                 try:
                     status, headers, body = console.dispatch(req)
                 except Exception as exc:
@@ -382,11 +385,15 @@ class Console:
                 self._frame_headers_sent = set()
                 super().end_headers()
 
-            def _events(self):
-                """Server-Sent Events: 'change' at most once a second while anything changes."""
+            def _events(self, since=None):
+                """Server-Sent Events: 'change' at most once a second while anything changes. `since` is the
+                version the page was rendered at: a change between the render and this stream's start is told
+                at once (counted from now, it would wait for the next change, and the page would stay stale)."""
                 self.send_response(200)
                 self._send_headers({"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
                 seen = console.changes.version
+                if since is not None and since.isdigit() and int(since) <= seen:
+                    seen = int(since)
                 with console._streams_lock:
                     console._streams += 1
                 try:
@@ -415,8 +422,9 @@ class Console:
 
 
 class Request:
-    def __init__(self, method, path, query, form, client):
+    def __init__(self, method, path, query, form, client, version=0):
         self.method, self.path, self.query, self.form, self.client = method, path, query, form, client
+        self.version = version      # Changes.version when the request came in
 
 
 def _plain(status, text):
