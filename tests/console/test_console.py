@@ -296,6 +296,48 @@ def test_a_change_between_the_render_and_the_stream_start_is_told_at_once(stack,
             assert stream.raw.readline().startswith(b"event: change")    # not ": keepalive" 15 s later
 
 
+def test_a_change_told_while_the_page_is_being_fetched_again_is_not_dropped(stack, chromium):
+    """A change event that arrives while the page's refresh is in flight fetches the page once more after it: the
+    answer in flight may hold the state from before that change. Its own console and page: the module's shared page
+    and console carry other tests' streams and watcher state."""
+    cloud, _console, _ = stack
+    console = Console(cloud).start()
+    page = chromium.new_page()
+    held = []
+    try:
+        # Test-side counting of the change events the page receives (its own EventSource, wrapped before it opens).
+        page.add_init_script("""(function () {
+          var Real = window.EventSource; window.__changes = 0;
+          window.EventSource = function (url) {
+            var es = new Real(url); es.addEventListener("change", function () { window.__changes += 1; });
+            return es; };
+        })();""")
+        page.goto(console.url + "/functions/MailFunction")
+        count = page.locator("#function .invocations")
+        expect(page.locator("#live")).to_contain_text("updated", timeout=WAIT_MS)    # the watcher's first read
+        before = int(count.inner_text())
+        seen = page.evaluate("window.__changes")
+
+        def hold(route):      # the first refresh's answer is fetched now (the state after the first invocation)
+            if held:          # and given later; the refreshes after it go through
+                return route.continue_()
+            held.append((route, route.fetch()))
+        page.route(console.url + "/functions/MailFunction", hold)
+        mail = {"to": "held@example.org", "subject": "held", "text": "t", "html": "<p>t</p>"}
+        cloud.invoke("MailFunction", mail)
+        page.wait_for_function("n => window.__changes > n", arg=seen, timeout=WAIT_MS)
+        while not held:
+            page.wait_for_timeout(50)
+        cloud.invoke("MailFunction", mail)       # told while the first refresh is still in flight
+        page.wait_for_function("n => window.__changes > n + 1", arg=seen, timeout=WAIT_MS)
+        route, answer = held[0]
+        route.fulfill(response=answer)
+        expect(count).to_have_text(str(before + 2), timeout=WAIT_MS)
+    finally:
+        page.close()
+        console.stop()
+
+
 # ---- a web page must not drive the console ----------------------------------------------------------------------
 
 def console_request(console, method, path, headers=None, **kwargs):

@@ -32,6 +32,26 @@ class Changes:
             return self.version
 
 
+class QueueCounts:
+    """Whether the queue counts just read are news to the live pages (moto moves a message to its DLQ, or makes an
+    in-flight one visible again, without an invocation or a log line that would tell them)."""
+
+    def __init__(self):
+        self._last = None
+
+    def idle(self):
+        """No page listened for a while: the counts read before are stale. A page that opens next has read the
+        queues itself, and a change right after it opened could bring the counts back to these (a message deleted
+        while nobody listened, another one sent): compared with them, that change would never be told."""
+        self._last = None
+
+    def changed(self, counts):
+        """True for the first counts after an idle spell (a page that opened its stream just before a change must
+        hear of it) and for counts that differ from the last ones read."""
+        news, self._last = counts != self._last, counts
+        return news
+
+
 class Invocations:
     """Finished invocations, newest last; told by Runtime.observers."""
 

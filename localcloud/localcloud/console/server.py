@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import jinja2
 
 from . import alarms
-from .observe import Changes, Invocations, LogStore, parse_query
+from .observe import Changes, Invocations, LogStore, QueueCounts, parse_query
 from .resources import Resources
 
 log = logging.getLogger("localcloud.console")
@@ -95,13 +95,10 @@ class Console:
     def _watch_queues(self):
         """Tell the live pages when queue counts change: moto moves a message to its DLQ, or makes an
         in-flight one visible again, without an invocation or a log line that would tell them otherwise."""
-        last = None
+        counts = QueueCounts()
         while self._server is not None:
             if not self._streams:       # no page open: nobody to tell, and moto is not asked every second
-                # Counts from before an idle spell are stale: a page that opens next has read the queues itself, and
-                # a change right after it opened could bring the counts back to these (a message deleted while
-                # nobody listened, another one sent): compared with them, that change would never be told.
-                last = None
+                counts.idle()
                 time.sleep(QUEUE_WATCH_INTERVAL)
                 continue
             try:
@@ -109,11 +106,8 @@ class Console:
             except Exception:  # noqa: BLE001 - moto stopping or busy: try again next time
                 time.sleep(QUEUE_WATCH_INTERVAL)
                 continue
-            # The first counts read after an idle spell always tell the pages (a page that opened its stream just
-            # before a change must hear of it); after that, counts that changed since the last read.
-            if now != last:
+            if counts.changed(now):
                 self.changes.bump()
-            last = now
             time.sleep(QUEUE_WATCH_INTERVAL)
 
     def stop(self):
