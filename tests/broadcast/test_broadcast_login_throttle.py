@@ -4,9 +4,11 @@ Retry-After with a page saying when to come back, doubling; the right password f
 the wait, works; the count lives in MySQL, so every instance refuses the same client. Time is moved by an
 injected clock (in process) or by writing the lock into the table (through the local cloud): no sleeps."""
 import json
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import pymysql
 import pytest
 import requests
 
@@ -71,6 +73,29 @@ def test_free_mistakes_then_a_lockout_that_doubles(sign_in, sql):
     assert sign_in(PASSWORD) is None
     assert not sql("SELECT * FROM login_failures")              # a success forgets the failures
     assert sign_in("guess").status_code == 401                  # and the free mistakes are back
+
+
+def test_a_reservation_rolled_back_by_a_deadlock_runs_again_and_counts_once(sign_in, sql, monkeypatch):
+    """Parallel sign-ins from one address deadlock now and then in InnoDB (seen as a 503 among 200 requests after a
+    MariaDB restart under load): the server rolls the victim back and asks for it to run again, so the gate does,
+    and the attempt is counted once. Here the first try's writes are done, then rolled back as the victim's are."""
+    real, tries = login_throttle.GATE.transaction, []
+
+    @contextmanager
+    def deadlocking():
+        with real() as cur:
+            yield cur
+            tries.append(1)
+            if len(tries) == 1:
+                raise pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock; try restarting "
+                                                         "transaction")
+    monkeypatch.setattr(login_throttle.GATE, "transaction", deadlocking)
+    assert sign_in("guess").status_code == 401
+    assert len(tries) == 2
+    [row] = sql("SELECT failures FROM login_failures WHERE client = '192.0.2.10'")
+    assert row["failures"] == 1
+    assert sign_in(PASSWORD) is None and len(tries) == 4        # its reservation and its forget: one try each
+    assert not sql("SELECT * FROM login_failures")
 
 
 def test_twenty_parallel_guesses_reach_the_password_check_at_most_free_times(sign_in, monkeypatch):

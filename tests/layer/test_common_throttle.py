@@ -3,6 +3,8 @@ counting under parallel guesses is tested on each product's real table: tests/*/
 tests/broadcast/test_broadcast_login_throttle.py, tests/mail_import/test_mail_import_attempts.py.)"""
 from datetime import datetime, timedelta
 
+import pytest
+
 from common import throttle
 
 
@@ -33,3 +35,38 @@ def test_keys_store_no_name_and_have_a_bounded_length():
     assert long_key.startswith("account+address:") and "someone" not in long_key and len(long_key) == 56
     assert throttle.key("a", "x", "y") != throttle.key("a", "x\0y") != throttle.key("a", "xy")
     assert throttle.key("address", "\ud800") == throttle.key("address", "\ud800")    # a lone surrogate is fine
+
+
+class _Conflict(Exception):
+    pgcode = "40P01"      # psycopg2's deadlock_detected
+
+
+def _gate_failing_with(errors):
+    """A Gate whose transactions raise the given errors in turn, then give a cursor; and the list of its tries."""
+    from contextlib import contextmanager
+    tries = []
+
+    @contextmanager
+    def transaction():
+        tries.append(1)
+        if len(tries) <= len(errors):
+            raise errors[len(tries) - 1]
+        yield "cursor"
+    return throttle.Gate(None, transaction, datetime.now), tries
+
+
+def test_a_lock_conflict_runs_the_transaction_again_with_growing_jittered_pauses_and_other_errors_do_not():
+    import pymysql
+    pauses = []
+    gate, tries = _gate_failing_with([pymysql.err.OperationalError(1213, "Deadlock found"), _Conflict()])
+    assert gate.run(lambda cur: cur, pause=lambda low, high: pauses.append(high) or 0) == "cursor"
+    assert len(tries) == 3 and pauses == [throttle.CONFLICT_PAUSE, 2 * throttle.CONFLICT_PAUSE]
+    gate, tries = _gate_failing_with([pymysql.err.OperationalError(1213, "Deadlock found")] * 9)
+    with pytest.raises(pymysql.err.OperationalError):
+        gate.run(lambda cur: cur, pause=lambda low, high: 0)
+    assert len(tries) == throttle.CONFLICT_ATTEMPTS                       # bounded
+    for other in (pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"), ValueError()):
+        gate, tries = _gate_failing_with([other])
+        with pytest.raises(type(other)):
+            gate.run(lambda cur: cur, pause=lambda low, high: 0)
+        assert len(tries) == 1                                              # not a conflict: not run again

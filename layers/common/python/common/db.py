@@ -94,6 +94,19 @@ def connection_errors():
     return tuple(errors)
 
 
+# A transaction the server rolled back to break a deadlock, or a lock wait it gave up on: MySQL 1213 and 1205,
+# PostgreSQL deadlock_detected and serialization_failure. The server asks for the transaction to run again.
+CONFLICT_CODES = frozenset({1213, 1205, "40P01", "40001"})
+
+
+def is_conflict(exc):
+    """True if exc is a transaction the server rolled back to break a lock conflict (run it again)."""
+    code = getattr(exc, "pgcode", None)
+    if code is None and getattr(exc, "args", None):
+        code = exc.args[0]
+    return isinstance(code, (int, str)) and code in CONFLICT_CODES
+
+
 class _Slot:
     """One cached connection per thread and database, kept across warm invocations as Lambda does."""
 

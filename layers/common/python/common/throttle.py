@@ -24,14 +24,19 @@ SQL and works on either database. Times come from the caller's clock, so tests c
 import hashlib
 import json
 import math
+import random
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from . import db
 from .i18n import N_
 from .log import get_logger
 from .web import AppError
 
 log = get_logger("throttle")
+CONFLICT_ATTEMPTS = 4     # a deadlock among parallel sign-ins is run again up to this many times in all
+CONFLICT_PAUSE = 0.02     # seconds: the first pause's upper bound, doubling (jittered, so the two do not meet again)
 
 FORGET = "forget"      # success deletes the row (the failures were the owner's typos)
 RELEASE = "release"    # success gives this attempt back (the count of other failures stays)
@@ -134,14 +139,29 @@ class Gate:
     def _locked_row(self, cur, limit, now):
         return self._counted(limit, self._lock(cur, limit, now), now)
 
+    def run(self, work, attempts=CONFLICT_ATTEMPTS, pause=random.uniform):
+        """work(cur) in one transaction, run again (after a short jittered pause) when the server rolled it back
+        to break a lock conflict: parallel requests for one key deadlock now and then in InnoDB (its insert-or-
+        update takes gap locks), and a sign-in must not become a 503 for it. Nothing was counted by a rolled-back
+        try, so the next one counts once."""
+        for attempt in range(attempts):
+            try:
+                with self.transaction() as cur:
+                    return work(cur)
+            except Exception as exc:
+                if attempt + 1 == attempts or not db.is_conflict(exc):
+                    raise
+                log.warning("lock conflict, the transaction runs again", attempt=attempt + 1)
+                time.sleep(pause(0, CONFLICT_PAUSE * 2 ** attempt))
+
     def reserve(self, limits, now=None):
         """Count one attempt on every limit, or raise Refused(seconds) if any of them is locked (then
         nothing is counted). Call before checking the password; the rows are locked in key order, so two
         requests never wait for each other crosswise."""
         given = now
         limits = sorted({limit.key: limit for limit in limits}.values(), key=lambda limit: limit.key)
-        wait = 0
-        with self.transaction() as cur:
+
+        def count(cur):
             locked = [self._lock(cur, limit, given or self.clock()) for limit in limits]
             # The time once the locks are held: a request that waited behind others decides on the present.
             now = given or self.clock()
@@ -153,6 +173,8 @@ class Gate:
                     cur.execute(self.statements.save, {
                         "key": limit.key, "attempts": attempts + 1, "last_attempt_at": now,
                         "locked_until": now + timedelta(seconds=seconds) if seconds else None})
+            return wait, now
+        wait, now = self.run(count)
         if wait:
             # The kinds only: keys are digests, and the address is in the request's own log line.
             log.warning("attempt refused", seconds=wait, limits=[limit.key.split(":")[0] for limit in limits])
@@ -178,7 +200,8 @@ class Reservation:
     def succeeded(self, now=None):
         gate = self.gate
         now = now or gate.clock()
-        with gate.transaction() as cur:
+
+        def settle(cur):
             for limit in self.limits:
                 if limit.on_success == FORGET:
                     cur.execute(gate.statements.forget, {"key": limit.key})
@@ -188,3 +211,4 @@ class Reservation:
                     cur.execute(gate.statements.save, {
                         "key": limit.key, "attempts": attempts, "last_attempt_at": now,
                         "locked_until": locked_until if limit.policy.lockout(attempts) else None})
+        gate.run(settle)
