@@ -6,6 +6,7 @@ import http.client
 import os
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -31,8 +32,33 @@ def fire(count, attempt):
 
     with open(LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        _wait_for_room(count)
         with ThreadPoolExecutor(count) as pool:
             return list(pool.map(run, range(count)))
+
+
+def _wait_for_room(count, timeout=60):
+    """Wait (up to timeout, then go ahead) until PostgreSQL has room for the burst's connections beside what the
+    other workers' clouds hold now: under `make test`'s four workers they held 30-60, and a burst adds up to 40."""
+    import psycopg2
+    url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/platform_test")
+    deadline = time.monotonic() + timeout
+    conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=10)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SHOW max_connections")
+            room = int(cur.fetchone()[0]) - ROOM_KEPT
+            while time.monotonic() < deadline:
+                cur.execute("SELECT count(*) FROM pg_stat_activity")
+                if cur.fetchone()[0] + count <= room:
+                    return
+                time.sleep(0.2)
+    finally:
+        conn.close()
+
+
+ROOM_KEPT = 10      # connections left free for what the other workers open while the burst runs
 
 
 def _close_cached_connections():
