@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from common import throttle
+from common import db, throttle
 
 
 def test_free_failures_then_doubling_lockouts_up_to_the_cap():
@@ -60,11 +60,11 @@ def test_a_lock_conflict_runs_the_transaction_again_with_growing_jittered_pauses
     pauses = []
     gate, tries = _gate_failing_with([pymysql.err.OperationalError(1213, "Deadlock found"), _Conflict()])
     assert gate.run(lambda cur: cur, pause=lambda low, high: pauses.append(high) or 0) == "cursor"
-    assert len(tries) == 3 and pauses == [throttle.CONFLICT_PAUSE, 2 * throttle.CONFLICT_PAUSE]
+    assert len(tries) == 3 and pauses == [db.CONFLICT_PAUSE, 2 * db.CONFLICT_PAUSE]
     gate, tries = _gate_failing_with([pymysql.err.OperationalError(1213, "Deadlock found")] * 9)
     with pytest.raises(pymysql.err.OperationalError):
         gate.run(lambda cur: cur, pause=lambda low, high: 0)
-    assert len(tries) == throttle.CONFLICT_ATTEMPTS                       # bounded
+    assert len(tries) == db.CONFLICT_ATTEMPTS                       # bounded
     for other in (pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"), ValueError()):
         gate, tries = _gate_failing_with([other])
         with pytest.raises(type(other)):

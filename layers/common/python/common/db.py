@@ -1,6 +1,7 @@
 """Database connections, reused across warm invocations. The URLs are secrets: on AWS they come from the
 platform's Secrets Manager secret (common.secrets), never from a function's environment."""
 import os
+import random
 import select
 import threading
 import time
@@ -8,7 +9,10 @@ from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
 from . import secrets
+from .log import get_logger
 from .settings import SettingError
+
+log = get_logger("db")
 
 _local = threading.local()
 
@@ -97,6 +101,8 @@ def connection_errors():
 # A transaction the server rolled back to break a deadlock, or a lock wait it gave up on: MySQL 1213 and 1205,
 # PostgreSQL deadlock_detected and serialization_failure. The server asks for the transaction to run again.
 CONFLICT_CODES = frozenset({1213, 1205, "40P01", "40001"})
+CONFLICT_ATTEMPTS = 4     # tries in all of a transaction rolled back for a lock conflict
+CONFLICT_PAUSE = 0.02     # seconds: the first pause's upper bound, doubling (jittered, so the two do not meet again)
 
 
 def is_conflict(exc):
@@ -216,11 +222,25 @@ def mysql_transaction():
     return _transaction(_MYSQL)
 
 
-def _run(transaction, work, retries):
-    for attempt in range(retries + 1):
+def in_transaction(transaction, work, attempts=CONFLICT_ATTEMPTS, pause=random.uniform):
+    """work(cur) in one transaction, run again (after a short jittered pause, doubling) when the server rolled it
+    back to break a lock conflict: parallel requests for one key deadlock now and then in InnoDB (its insert-or-
+    update takes gap locks). A rolled-back try changed nothing, so any work may run again for it."""
+    for attempt in range(attempts):
         try:
             with transaction() as cur:
                 return work(cur)
+        except Exception as exc:
+            if attempt + 1 == attempts or not is_conflict(exc):
+                raise
+            log.warning("lock conflict, the transaction runs again", attempt=attempt + 1)
+            time.sleep(pause(0, CONFLICT_PAUSE * 2 ** attempt))
+
+
+def _run(transaction, work, retries):
+    for attempt in range(retries + 1):
+        try:
+            return in_transaction(transaction, work)
         except connection_errors():
             if attempt == retries:
                 raise

@@ -24,8 +24,6 @@ SQL and works on either database. Times come from the caller's clock, so tests c
 import hashlib
 import json
 import math
-import random
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,8 +33,6 @@ from .log import get_logger
 from .web import AppError
 
 log = get_logger("throttle")
-CONFLICT_ATTEMPTS = 4     # a deadlock among parallel sign-ins is run again up to this many times in all
-CONFLICT_PAUSE = 0.02     # seconds: the first pause's upper bound, doubling (jittered, so the two do not meet again)
 
 FORGET = "forget"      # success deletes the row (the failures were the owner's typos)
 RELEASE = "release"    # success gives this attempt back (the count of other failures stays)
@@ -139,20 +135,11 @@ class Gate:
     def _locked_row(self, cur, limit, now):
         return self._counted(limit, self._lock(cur, limit, now), now)
 
-    def run(self, work, attempts=CONFLICT_ATTEMPTS, pause=random.uniform):
-        """work(cur) in one transaction, run again (after a short jittered pause) when the server rolled it back
-        to break a lock conflict: parallel requests for one key deadlock now and then in InnoDB (its insert-or-
-        update takes gap locks), and a sign-in must not become a 503 for it. Nothing was counted by a rolled-back
-        try, so the next one counts once."""
-        for attempt in range(attempts):
-            try:
-                with self.transaction() as cur:
-                    return work(cur)
-            except Exception as exc:
-                if attempt + 1 == attempts or not db.is_conflict(exc):
-                    raise
-                log.warning("lock conflict, the transaction runs again", attempt=attempt + 1)
-                time.sleep(pause(0, CONFLICT_PAUSE * 2 ** attempt))
+    def run(self, work, **retry):
+        """work(cur) in one transaction, run again if the server rolled it back for a lock conflict
+        (common.db.in_transaction): a sign-in must not become a 503 for a deadlock among parallel ones, and a
+        rolled-back try counted nothing, so the next one counts once."""
+        return db.in_transaction(self.transaction, work, **retry)
 
     def reserve(self, limits, now=None):
         """Count one attempt on every limit, or raise Refused(seconds) if any of them is locked (then
