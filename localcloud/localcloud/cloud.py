@@ -11,9 +11,7 @@ import socket
 import threading
 import uuid
 
-import boto3
-
-from . import api_keys, template as tpl, user_pools
+from . import api_keys, clients, template as tpl, user_pools
 from .http_gateway import HttpGateway, public_host
 from .runtime import DEFAULT_IDLE_TIMEOUT, Runtime
 
@@ -99,11 +97,8 @@ class Cloud:
                 if loaded:
                     log.info("local state restored from %s: %s", self.state_dir, loaded)
         creds = self._credentials()
-        session = boto3.session.Session(region_name=self.region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-                                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
-        self.clients = {name: session.client(name, endpoint_url=self.aws_endpoint)
-                        for name in ("sqs", "s3", "sts", "secretsmanager", "ses", "scheduler", "sns", "events",
-                                     "dynamodb", "dynamodbstreams", "apigateway", "cognito-idp", "kinesis")}
+        self.clients = clients.Clients(
+            clients.session(self.region, creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"]), self.aws_endpoint)
         account = self.clients["sts"].get_caller_identity()["Account"]
         raw = tpl.with_globals(tpl.load(self.template_path))
         ports = {logical: (api_id, self._port(port), kind)

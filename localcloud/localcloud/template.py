@@ -93,14 +93,28 @@ def locate(path):
     raise TemplateError(f"{path}: no template.yaml or template.yml there")
 
 
+# The text's SHA-256 -> the parsed template as JSON. cfn-lint's decoder keeps every node's position and takes
+# about a second for this project's template; a cloud's start read it three times, and a test run starts hundreds of
+# clouds. Keyed by content, not by name and time: a template edited within the file system's time granularity (the
+# hot reload, the tests' rewritten templates) is parsed again.
+_parsed = {}
+
+
 def load(path):
-    """Parse a SAM template into plain dicts and lists, intrinsics in long form."""
+    """Parse a SAM template into plain dicts and lists, intrinsics in long form (a new copy on every call)."""
     path = locate(path)
-    template, matches = decode(str(path))
-    if template is None:
-        raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
-    # YAML reads an unquoted AWSTemplateFormatVersion (2010-09-09), or any bare date, as a date: keep its text.
-    return json.loads(json.dumps(template, default=str))
+    try:
+        key = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise TemplateError(f"{path}: {exc.strerror}") from None
+    text = _parsed.get(key)
+    if text is None:
+        template, matches = decode(str(path))
+        if template is None:
+            raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
+        # YAML reads an unquoted AWSTemplateFormatVersion (2010-09-09), or any bare date, as a date: keep its text.
+        text = _parsed[key] = json.dumps(template, default=str)
+    return json.loads(text)
 
 
 GLOBAL_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",

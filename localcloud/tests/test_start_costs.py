@@ -1,0 +1,80 @@
+"""What a cloud's start and each AWS request cost: the template is parsed once per content, AWS clients are made when
+first used, and moto does not list its own folder on every request."""
+import threading
+
+import pytest
+
+from localcloud import clients, moto_patches, template as tpl
+from localcloud.template import TemplateError
+
+STACK = """AWSTemplateFormatVersion: 2010-09-09
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: {timeout}
+"""
+
+
+def test_a_template_is_parsed_once_per_content_and_each_caller_gets_its_own_copy(tmp_path, monkeypatch):
+    path = tmp_path / "template.yaml"
+    path.write_text(STACK.format(timeout=30))
+    parsed = []
+    decode = tpl.decode
+    monkeypatch.setattr(tpl, "decode", lambda name: parsed.append(name) or decode(name))
+    first, second = tpl.load(path), tpl.load(tmp_path)
+    assert len(parsed) == 1
+    assert first == second and first["AWSTemplateFormatVersion"] == "2010-09-09"
+    first["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = 99   # one caller's edit is its own
+    assert tpl.load(path)["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] == 30
+    # The same size, written at once: a new content is parsed again, whatever the file's time says.
+    path.write_text(STACK.format(timeout=60))
+    assert tpl.load(path)["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] == 60
+    assert len(parsed) == 2
+
+
+def test_a_missing_or_broken_template_is_a_template_error(tmp_path):
+    with pytest.raises(TemplateError, match="No such file"):
+        tpl.load(tmp_path / "gone.yaml")
+    (tmp_path / "bad.yaml").write_text("Resources: [unclosed\n")
+    with pytest.raises(TemplateError):
+        tpl.load(tmp_path / "bad.yaml")
+
+
+def test_clients_are_made_on_first_use_once_even_when_asked_at_once(monkeypatch):
+    session = clients.session("eu-west-1", "testing", "testing")
+    made = []
+    real = session.client
+    monkeypatch.setattr(session, "client", lambda *a, **kw: made.append(a[0]) or real(*a, **kw))
+    pool = clients.Clients(session, "http://127.0.0.1:1")
+    assert pool.made() == [] and made == []
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(pool["sqs"])) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made == ["sqs"] and len({id(c) for c in got}) == 1
+    assert pool["sqs"].meta.region_name == "eu-west-1" and pool["sqs"].meta.endpoint_url == "http://127.0.0.1:1"
+
+
+def test_sessions_share_parsed_models_but_not_credentials():
+    one, two = clients.session("us-east-1", "AKIAONE", "s1"), clients.session("eu-west-1", "AKIATWO", "s2")
+    assert one._session.get_component("data_loader") is two._session.get_component("data_loader")
+    assert one.get_credentials().access_key == "AKIAONE" and two.get_credentials().access_key == "AKIATWO"
+    assert one.client("s3").meta.region_name == "us-east-1" and two.client("s3").meta.region_name == "eu-west-1"
+
+
+def test_moto_answers_which_services_it_has_without_reading_its_folder_again(monkeypatch):
+    import os
+
+    from moto import backends
+    moto_patches.apply()
+    listed = backends.list_of_moto_modules()
+    assert {"sqs", "s3", "secretsmanager"} <= set(listed) and "__pycache__" not in listed
+
+    def no_listing(_path):
+        raise AssertionError("moto listed its folder again")
+    monkeypatch.setattr(os, "listdir", no_listing)
+    assert "sqs" in backends.list_of_moto_modules() and "nonsense" not in backends.list_of_moto_modules()
