@@ -23,3 +23,15 @@ def test_the_first_counts_after_an_idle_spell_are_told_even_if_they_equal_the_la
     counts.idle()
     assert counts.changed(EMPTY)
     assert not counts.changed(EMPTY)
+
+
+def test_the_first_counts_after_another_page_opened_are_told_even_if_they_equal_the_last_ones_read():
+    """One page keeps the watcher reading (EMPTY). Between two reads a message arrives, a second page renders it
+    (ONE) and opens its stream, and the message is received: the watcher reads EMPTY again. Compared with its last
+    EMPTY, the second page would show ONE for ever; the stream it opened makes the next counts news."""
+    counts = QueueCounts()
+    assert counts.changed(EMPTY, joined=1)
+    assert not counts.changed(EMPTY, joined=1)
+    assert counts.changed(EMPTY, joined=2)
+    assert not counts.changed(EMPTY, joined=2)
+    assert counts.changed(ONE, joined=2)

@@ -68,6 +68,7 @@ class Console:
         self._thread = None
         self._resources = None
         self._streams = 0               # open event streams: the queue watcher reads moto only while a page listens
+        self._joined = 0                # event streams opened so far (QueueCounts.changed)
         self._streams_lock = threading.Lock()
 
     @property
@@ -106,7 +107,7 @@ class Console:
             except Exception:  # noqa: BLE001 - moto stopping or busy: try again next time
                 time.sleep(QUEUE_WATCH_INTERVAL)
                 continue
-            if counts.changed(now):
+            if counts.changed(now, self._joined):
                 self.changes.bump()
             time.sleep(QUEUE_WATCH_INTERVAL)
 
@@ -390,6 +391,7 @@ class Console:
                     seen = int(since)
                 with console._streams_lock:
                     console._streams += 1
+                    console._joined += 1
                 try:
                     self.wfile.write(b"retry: 2000\n\n")
                     self.wfile.flush()
