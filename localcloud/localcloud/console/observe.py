@@ -40,17 +40,11 @@ class QueueCounts:
         self._last = None
         self._joined = None
 
-    def idle(self):
-        """No page listened for a while: the counts read before are stale. A page that opens next has read the
-        queues itself, and a change right after it opened could bring the counts back to these (a message deleted
-        while nobody listened, another one sent): compared with them, that change would never be told."""
-        self._last = None
-
-    def changed(self, counts, joined=None):
-        """True for the first counts after an idle spell (a page that opened its stream just before a change must
-        hear of it) and for counts that differ from the last ones read. `joined`: how many streams pages have opened
-        so far. A page that opened one since the last read rendered counts this watcher may never have read, while
-        another page kept it reading (a message came and went between two reads): its first counts are news too."""
+    def changed(self, counts, joined):
+        """True for counts that differ from the last ones read, and for the first counts after a page opened its
+        stream (`joined`: how many streams pages have opened so far). That page rendered counts this watcher may
+        never have read: a message that came and went between two reads, or while no page listened and nothing was
+        read. Compared with the counts from before, its going would never be told."""
         if joined != self._joined:
             self._joined, self._last = joined, None
         news, self._last = counts != self._last, counts

@@ -99,7 +99,6 @@ class Console:
         counts = QueueCounts()
         while self._server is not None:
             if not self._streams:       # no page open: nobody to tell, and moto is not asked every second
-                counts.idle()
                 time.sleep(QUEUE_WATCH_INTERVAL)
                 continue
             try:
