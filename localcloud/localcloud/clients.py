@@ -5,23 +5,18 @@ A cloud used to make thirteen clients at start, one per service it might touch, 
 them. Clients are now made on first use, and every cloud of this process shares one botocore loader, which keeps
 the models it has parsed (they are read-only data; each session keeps its own credentials and region).
 """
+import functools
 import threading
 
 import boto3
 import botocore.loaders
 import botocore.session
 
-_loader = None
-_loader_lock = threading.Lock()
 
-
+@functools.cache
 def shared_loader():
     """The process's botocore loader (its parsed models are cached on it)."""
-    global _loader
-    with _loader_lock:
-        if _loader is None:
-            _loader = botocore.loaders.create_loader()
-        return _loader
+    return botocore.loaders.create_loader()
 
 
 def session(region, access_key, secret_key):
@@ -49,7 +44,3 @@ class Clients:
                 if client is None:
                     client = self._made[service] = self._session.client(service, endpoint_url=self._endpoint_url)
         return client
-
-    def made(self):
-        """The services whose clients exist so far."""
-        return sorted(self._made)
