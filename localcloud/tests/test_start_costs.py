@@ -78,3 +78,30 @@ def test_moto_answers_which_services_it_has_without_reading_its_folder_again(mon
         raise AssertionError("moto listed its folder again")
     monkeypatch.setattr(os, "listdir", no_listing)
     assert "sqs" in backends.list_of_moto_modules() and "nonsense" not in backends.list_of_moto_modules()
+
+
+def test_moto_lists_a_response_classs_methods_once_and_still_answers_every_action(monkeypatch):
+    import inspect
+
+    import boto3
+
+    from localcloud.cloud import start_moto
+    server, endpoint = start_moto()
+    try:
+        sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="k",
+                           aws_secret_access_key="s")
+        queue = sqs.create_queue(QueueName="listed-once")["QueueUrl"]     # SQSResponse's methods listed here
+        listings = []
+        real = inspect.getmembers
+        monkeypatch.setattr(inspect, "getmembers", lambda *a, **k: listings.append(a[0]) or real(*a, **k))
+        sqs.send_message(QueueUrl=queue, MessageBody="one")
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue)["Messages"]] == ["one"]
+        assert not [c for c in listings if isinstance(c, type) and c.__name__ == "SQSResponse"]
+        # Each class has its own listing: a service not asked before lists its class once, then answers from it.
+        sns = boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="k",
+                           aws_secret_access_key="s")
+        topic = sns.create_topic(Name="listed-once")["TopicArn"]
+        assert [t["TopicArn"] for t in sns.list_topics()["Topics"]] == [topic]
+        assert [c.__name__ for c in listings if isinstance(c, type)] == ["SNSResponse"]
+    finally:
+        server.stop()

@@ -250,7 +250,7 @@ def test_a_killed_worker_loses_nothing_and_stores_nothing_twice(dovecot, start_c
     account_id, token = create(api, mailbox)
 
     requests.post(f"{api}/api/accounts/{account_id}/import", headers=bearer(token), timeout=30)
-    status = wait_finished(api, account_id, token, timeout=30)
+    status = wait_finished(api, account_id, token)
 
     pid = int(marker.read_text())          # the worker that SIGKILLed itself after its 2nd commit ...
     with pytest.raises(ProcessLookupError):
