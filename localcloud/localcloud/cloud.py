@@ -28,12 +28,11 @@ def free_port(host="127.0.0.1"):
 
 def start_moto(host="127.0.0.1", port=0):
     """An in-process moto server; returns (server, endpoint URL)."""
-    from moto.server import ThreadedMotoServer
     from . import moto_patches
+    from .moto_server import MotoServer
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the useful logs
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
+    server = MotoServer(host, port).start()
     port = server.get_host_and_port()[1]    # port 0: bound by the server itself, so no one can take it first
     return server, f"http://{public_host(host)}:{port}"
 

@@ -24,3 +24,33 @@ def test_api_keys_are_random_and_stored_as_digests():
     assert len(digest) == 64 and key not in digest and digest == passwords.api_key_digest(key)
     altered = digest[:-1] + ("1" if digest[-1] == "0" else "0")
     assert passwords.same(digest, passwords.api_key_digest(key)) and not passwords.same(digest, altered)
+
+
+# In a process of its own: importing the products' modules here again would leave this process's other tests
+# holding modules that are no longer the ones in sys.modules.
+IMPORTS_WITHOUT_ARGON2 = """
+from common import passwords
+def refuse(*_args):
+    raise AssertionError("argon2 ran at import")
+passwords.hash_password = refuse
+import functions.notifications.chalicelib.api.auth
+import functions.code_check.chalicelib.accounts.users
+"""
+
+
+def test_the_hash_for_unknown_names_is_real_made_once_and_not_at_import(monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", IMPORTS_WITHOUT_ARGON2], cwd=root, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{root}:{root / 'layers/common/python'}"},
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    calls = []
+    real = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda password: calls.append(1) or real(password))
+    passwords.dummy_hash.cache_clear()
+    made = passwords.dummy_hash()
+    assert made.startswith("$argon2id$") and passwords.dummy_hash() is made and calls == [1]
+    assert not passwords.verify_password(made, "") and not passwords.verify_password(made, "admin")

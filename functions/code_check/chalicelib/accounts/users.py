@@ -13,9 +13,6 @@ EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-# A real argon2 hash checked for unknown e-mails, so "no such account" costs the same time as "wrong password".
-_DUMMY_HASH = None
-
 # A guesser gets 5 tries at one account from one address, then a lockout from 1 minute doubling to 15;
 # one address gets 20 failures over any accounts. The owner elsewhere is subject to neither.
 PER_ACCOUNT_AND_ADDRESS = throttle.Policy(free=5, base=60, cap=900, forget_after=3600)
@@ -90,13 +87,6 @@ def register(cur, email, password, address=None, per_hour=None, language=None):
     return row[0]
 
 
-def _dummy_hash():
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = passwords.hash_password("not a password of anyone")
-    return _DUMMY_HASH
-
-
 GATE = throttle.Gate(throttle.Statements(lock=(queries.SIGN_IN_LOCK,), save=queries.SIGN_IN_SAVE,
                                          forget=queries.SIGN_IN_FORGET, purge=queries.SIGN_IN_PURGE),
                      db.pg_transaction, lambda: datetime.now(timezone.utc), purge_after=PER_ADDRESS.forget_after)
@@ -122,7 +112,7 @@ def login(email, password, address):
         cur.execute(queries.USER_BY_EMAIL, ((email or "").strip(),))
         row = cur.fetchone()
     # argon2 runs outside any transaction: no connection or row lock is held for its ~0.1 s.
-    stored = row[2] if row else _dummy_hash()
+    stored = row[2] if row else passwords.dummy_hash()
     if row is not None and password and passwords.verify_password(stored, password):
         reservation.succeeded()
         return row[0], None
