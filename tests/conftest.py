@@ -127,14 +127,27 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Chromium driven by Playwright, one per test module. A missing browser fails, never skips."""
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Headless Chromium driven by Playwright, one per test process (a start costs its driver and the browser about
+    2 s of CPU). Tests take it through `chromium`. A missing browser fails, never skips."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_browser):
+    """The browser for one test module. Every page opens in a context of its own (new_page() makes one), and the
+    contexts a module opened are closed at its end: no page of a finished module keeps running (a live page
+    would go on reconnecting to a stopped cloud), and no cookie passes to the next module."""
+    before = set(chromium_browser.contexts)
+    yield chromium_browser
+    for context in chromium_browser.contexts:
+        if context not in before:
+            context.close()
 
 
 def pytest_sessionstart(session):

@@ -20,9 +20,11 @@ import pytest
 # The fixtures that start or reach a server; everything that depends on one of them is a server test too
 # (pytest's fixture closure is followed). Shared fixtures by name, a test module's own as "module::name".
 SERVER_FIXTURES = frozenset({
-    "pg_url", "mysql_url", "aws_endpoint", "_moto", "start_cloud", "chromium", "dovecot", "emulator_server",
+    "pg_url", "mysql_url", "aws_endpoint", "_moto", "start_cloud", "chromium", "chromium_browser", "dovecot",
+    "emulator_server",
     "localcloud/tests/test_http_gateway_limits.py::gateway",
     "localcloud/tests/test_moto_sqs_scale.py::sqs",
+    "localcloud/tests/test_moto_server.py::moto",
     "localcloud/tests/test_sqs_poller.py::sqs",
     "localcloud/tests/test_ws_gateway.py::make_gateway",
     "localcloud/tests/test_scheduler.py::scheduler",     # the local cloud's scheduler, firing in real time

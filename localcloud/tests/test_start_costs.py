@@ -80,6 +80,7 @@ def test_moto_answers_which_services_it_has_without_reading_its_folder_again(mon
     assert "sqs" in backends.list_of_moto_modules() and "nonsense" not in backends.list_of_moto_modules()
 
 
+@pytest.mark.server
 def test_moto_lists_a_response_classs_methods_once_and_still_answers_every_action(monkeypatch):
     import inspect
 
