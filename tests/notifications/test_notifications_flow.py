@@ -120,7 +120,9 @@ def test_overall_stats_count_every_status(api, sql, emulator):
     emulator.configure(fail_next=1, fail_status=400)
     running = api.post("/mailings", {"start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1)),
                                      "text": "Now"}).json()
-    wait_until(lambda: counts(api, running["id"])["processing"] == 0 and counts(api, running["id"])["total"] == 4,
+    # One reading for both conditions: two readings could see "nothing in processing" before the messages were
+    # made and "4 in all" just after, while all 4 were still in processing.
+    wait_until(lambda: (lambda c: c["processing"] == 0 and c["total"] == 4)(counts(api, running["id"])),
                timeout=60, what="running mailing done")
     wait_until(lambda: counts(api, past["id"])["total"] == 4, timeout=30, what="the sweep expired the past one")
     stats = {m["id"]: m["counts"] for m in api.get("/stats").json()["mailings"]}
