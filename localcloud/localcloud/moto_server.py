@@ -93,6 +93,8 @@ def _handler_class():
             if self.keep:
                 self.body_length = int(length)
                 self.body = environ["wsgi.input"] = _CountingInput(environ["wsgi.input"])
+            # werkzeug's drain still runs before a connection closes (a client sees its answer, not a reset).
+            _kept.on = self.keep
             return environ
 
         def send_header(self, keyword, value):
@@ -102,9 +104,8 @@ def _handler_class():
 
         def run_wsgi(self):
             self.keep = False
-            _kept.on = True
             try:
-                super().run_wsgi()      # make_environ() decides self.keep; the drain reads _kept.on
+                super().run_wsgi()      # make_environ() decides self.keep and _kept.on; the drain reads _kept.on
             finally:
                 _kept.on = False
             if not self.keep:
