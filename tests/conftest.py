@@ -66,6 +66,13 @@ def aws_endpoint():
             os.environ[key] = value
 
 
+@pytest.fixture
+def secret_key(monkeypatch):
+    """SECRET_KEY for logic that signs links or encrypts in this process (the clouds are given the same key)."""
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
+    return TEST_SECRET_KEY
+
+
 @pytest.fixture(scope="session")
 def start_cloud(aws_endpoint, pg_url, mysql_url):
     """Factory: start_cloud(functions, parameters, template, rate_scale, env, queue_attributes, **cloud_options)

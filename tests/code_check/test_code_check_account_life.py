@@ -122,7 +122,7 @@ def test_expired_forged_foreign_or_stale_reset_links_change_nothing(browser, tx,
     assert users.login(me.email, PASSWORD, "192.0.2.9") == (user_id, None)
 
 
-def test_a_reset_link_made_before_another_reset_is_void(make_user, tx, cc_settings, monkeypatch):
+def test_a_reset_link_made_before_another_reset_is_void(make_user, tx, cc_settings, monkeypatch, secret_key):
     user_id = make_user()
     email = user_row_by_id(tx, user_id)[1]
     sent = []
@@ -180,7 +180,7 @@ def test_a_new_address_is_used_only_once_its_link_is_opened(browser, aws_endpoin
     assert Browser(me.base).post("/login", {"email": new, "password": PASSWORD}).status_code == 303
 
 
-def test_an_address_change_link_is_void_once_the_address_was_registered_by_someone_else(make_user, tx):
+def test_an_address_change_link_is_void_once_the_address_was_registered_by_someone_else(make_user, tx, secret_key):
     user_id = make_user()
     email = user_row_by_id(tx, user_id)[1]
     new = f"race.{uuid.uuid4().hex[:8]}@test.example"

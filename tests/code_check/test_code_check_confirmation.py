@@ -73,7 +73,7 @@ def test_expired_forged_or_foreign_links_say_so_and_confirm_nothing(browser, tx,
     assert _confirmed(tx, me.email) is False
 
 
-def test_a_link_for_an_address_the_account_no_longer_has_is_void(tx, make_user):
+def test_a_link_for_an_address_the_account_no_longer_has_is_void(tx, make_user, secret_key):
     user_id = make_user(confirmed=False)
     token = signed_links.make(confirmation.PURPOSE, f"{user_id}:someone.else@test.example", 60)
     with tx() as cur, pytest.raises(confirmation.Unusable) as refused:
