@@ -10,6 +10,7 @@ from infra import migrate
 from localcloud.cloud import Cloud, start_moto
 from localcloud.testing import Clouds
 
+import long_first
 import quick_tier
 import skip_guard
 
@@ -31,6 +32,13 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     skip_guard.register(config)
     quick_tier.register(config)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`-n N` (xdist's default `--dist load`): the long tests first, spread over the workers (tests/long_first.py)."""
+    if config.getvalue("dist") == "load":
+        return long_first.make_scheduler(config, log)
+    return None
 
 
 @pytest.fixture(scope="session")
