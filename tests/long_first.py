@@ -7,48 +7,56 @@ each worker starts with a share of the long tests (the longest first, each to th
 work so far), then takes consecutive chunks as before; whatever is handed out last is short.
 
 LONG holds the tests that took 20 s or more (call plus setup) in a `-n 4` run on this machine kind (2 cores),
-rounded: they only order the run, nothing asserts them. A test missing here runs where the shuffle puts it; a
-name that no longer exists is reported by the test in tests/test_long_first.py.
+rounded: they only order the run, nothing asserts them. A key without "::" names a whole module whose tests share
+a module-scoped fixture (a cloud, a browser, a sam build): its tests go out together, in their order, so the
+fixture is made once (pulling one test out made a worker build it twice). A test missing here runs where the
+shuffle puts it; tests/test_long_first.py checks that every name still exists.
 """
 LONG = {
     "tests/mail_import/test_mail_import_recovery_cloud.py::"
     "test_an_import_finishes_soon_after_killed_workers_killed_children_and_a_database_restart": 75,
     "tests/broadcast/test_broadcast_recovery.py::"
     "test_a_sender_killed_mid_call_ends_its_recipient_unknown_within_90_s_and_sends_once": 65,
-    "tests/foundation/test_deploy.py::test_every_built_function_imports_with_only_what_lambda_gives_it": 50,
+    "tests/foundation/test_deploy.py": 75,
     "tests/foundation/test_deploy_rehearsal.py::"
     "test_the_rehearsal_passes_in_a_process_of_its_own_and_leaves_the_suites_moto_alone": 45,
-    "tests/mail_import/test_mail_import_page.py::test_the_page_shows_the_import_live_and_survives_a_reload": 35,
-    "tests/code_check/test_code_check_cloud.py::test_failing_ses_is_retried_then_given_up_and_the_page_says_why": 30,
-    "tests/mail_import/test_mail_import_page.py::test_an_import_is_cancelled_from_the_page_and_resumed_later": 28,
-    "tests/foundation/test_database_outages.py::test_mariadb_down_10s_while_a_broadcast_is_sent": 26,
+    "tests/mail_import/test_mail_import_page.py": 70,
+    "tests/code_check/test_code_check_cloud.py": 40,
+    "tests/foundation/test_database_outages.py": 55,
     "tests/mail_import/test_mail_import_accounts.py::"
     "test_a_refused_login_is_a_form_error_in_the_readers_language_and_nothing_is_stored": 26,
-    "tests/code_check/test_code_check_fuzz.py::test_no_route_answers_5xx_to_any_input": 26,
+    "tests/code_check/test_code_check_fuzz.py": 35,
     "tests/mail_import/test_mail_import_recovery.py::"
     "test_two_hundred_consecutive_imports_under_load_without_a_silent_child": 25,
-    "tests/notifications/test_notifications_recovery.py::"
-    "test_a_failing_message_still_gets_its_error_after_its_attempts_despite_the_deaths": 23,
+    "tests/notifications/test_notifications_recovery.py": 35,
     "tests/mail_import/test_mail_import_sync.py::test_a_tarpit_account_does_not_hold_up_another_import": 23,
     "localcloud/tests/test_any_template.py::test_saved_state_belongs_to_one_stack_and_template": 22,
     "tests/code_check/test_code_check_schemathesis.py::test_partner_api_matches_its_openapi_document": 20,
 }
 
 
-def expected(nodeid):
-    """The seconds LONG gives a collected test (its parameters ignored), or 0."""
-    return LONG.get(nodeid.split("[", 1)[0], 0)
+def key(nodeid):
+    """The LONG key a collected test falls under (itself without parameters, or its module), or None."""
+    test = nodeid.split("[", 1)[0]
+    if test in LONG:
+        return test
+    module = test.split("::", 1)[0]
+    return module if module in LONG else None
 
 
 def first_shares(collection, workers):
-    """[[index into collection, ...] per worker]: the long tests dealt longest first, each to the worker with
-    the least long work so far."""
+    """[[index into collection, ...] per worker]: the long tests (a long module's tests together, in their order)
+    dealt longest first, each to the worker with the least long work so far."""
+    groups = {}
+    for index, nodeid in enumerate(collection):
+        found = key(nodeid)
+        if found is not None:
+            groups.setdefault(found, []).append(index)
     shares, loads = [[] for _ in range(workers)], [0] * workers
-    for index in sorted((i for i, nodeid in enumerate(collection) if expected(nodeid)),
-                        key=lambda i: -expected(collection[i])):
+    for name, indices in sorted(groups.items(), key=lambda group: -LONG[group[0]]):
         worker = loads.index(min(loads))
-        shares[worker].append(index)
-        loads[worker] += expected(collection[index])
+        shares[worker] += indices
+        loads[worker] += LONG[name]
     return shares
 
 

@@ -9,17 +9,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_long_test_it_names_exists():
     for nodeid in LONG:
-        path, name = nodeid.split("::")
+        path, _, name = nodeid.partition("::")
         tree = ast.parse((ROOT / path).read_text())
-        assert name in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, nodeid
+        assert not name or name in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, nodeid
 
 
 def test_the_long_tests_are_dealt_longest_first_to_the_least_loaded_worker(monkeypatch):
     monkeypatch.setattr("long_first.LONG", {"a.py::t60": 60, "a.py::t50": 50, "b.py::t30": 30, "b.py::t20": 20,
-                                            "c.py::t15": 15})
-    collection = ["a.py::short", "b.py::t20", "a.py::t50[x]", "a.py::t50[y]", "c.py::t15", "a.py::t60", "b.py::t30"]
-    # 60 -> w0; 50 -> w1; 50 -> w2; 30 -> w1 (50, the first of the least); 20 -> w2 (50); 15 -> w0 (60)
-    assert first_shares(collection, 3) == [[5, 4], [2, 6], [3, 1]]
+                                            "c.py::t15": 15, "d.py": 55})
+    collection = ["a.py::short", "b.py::t20", "d.py::x", "a.py::t50[x]", "a.py::t50[y]", "c.py::t15", "d.py::y",
+                  "a.py::t60", "b.py::t30"]
+    # 60 -> w0; d.py's two, 55 -> w1; a.py::t50's two, 50 -> w2; 30 -> w2 (50); 20 -> w1 (55); 15 -> w0 (60)
+    assert first_shares(collection, 3) == [[7, 5], [2, 6, 1], [3, 4, 8]]
     assert first_shares(["x.py::short"], 2) == [[], []]
 
 
