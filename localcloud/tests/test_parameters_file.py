@@ -11,7 +11,7 @@ import pytest
 
 import localcloud.__main__ as local_main
 
-_watch = {"dir": None, "wide": []}
+_watch = {"dir": None, "wide": [], "installed": False}
 _inside = threading.local()
 
 
@@ -37,11 +37,15 @@ def _audit(event, args):
         _inside.busy = False
 
 
-sys.addaudithook(_audit)    # hooks cannot be removed: it does nothing unless a test sets _watch["dir"]
-
-
 @pytest.fixture
 def watched_state(tmp_path, monkeypatch):
+    # Installed by the first test that watches, not when the module is collected: a hook cannot be removed, and
+    # once there, Python calls it on every audited operation of the process (every open, import, socket,
+    # sys._getframe of a log call) for the rest of the run. Installed at collection, in every xdist worker,
+    # it cost about 7 CPU-s per suite run; afterwards it returns at once unless a test watches.
+    if not _watch.get("installed"):
+        sys.addaudithook(_audit)
+        _watch["installed"] = True
     state = tmp_path / "state"
     state.mkdir()
     old_umask = os.umask(0)     # the most permissive umask: only the code's own modes protect the file
