@@ -54,13 +54,17 @@ migrate: install  ## apply SQL migrations to the run databases
 run: install system-run services migrate  ## start the whole platform locally; prints every URL
 	$(BIN)/python -m tools.run_local run
 
-# Two workers (pytest-xdist), each on its own pair of databases: about 12 min here instead of 27 serially.
-# Four workers on two cores: the suite waits more than it computes (about 42 % of the CPU busy at -n 2), and PostgreSQL's
-# connections stay under 70 of its 100 (each worker's own databases and clouds; the sign-in bursts take turns).
+# Four workers (pytest-xdist) on two cores, each on its own pair of databases: at -n 2 the suite waited more than it
+# computed (about 42 % of the CPU busy); at -n 4, with the long tests handed out first (tests/long_first.py), both cores
+# are busy nearly all the run. Not more: at -n 5 every worker starts its own clouds and Lambda workers again, and the
+# run took more CPU (739 CPU-s against 537-659) and longer (479 s against 383-450 s). PostgreSQL's connections stay
+# under 70 of its 100 (each worker's own databases and clouds; the sign-in bursts take turns).
+# The SAM CLI's and checkov's venvs are installed side by side (about 5 s each on one core).
 # PYTHONDONTWRITEBYTECODE=1 (set on this machine kind) makes every Python process compile every module it imports,
 # again: the suite starts hundreds of them (pytest workers, clouds, fetch processes, tools). With the bytecode cache
 # on, a module is compiled once (.pyc files land in __pycache__ folders, which git ignores): 20 s less in a run.
-test: install sam checkov system services  ## the whole test suite
+test: install system services  ## the whole test suite
+	$(MAKE) --no-print-directory -j2 sam checkov
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 4
 
 # The database and AWS URLs point at a closed port: a selected test that reaches for a server fails at once.
