@@ -65,3 +65,15 @@ def test_each_worker_starts_with_its_long_tests_then_consecutive_others(monkeypa
     # what is left goes out in order, the usual way
     scheduler.mark_test_complete(nodes[0], 20)
     assert 20 not in scheduler.node2pending[nodes[0]]
+
+
+def test_a_parallel_run_of_this_suite_uses_it(request):
+    """tests/conftest.py answers xdist's hook with it for `--dist load` (the default of `-n N`), and leaves the other
+    modes to xdist."""
+    made = request.config.hook.pytest_xdist_make_scheduler(config=Config(), log=None)
+    assert type(made).__name__ == "LongFirst"
+
+    class Scoped(Config):
+        def getvalue(self, name):
+            return "loadfile" if name == "dist" else super().getvalue(name)
+    assert type(request.config.hook.pytest_xdist_make_scheduler(config=Scoped(), log=None)).__name__ != "LongFirst"

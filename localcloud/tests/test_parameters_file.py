@@ -43,7 +43,7 @@ def watched_state(tmp_path, monkeypatch):
     # once there, Python calls it on every audited operation of the process (every open, import, socket,
     # sys._getframe of a log call) for the rest of the run. Installed at collection, in every xdist worker,
     # it cost about 7 CPU-s per suite run; afterwards it returns at once unless a test watches.
-    if not _watch.get("installed"):
+    if not _watch["installed"]:
         sys.addaudithook(_audit)
         _watch["installed"] = True
     state = tmp_path / "state"
