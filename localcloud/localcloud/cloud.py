@@ -4,6 +4,7 @@ moto (or any endpoint in AWS_ENDPOINT_URL, e.g. LocalStack) answers the AWS APIs
 queues, buckets, secrets and identities are created there; functions run in worker processes;
 HTTP and WebSocket gateways, SQS pollers and schedules invoke them.
 """
+import functools
 import json
 import logging
 import os
@@ -379,13 +380,20 @@ class Cloud:
                 from .sqs_poller import SqsPoller
                 mapping = SqsMapping(sub.function_id, f"{sub.function_id}{sub.name}Queue", url, arn,
                                      batch_size=sub.batch_size)
-                poller = SqsPoller(mapping, self.runtime.invoke, sqs, region=self.region)
+                poller = SqsPoller(mapping, self.runtime.invoke, sqs, region=self.region, ready=self._doorbell(url))
                 poller.start()
                 self.pollers.append(poller)
             else:
                 self._deliver(sub.function_id, sub.name, url, "sns:" + sub.topic_arn.rsplit(":", 1)[-1],
                               lambda envelope, arn=sub_arn: sns_event(envelope, arn))
             self.sns_deliveries.append((sub, name))
+
+    def _doorbell(self, queue_url):
+        """The pollers' wait for a receivable message, for a queue of this process's moto server; else None."""
+        from . import moto_patches
+        if not moto_patches.served_here(queue_url):
+            return None
+        return functools.partial(moto_patches.wait_until_receivable, queue_url, self.region)
 
     def _start_s3_notifications(self):
         """S3 events: the bucket's QueueConfigurations (moto applies the event names and prefix/suffix filters)
@@ -459,7 +467,7 @@ class Cloud:
             from .sqs_poller import SqsPoller
         for mapping in mappings:
             poller = SqsPoller(mapping, self.runtime.invoke, self.clients["sqs"], region=self.region,
-                               concurrency=mapping.max_concurrency)
+                               concurrency=mapping.max_concurrency, ready=self._doorbell(mapping.queue_url))
             poller.start()
             self.pollers.append(poller)
         self._start_streams()
@@ -480,7 +488,10 @@ class Cloud:
         if not arns:
             return
         from .scheduler import SchedulerSchedules
-        self.scheduler_schedules = SchedulerSchedules(self.clients["scheduler"], arns, self.runtime.invoke)
+        from . import moto_patches
+        changes = (lambda: moto_patches.SCHEDULE_CHANGES[0]) if moto_patches.served_here(self.aws_endpoint) else None
+        self.scheduler_schedules = SchedulerSchedules(self.clients["scheduler"], arns, self.runtime.invoke,
+                                                      changes=changes)
         self.scheduler_schedules.start()
 
 

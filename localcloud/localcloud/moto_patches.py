@@ -18,6 +18,9 @@ import threading
 import time
 
 _applied = set()
+# (host, port) of the moto servers this process runs (moto_server.MotoServer): their queues and schedules are this
+# process's moto backends, which the local cloud may watch directly instead of asking over HTTP every second.
+LOCAL_SERVERS = set()
 
 
 def apply():
@@ -27,6 +30,7 @@ def apply():
     make_sqs_sends_linear()
     make_sqs_receives_scale()
     make_sqs_message_move_tasks()
+    count_schedule_changes()
 
 
 def list_moto_modules_once():
@@ -356,3 +360,69 @@ def make_sqs_message_move_tasks():
     SQSResponse.start_message_move_task = start_message_move_task
     SQSResponse.list_message_move_tasks = list_message_move_tasks
     _applied.add("move")
+
+
+def served_here(url):
+    """True if `url` (an endpoint or a queue URL) points at a moto server of this process, patched by apply()."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url or "")
+    return "receives" in _applied and (parts.hostname, parts.port) in {
+        (host, port) for served, port in LOCAL_SERVERS for host in (served, "127.0.0.1", "localhost")}
+
+
+def wait_until_receivable(queue_url, region, timeout, stop):
+    """Wait (at most `timeout` s, or until the Event `stop` is set) until the standard queue behind `queue_url`,
+    kept by this process's moto, has a message a ReceiveMessage would return now. True: one is there (or may be:
+    an unknown or FIFO queue, which only a real receive can tell about); False: none came in time.
+
+    The local cloud's SQS pollers call it before each ReceiveMessage: an idle queue then costs no request at all,
+    where a one-second long poll per poller thread cost each stack over a dozen HTTP requests a second."""
+    from moto.sqs.models import sqs_backends
+    path = queue_url.split("://", 1)[-1].split("/")
+    if len(path) < 3:
+        return True
+    try:
+        queue = sqs_backends[path[1]][region].queues.get(path[2])
+    except KeyError:
+        return True
+    if queue is None or queue.fifo_queue or not isinstance(queue.__dict__.get("_store"), MessageStore):
+        return True
+    deadline = time.time() + timeout
+    with queue._messages_lock:       # add_message and change_message_visibility notify it
+        while True:
+            now = time.time()
+            ready_at = queue._messages.next_ready_at()    # may be a stale entry: then one receive finds nothing
+            if ready_at is not None and ready_at <= now * 1000:
+                return True
+            if stop.is_set() or now >= deadline:
+                return False
+            wake = deadline if ready_at is None else min(deadline, ready_at / 1000)
+            # in short slices: setting `stop` does not notify this condition
+            queue._messages_lock.wait(min(max(wake - now, 0.001), 0.25))
+
+
+_schedule_changes = itertools.count(1)
+SCHEDULE_CHANGES = [0]      # bumped by every change to EventBridge Scheduler schedules made through this moto
+
+
+def count_schedule_changes():
+    """Count the calls that change Scheduler schedules (create, update, delete, a group's deletion), so a local
+    cloud on this process's moto re-reads its schedules only after one, not every second."""
+    if "schedules" in _applied:
+        return
+    from moto.scheduler.models import EventBridgeSchedulerBackend as Backend
+
+    def counted(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            finally:
+                SCHEDULE_CHANGES[0] = next(_schedule_changes)
+        return wrapper
+
+    for name in ("create_schedule", "update_schedule", "delete_schedule", "create_schedule_group",
+                 "delete_schedule_group", "reset"):
+        if hasattr(Backend, name):
+            setattr(Backend, name, counted(getattr(Backend, name)))
+    _applied.add("schedules")

@@ -18,6 +18,8 @@ import types
 
 from werkzeug import serving
 
+from . import moto_patches
+
 _kept = threading.local()       # .on: this thread's connection is kept open after the current response
 
 
@@ -136,6 +138,7 @@ class MotoServer:
 
     def start(self):
         self._thread.start()
+        moto_patches.LOCAL_SERVERS.add(self.get_host_and_port())
         return self
 
     def get_host_and_port(self):
@@ -144,6 +147,7 @@ class MotoServer:
 
     def stop(self):
         """Stop accepting, and end the connections kept open (their clients see the server gone)."""
+        moto_patches.LOCAL_SERVERS.discard(self.get_host_and_port())
         self._server.shutdown()
         self._server.server_close()
         for connection in list(self._server.live):

@@ -273,12 +273,18 @@ class SchedulerSchedules(_Timer):
 
     thread_name = "scheduler-schedules"
 
-    def __init__(self, client, functions_by_arn: dict, invoke: Invoke, log=None, clock=time.time, poll=1.0):
+    def __init__(self, client, functions_by_arn: dict, invoke: Invoke, log=None, clock=time.time, poll=1.0,
+                 changes=None):
         self._init_timer(invoke, log, {"fired": 0, "errors": 0})
         self.client = client
         self.functions_by_arn = dict(functions_by_arn)
         self.clock = clock
         self.poll = poll
+        # changes() -> a number that moves with every change to the endpoint's schedules, or None: then the
+        # schedules are read (ListSchedules and a GetSchedule each) only after a change, not every poll. For the
+        # process's own moto (moto_patches.SCHEDULE_CHANGES): the read cost each stack a few requests a second.
+        self.changes = changes
+        self._read = None               # (changes() before the read, [(group, schedule)]) of the last read
         self._fired: set = set()        # (group, name, expression) of at() schedules already fired
         self._due: dict = {}            # (group, name, expression) -> next fire of rate()/cron() schedules
 
@@ -339,9 +345,16 @@ class SchedulerSchedules(_Timer):
 
     def _ours(self, enabled_only: bool):
         """(group, full schedule) of each schedule whose target is a function of this stack."""
+        version = self.changes() if self.changes else None
+        if version is None or self._read is None or self._read[0] != version:
+            # read before the list: a change made while it runs is read again next time
+            self._read = (version, list(self._read_ours()))
+        for group, schedule in self._read[1]:
+            if not enabled_only or schedule.get("State", "ENABLED") == "ENABLED":
+                yield group, schedule
+
+    def _read_ours(self):
         for summary in self._summaries():
-            if enabled_only and summary.get("State", "ENABLED") != "ENABLED":
-                continue
             target = (summary.get("Target") or {}).get("Arn")
             if target is not None and target not in self.functions_by_arn:
                 continue                 # another stack's (or an outside) target: not ours to read or fire

@@ -9,6 +9,7 @@ from localcloud.model import InvocationError, Invoke, SqsMapping
 
 MAX_RECEIVE = 10            # SQS ReceiveMessage cap per call
 MAX_BACKOFF = 5.0
+IDLE_WAIT = 5.0             # with a `ready` doorbell: how long one wait for a receivable message lasts
 # InvocationError types meaning the execution environment died (killed, crashed, timed out and killed):
 # the runtime saw the process end, so the batch is made visible again at once instead of after the queue's
 # visibility timeout. On AWS the records' heartbeat (common.heartbeat) stops with the process instead.
@@ -19,7 +20,7 @@ class SqsPoller:
     """Polls one queue for one function, as AWS Lambda's SQS poller does."""
 
     def __init__(self, mapping: SqsMapping, invoke: Invoke, sqs_client, region="us-east-1", log=None,
-                 wait_seconds=1, concurrency=1):
+                 wait_seconds=1, concurrency=1, ready=None):
         self.mapping = mapping
         self.invoke = invoke
         self.sqs = sqs_client
@@ -27,6 +28,11 @@ class SqsPoller:
         self.log = log or logging.getLogger("localcloud.sqs")
         self.wait_seconds = max(0, min(20, int(wait_seconds)))
         self.concurrency = max(1, int(concurrency))
+        # ready(timeout, stop) -> bool, or None: waits until the queue has a receivable message (True) or the
+        # timeout passes (False) without asking the endpoint (moto_patches.wait_until_receivable, for a queue in
+        # this process's moto). Each polling thread rings it before a ReceiveMessage, so an idle queue costs
+        # no request; without it every thread long-polls a second at a time, as before.
+        self.ready = ready
         self.trigger = f"sqs:{mapping.queue_logical_id}"
         self.stats = {"received": 0, "deleted": 0, "failed_batches": 0, "partial_failures": 0,
                       "invocations": 0, "released": 0, "filtered": 0}
@@ -64,6 +70,8 @@ class SqsPoller:
         backoff = 0.0
         while not self._stop.is_set():
             try:
+                if self.ready is not None and not self.ready(IDLE_WAIT, self._stop):
+                    continue
                 if not self.poll_once() and self.wait_seconds == 0:
                     self._stop.wait(0.1)    # short polling an empty queue: don't spin on the endpoint
                 backoff = 0.0

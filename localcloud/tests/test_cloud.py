@@ -38,6 +38,15 @@ def seen(records, kind):
     return out
 
 
+def test_on_this_process_s_moto_the_stack_watches_its_queues_and_schedules_instead_of_polling(cloud):
+    """Every SQS poller waits on its queue (test_idle_polling.py) and the Scheduler poller re-reads schedules only
+    after a change (test_scheduler_oneoff.py): an idle stack sent over a dozen requests a second before."""
+    from localcloud.sqs_poller import SqsPoller
+    pollers = [p for p in cloud.pollers if isinstance(p, SqsPoller)]
+    assert len(pollers) >= 2 and all(p.ready is not None for p in pollers)
+    assert cloud.scheduler_schedules.changes is not None
+
+
 def test_http_request_reaches_handler_and_response_comes_back(cloud):
     r = requests.post(cloud.api_url("Api") + "/echo/bob?x=1&x=2", data="héllo".encode(),
                       headers={"Content-Type": "text/plain"})

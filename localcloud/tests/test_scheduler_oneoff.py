@@ -81,6 +81,20 @@ def test_a_target_outside_the_stack_is_not_invoked(scheduler):
     assert recorder.calls == []
 
 
+def test_with_a_change_count_the_schedules_are_read_again_only_after_a_change(scheduler):
+    recorder, lists, version = Recorder(), [], [1]
+    scheduler.meta.events.register("before-call.scheduler.ListSchedules", lambda **_: lists.append(1))
+    schedules = SchedulerSchedules(scheduler, {ARN: "DispatchFunction"}, recorder, clock=lambda: NOW.timestamp(),
+                                   changes=lambda: version[0])
+    assert schedules.poll_once() == [] and schedules.poll_once() == [] and len(lists) == 1
+    name = create(scheduler, "at(2030-05-01T11:00:00)")
+    assert schedules.poll_once() == []            # no change counted: the last read stands
+    version[0] += 1
+    assert schedules.poll_once() == [name] and len(lists) == 2
+    recorder.wait_for(1)
+    assert schedules.poll_once() == [] and len(lists) == 2
+
+
 def test_rate_schedule_repeats(scheduler):
     recorder = Recorder()
     clock = [NOW.timestamp()]
