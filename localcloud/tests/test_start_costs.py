@@ -114,3 +114,16 @@ def test_moto_lists_a_response_classs_methods_once_and_still_answers_every_actio
     assert "ping" in responses.method_names_from_class(Ping) and "ping" in responses.method_names_from_class(Ping)
     assert "pong" in responses.method_names_from_class(Pong) and "ping" not in responses.method_names_from_class(Pong)
     assert [c for c in listings if c in (Ping, Pong)] == [Ping, Pong]
+
+
+def test_clouds_on_the_same_endpoint_region_and_credentials_share_their_clients_and_no_others_do():
+    endpoint = "http://127.0.0.1:2"
+    first = clients.Clients(clients.session("eu-north-1", "AKIASHARE", "s"), endpoint)
+    again = clients.Clients(clients.session("eu-north-1", "AKIASHARE", "s"), endpoint)
+    assert first["sqs"] is again["sqs"] and first["sqs"] is not first["s3"]
+    others = [clients.Clients(clients.session("eu-north-1", "AKIASHARE", "s"), "http://127.0.0.1:3"),
+              clients.Clients(clients.session("eu-west-3", "AKIASHARE", "s"), endpoint),
+              clients.Clients(clients.session("eu-north-1", "AKIAOTHER", "s"), endpoint),
+              clients.Clients(clients.session("eu-north-1", "AKIASHARE", "other"), endpoint)]
+    assert all(other["sqs"] is not first["sqs"] for other in others)
+    assert first["sqs"].meta.config.max_pool_connections >= 64     # every cloud's threads may call at once
