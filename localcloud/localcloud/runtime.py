@@ -24,7 +24,6 @@ from .zygote import Zygote, ZygoteError
 DEFAULT_CONCURRENCY = 10
 DEFAULT_IDLE_TIMEOUT = 600  # seconds an unused execution environment is kept warm (Lambda: minutes)
 INIT_TIMEOUT = 10  # Lambda's limit for the init phase (imports) of an execution environment
-ZYGOTE_IDLE_TIMEOUT = 120  # seconds a zygote that forked nothing is kept (each holds tens of MB)
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "VIRTUAL_ENV")
 log = logging.getLogger("localcloud.runtime")
@@ -41,8 +40,6 @@ class Zygotes:
         self._lock = threading.Lock()
         self._learned = {}       # key -> the site modules a cold start of it imported
         self._running = {}       # key -> Zygote
-        self._starting = {}      # key -> Lock held while its zygote starts (imports): other keys go on meanwhile
-        self._used = {}          # key -> monotonic time of its last fork
         self._failed = set()
 
     def learn(self, key, imported, site_dirs):
@@ -59,25 +56,15 @@ class Zygotes:
         with self._lock:
             if key in self._failed or not self._learned.get(key):
                 return None
-            starting = self._starting.setdefault(key, threading.Lock())
-        with starting:
-            with self._lock:
-                zygote = self._running.get(key)
-                preload = self._learned.get(key)
-                self._used[key] = time.monotonic()
+            zygote = self._running.get(key)
             if zygote is None or not zygote.alive:
-                if not preload:
-                    return None
                 try:
-                    zygote = Zygote(key[0], preload, site_dirs,
-                                    {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
+                    zygote = self._running[key] = Zygote(key[0], self._learned[key], site_dirs,
+                                                         {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
                 except (OSError, ZygoteError) as exc:
-                    with self._lock:
-                        self._failed.add(key)
+                    self._failed.add(key)
                     log.warning("no zygote for %s: %s; its environments start as fresh processes", key[1], exc)
                     return None
-                with self._lock:
-                    self._running[key] = zygote
         try:
             return zygote.fork(env, cwd)
         except ZygoteError as exc:
@@ -87,17 +74,6 @@ class Zygotes:
             zygote.close()
             log.warning("the zygote for %s failed: %s; its environments start as fresh processes", key[1], exc)
             return None
-
-    def retire_idle(self, idle):
-        """End the zygotes that forked nothing for `idle` seconds and whose environments have all ended (a test's
-        or an old stack's sys.path): each holds tens of MB, and only it can tell its environments' exit statuses."""
-        cutoff = time.monotonic() - idle
-        with self._lock:
-            old = [key for key, zygote in self._running.items()
-                   if self._used.get(key, 0) <= cutoff and not zygote.forked]
-            zygotes = [self._running.pop(key) for key in old]
-        for zygote in zygotes:
-            zygote.close()
 
     def forget(self, key):
         """New code or requirements for `key`: its zygote ends and its imports are learned again."""
@@ -389,7 +365,6 @@ class Runtime:
         while not self._stop.wait(min(max(self.idle_timeout / 4, 0.05), 30)):
             for pool in list(self.pools.values()):
                 pool.retire_idle(self.idle_timeout)
-            ZYGOTES.retire_idle(ZYGOTE_IDLE_TIMEOUT)
 
     def invoke(self, function_id, event, trigger="invoke"):
         """Invoke a function synchronously; raises InvocationError if it failed."""

@@ -16,7 +16,6 @@ it would copy a lock another thread held) is not used.
 The runtime (FunctionPool) starts the zygote at the second cold start of a sys.path, once the first told it what it
 imported; the zygote ends when the process that started it closes its end of the socket (or dies).
 """
-import gc
 import importlib
 import importlib.util
 import json
@@ -97,9 +96,6 @@ def serve(sock, preload, site_dirs):
         except Exception:     # the child imports it again and sees the error where the function does
             pass
     sys.path[:] = saved
-    # The preloaded heap into the permanent generation: a child's collections then never walk it, nor write to
-    # (and so copy) its pages.
-    gc.freeze()
     if threading.active_count() > 1:
         _send(sock, {"refused": "a preloaded package started a thread"})
         return
@@ -262,20 +258,13 @@ class Zygote:
             os.close(fd)
         return Forked(pid, open(stdin_w, "w", buffering=1), open(stdout_r), open(stderr_r), exited)
 
-    @property
-    def forked(self):
-        """How many of its environments still run (their exit statuses are still to come)."""
-        return len(self._exits)
-
     def close(self):
         """End the zygote (its children live on until the runtime stops them)."""
         self.alive = False
         try:
-            # shutdown, not only close: the reader thread's recv() holds the socket open until it returns
-            self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.close()
         except OSError:
             pass
-        self._sock.close()
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
