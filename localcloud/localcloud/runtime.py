@@ -4,7 +4,6 @@ concurrency, the Timeout enforced by killing the worker, every invocation logged
 Workers are isolated by default (`python -I -S`, sys.path = code folder, layers, the function's
 own requirements and the runtime's boto3: see sites.py); idle ones are checked before use and
 retired after `idle_timeout` seconds, and a pool's warm workers can be replaced (hot reload)."""
-import atexit
 import collections
 import itertools
 import json
@@ -19,7 +18,6 @@ import uuid
 
 from . import interpreters, sites
 from .model import InvocationError
-from .zygote import Zygote, ZygoteError
 
 DEFAULT_CONCURRENCY = 10
 DEFAULT_IDLE_TIMEOUT = 600  # seconds an unused execution environment is kept warm (Lambda: minutes)
@@ -29,92 +27,22 @@ PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SSL_CERT_FILE", "REQUESTS_C
 log = logging.getLogger("localcloud.runtime")
 
 
-class Zygotes:
-    """The zygotes (zygote.py) of this process, one per interpreter and sys.path, shared by every runtime in it.
-
-    The first cold start of a sys.path is a fresh process, which says what it imported; from the second on, the
-    environment is forked from a zygote that imported the site packages among those once. A zygote that fails
-    (refuses, dies, does not answer) is not tried again for that sys.path: fresh processes start, as before."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._learned = {}       # key -> the site modules a cold start of it imported
-        self._running = {}       # key -> Zygote
-        self._failed = set()
-
-    def learn(self, key, imported, site_dirs):
-        """Note the site packages a cold start of `key` (interpreter, sys.path) imported, from its ready line."""
-        if key in self._learned or not imported or not site_dirs:
-            return
-        roots = tuple(os.path.join(d, "") for d in site_dirs)
-        modules = sorted(name for name, path in imported.items() if path.startswith(roots))
-        with self._lock:
-            self._learned.setdefault(key, modules)
-
-    def fork(self, key, env, cwd, site_dirs):
-        """A Forked environment from the zygote of `key`, started if need be; None to start a fresh process."""
-        with self._lock:
-            if key in self._failed or not self._learned.get(key):
-                return None
-            zygote = self._running.get(key)
-            if zygote is None or not zygote.alive:
-                try:
-                    zygote = self._running[key] = Zygote(key[0], self._learned[key], site_dirs,
-                                                         {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
-                except (OSError, ZygoteError) as exc:
-                    self._failed.add(key)
-                    log.warning("no zygote for %s: %s; its environments start as fresh processes", key[1], exc)
-                    return None
-        try:
-            return zygote.fork(env, cwd)
-        except ZygoteError as exc:
-            with self._lock:
-                self._failed.add(key)
-                self._running.pop(key, None)
-            zygote.close()
-            log.warning("the zygote for %s failed: %s; its environments start as fresh processes", key[1], exc)
-            return None
-
-    def forget(self, key):
-        """New code or requirements for `key`: its zygote ends and its imports are learned again."""
-        with self._lock:
-            self._learned.pop(key, None)
-            zygote = self._running.pop(key, None)
-        if zygote is not None:
-            zygote.close()
-
-    def close(self):
-        with self._lock:
-            running, self._running = list(self._running.values()), {}
-        for zygote in running:
-            zygote.close()
-
-
-ZYGOTES = Zygotes()
-atexit.register(ZYGOTES.close)
-
-
 class Worker:
     """One execution environment (a python process running local.worker)."""
 
-    def __init__(self, fn, env, isolated=True, generation=0, site_dirs=()):
+    def __init__(self, fn, env, isolated=True, generation=0):
         self.fn = fn
         self.replies = queue.Queue()
         self.ready = False
         self.generation = generation
         self.last_used = time.monotonic()
+        # -I -S: no site-packages, no PYTHON* variables, no script folder; the worker builds sys.path itself.
+        flags = ["-I", "-S", "-u"] if isolated else ["-u"]
         self.request_id = None      # the invocation its log lines belong to
-        executable = interpreters.executable(fn.runtime, isolated)
-        self.key = (executable, env.get("LOCAL_SYS_PATH"))
-        self.site_dirs = site_dirs
-        self.proc = ZYGOTES.fork(self.key, env, str(fn.code_dir), site_dirs) if isolated and site_dirs else None
-        if self.proc is None:
-            # -I -S: no site-packages, no PYTHON* variables, no script folder; the worker builds sys.path itself.
-            flags = ["-I", "-S", "-u"] if isolated else ["-u"]
-            self.proc = subprocess.Popen(
-                [executable, *flags, WORKER], env=env, cwd=str(fn.code_dir),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                start_new_session=True)
+        self.proc = subprocess.Popen(
+            [interpreters.executable(fn.runtime, isolated), *flags, WORKER], env=env, cwd=str(fn.code_dir),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            start_new_session=True)
         flog = logging.getLogger(f"fn.{fn.logical_id}")
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._forward_logs, args=(flog,), daemon=True).start()
@@ -157,10 +85,8 @@ class Worker:
         WorkerGone if the request could not even be handed over (the worker died while idle)."""
         self.request_id = request["request_id"]
         if not self.ready:
-            hello = self._wait(INIT_TIMEOUT, "Init")
+            self._wait(INIT_TIMEOUT, "Init")
             self.ready = True
-            if self.site_dirs:
-                ZYGOTES.learn(self.key, hello.get("imported"), self.site_dirs)
             request["deadline"] = time.time() + timeout
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
@@ -207,11 +133,10 @@ class FunctionPool:
 
     def _sys_path(self):
         dirs = [str(self.fn.code_dir)] + [str(d) for d in self.fn.layer_dirs]
-        self.site_dirs = ()
         if self.isolated:
             site = sites.function_site(self.fn.code_dir, self.fn.layer_dirs, self.fn.logical_id)
-            self.site_dirs = tuple(([str(site)] if site else []) + [str(sites.runtime_site())])
-        return os.pathsep.join(dirs + list(self.site_dirs))
+            dirs += ([str(site)] if site else []) + [str(sites.runtime_site())]
+        return os.pathsep.join(dirs)
 
     def _environment(self, base_env, region):
         env = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
@@ -250,8 +175,8 @@ class FunctionPool:
 
     def _new_worker(self):
         with self.lock:
-            fn, env, generation, site_dirs = self.fn, self.env, self.generation, self.site_dirs
-        return Worker(fn, env, self.isolated, generation, site_dirs)
+            fn, env, generation = self.fn, self.env, self.generation
+        return Worker(fn, env, self.isolated, generation)
 
     def _invoke(self, event, trigger):
         request_id = str(uuid.uuid4())
@@ -318,7 +243,6 @@ class FunctionPool:
             if fn is not None:
                 self.fn = fn
         env = self._environment(self.base_env, self.region)  # may install a changed requirements set
-        ZYGOTES.forget((interpreters.executable(self.fn.runtime, self.isolated), env.get("LOCAL_SYS_PATH")))
         with self.lock:
             self.env = env
             self.generation += 1

@@ -126,11 +126,7 @@ def main():
     except Exception as exc:  # reported on every invocation, as Lambda's Runtime.ImportModuleError is
         init_error = _error(exc)
         init_error["error_type"] = "Runtime.ImportModuleError"
-    # What the init imported, with its files: the runtime preloads the site packages among them in a zygote
-    # (zygote.py) for this function's next cold starts.
-    imported = {name: module.__file__ for name, module in list(sys.modules.items())
-                if isinstance(getattr(module, "__file__", None), str)}
-    replies.write(json.dumps({"ready": True, "imported": imported}) + "\n")
+    replies.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         _RequestId.request_id = request.get("request_id")
