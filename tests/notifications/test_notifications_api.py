@@ -120,6 +120,17 @@ def test_mailing_validation_names_the_field(api):
     assert api.post("/mailings", {k: v for k, v in good.items() if k != "text"}).json()["field"] == "text"
 
 
+def test_any_rfc_3339_offset_is_taken_even_beyond_what_postgresql_reads(api):
+    """RFC 3339 offsets go up to 23:59; PostgreSQL reads at most 15:59 (schemathesis found the 500)."""
+    body = {"start": "2142-05-19T09:00:00+19:16", "end": "2142-05-19T22:11:01-19:16", "text": "Hi"}
+    answer = api.post("/mailings", body)
+    assert answer.status_code == 201, answer.text
+    stored = api.get(f"/mailings/{answer.json()['id']}").json()
+    assert datetime.fromisoformat(stored["start"]) == datetime(2142, 5, 18, 13, 44, tzinfo=UTC)
+    assert datetime.fromisoformat(stored["end"]) == datetime(2142, 5, 20, 17, 27, 1, tzinfo=UTC)
+    assert api.delete(f"/mailings/{answer.json()['id']}").status_code == 204
+
+
 def test_a_future_mailing_gets_a_one_off_schedule_moved_with_it_and_deleted_with_it(api, cloud):
     now = datetime.now(UTC).replace(microsecond=0)
     start = now + timedelta(days=1)

@@ -1,6 +1,6 @@
 """Validation of a mailing's fields and of what may change once it has started."""
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 
 from common.i18n import N_
 from common.web import AppError, bad_request
@@ -34,7 +34,9 @@ def moment(value, field):
         raise bad_request(N_("%(name)s needs a time zone offset (e.g. +03:00 or Z)"), field=field, name=field)
     if not 2000 <= parsed.year <= 2200:
         raise bad_request(N_("%(name)s must be between the years 2000 and 2200"), field=field, name=field)
-    return parsed
+    # The same instant in UTC: RFC 3339 allows any offset up to 23:59, PostgreSQL only up to 15:59 (a "-19:16"
+    # that reached it as written was a 500).
+    return parsed.astimezone(timezone.utc)
 
 
 def text(value):
