@@ -489,7 +489,7 @@ class Cloud:
             return
         from .scheduler import SchedulerSchedules
         from . import moto_patches
-        changes = (lambda: moto_patches.SCHEDULE_CHANGES[0]) if moto_patches.served_here(self.aws_endpoint) else None
+        changes = moto_patches.schedule_changes if moto_patches.served_here(self.aws_endpoint) else None
         self.scheduler_schedules = SchedulerSchedules(self.clients["scheduler"], arns, self.runtime.invoke,
                                                       changes=changes)
         self.scheduler_schedules.start()

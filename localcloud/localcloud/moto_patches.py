@@ -401,8 +401,13 @@ def wait_until_receivable(queue_url, region, timeout, stop):
             queue._messages_lock.wait(min(max(wake - now, 0.001), 0.25))
 
 
-_schedule_changes = itertools.count(1)
-SCHEDULE_CHANGES = [0]      # bumped by every change to EventBridge Scheduler schedules made through this moto
+_schedule_changes = [0]     # how many changes to EventBridge Scheduler schedules this process's moto has made
+_counting = threading.Lock()
+
+
+def schedule_changes():
+    """A number that moves with every change to Scheduler schedules made through this process's moto."""
+    return _schedule_changes[0]
 
 
 def count_schedule_changes():
@@ -418,7 +423,8 @@ def count_schedule_changes():
             try:
                 return method(*args, **kwargs)
             finally:
-                SCHEDULE_CHANGES[0] = next(_schedule_changes)
+                with _counting:
+                    _schedule_changes[0] += 1
         return wrapper
 
     for name in ("create_schedule", "update_schedule", "delete_schedule", "create_schedule_group",

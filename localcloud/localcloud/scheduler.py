@@ -282,7 +282,7 @@ class SchedulerSchedules(_Timer):
         self.poll = poll
         # changes() -> a number that moves with every change to the endpoint's schedules, or None: then the
         # schedules are read (ListSchedules and a GetSchedule each) only after a change, not every poll. For the
-        # process's own moto (moto_patches.SCHEDULE_CHANGES): the read cost each stack a few requests a second.
+        # process's own moto (moto_patches.schedule_changes()): the read cost each stack a few requests a second.
         self.changes = changes
         self._read = None               # (changes() before the read, [(group, schedule)]) of the last read
         self._fired: set = set()        # (group, name, expression) of at() schedules already fired

@@ -119,10 +119,10 @@ def test_every_change_to_scheduler_schedules_moves_the_count_and_reads_do_not(mo
     name = f"idle-{uuid.uuid4().hex[:8]}"
     target = {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
               "RoleArn": "arn:aws:iam::123456789012:role/r", "Input": "{}"}
-    counts = [moto_patches.SCHEDULE_CHANGES[0]]
+    counts = [moto_patches.schedule_changes()]
 
     def moved():
-        counts.append(moto_patches.SCHEDULE_CHANGES[0])
+        counts.append(moto_patches.schedule_changes())
         return counts[-1] != counts[-2]
 
     scheduler.create_schedule(Name=name, ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"},
