@@ -3,7 +3,10 @@ concurrency, the Timeout enforced by killing the worker, every invocation logged
 
 Workers are isolated by default (`python -I -S`, sys.path = code folder, layers, the function's
 own requirements and the runtime's boto3: see sites.py); idle ones are checked before use and
-retired after `idle_timeout` seconds, and a pool's warm workers can be replaced (hot reload)."""
+retired after `idle_timeout` seconds, and a pool's warm workers can be replaced (hot reload).
+From the second cold start of an interpreter on, an isolated environment is forked from a zygote that imported the
+standard library once (zygote.py)."""
+import atexit
 import collections
 import itertools
 import json
@@ -18,6 +21,7 @@ import uuid
 
 from . import interpreters, sites
 from .model import InvocationError
+from .zygote import Zygote, ZygoteError
 
 DEFAULT_CONCURRENCY = 10
 DEFAULT_IDLE_TIMEOUT = 600  # seconds an unused execution environment is kept warm (Lambda: minutes)
@@ -27,22 +31,109 @@ PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SSL_CERT_FILE", "REQUESTS_C
 log = logging.getLogger("localcloud.runtime")
 
 
-class Worker:
-    """One execution environment (a python process running local.worker)."""
+def _module_names(folder):
+    """The top-level module names a folder on sys.path provides (packages, .py files, extension modules)."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return set()
+    return {entry.split(".", 1)[0] for entry in entries if not entry.endswith((".dist-info", ".egg-info", ".pth"))}
 
-    def __init__(self, fn, env, isolated=True, generation=0):
+
+class Zygotes:
+    """The zygotes (zygote.py) of this process, one per interpreter, shared by every runtime in it.
+
+    A cold start of an interpreter that has no zygote yet is a fresh process, which says which standard modules it
+    imported; from the next cold start on, the environment is forked from a zygote that imported those once. A
+    zygote that fails (refuses, dies, does not answer) is not tried again: fresh processes start, as before."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._learned = {}       # interpreter -> the standard modules its cold starts imported
+        self._running = {}       # interpreter -> Zygote
+        self._starting = {}      # interpreter -> Lock held while its zygote starts (imports)
+        self._failed = set()
+
+    def learn(self, executable, ready):
+        """Note the standard modules a cold start imported, from its ready line ({"imported": {name: file}, "stdlib":
+        folder}): those whose file is in the standard library's folder, outside any site-packages."""
+        imported, stdlib = ready.get("imported"), ready.get("stdlib")
+        if not imported or not stdlib:
+            return
+        root = os.path.join(stdlib, "")
+        modules = {name for name, path in imported.items()
+                   if path.startswith(root) and "site-packages" not in path and name != "__main__"}
+        with self._lock:
+            if executable not in self._running:
+                self._learned.setdefault(executable, set()).update(modules)
+
+    def fork(self, executable, env, cwd, folders):
+        """A Forked environment from the zygote of `executable`, started if need be; None to start a fresh process
+        (nothing learned yet, a failed zygote, or one of `folders` (the function's sys.path) holds a module named
+        like a preloaded standard one: there the function's own would be imported, not the zygote's)."""
+        with self._lock:
+            if executable in self._failed or not self._learned.get(executable):
+                return None
+            preload = set(self._learned[executable])
+            starting = self._starting.setdefault(executable, threading.Lock())
+        standard = {name.split(".", 1)[0] for name in preload}
+        if any(_module_names(folder) & standard for folder in folders):
+            return None
+        with starting:
+            with self._lock:
+                zygote = self._running.get(executable)
+            if zygote is None or not zygote.alive:
+                try:
+                    zygote = Zygote(executable, preload, {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
+                except (OSError, ZygoteError) as exc:
+                    with self._lock:
+                        self._failed.add(executable)
+                    log.warning("no zygote for %s: %s; environments start as fresh processes", executable, exc)
+                    return None
+                with self._lock:
+                    self._running[executable] = zygote
+        try:
+            return zygote.fork(env, cwd)
+        except ZygoteError as exc:
+            with self._lock:
+                self._failed.add(executable)
+                self._running.pop(executable, None)
+            zygote.close()
+            log.warning("the zygote for %s failed: %s; environments start as fresh processes", executable, exc)
+            return None
+
+    def close(self):
+        with self._lock:
+            running, self._running = list(self._running.values()), {}
+        for zygote in running:
+            zygote.close()
+
+
+ZYGOTES = Zygotes()
+atexit.register(ZYGOTES.close)
+
+
+class Worker:
+    """One execution environment (a python process running local.worker, or forked from a zygote)."""
+
+    def __init__(self, fn, env, isolated=True, generation=0, zygotes=None):
         self.fn = fn
         self.replies = queue.Queue()
         self.ready = False
         self.generation = generation
         self.last_used = time.monotonic()
-        # -I -S: no site-packages, no PYTHON* variables, no script folder; the worker builds sys.path itself.
-        flags = ["-I", "-S", "-u"] if isolated else ["-u"]
         self.request_id = None      # the invocation its log lines belong to
-        self.proc = subprocess.Popen(
-            [interpreters.executable(fn.runtime, isolated), *flags, WORKER], env=env, cwd=str(fn.code_dir),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-            start_new_session=True)
+        self.executable = interpreters.executable(fn.runtime, isolated)
+        self.zygotes = (zygotes or ZYGOTES) if isolated else None
+        folders = [p for p in env.get("LOCAL_SYS_PATH", "").split(os.pathsep) if p]
+        self.proc = self.zygotes.fork(self.executable, env, str(fn.code_dir), folders) if self.zygotes else None
+        if self.proc is None:
+            # -I -S: no site-packages, no PYTHON* variables, no script folder; the worker builds sys.path itself.
+            flags = ["-I", "-S", "-u"] if isolated else ["-u"]
+            self.proc = subprocess.Popen(
+                [self.executable, *flags, WORKER], env=env, cwd=str(fn.code_dir),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                start_new_session=True)
         flog = logging.getLogger(f"fn.{fn.logical_id}")
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._forward_logs, args=(flog,), daemon=True).start()
@@ -85,8 +176,10 @@ class Worker:
         WorkerGone if the request could not even be handed over (the worker died while idle)."""
         self.request_id = request["request_id"]
         if not self.ready:
-            self._wait(INIT_TIMEOUT, "Init")
+            ready = self._wait(INIT_TIMEOUT, "Init")
             self.ready = True
+            if self.zygotes is not None:
+                self.zygotes.learn(self.executable, ready)
             request["deadline"] = time.time() + timeout
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")

@@ -126,7 +126,11 @@ def main():
     except Exception as exc:  # reported on every invocation, as Lambda's Runtime.ImportModuleError is
         init_error = _error(exc)
         init_error["error_type"] = "Runtime.ImportModuleError"
-    replies.write(json.dumps({"ready": True}) + "\n")
+    # What the init imported, with its files, and where the standard library is: the runtime preloads the
+    # standard modules among them in a zygote (zygote.py) for the next cold starts.
+    imported = {name: module.__file__ for name, module in list(sys.modules.items())
+                if isinstance(getattr(module, "__file__", None), str)}
+    replies.write(json.dumps({"ready": True, "imported": imported, "stdlib": os.path.dirname(os.__file__)}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         _RequestId.request_id = request.get("request_id")
