@@ -51,21 +51,14 @@ class Zygotes:
         self._lock = threading.Lock()
         self._learned = {}       # interpreter -> the standard modules its cold starts imported
         self._running = {}       # interpreter -> Zygote
-        self._starting = {}      # interpreter -> Lock held while its zygote starts (imports)
+        self._starting = threading.Lock()    # held while a zygote starts (imports): one start at a time
         self._failed = set()
 
     def learn(self, executable, ready):
-        """Note the standard modules a cold start imported, from its ready line ({"imported": {name: file}, "stdlib":
-        folder}): those whose file is in the standard library's folder, outside any site-packages."""
-        imported, stdlib = ready.get("imported"), ready.get("stdlib")
-        if not imported or not stdlib:
-            return
-        root = os.path.join(stdlib, "")
-        modules = {name for name, path in imported.items()
-                   if path.startswith(root) and "site-packages" not in path and name != "__main__"}
+        """Note the standard modules a cold start imported, from its ready line ({"standard": [name, ...]})."""
         with self._lock:
             if executable not in self._running:
-                self._learned.setdefault(executable, set()).update(modules)
+                self._learned.setdefault(executable, set()).update(ready.get("standard", ()))
 
     def fork(self, executable, env, cwd, folders):
         """A Forked environment from the zygote of `executable`, started if need be; None to start a fresh process
@@ -75,11 +68,10 @@ class Zygotes:
             if executable in self._failed or not self._learned.get(executable):
                 return None
             preload = set(self._learned[executable])
-            starting = self._starting.setdefault(executable, threading.Lock())
         standard = {name.split(".", 1)[0] for name in preload}
         if any(_module_names(folder) & standard for folder in folders):
             return None
-        with starting:
+        with self._starting:
             with self._lock:
                 zygote = self._running.get(executable)
             if zygote is None or not zygote.alive:

@@ -102,6 +102,14 @@ def _load(handler):
     return getattr(module, attr)
 
 
+def _standard_modules():
+    """Names of the imported modules whose file is in the standard library's folder (not in a site-packages)."""
+    root = os.path.join(os.path.dirname(os.__file__), "")
+    return sorted(name for name, module in list(sys.modules.items())
+                  if name != "__main__" and isinstance(getattr(module, "__file__", None), str)
+                  and module.__file__.startswith(root) and "site-packages" not in module.__file__)
+
+
 def _error(exc):
     return {"ok": False, "error_type": type(exc).__name__, "message": str(exc),
             "trace": "".join(traceback.format_exception(exc))}
@@ -126,11 +134,9 @@ def main():
     except Exception as exc:  # reported on every invocation, as Lambda's Runtime.ImportModuleError is
         init_error = _error(exc)
         init_error["error_type"] = "Runtime.ImportModuleError"
-    # What the init imported, with its files, and where the standard library is: the runtime preloads the
-    # standard modules among them in a zygote (zygote.py) for the next cold starts.
-    imported = {name: module.__file__ for name, module in list(sys.modules.items())
-                if isinstance(getattr(module, "__file__", None), str)}
-    replies.write(json.dumps({"ready": True, "imported": imported, "stdlib": os.path.dirname(os.__file__)}) + "\n")
+    # The standard modules the init imported: the runtime preloads them in a zygote (zygote.py) for the next cold
+    # starts of this interpreter.
+    replies.write(json.dumps({"ready": True, "standard": _standard_modules()}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         _RequestId.request_id = request.get("request_id")

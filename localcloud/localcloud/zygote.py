@@ -270,11 +270,6 @@ class Zygote:
             os.close(fd)
         return Forked(pid, open(stdin_w, "w", buffering=1), open(stdout_r), open(stderr_r), exited)
 
-    @property
-    def forked(self):
-        """How many of its environments still run (their exit statuses are still to come)."""
-        return len(self._exits)
-
     def close(self):
         """End the zygote (its children live on until the runtime stops them)."""
         self.alive = False
